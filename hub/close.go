@@ -1,0 +1,152 @@
+package hub
+
+import (
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// closeReason says why a connection ended; each has a counter.
+type closeReason uint8
+
+const (
+	reasonPeer        closeReason = iota // the client closed or hung up
+	reasonProtocol                       // the client broke RFC 6455 or a size limit
+	reasonSlow                           // backlogged longer than BacklogTimeout
+	reasonIdle                           // nothing read for two ping intervals
+	reasonShutdown                       // the server is going away
+	reasonWriteError                     // the socket failed
+	reasonError                          // registration or another local failure
+	reasonCloseTimeout                   // no close frame came back in time
+	numReasons
+)
+
+var reasonNames = [numReasons]string{"peer", "protocol", "slow", "idle", "shutdown", "write_error", "error", "close_timeout"}
+
+func (r closeReason) String() string { return reasonNames[r] }
+
+// startClose begins the closing handshake: subscriptions end at once, the
+// close frame follows whatever replies are queued, and the socket closes
+// when the client answers or CloseTimeout passes.
+func (s *shard) startClose(c *conn, code ws.StatusCode, reason string, why closeReason) {
+	if c.state != stateOpen {
+		return
+	}
+	c.state = stateClosing
+	c.closing.Store(true)
+	s.unlinkAll(c)
+	c.ctrl = append(c.ctrl, closeFrame(code, reason))
+	c.closeW = true
+	c.closeBy = time.Now().Add(s.h.cfg.CloseTimeout).UnixNano()
+	c.why = why
+	s.closing = append(s.closing, c)
+	s.write(c)
+}
+
+// peerClose handles the client's close frame (code) or its hang-up
+// (hangup true): it answers a close it did not start, then closes.
+func (s *shard) peerClose(c *conn, code ws.StatusCode, hangup bool) {
+	switch c.state {
+	case stateClosed:
+		return
+	case stateOpen:
+		if !hangup {
+			c.state = stateClosing
+			s.unlinkAll(c)
+			c.ctrl = append(c.ctrl, closeFrame(code, ""))
+			s.write(c)
+		}
+		s.finish(c, reasonPeer)
+	case stateClosing:
+		s.finish(c, c.why)
+	}
+}
+
+// finish closes c's socket and forgets it. It is the only place a
+// connection's fd is closed, always after it left epoll, so a reused fd
+// number never reaches a stale callback.
+func (s *shard) finish(c *conn, why closeReason) {
+	if c.state == stateClosed {
+		return
+	}
+	c.state = stateClosed
+	c.closing.Store(true)
+	s.unlinkAll(c)
+	s.h.poll.del(c)
+	_ = c.nc.Close()
+	if i := int(c.idx); i >= 0 && i < len(s.all) && s.all[i] == c {
+		last := len(s.all) - 1
+		s.all[i] = s.all[last]
+		s.all[i].idx = int32(i)
+		s.all[last] = nil
+		s.all = s.all[:last]
+	}
+	c.idx = -1
+	c.ctrl, c.out = nil, nil
+	s.h.conns.Add(-1)
+	s.stats.closed[why].Add(1)
+}
+
+// housekeep runs once a second: it closes slow consumers, connections that
+// did not answer a close in time, and idle ones, and sends pings.
+func (s *shard) housekeep(now time.Time) {
+	ns := now.UnixNano()
+	cfg := &s.h.cfg
+
+	kept := s.blocked[:0]
+	for _, c := range s.blocked {
+		switch {
+		case c.state == stateClosed || c.blockedAt == 0:
+			continue
+		case c.state == stateOpen && ns-c.blockedAt > int64(cfg.BacklogTimeout):
+			s.startClose(c, ws.StatusPolicyViolation, "slow consumer", reasonSlow)
+		}
+		kept = append(kept, c)
+	}
+	clear(s.blocked[len(kept):])
+	s.blocked = kept
+
+	kept = s.closing[:0]
+	for _, c := range s.closing {
+		switch {
+		case c.state == stateClosed:
+			continue
+		case ns > c.closeBy:
+			s.finish(c, reasonCloseTimeout)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	clear(s.closing[len(kept):])
+	s.closing = kept
+
+	if now.Sub(s.lastPing) < cfg.PingInterval {
+		return
+	}
+	s.lastPing = now
+	idle := now.Add(-2 * cfg.PingInterval).Unix()
+	for i := len(s.all) - 1; i >= 0; i-- {
+		c := s.all[i]
+		if c.state != stateOpen {
+			continue
+		}
+		if c.lastIn.Load() < idle {
+			s.startClose(c, ws.StatusGoingAway, "idle timeout", reasonIdle)
+			continue
+		}
+		c.ctrl = append(c.ctrl, pingFrame)
+		s.markDirty(c)
+	}
+}
+
+// closeAll closes every connection at once; the hub is stopping.
+func (s *shard) closeAll() {
+	for len(s.all) > 0 {
+		c := s.all[len(s.all)-1]
+		why := reasonShutdown
+		if c.state == stateClosing {
+			why = c.why
+		}
+		s.finish(c, why)
+	}
+}

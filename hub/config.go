@@ -1,0 +1,89 @@
+package hub
+
+import (
+	"net/http"
+	"runtime"
+	"time"
+)
+
+// Config holds the hub's limits. The zero value is ready to use: every zero
+// field takes the default named beside it.
+type Config struct {
+	// Shards is the number of shard goroutines, each owning the writes of
+	// its connections. Default: GOMAXPROCS.
+	Shards int
+	// Readers is the number of goroutines that read client frames when
+	// epoll reports data. Default: GOMAXPROCS.
+	Readers int
+
+	// MaxConns caps open WebSocket connections; upgrades past it get 503.
+	// Default 100,000.
+	MaxConns int
+	// MaxSymbolsPerConn caps the subscriptions of one connection.
+	// Default 1,000.
+	MaxSymbolsPerConn int
+	// MaxSymbolsPerRequest caps the symbols named in one request.
+	// Default 1,000.
+	MaxSymbolsPerRequest int
+	// MaxMessageBytes caps one client message (a frame or a fragmented
+	// message); a larger one closes the connection with 1009. Default 64 KiB.
+	MaxMessageBytes int
+
+	// BacklogTimeout is how long a connection may stay unable to take its
+	// pending data before it is closed with 1008 "slow consumer".
+	// Default 30 s.
+	BacklogTimeout time.Duration
+	// PingInterval is how often the server pings every connection; a
+	// connection from which nothing was read for two intervals is closed.
+	// Default 30 s.
+	PingInterval time.Duration
+	// HandshakeTimeout bounds writing the upgrade response. Default 5 s.
+	// (Reading the request is bounded by the http.Server's ReadHeaderTimeout.)
+	HandshakeTimeout time.Duration
+	// CloseTimeout is how long a closing connection waits for the client's
+	// close frame before its socket is closed. Default 2 s.
+	CloseTimeout time.Duration
+	// MaxPendingReplies caps replies (subscribed, errors, pongs) waiting to
+	// be written to one connection; a client that sends requests faster
+	// than it reads the answers is closed with 1008. Default 256.
+	MaxPendingReplies int
+
+	// CheckOrigin reports whether the upgrade request may proceed. Nil
+	// allows requests with no Origin header and those whose Origin host
+	// equals the request's Host.
+	CheckOrigin func(r *http.Request) bool
+
+	// OnWatch, when set, is called when a symbol gains its first
+	// subscriber (watched=true) and when it loses its last. It runs on a
+	// shard goroutine and must not block.
+	OnWatch func(symbol string, watched bool)
+}
+
+func (c Config) withDefaults() Config {
+	n := runtime.GOMAXPROCS(0)
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defD := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.Shards, n)
+	def(&c.Readers, n)
+	def(&c.MaxConns, 100_000)
+	def(&c.MaxSymbolsPerConn, 1000)
+	def(&c.MaxSymbolsPerRequest, 1000)
+	def(&c.MaxMessageBytes, 64<<10)
+	def(&c.MaxPendingReplies, 256)
+	defD(&c.BacklogTimeout, 30*time.Second)
+	defD(&c.PingInterval, 30*time.Second)
+	defD(&c.HandshakeTimeout, 5*time.Second)
+	defD(&c.CloseTimeout, 2*time.Second)
+	if c.CheckOrigin == nil {
+		c.CheckOrigin = sameOrigin
+	}
+	return c
+}

@@ -1,0 +1,336 @@
+package hub
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
+)
+
+// readers is the pool of goroutines that read client frames. The poller
+// queues a connection when epoll reports data; a connection is queued at
+// most once (conn.rstate), so the queue is bounded by MaxConns.
+type readers struct {
+	h    *Hub
+	mu   sync.Mutex
+	cond *sync.Cond
+	q    []*conn // guarded by mu
+	stop bool    // guarded by mu
+	wg   sync.WaitGroup
+}
+
+// readBudget is how many reads one connection gets before it goes to the
+// back of the queue, so a flooding client cannot hold a reader.
+const readBudget = 8
+
+func (r *readers) start(h *Hub, n int) {
+	r.h = h
+	r.cond = sync.NewCond(&r.mu)
+	for range n {
+		rd := &reader{h: h, buf: make([]byte, h.cfg.MaxMessageBytes+maxClientHeader+readChunk)}
+		rd.fn = rd.readFD
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.loop(rd)
+		}()
+	}
+}
+
+// schedule is called by the poller when c is readable. It never blocks.
+func (r *readers) schedule(c *conn) {
+	if c.rstate.Add(1) != 1 {
+		return // already queued or being read; the reader looks again
+	}
+	r.push(c)
+}
+
+func (r *readers) push(c *conn) {
+	r.mu.Lock()
+	r.q = append(r.q, c)
+	r.mu.Unlock()
+	r.cond.Signal()
+}
+
+func (r *readers) close() {
+	r.mu.Lock()
+	r.stop = true
+	r.mu.Unlock()
+	r.cond.Broadcast()
+	r.wg.Wait()
+}
+
+func (r *readers) loop(rd *reader) {
+	for {
+		r.mu.Lock()
+		for len(r.q) == 0 && !r.stop {
+			r.cond.Wait()
+		}
+		if r.stop {
+			r.mu.Unlock()
+			return
+		}
+		c := r.q[0]
+		r.q[0] = nil
+		r.q = r.q[1:]
+		if len(r.q) == 0 {
+			r.q = r.q[:0:0]
+		}
+		r.mu.Unlock()
+
+		for {
+			seen := c.rstate.Load()
+			if !rd.serve(c) {
+				r.push(c) // budget spent, data left: go to the back
+				break
+			}
+			if c.rstate.CompareAndSwap(seen, 0) {
+				break
+			}
+		}
+	}
+}
+
+const (
+	maxClientHeader = 14 // 2 + 8 length + 4 mask
+	readChunk       = 16 << 10
+)
+
+// reader is one reading goroutine's state.
+type reader struct {
+	h   *Hub
+	buf []byte // scratch: a carried-over partial frame, then what was read
+	fn  func(fd uintptr) bool
+	// readFD arguments and results
+	off int
+	n   int
+	err error
+}
+
+func (rd *reader) readFD(fd uintptr) bool {
+	rd.n, rd.err = unix.Read(int(fd), rd.buf[rd.off:rd.off+readChunk])
+	return true // never wait: epoll tells us when there is more
+}
+
+var errClosed = errors.New("hub: connection closed")
+
+// serve reads what c has, up to readBudget reads, and handles each whole
+// frame. It reports false when the budget ran out with data maybe left.
+func (rd *reader) serve(c *conn) bool {
+	for range readBudget {
+		rd.off = copy(rd.buf, c.rbuf)
+		c.rbuf = nil
+		n := 0
+		err := errClosed
+		if c.raw.Read(rd.fn) == nil {
+			n, err = rd.n, rd.err
+			if err == nil && n == 0 {
+				err = errClosed // EOF
+			}
+		}
+		if err == unix.EAGAIN {
+			// Nothing new. Carried bytes are parsed again, which costs
+			// nothing for a partial frame and handles bytes that came
+			// right behind the upgrade request.
+			n, err = 0, nil
+			if rd.off == 0 {
+				return true
+			}
+		}
+		if err != nil {
+			rd.h.hangup(c)
+			return true
+		}
+		if n > 0 {
+			c.lastIn.Store(time.Now().Unix())
+		}
+		rest, cerr := rd.frames(c, rd.buf[:rd.off+n])
+		if cerr != nil {
+			rd.h.protocolClose(c, cerr)
+			return true
+		}
+		if len(rest) > 0 {
+			c.rbuf = append([]byte(nil), rest...)
+		}
+		if n == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// closeErr is a reason to close the connection with a status code.
+type closeErr struct {
+	code   ws.StatusCode
+	reason string
+}
+
+func (e *closeErr) Error() string { return e.reason }
+
+func protoErr(reason string) *closeErr {
+	return &closeErr{ws.StatusProtocolError, reason}
+}
+
+// frames handles every whole frame in b and returns the bytes of an
+// incomplete one at its end.
+func (rd *reader) frames(c *conn, b []byte) ([]byte, *closeErr) {
+	for len(b) >= 2 {
+		if c.closing.Load() {
+			// After a close only the client's close frame matters; the
+			// shard closes the socket when it comes or times out.
+			return rd.drainClosing(c, b)
+		}
+		h, hlen, ok := parseHeader(b)
+		if !ok {
+			return b, nil
+		}
+		if h.Length > int64(rd.h.cfg.MaxMessageBytes) {
+			return nil, &closeErr{ws.StatusMessageTooBig, "message too big"}
+		}
+		state := ws.StateServerSide
+		if c.fragT != 0 {
+			state |= ws.StateFragmented
+		}
+		if err := ws.CheckHeader(h, state); err != nil {
+			return nil, protoErr(err.Error())
+		}
+		if int64(len(b)-hlen) < h.Length {
+			return b, nil
+		}
+		payload := b[hlen : hlen+int(h.Length)]
+		b = b[hlen+int(h.Length):]
+		ws.Cipher(payload, h.Mask, 0)
+		if cerr := rd.frame(c, h, payload); cerr != nil {
+			return nil, cerr
+		}
+	}
+	return b, nil
+}
+
+// drainClosing looks for the client's close frame in b and drops the rest.
+func (rd *reader) drainClosing(c *conn, b []byte) ([]byte, *closeErr) {
+	for len(b) >= 2 {
+		h, hlen, ok := parseHeader(b)
+		if !ok || int64(len(b)-hlen) < h.Length {
+			if len(b) > maxClientHeader+125 {
+				return nil, nil // a data frame we will not read: drop it
+			}
+			return b, nil
+		}
+		if h.OpCode == ws.OpClose {
+			rd.h.peerClosed(c, 0)
+			return nil, nil
+		}
+		b = b[hlen+int(h.Length):]
+	}
+	return b, nil
+}
+
+// parseHeader parses a client frame header at the start of b. ok is false
+// when b does not hold the whole header yet.
+func parseHeader(b []byte) (h ws.Header, n int, ok bool) {
+	h.Fin = b[0]&0x80 != 0
+	h.Rsv = (b[0] & 0x70) >> 4
+	h.OpCode = ws.OpCode(b[0] & 0x0f)
+	h.Masked = b[1]&0x80 != 0
+	n = 2
+	switch l := b[1] & 0x7f; l {
+	case 126:
+		if len(b) < 4 {
+			return h, 0, false
+		}
+		h.Length = int64(binary.BigEndian.Uint16(b[2:]))
+		n = 4
+	case 127:
+		if len(b) < 10 {
+			return h, 0, false
+		}
+		u := binary.BigEndian.Uint64(b[2:])
+		if u > 1<<62 {
+			u = 1 << 62 // MSB set: too big either way
+		}
+		h.Length = int64(u)
+		n = 10
+	default:
+		h.Length = int64(l)
+	}
+	if h.Masked {
+		if len(b) < n+4 {
+			return h, 0, false
+		}
+		copy(h.Mask[:], b[n:n+4])
+		n += 4
+	}
+	return h, n, true
+}
+
+// frame handles one complete, unmasked frame.
+func (rd *reader) frame(c *conn, h ws.Header, p []byte) *closeErr {
+	switch h.OpCode {
+	case ws.OpPing:
+		rd.h.reply(c, pongFrame(p))
+		return nil
+	case ws.OpPong:
+		return nil
+	case ws.OpClose:
+		return rd.closeFrame(c, p)
+	case ws.OpText, ws.OpBinary:
+		if !h.Fin {
+			c.fragT = h.OpCode
+			c.frag = append(make([]byte, 0, len(p)), p...)
+			return nil
+		}
+		return rd.message(c, h.OpCode, p)
+	case ws.OpContinuation:
+		if len(c.frag)+len(p) > rd.h.cfg.MaxMessageBytes {
+			return &closeErr{ws.StatusMessageTooBig, "message too big"}
+		}
+		c.frag = append(c.frag, p...)
+		if !h.Fin {
+			return nil
+		}
+		op, msg := c.fragT, c.frag
+		c.frag, c.fragT = nil, 0
+		return rd.message(c, op, msg)
+	}
+	return protoErr("unexpected opcode")
+}
+
+func (rd *reader) closeFrame(c *conn, p []byte) *closeErr {
+	if len(p) == 1 {
+		return protoErr("close frame with a 1-byte body")
+	}
+	var code ws.StatusCode
+	if len(p) >= 2 {
+		var reason string
+		code, reason = ws.ParseCloseFrameDataUnsafe(p)
+		if err := ws.CheckCloseFrameData(code, reason); err != nil {
+			if errors.Is(err, ws.ErrProtocolInvalidUTF8) {
+				return &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in close reason"}
+			}
+			return protoErr(err.Error())
+		}
+	}
+	c.closing.Store(true)
+	rd.h.peerClosed(c, code)
+	return nil
+}
+
+// message handles one whole data message.
+func (rd *reader) message(c *conn, op ws.OpCode, p []byte) *closeErr {
+	if op == ws.OpText && !utf8.Valid(p) {
+		return &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in text message"}
+	}
+	rd.h.request(c, op, p)
+	return nil
+}
+
+func pongFrame(p []byte) []byte {
+	b := make([]byte, 0, 2+len(p))
+	b = appendFrameHeader(b, ws.OpPong, len(p))
+	return append(b, p...)
+}

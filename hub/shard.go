@@ -1,0 +1,356 @@
+package hub
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/tickerd/tickerd/protocol"
+)
+
+// shard owns a fixed subset of the connections: their subscriptions, their
+// outgoing queues and their sockets' lifetime. Everything below "owned by
+// run" is touched only by the shard's goroutine, so the publish path takes
+// no lock but the shard's own inbox mutex.
+type shard struct {
+	h  *Hub
+	id int
+
+	mu   sync.Mutex
+	cmds []cmd    // guarded by mu
+	pubs []uint32 // guarded by mu: symbols with a new update since the last pass
+	wake chan struct{}
+	// queued[sym] is set while sym is in pubs, so a burst of updates of
+	// one symbol costs the shard one pass over its subscribers.
+	queued []atomic.Bool
+
+	stats shardStats
+
+	// Owned by run.
+	subs    [][]subRef // per symbol id: this shard's subscribers
+	all     []*conn    // every connection of the shard
+	dirty   []*conn    // connections with something to write
+	blocked []*conn    // connections waiting for EPOLLOUT (may hold stale entries)
+	closing []*conn    // connections waiting for the client's close frame
+	w       writer
+	cmdBuf  []cmd
+	pubBuf  []uint32
+	mark    []int32 // scratch, per symbol id: index+1 in the current conn's subs
+	lastPing time.Time
+}
+
+type cmdKind uint8
+
+const (
+	cmdOpen        cmdKind = iota + 1 // register c; subscribe syms (from ?symbols=)
+	cmdSubscribe                      // subscribe c to syms, reply with id
+	cmdUnsubscribe                    // unsubscribe c from syms, reply with id
+	cmdReply                          // queue frame on c
+	cmdClose                          // close c with code and reason
+	cmdPeerClose                      // the client sent close code, or hung up
+	cmdWritable                       // c's socket can take data again
+	cmdShutdown                       // close every connection with 1001
+)
+
+type cmd struct {
+	kind    cmdKind
+	c       *conn
+	syms    []uint32
+	names   []string // names of syms, in order, for the reply
+	unknown []string // requested names that are not symbols
+	id      []byte   // raw request id, owned by the command
+	frame   []byte
+	code    ws.StatusCode
+	reason  string
+	why     closeReason
+	hangup  bool // cmdPeerClose: EOF or a read error, no close frame
+}
+
+func newShard(h *Hub, id int) *shard {
+	return &shard{
+		h:      h,
+		id:     id,
+		wake:   make(chan struct{}, 1),
+		queued: make([]atomic.Bool, len(h.syms)),
+		subs:   make([][]subRef, len(h.syms)),
+		mark:   make([]int32, len(h.syms)),
+	}
+}
+
+// post queues a command for the shard goroutine. It never blocks.
+func (s *shard) post(c cmd) {
+	if c.c != nil && c.kind != cmdOpen {
+		c.c.cmds.Add(1)
+	}
+	s.mu.Lock()
+	s.cmds = append(s.cmds, c)
+	s.mu.Unlock()
+	s.signal()
+}
+
+// published tells the shard that sym has a new update. It never blocks, and
+// a symbol already queued is not queued again.
+func (s *shard) published(sym uint32) {
+	if !s.queued[sym].CompareAndSwap(false, true) {
+		return
+	}
+	s.mu.Lock()
+	s.pubs = append(s.pubs, sym)
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *shard) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the shard goroutine. It returns when done is closed, after closing
+// every connection it owns.
+func (s *shard) run(done <-chan struct{}) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.wake:
+		case now := <-tick.C:
+			s.housekeep(now)
+		case <-done:
+			s.closeAll()
+			return
+		}
+		s.pass()
+	}
+}
+
+// pass applies queued commands and updates, then writes to every dirty
+// connection. Updates that arrive while it writes are taken on the next
+// pass, and each write takes the latest update of each symbol, so a busy
+// shard merges updates instead of queueing them.
+func (s *shard) pass() {
+	for {
+		s.mu.Lock()
+		cmds, pubs := s.cmds, s.pubs
+		s.cmds, s.pubs = s.cmdBuf[:0], s.pubBuf[:0]
+		s.mu.Unlock()
+		if len(cmds) == 0 && len(pubs) == 0 {
+			s.cmdBuf, s.pubBuf = cmds, pubs
+			s.flush()
+			return
+		}
+		for i := range cmds {
+			s.apply(&cmds[i])
+			cmds[i] = cmd{}
+		}
+		for _, sym := range pubs {
+			s.queued[sym].Store(false)
+			for _, r := range s.subs[sym] {
+				s.markDirty(r.c)
+			}
+		}
+		s.cmdBuf, s.pubBuf = cmds, pubs
+		s.flush()
+	}
+}
+
+func (s *shard) markDirty(c *conn) {
+	if !c.dirty {
+		c.dirty = true
+		s.dirty = append(s.dirty, c)
+	}
+}
+
+func (s *shard) flush() {
+	for i, c := range s.dirty {
+		s.dirty[i] = nil
+		c.dirty = false
+		if c.state != stateClosed && len(c.out) == 0 {
+			s.write(c)
+		}
+	}
+	s.dirty = s.dirty[:0]
+}
+
+func (s *shard) apply(m *cmd) {
+	c := m.c
+	if c != nil && m.kind != cmdOpen {
+		c.cmds.Add(-1)
+	}
+	switch m.kind {
+	case cmdOpen:
+		s.open(c, m)
+	case cmdSubscribe:
+		if c.state == stateOpen {
+			s.subscribe(c, m)
+		}
+	case cmdUnsubscribe:
+		if c.state == stateOpen {
+			s.unsubscribe(c, m)
+		}
+	case cmdReply:
+		if c.state == stateOpen {
+			s.reply(c, m.frame)
+		}
+	case cmdClose:
+		s.startClose(c, m.code, m.reason, m.why)
+	case cmdPeerClose:
+		s.peerClose(c, m.code, m.hangup)
+	case cmdWritable:
+		c.woken.Store(false)
+		if c.state != stateClosed && len(c.out) > 0 {
+			s.write(c)
+		}
+	case cmdShutdown:
+		for _, c := range s.all {
+			s.startClose(c, ws.StatusGoingAway, "server shutting down", reasonShutdown)
+		}
+	}
+}
+
+// open registers a new connection with epoll and subscribes it to the
+// symbols of its URL.
+func (s *shard) open(c *conn, m *cmd) {
+	c.idx = int32(len(s.all))
+	s.all = append(s.all, c)
+	c.lastIn.Store(time.Now().Unix())
+	if err := s.h.poll.add(c); err != nil {
+		s.h.log.Warn("epoll add failed", "err", err)
+		s.finish(c, reasonError)
+		return
+	}
+	s.h.stats.opened.Add(1)
+	if len(m.syms) > 0 || len(m.unknown) > 0 {
+		s.subscribe(c, m)
+	}
+	if len(c.rbuf) > 0 {
+		// The client sent frames right behind its upgrade request.
+		s.h.readers.schedule(c)
+	}
+}
+
+func (s *shard) reply(c *conn, frame []byte) {
+	if len(c.ctrl) >= s.h.cfg.MaxPendingReplies {
+			s.startClose(c, ws.StatusPolicyViolation, "too many unread replies", reasonProtocol)
+		return
+	}
+	c.ctrl = append(c.ctrl, frame)
+	s.markDirty(c)
+}
+
+func (s *shard) subscribe(c *conn, m *cmd) {
+	// Mark what c already has, so the request is checked in O(len).
+	for i := range c.subs {
+		s.mark[c.subs[i].sym] = int32(i) + 1
+	}
+	names := m.names[:0:0]
+	var over []string
+	limit := s.h.cfg.MaxSymbolsPerConn
+	for k, sym := range m.syms {
+		if s.mark[sym] != 0 {
+			names = append(names, m.names[k]) // already subscribed
+			continue
+		}
+		if len(c.subs) >= limit {
+			over = append(over, m.names[k])
+			continue
+		}
+		s.link(c, sym)
+		s.mark[sym] = int32(len(c.subs))
+		names = append(names, m.names[k])
+	}
+	for i := range c.subs {
+		s.mark[c.subs[i].sym] = 0
+	}
+	if len(names) > 0 {
+		s.reply(c, textFrame(protocol.AppendSubscribed(nil, m.id, names)))
+	}
+	if len(m.unknown) > 0 {
+		s.reply(c, errorFrame(m.id, protocol.CodeUnknownSymbol, "unknown symbol: ", m.unknown))
+	}
+	if len(over) > 0 {
+		s.reply(c, errorFrame(m.id, protocol.CodeTooManySymbols, "subscription limit reached, not subscribed: ", over))
+	}
+}
+
+func (s *shard) unsubscribe(c *conn, m *cmd) {
+	for _, sym := range m.syms {
+		for i := range c.subs {
+			if c.subs[i].sym == sym {
+				s.unlink(c, i)
+				break
+			}
+		}
+	}
+	s.reply(c, textFrame(protocol.AppendUnsubscribed(nil, m.id, m.names)))
+	if len(m.unknown) > 0 {
+		s.reply(c, errorFrame(m.id, protocol.CodeUnknownSymbol, "unknown symbol: ", m.unknown))
+	}
+}
+
+// link subscribes c to sym; the first write for it is a snapshot.
+func (s *shard) link(c *conn, sym uint32) {
+	list := s.subs[sym]
+	c.subs = append(c.subs, sub{sym: sym, pos: uint32(len(list)), snap: true})
+	s.subs[sym] = append(list, subRef{c: c, idx: uint32(len(c.subs) - 1)})
+	if st := s.h.syms[sym]; st.watchers.Add(1) == 1 && s.h.cfg.OnWatch != nil {
+		s.h.cfg.OnWatch(st.name, true)
+	}
+	if st := s.h.syms[sym]; st.latest.Load() != nil {
+		s.markDirty(c)
+	}
+	s.stats.subs.Add(1)
+}
+
+// unlink removes c.subs[i], swapping the last entries into the holes on
+// both sides.
+func (s *shard) unlink(c *conn, i int) {
+	e := c.subs[i]
+	list := s.subs[e.sym]
+	last := len(list) - 1
+	if int(e.pos) != last {
+		moved := list[last]
+		list[e.pos] = moved
+		moved.c.subs[moved.idx].pos = e.pos
+	}
+	list[last] = subRef{}
+	s.subs[e.sym] = list[:last]
+
+	lastSub := len(c.subs) - 1
+	if i != lastSub {
+		moved := c.subs[lastSub]
+		c.subs[i] = moved
+		s.subs[moved.sym][moved.pos].idx = uint32(i)
+	}
+	c.subs = c.subs[:lastSub]
+	if len(c.subs) == 0 {
+		c.subs = nil
+	}
+	if st := s.h.syms[e.sym]; st.watchers.Add(-1) == 0 && s.h.cfg.OnWatch != nil {
+		s.h.cfg.OnWatch(st.name, false)
+	}
+	s.stats.subs.Add(-1)
+}
+
+func (s *shard) unlinkAll(c *conn) {
+	for len(c.subs) > 0 {
+		s.unlink(c, len(c.subs)-1)
+	}
+}
+
+func errorFrame(id []byte, code protocol.Code, prefix string, names []string) []byte {
+	msg := prefix
+	for i, n := range names {
+		if i > 0 {
+			msg += ", "
+		}
+		msg += n
+		if len(msg) > 200 {
+			msg += ", ..."
+			break
+		}
+	}
+	return textFrame(protocol.AppendError(nil, id, code, msg, names))
+}

@@ -1,0 +1,37 @@
+package hub
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/tickerd/tickerd/feed"
+)
+
+// update is one published state of a symbol, encoded once and shared,
+// read-only, by every connection that writes it.
+type update struct {
+	tick []byte // text frame: header + {"type":"tick",...}
+	snap []byte // text frame: header + {"type":"snapshot",...}
+	// snapOff is where the JSON payload starts in snap.
+	snapOff int
+	ver     uint32 // hub-assigned, +1 per accepted update of this symbol
+	seq     uint64 // the feed's seq
+	ts      int64  // the feed's event time, Unix ns
+}
+
+// symbol is the hub's view of one instrument.
+type symbol struct {
+	id   uint32
+	name string
+	meta feed.Symbol
+
+	latest atomic.Pointer[update]
+
+	// watchers counts subscriptions to this symbol over every shard; the
+	// feed is told when it goes from 0 to 1 and back.
+	watchers atomic.Int64
+
+	mu      sync.Mutex // serialises publishers of this symbol
+	lastSeq uint64     // guarded by mu
+	ver     uint32     // guarded by mu
+}

@@ -1,0 +1,184 @@
+package hub
+
+import (
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// iovMax is the kernel's limit on the buffers of one writev.
+const iovMax = 1024
+
+// writer holds a shard's reusable write scratch.
+type writer struct {
+	bufs [][]byte
+	iov  []unix.Iovec
+}
+
+// writev writes bufs to fd with as few writev calls as the kernel allows
+// and returns how many bytes it took. A socket that is full yields n short
+// of the total and a nil error.
+func (w *writer) writev(fd int, bufs [][]byte) (n int, calls int, err error) {
+	for len(bufs) > 0 {
+		chunk := bufs
+		if len(chunk) > iovMax {
+			chunk = chunk[:iovMax]
+		}
+		w.iov = w.iov[:0]
+		want := 0
+		for _, b := range chunk {
+			if len(b) == 0 {
+				continue
+			}
+			v := unix.Iovec{Base: &b[0]}
+			v.SetLen(len(b))
+			w.iov = append(w.iov, v)
+			want += len(b)
+		}
+		bufs = bufs[len(chunk):]
+		if want == 0 {
+			continue
+		}
+		var m uintptr
+		var errno unix.Errno
+		for {
+			m, _, errno = unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
+			if errno != unix.EINTR {
+				break
+			}
+		}
+		calls++
+		if errno == unix.EAGAIN {
+			return n, calls, nil
+		}
+		if errno != 0 {
+			return n, calls, errno
+		}
+		n += int(m)
+		if int(m) < want {
+			return n, calls, nil
+		}
+	}
+	return n, calls, nil
+}
+
+// collect gathers what c has to send: replies first, then the latest
+// update of every subscribed symbol it has not written yet. It returns
+// s.w.bufs holding them.
+func (s *shard) collect(c *conn) [][]byte {
+	bufs := append(s.w.bufs[:0], c.ctrl...)
+	clear(c.ctrl)
+	c.ctrl = c.ctrl[:0]
+	if cap(c.ctrl) > 16 || len(bufs) == 0 {
+		c.ctrl = nil
+	}
+	if c.state != stateOpen {
+		return bufs
+	}
+	var msgs, merged uint64
+	for i := range c.subs {
+		e := &c.subs[i]
+		u := s.h.syms[e.sym].latest.Load()
+		if u == nil || u.ver == e.sent {
+			continue
+		}
+		if e.snap {
+			bufs = append(bufs, u.snap)
+			e.snap = false
+		} else {
+			bufs = append(bufs, u.tick)
+			if d := u.ver - e.sent; d > 1 {
+				merged += uint64(d - 1)
+			}
+		}
+		e.sent = u.ver
+		msgs++
+	}
+	if msgs > 0 {
+		s.stats.msgs.Add(msgs)
+	}
+	if merged > 0 {
+		s.stats.merged.Add(merged)
+	}
+	return bufs
+}
+
+// write sends c's pending bytes: first the rest of an earlier short write,
+// then everything collect finds. It never waits for the socket.
+func (s *shard) write(c *conn) {
+	if len(c.out) > 0 {
+		out := c.out
+		c.out = nil
+		if !s.send(c, out) {
+			return
+		}
+	}
+	bufs := s.collect(c)
+	if len(bufs) > 0 {
+		s.send(c, bufs)
+	}
+	clear(s.w.bufs[:cap(s.w.bufs)])
+	s.w.bufs = bufs[:0]
+}
+
+// send writes bufs to c. When the socket takes everything it reports true.
+// Otherwise the rest is kept in c.out until EPOLLOUT says the socket has
+// room (see poller), and send reports false.
+func (s *shard) send(c *conn, bufs [][]byte) bool {
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	n, calls, err := s.w.writev(c.fd, bufs)
+	if err == nil && n < total && !c.blocked.Load() {
+		// Mark blocked before trying once more: an EPOLLOUT that comes
+		// after this store is seen by the poller, and one that came
+		// before it is made up for by the retry.
+		c.blocked.Store(true)
+		rest := rest(bufs, n)
+		var m, k int
+		m, k, err = s.w.writev(c.fd, rest)
+		n += m
+		calls += k
+	}
+	s.stats.writes.Add(uint64(calls))
+	s.stats.bytes.Add(uint64(n))
+	if err != nil {
+		s.finish(c, reasonWriteError)
+		return false
+	}
+	if n == total {
+		c.blocked.Store(false)
+		c.blockedAt = 0
+		if c.state == stateClosing && c.closeW && len(c.ctrl) == 0 {
+			// The close frame is out: half-close so the client reads it
+			// followed by EOF, then wait for its close frame.
+			_ = unix.Shutdown(c.fd, unix.SHUT_WR)
+			c.closeW = false
+		}
+		return true
+	}
+	c.out = append([][]byte(nil), rest(bufs, n)...)
+	if c.blockedAt == 0 {
+		c.blockedAt = time.Now().UnixNano()
+		s.blocked = append(s.blocked, c)
+	}
+	return false
+}
+
+// rest returns bufs without their first n bytes. It may reslice bufs.
+func rest(bufs [][]byte, n int) [][]byte {
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if n > 0 {
+		first := bufs[0][n:]
+		out := make([][]byte, len(bufs))
+		out[0] = first
+		copy(out[1:], bufs[1:])
+		return out
+	}
+	return bufs
+}

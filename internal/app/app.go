@@ -1,0 +1,187 @@
+// Package app wires a feed, the hub and the HTTP endpoints into one
+// tickerd server. cmd/tickerd runs it from flags; tests run it in-process.
+//
+//	a, err := app.New(app.Config{}) // the simulated market, defaults everywhere
+//	if err != nil { ... }
+//	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+//	err = a.Serve(ctx, ln) // until ctx is done; then every client gets 1001
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/feed/sim"
+	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/protocol"
+	"github.com/tickerd/tickerd/web"
+)
+
+// Config configures a server. The zero value serves the simulated market
+// with every default.
+type Config struct {
+	// Feed is the source of ticks; nil means the simulated market with Sim.
+	Feed feed.Feed
+	// Sim configures the simulated market when Feed is nil.
+	Sim sim.Config
+	// Hub holds the hub's limits. Hub.OnWatch is set by New when the feed
+	// is a feed.Watcher.
+	Hub hub.Config
+	// Tee, when set, also receives every tick the feed publishes, before
+	// the hub does (a node that shares its feed with others puts its
+	// publisher here).
+	Tee feed.Sink
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+
+	// ReadHeaderTimeout bounds reading an HTTP request's header, the
+	// WebSocket handshake included. Default 5 s.
+	ReadHeaderTimeout time.Duration
+	// MaxHeaderBytes caps an HTTP request's header. Default 8 KiB.
+	MaxHeaderBytes int
+	// ShutdownTimeout bounds the wait for clients to answer the close
+	// frame at shutdown. Default 5 s.
+	ShutdownTimeout time.Duration
+}
+
+// App is one tickerd server. It serves once: after Serve returns, make a
+// new App to serve again.
+type App struct {
+	cfg  Config
+	log  *slog.Logger
+	feed feed.Feed
+	hub  *hub.Hub
+	mux  *http.ServeMux
+}
+
+// New builds the server: the feed, the hub and the routes. It starts the
+// hub's goroutines; Serve or Close stops them.
+func New(cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = 5 * time.Second
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = 8 << 10
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 5 * time.Second
+	}
+	f := cfg.Feed
+	if f == nil {
+		m, err := sim.New(cfg.Sim)
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		f = m
+	}
+	if w, ok := f.(feed.Watcher); ok && cfg.Hub.OnWatch == nil {
+		cfg.Hub.OnWatch = w.Watch
+	}
+	h, err := hub.New(cfg.Hub, f.Symbols(), cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	a := &App{cfg: cfg, log: cfg.Logger, feed: f, hub: h, mux: http.NewServeMux()}
+	a.routes()
+	return a, nil
+}
+
+func (a *App) routes() {
+	a.mux.Handle("GET /ws", a.hub)
+	a.mux.HandleFunc("GET /api/symbols", a.symbols)
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	a.mux.Handle("/", web.Handler())
+}
+
+// Handler returns the server's routes.
+func (a *App) Handler() http.Handler { return a.mux }
+
+// Hub returns the server's hub.
+func (a *App) Hub() *hub.Hub { return a.hub }
+
+func (a *App) symbols(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(a.hub.AppendSnapshots(make([]byte, 0, 64<<10)))
+}
+
+// Serve runs the feed and serves HTTP and WebSocket clients on ln until ctx
+// is done. Then it stops accepting, closes every client with 1001 (going
+// away), waits up to ShutdownTimeout for their answers, stops the feed and
+// returns. It returns nil after a shutdown asked for by ctx.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.mux,
+		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
+		MaxHeaderBytes:    a.cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	serveErr := make(chan error, 1)
+	go func() {
+		defer wg.Done()
+		var sink feed.Sink = a.hub
+		if a.cfg.Tee != nil {
+			sink = tee{a.cfg.Tee, a.hub}
+		}
+		if err := a.feed.Run(feedCtx, sink); err != nil {
+			a.log.Error("feed stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		serveErr <- srv.Serve(ln)
+	}()
+	a.log.Info("listening", "addr", ln.Addr().String(), "symbols", len(a.hub.Symbols()))
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("app: serve: %w", err)
+	}
+	a.log.Info("shutting down", "conns", a.hub.Conns())
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	// Shutdown stops the listener and idle HTTP connections; it leaves
+	// the hijacked WebSocket connections to the hub.
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = fmt.Errorf("app: http shutdown: %w", serr)
+	}
+	if herr := a.hub.Shutdown(sctx); herr != nil && !errors.Is(herr, context.DeadlineExceeded) && err == nil {
+		err = herr
+	}
+	stopFeed()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	a.log.Info("stopped")
+	return err
+}
+
+// tee publishes to two sinks in turn.
+type tee struct{ a, b feed.Sink }
+
+func (t tee) Publish(tk *protocol.Tick) {
+	t.a.Publish(tk)
+	t.b.Publish(tk)
+}
+
+// Close stops the hub without serving; for an App whose Serve never ran.
+func (a *App) Close() error { return a.hub.Close() }

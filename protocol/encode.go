@@ -1,0 +1,209 @@
+package protocol
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// Prefixes of the two market-data messages. Every AppendTick output starts
+// with TickPrefix and every AppendSnapshot output with SnapshotPrefix; the
+// rest of the two is identical.
+const (
+	TickPrefix     = `{"type":"tick",`
+	SnapshotPrefix = `{"type":"snapshot",`
+)
+
+// AppendTick appends t as a "tick" message to dst and returns the extended
+// slice. It does not allocate when dst has room, except for prices whose
+// coefficient does not fit an int64 (see appendDecimal).
+func AppendTick(dst []byte, t *Tick) []byte {
+	return appendTickFields(append(dst, TickPrefix...), t)
+}
+
+// AppendSnapshot appends t as a "snapshot" message to dst.
+func AppendSnapshot(dst []byte, t *Tick) []byte {
+	return appendTickFields(append(dst, SnapshotPrefix...), t)
+}
+
+func appendTickFields(dst []byte, t *Tick) []byte {
+	dst = append(dst, `"symbol":`...)
+	dst = AppendString(dst, t.Symbol)
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, t.Seq, 10)
+	dst = append(dst, `,"price":"`...)
+	dst = appendDecimal(dst, t.Price, t.PricePrec)
+	dst = append(dst, `","bid":"`...)
+	dst = appendDecimal(dst, t.Bid, t.PricePrec)
+	dst = append(dst, `","ask":"`...)
+	dst = appendDecimal(dst, t.Ask, t.PricePrec)
+	dst = append(dst, `","open":"`...)
+	dst = appendDecimal(dst, t.Open, t.PricePrec)
+	dst = append(dst, `","high":"`...)
+	dst = appendDecimal(dst, t.High, t.PricePrec)
+	dst = append(dst, `","low":"`...)
+	dst = appendDecimal(dst, t.Low, t.PricePrec)
+	dst = append(dst, `","volume":"`...)
+	dst = appendDecimal(dst, t.Volume, t.VolumePrec)
+	dst = append(dst, `","ts":`...)
+	dst = strconv.AppendInt(dst, t.TS, 10)
+	return append(dst, '}')
+}
+
+// SnapshotFromTick appends the snapshot form of the tick message tick to dst:
+// the same bytes with TickPrefix replaced by SnapshotPrefix, so the result is
+// exactly what AppendSnapshot gives for the same Tick. A message that already
+// starts with SnapshotPrefix is appended unchanged. Anything else (a message
+// not written by AppendTick) appends nothing: callers can compare lengths.
+func SnapshotFromTick(dst, tick []byte) []byte {
+	switch {
+	case len(tick) > len(TickPrefix) && string(tick[:len(TickPrefix)]) == TickPrefix:
+		dst = append(dst, SnapshotPrefix...)
+		return append(dst, tick[len(TickPrefix):]...)
+	case len(tick) > len(SnapshotPrefix) && string(tick[:len(SnapshotPrefix)]) == SnapshotPrefix:
+		return append(dst, tick...)
+	}
+	return dst
+}
+
+// AppendSubscribed appends the reply to a subscribe request. id is the raw
+// JSON of the request's id (Request.ID) or nil to leave it out.
+func AppendSubscribed(dst []byte, id []byte, symbols []string) []byte {
+	dst = appendReplyStart(dst, "subscribed", id)
+	return append(appendSymbolsField(dst, symbols), '}')
+}
+
+// AppendUnsubscribed appends the reply to an unsubscribe request.
+func AppendUnsubscribed(dst []byte, id []byte, symbols []string) []byte {
+	dst = appendReplyStart(dst, "unsubscribed", id)
+	return append(appendSymbolsField(dst, symbols), '}')
+}
+
+// AppendSymbols appends the reply to a list request.
+func AppendSymbols(dst []byte, id []byte, symbols []string) []byte {
+	dst = appendReplyStart(dst, "symbols", id)
+	return append(appendSymbolsField(dst, symbols), '}')
+}
+
+// AppendPong appends the reply to a ping request; ts is the server's time in
+// Unix nanoseconds.
+func AppendPong(dst []byte, id []byte, ts int64) []byte {
+	dst = appendReplyStart(dst, "pong", id)
+	dst = append(dst, `,"ts":`...)
+	dst = strconv.AppendInt(dst, ts, 10)
+	return append(dst, '}')
+}
+
+// AppendError appends an "error" message. The "symbols" field is left out
+// when symbols is empty.
+func AppendError(dst []byte, id []byte, code Code, message string, symbols []string) []byte {
+	dst = appendReplyStart(dst, "error", id)
+	dst = append(dst, `,"code":`...)
+	dst = AppendString(dst, string(code))
+	dst = append(dst, `,"message":`...)
+	dst = AppendString(dst, message)
+	if len(symbols) > 0 {
+		dst = appendSymbolsField(dst, symbols)
+	}
+	return append(dst, '}')
+}
+
+// appendReplyStart appends `{"type":"<typ>"` and the id, if any. typ needs
+// no escaping.
+func appendReplyStart(dst []byte, typ string, id []byte) []byte {
+	dst = append(dst, `{"type":"`...)
+	dst = append(dst, typ...)
+	dst = append(dst, '"')
+	if len(id) > 0 {
+		dst = append(dst, `,"id":`...)
+		dst = append(dst, id...)
+	}
+	return dst
+}
+
+func appendSymbolsField(dst []byte, symbols []string) []byte {
+	dst = append(dst, `,"symbols":[`...)
+	for i, s := range symbols {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// AppendRequest appends r as a client request in canonical form:
+// {"op":…,"id":…,"symbols":[…],"token":…}, leaving out an absent id, empty
+// symbols and an empty token. Clients (the load tester, tests) use it;
+// DecodeRequest reads it back to the same Request.
+func AppendRequest(dst []byte, r *Request) []byte {
+	dst = append(dst, `{"op":`...)
+	dst = AppendString(dst, r.Op.String())
+	if len(r.ID) > 0 {
+		dst = append(dst, `,"id":`...)
+		dst = append(dst, r.ID...)
+	}
+	if len(r.Symbols) > 0 {
+		dst = appendSymbolsField(dst, r.Symbols)
+	}
+	if r.Token != "" {
+		dst = append(dst, `,"token":`...)
+		dst = AppendString(dst, r.Token)
+	}
+	return append(dst, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string literal. It escapes '"', '\\' and
+// control characters (as \n, \r, \t, \b, \f or \u00XX), and U+2028 and
+// U+2029 so the output is also safe inside JavaScript. Invalid UTF-8 bytes
+// become \ufffd, as with encoding/json, so the output is always valid JSON.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0 // s[start:i] is pending, needs no escaping
+	for i := 0; i < len(s); {
+		c := s[i]
+		if plain[c] {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,273 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/shopspring/decimal"
+)
+
+// Fields of a tick or snapshot message, in wire order.
+var tickFields = [...]string{"type", "symbol", "seq", "price", "bid", "ask", "open", "high", "low", "volume", "ts"}
+
+const (
+	tfType = iota
+	tfSymbol
+	tfSeq
+	tfPrice // price … low: tfPrice to tfLow
+	tfBid
+	tfAsk
+	tfOpen
+	tfHigh
+	tfLow
+	tfVolume
+	tfTS
+)
+
+// DecodeTick parses a "tick" or "snapshot" message strictly: one JSON object,
+// every field present once, seq an unsigned and ts a signed integer, prices
+// and volume decimal strings in the canonical form AppendTick writes
+// ("187.20", "-0.5", "1203344"; no exponent, no leading zeros, no "-0"), and
+// price, bid, ask, open, high and low with the same number of decimals.
+// Fields it does not know are skipped, since later protocol versions may add
+// some. It sets PricePrec and VolumePrec from the decimals of "price" and
+// "volume", so AppendTick of the result gives back canonical input byte for
+// byte. typ is "tick" or "snapshot".
+func DecodeTick(data []byte) (t Tick, typ string, err error) {
+	var vals [len(tickFields)]token
+	seen := 0
+	s := scanner{data: data}
+	s.ws()
+	if s.pos >= len(data) || data[s.pos] != '{' {
+		return t, "", tickError(s.unexpected("'{'"))
+	}
+	s.pos++
+	s.ws()
+	if s.pos < len(data) && data[s.pos] == '}' {
+		s.pos++
+	} else {
+		for {
+			if s.pos >= len(data) || data[s.pos] != '"' {
+				return t, "", tickError(s.unexpected("a string key"))
+			}
+			k, err := s.str()
+			if err != nil {
+				return t, "", tickError(err)
+			}
+			if err := s.colon(); err != nil {
+				return t, "", tickError(err)
+			}
+			v, err := s.value(1)
+			if err != nil {
+				return t, "", tickError(err)
+			}
+			if k.problem != "" {
+				return t, "", errors.New("protocol: tick: bad field name: " + k.problem)
+			}
+			if v.problem != "" {
+				return t, "", errors.New("protocol: tick: " + v.problem)
+			}
+			for i, name := range tickFields {
+				if stringIs(data, k, name) {
+					if seen&(1<<i) != 0 {
+						return t, "", fmt.Errorf("protocol: tick: duplicate field %q", name)
+					}
+					seen |= 1 << i
+					vals[i] = v
+					break
+				}
+			}
+			more, err := s.next('}')
+			if err != nil {
+				return t, "", tickError(err)
+			}
+			if !more {
+				break
+			}
+		}
+	}
+	s.ws()
+	if s.pos != len(data) {
+		return t, "", tickError(s.fail("trailing data after the object"))
+	}
+	for i, name := range tickFields {
+		if seen&(1<<i) == 0 {
+			return t, "", fmt.Errorf("protocol: tick: missing field %q", name)
+		}
+	}
+
+	switch v := vals[tfType]; {
+	case v.kind == kindString && stringIs(data, v, "tick"):
+		typ = "tick"
+	case v.kind == kindString && stringIs(data, v, "snapshot"):
+		typ = "snapshot"
+	default:
+		return t, "", fmt.Errorf("protocol: tick: type %s is not \"tick\" or \"snapshot\"", quote(data[v.start:v.end]))
+	}
+	v := vals[tfSymbol]
+	if v.kind != kindString || v.end-v.start == 2 {
+		return t, "", errors.New("protocol: tick: symbol must be a non-empty string")
+	}
+	if v.esc {
+		t.Symbol = string(appendUnquoted(nil, data[v.start:v.end]))
+	} else {
+		t.Symbol = string(data[v.start+1 : v.end-1])
+	}
+	var ok bool
+	if t.Seq, ok = parseUint(data, vals[tfSeq]); !ok {
+		return t, "", fmt.Errorf("protocol: tick: seq %s is not an unsigned 64-bit integer", quote(data[vals[tfSeq].start:vals[tfSeq].end]))
+	}
+	if t.TS, ok = parseInt(data, vals[tfTS]); !ok {
+		return t, "", fmt.Errorf("protocol: tick: ts %s is not a 64-bit integer", quote(data[vals[tfTS].start:vals[tfTS].end]))
+	}
+	prices := [...]*decimal.Decimal{&t.Price, &t.Bid, &t.Ask, &t.Open, &t.High, &t.Low, &t.Volume}
+	for i, p := range prices {
+		f := tfPrice + i
+		v := vals[f]
+		var prec int32
+		if v.kind == kindString && !v.esc {
+			*p, prec, ok = parseDecimal(data[v.start+1 : v.end-1])
+		}
+		if v.kind != kindString || v.esc || !ok {
+			return t, "", fmt.Errorf("protocol: tick: %s %s is not a decimal string", tickFields[f], quote(data[v.start:v.end]))
+		}
+		switch {
+		case f == tfPrice:
+			t.PricePrec = prec
+		case f == tfVolume:
+			t.VolumePrec = prec
+		case prec != t.PricePrec:
+			return t, "", fmt.Errorf("protocol: tick: %s has %d decimals, price has %d", tickFields[f], prec, t.PricePrec)
+		}
+	}
+	return t, typ, nil
+}
+
+func tickError(err error) error {
+	return errors.New("protocol: tick: " + err.Error())
+}
+
+// parseUint parses a number token that is a non-negative integer in JSON
+// syntax (no fraction, no exponent) and fits a uint64.
+func parseUint(data []byte, v token) (uint64, bool) {
+	if v.kind != kindNumber {
+		return 0, false
+	}
+	return atou(data[v.start:v.end])
+}
+
+// parseInt is parseUint for int64, which may be negative.
+func parseInt(data []byte, v token) (int64, bool) {
+	if v.kind != kindNumber {
+		return 0, false
+	}
+	b := data[v.start:v.end]
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	u, ok := atou(b)
+	switch {
+	case !ok:
+		return 0, false
+	case neg && u <= 1<<63:
+		return int64(-u), true // also right for math.MinInt64
+	case !neg && u <= math.MaxInt64:
+		return int64(u), true
+	}
+	return 0, false
+}
+
+// atou parses the digits of a JSON integer: 0 or [1-9][0-9]*, at most
+// MaxUint64.
+func atou(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 20 || (b[0] == '0' && len(b) > 1) {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if u > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		u = u*10 + d
+	}
+	return u, true
+}
+
+// ScanTick is the zero-allocation fast path for load testers: it finds the
+// "type", "symbol", "seq" and "ts" fields of a server message without
+// decoding the prices. typ and symbol alias data and are the raw string
+// contents, which equal the decoded values unless they contain escapes
+// (symbols never do). ok is false if data is not a "tick" or "snapshot"
+// object or one of the four fields is missing or malformed. It stops reading
+// as soon as it has the four, so it does not validate the rest; use
+// DecodeTick for that.
+func ScanTick(data []byte) (typ, symbol []byte, seq uint64, ts int64, ok bool) {
+	s := scanner{data: data}
+	s.ws()
+	if s.pos >= len(data) || data[s.pos] != '{' {
+		return nil, nil, 0, 0, false
+	}
+	s.pos++
+	s.ws()
+	const all = 1<<4 - 1
+	found := 0
+	for found != all {
+		if s.pos >= len(data) || data[s.pos] != '"' {
+			return nil, nil, 0, 0, false
+		}
+		k, err := s.str()
+		if err != nil || s.colon() != nil {
+			return nil, nil, 0, 0, false
+		}
+		v, err := s.value(1)
+		if err != nil {
+			return nil, nil, 0, 0, false
+		}
+		var bit int
+		switch key := data[k.start+1 : k.end-1]; string(key) {
+		case "type":
+			bit = 1
+			if v.kind != kindString {
+				return nil, nil, 0, 0, false
+			}
+			typ = data[v.start+1 : v.end-1]
+			if string(typ) != "tick" && string(typ) != "snapshot" {
+				return nil, nil, 0, 0, false
+			}
+		case "symbol":
+			bit = 2
+			if v.kind != kindString || v.problem != "" || v.end-v.start == 2 {
+				return nil, nil, 0, 0, false
+			}
+			symbol = data[v.start+1 : v.end-1]
+		case "seq":
+			bit = 4
+			if seq, ok = parseUint(data, v); !ok {
+				return nil, nil, 0, 0, false
+			}
+		case "ts":
+			bit = 8
+			if ts, ok = parseInt(data, v); !ok {
+				return nil, nil, 0, 0, false
+			}
+		}
+		if found&bit != 0 {
+			return nil, nil, 0, 0, false // duplicate
+		}
+		found |= bit
+		if found == all {
+			break
+		}
+		more, err := s.next('}')
+		if err != nil || !more {
+			return nil, nil, 0, 0, false
+		}
+	}
+	return typ, symbol, seq, ts, true
+}
