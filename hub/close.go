@@ -10,14 +10,14 @@ import (
 type closeReason uint8
 
 const (
-	reasonPeer        closeReason = iota // the client closed or hung up
-	reasonProtocol                       // the client broke RFC 6455 or a size limit
-	reasonSlow                           // backlogged longer than BacklogTimeout
-	reasonIdle                           // nothing read for two ping intervals
-	reasonShutdown                       // the server is going away
-	reasonWriteError                     // the socket failed
-	reasonError                          // registration or another local failure
-	reasonCloseTimeout                   // no close frame came back in time
+	reasonPeer         closeReason = iota // the client closed or hung up
+	reasonProtocol                        // the client broke RFC 6455 or a size limit
+	reasonSlow                            // backlogged longer than BacklogTimeout
+	reasonIdle                            // nothing read for two ping intervals
+	reasonShutdown                        // the server is going away
+	reasonWriteError                      // the socket failed
+	reasonError                           // registration or another local failure
+	reasonCloseTimeout                    // no close frame came back in time
 	numReasons
 )
 

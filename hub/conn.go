@@ -32,16 +32,16 @@ type conn struct {
 	fragT ws.OpCode // opcode of the fragmented message
 
 	// Owned by the shard goroutine.
-	subs   []sub    // subscriptions, unordered
-	ctrl   [][]byte // replies and control frames to write before data
-	out    [][]byte // unwritten rest of a write the socket did not take
-	idx    int32    // position in shard.all
-	state  connState
-	dirty     bool  // in shard.dirty
+	subs      []sub    // subscriptions, unordered
+	ctrl      [][]byte // replies and control frames to write before data
+	out       [][]byte // unwritten rest of a write the socket did not take
+	idx       int32    // position in shard.all
+	state     connState
+	dirty     bool        // in shard.dirty
 	closeW    bool        // the close frame is queued in ctrl or out
 	why       closeReason // why it is closing
-	blockedAt int64 // Unix ns when out last became non-empty; 0: not blocked
-	closeBy   int64 // Unix ns: deadline for the client's close frame
+	blockedAt int64       // Unix ns when out last became non-empty; 0: not blocked
+	closeBy   int64       // Unix ns: deadline for the client's close frame
 }
 
 type connState uint8

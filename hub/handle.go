@@ -21,7 +21,7 @@ func (h *Hub) request(c *conn, op ws.OpCode, p []byte) {
 		return
 	}
 	if op != ws.OpText {
-		h.reply(c, textFrame(protocol.AppendError(nil, nil, protocol.CodeBadRequest, "binary messages are not supported: send JSON text", nil)))
+		h.replyError(c, nil, protocol.CodeBadRequest, "binary messages are not supported: send JSON text", nil)
 		return
 	}
 	req, perr := protocol.DecodeRequest(p, protocol.Limits{
@@ -29,8 +29,7 @@ func (h *Hub) request(c *conn, op ws.OpCode, p []byte) {
 		MaxSymbols: h.cfg.MaxSymbolsPerRequest,
 	})
 	if perr != nil {
-		h.stats.badRequests.Add(1)
-		h.reply(c, textFrame(protocol.AppendError(nil, perr.ID, perr.Code, perr.Message, perr.Symbols)))
+		h.replyError(c, perr.ID, perr.Code, perr.Message, perr.Symbols)
 		return
 	}
 	id := cloneBytes(req.ID) // req.ID aliases the read buffer
@@ -43,6 +42,7 @@ func (h *Hub) request(c *conn, op ws.OpCode, p []byte) {
 			m.kind = cmdUnsubscribe
 		}
 		if len(m.syms) == 0 {
+			h.stats.errors[codeIndex(protocol.CodeUnknownSymbol)].Add(1)
 			h.reply(c, errorFrame(id, protocol.CodeUnknownSymbol, "unknown symbol: ", m.unknown))
 			return
 		}
@@ -52,7 +52,7 @@ func (h *Hub) request(c *conn, op ws.OpCode, p []byte) {
 	case protocol.OpPing:
 		h.reply(c, textFrame(protocol.AppendPong(nil, id, time.Now().UnixNano())))
 	default:
-		h.reply(c, textFrame(protocol.AppendError(nil, id, protocol.CodeUnknownOp, "op "+req.Op.String()+" is not enabled on this server", nil)))
+		h.replyError(c, id, protocol.CodeUnknownOp, "op "+req.Op.String()+" is not enabled on this server", nil)
 	}
 }
 
@@ -81,6 +81,12 @@ func cloneBytes(b []byte) []byte {
 // reply queues frame for c. Safe from any goroutine.
 func (h *Hub) reply(c *conn, frame []byte) {
 	c.shard.post(cmd{kind: cmdReply, c: c, frame: frame})
+}
+
+// replyError queues an error reply and counts it.
+func (h *Hub) replyError(c *conn, id []byte, code protocol.Code, msg string, symbols []string) {
+	h.stats.errors[codeIndex(code)].Add(1)
+	h.reply(c, textFrame(protocol.AppendError(nil, id, code, msg, symbols)))
 }
 
 // protocolClose closes c with the error's status code.

@@ -146,6 +146,7 @@ func (h *Hub) publish(sym *symbol, seq uint64, ts int64, tick []byte) {
 	sym.mu.Unlock()
 
 	h.stats.published.Add(1)
+	h.stats.lastLag.Store(time.Now().UnixNano() - ts)
 	for _, s := range h.shards {
 		s.published(sym.id)
 	}
@@ -177,14 +178,20 @@ func (h *Hub) AppendSnapshots(dst []byte) []byte {
 func (h *Hub) Conns() int { return int(h.conns.Load()) }
 
 // Shutdown stops taking connections and closes every client with 1001
-// (going away). It returns when all are closed, or when ctx is done, in
-// which case it closes the rest at once. Either way the hub is stopped.
-func (h *Hub) Shutdown(ctx context.Context) error {
+// (going away) at once. It is Drain with no window.
+func (h *Hub) Shutdown(ctx context.Context) error { return h.Drain(ctx, 0) }
+
+// Drain stops taking connections and closes every client with 1001 (going
+// away), in random order spread evenly over window, so that clients do
+// not all reconnect at the same moment. It returns when every connection
+// is closed, or when ctx is done, in which case it closes the rest at
+// once. Either way the hub is stopped when Drain returns.
+func (h *Hub) Drain(ctx context.Context, window time.Duration) error {
 	h.draining.Store(true)
 	for _, s := range h.shards {
-		s.post(cmd{kind: cmdShutdown})
+		s.post(cmd{kind: cmdShutdown, window: window})
 	}
-	t := time.NewTicker(20 * time.Millisecond)
+	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	var err error
 	for h.conns.Load() > 0 && err == nil {
@@ -197,6 +204,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.Close()
 	return err
 }
+
+// Draining reports whether the hub has stopped taking connections.
+func (h *Hub) Draining() bool { return h.draining.Load() }
 
 // Close stops the hub at once: every connection's socket is closed and
 // every goroutine the hub started has returned when Close returns.

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,16 +29,26 @@ type shard struct {
 	stats shardStats
 
 	// Owned by run.
-	subs    [][]subRef // per symbol id: this shard's subscribers
-	all     []*conn    // every connection of the shard
-	dirty   []*conn    // connections with something to write
-	blocked []*conn    // connections waiting for EPOLLOUT (may hold stale entries)
-	closing []*conn    // connections waiting for the client's close frame
-	w       writer
-	cmdBuf  []cmd
-	pubBuf  []uint32
-	mark    []int32 // scratch, per symbol id: index+1 in the current conn's subs
+	subs     [][]subRef // per symbol id: this shard's subscribers
+	all      []*conn    // every connection of the shard
+	dirty    []*conn    // connections with something to write
+	blocked  []*conn    // connections waiting for EPOLLOUT (may hold stale entries)
+	closing  []*conn    // connections waiting for the client's close frame
+	w        writer
+	cmdBuf   []cmd
+	pubBuf   []uint32
+	mark     []int32 // scratch, per symbol id: index+1 in the current conn's subs
 	lastPing time.Time
+	drain    *drainPlan // non-nil while draining
+}
+
+// drainPlan closes a shard's connections with 1001 in random order, spread
+// evenly over a window, so clients do not all reconnect at once.
+type drainPlan struct {
+	order  []*conn
+	start  time.Time
+	window time.Duration
+	done   int
 }
 
 type cmdKind uint8
@@ -50,7 +61,7 @@ const (
 	cmdClose                          // close c with code and reason
 	cmdPeerClose                      // the client sent close code, or hung up
 	cmdWritable                       // c's socket can take data again
-	cmdShutdown                       // close every connection with 1001
+	cmdShutdown                       // close every connection with 1001, spread over window
 )
 
 type cmd struct {
@@ -64,7 +75,8 @@ type cmd struct {
 	code    ws.StatusCode
 	reason  string
 	why     closeReason
-	hangup  bool // cmdPeerClose: EOF or a read error, no close frame
+	hangup  bool          // cmdPeerClose: EOF or a read error, no close frame
+	window  time.Duration // cmdShutdown
 }
 
 func newShard(h *Hub, id int) *shard {
@@ -113,16 +125,28 @@ func (s *shard) signal() {
 func (s *shard) run(done <-chan struct{}) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var drainTick *time.Ticker
+	var drainC <-chan time.Time
 	for {
 		select {
 		case <-s.wake:
 		case now := <-tick.C:
 			s.housekeep(now)
+		case now := <-drainC:
+			if s.drainStep(now) {
+				drainTick.Stop()
+				drainC = nil
+			}
 		case <-done:
 			s.closeAll()
 			return
 		}
 		s.pass()
+		if s.drain != nil && drainC == nil && s.drain.done < len(s.drain.order) {
+			drainTick = time.NewTicker(10 * time.Millisecond)
+			drainC = drainTick.C
+			s.drainStep(time.Now())
+		}
 	}
 }
 
@@ -204,10 +228,30 @@ func (s *shard) apply(m *cmd) {
 			s.write(c)
 		}
 	case cmdShutdown:
-		for _, c := range s.all {
-			s.startClose(c, ws.StatusGoingAway, "server shutting down", reasonShutdown)
+		if s.drain != nil {
+			return
 		}
+		order := append([]*conn(nil), s.all...)
+		rand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		s.drain = &drainPlan{order: order, start: time.Now(), window: m.window}
+		s.drainStep(s.drain.start)
 	}
+}
+
+// drainStep closes the connections whose turn has come; it reports whether
+// the plan is complete.
+func (s *shard) drainStep(now time.Time) bool {
+	d := s.drain
+	due := len(d.order)
+	if el := now.Sub(d.start); d.window > 0 && el < d.window {
+		due = int(int64(len(d.order)) * int64(el) / int64(d.window))
+	}
+	for ; d.done < due; d.done++ {
+		c := d.order[d.done]
+		d.order[d.done] = nil
+		s.startClose(c, ws.StatusGoingAway, "server shutting down", reasonShutdown)
+	}
+	return d.done == len(d.order)
 }
 
 // open registers a new connection with epoll and subscribes it to the
@@ -233,7 +277,7 @@ func (s *shard) open(c *conn, m *cmd) {
 
 func (s *shard) reply(c *conn, frame []byte) {
 	if len(c.ctrl) >= s.h.cfg.MaxPendingReplies {
-			s.startClose(c, ws.StatusPolicyViolation, "too many unread replies", reasonProtocol)
+		s.startClose(c, ws.StatusPolicyViolation, "too many unread replies", reasonProtocol)
 		return
 	}
 	c.ctrl = append(c.ctrl, frame)
@@ -268,9 +312,11 @@ func (s *shard) subscribe(c *conn, m *cmd) {
 		s.reply(c, textFrame(protocol.AppendSubscribed(nil, m.id, names)))
 	}
 	if len(m.unknown) > 0 {
+		s.h.stats.errors[codeIndex(protocol.CodeUnknownSymbol)].Add(1)
 		s.reply(c, errorFrame(m.id, protocol.CodeUnknownSymbol, "unknown symbol: ", m.unknown))
 	}
 	if len(over) > 0 {
+		s.h.stats.errors[codeIndex(protocol.CodeTooManySymbols)].Add(1)
 		s.reply(c, errorFrame(m.id, protocol.CodeTooManySymbols, "subscription limit reached, not subscribed: ", over))
 	}
 }
@@ -286,6 +332,7 @@ func (s *shard) unsubscribe(c *conn, m *cmd) {
 	}
 	s.reply(c, textFrame(protocol.AppendUnsubscribed(nil, m.id, m.names)))
 	if len(m.unknown) > 0 {
+		s.h.stats.errors[codeIndex(protocol.CodeUnknownSymbol)].Add(1)
 		s.reply(c, errorFrame(m.id, protocol.CodeUnknownSymbol, "unknown symbol: ", m.unknown))
 	}
 }

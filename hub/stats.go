@@ -1,6 +1,52 @@
 package hub
 
-import "sync/atomic"
+import (
+	"math/bits"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickerd/tickerd/protocol"
+)
+
+// LatencyBuckets are the upper bounds, in seconds, of the tick-to-write
+// latency histogram in Stats: powers of two from 16 µs to about 8.4 s.
+var LatencyBuckets = func() []float64 {
+	b := make([]float64, latBuckets-1)
+	for i := range b {
+		b[i] = float64(uint64(1)<<(i+latShift)) / 1e9
+	}
+	return b
+}()
+
+const (
+	latShift   = 14 // first bucket: up to 2^14 ns (16 µs)
+	latBuckets = 21 // the last one is +Inf
+)
+
+// latBucket returns the bucket of a latency of d nanoseconds.
+func latBucket(d int64) int {
+	if d <= 1<<latShift {
+		return 0
+	}
+	i := bits.Len64(uint64(d-1)) - latShift
+	return min(i, latBuckets-1)
+}
+
+// errorCodes are the codes counted in Stats.Errors.
+var errorCodes = []protocol.Code{
+	protocol.CodeBadRequest, protocol.CodeUnknownOp, protocol.CodeUnknownSymbol,
+	protocol.CodeTooManySymbols, protocol.CodeRateLimited, protocol.CodeForbiddenSymbol,
+	protocol.CodeUnauthorized, protocol.CodeMessageTooBig,
+}
+
+func codeIndex(c protocol.Code) int {
+	for i, k := range errorCodes {
+		if k == c {
+			return i
+		}
+	}
+	return 0
+}
 
 // shardStats are written by one shard goroutine and read by anyone.
 type shardStats struct {
@@ -10,6 +56,10 @@ type shardStats struct {
 	bytes  atomic.Uint64 // bytes the sockets took
 	subs   atomic.Int64  // current subscriptions
 	closed [numReasons]atomic.Uint64
+	// Tick-to-write latency of every data frame written: now minus the
+	// tick's ts, when the shard hands the frame to the kernel.
+	lat    [latBuckets]atomic.Uint64
+	latSum atomic.Int64 // nanoseconds
 }
 
 type hubStats struct {
@@ -17,9 +67,10 @@ type hubStats struct {
 	published      atomic.Uint64
 	stale          atomic.Uint64 // updates dropped: seq not above the last
 	unknown        atomic.Uint64 // updates for symbols the hub does not serve
-	badRequests    atomic.Uint64
 	protocolErrors atomic.Uint64
 	rejected       [numRejects]atomic.Uint64
+	errors         [8]atomic.Uint64 // by errorCodes index
+	lastLag        atomic.Int64     // ns between the last tick's ts and its publish
 }
 
 // Stats is a snapshot of the hub's counters.
@@ -35,9 +86,17 @@ type Stats struct {
 	Merged         uint64
 	Writes         uint64
 	Bytes          uint64
-	BadRequests    uint64
-	ProtocolErrors uint64
+	ProtocolErrors uint64            // connections closed for breaking RFC 6455 or a limit
 	Rejected       map[string]uint64 // upgrades refused, by cause
+	Errors         map[string]uint64 // error replies sent, by code
+	// FeedLag is how old the last published tick was when it reached the
+	// hub (publish time minus its ts).
+	FeedLag time.Duration
+	// Latency counts data frames by tick-to-write latency: Latency[i] is
+	// the count in bucket i, whose upper bound is LatencyBuckets[i] (the
+	// last bucket has none). LatencySum is their total.
+	Latency    []uint64
+	LatencySum time.Duration
 }
 
 // Stats returns the hub's counters. It takes no lock.
@@ -48,10 +107,15 @@ func (h *Hub) Stats() Stats {
 		Published:      h.stats.published.Load(),
 		Stale:          h.stats.stale.Load(),
 		Unknown:        h.stats.unknown.Load(),
-		BadRequests:    h.stats.badRequests.Load(),
 		ProtocolErrors: h.stats.protocolErrors.Load(),
 		Closed:         make(map[string]uint64, numReasons),
 		Rejected:       make(map[string]uint64, numRejects),
+		Errors:         make(map[string]uint64, len(errorCodes)),
+		FeedLag:        time.Duration(h.stats.lastLag.Load()),
+		Latency:        make([]uint64, latBuckets),
+	}
+	for i, c := range errorCodes {
+		st.Errors[string(c)] = h.stats.errors[i].Load()
 	}
 	for _, s := range h.shards {
 		st.Messages += s.stats.msgs.Load()
@@ -59,6 +123,10 @@ func (h *Hub) Stats() Stats {
 		st.Writes += s.stats.writes.Load()
 		st.Bytes += s.stats.bytes.Load()
 		st.Subscriptions += s.stats.subs.Load()
+		for i := range s.stats.lat {
+			st.Latency[i] += s.stats.lat[i].Load()
+		}
+		st.LatencySum += time.Duration(s.stats.latSum.Load())
 		for r := range numReasons {
 			st.Closed[r.String()] += s.stats.closed[r].Load()
 		}

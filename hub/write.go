@@ -77,6 +77,7 @@ func (s *shard) collect(c *conn) [][]byte {
 		return bufs
 	}
 	var msgs, merged uint64
+	now := time.Now().UnixNano()
 	for i := range c.subs {
 		e := &c.subs[i]
 		u := s.h.syms[e.sym].latest.Load()
@@ -94,6 +95,9 @@ func (s *shard) collect(c *conn) [][]byte {
 		}
 		e.sent = u.ver
 		msgs++
+		d := now - u.ts
+		s.stats.lat[latBucket(d)].Add(1)
+		s.stats.latSum.Add(d)
 	}
 	if msgs > 0 {
 		s.stats.msgs.Add(msgs)

@@ -43,16 +43,17 @@ func run(args []string) error {
 		steady   = fs.Bool("steady", false, "simulated market: uniform rate, symbols round-robin")
 		logLevel = fs.String("log-level", "info", "log level: debug, info, warn, error")
 
-		shards      = fs.Int("shards", 0, "hub shards (0: GOMAXPROCS)")
-		maxConns    = fs.Int("max-conns", 100_000, "maximum WebSocket connections")
-		maxSymbols  = fs.Int("max-symbols", 1000, "maximum subscriptions per connection")
-		maxPerReq   = fs.Int("max-request-symbols", 1000, "maximum symbols in one request")
-		maxMessage  = fs.Int("max-message", 64<<10, "maximum client message size in bytes (larger: close 1009)")
-		backlog     = fs.Duration("backlog-timeout", 30*time.Second, "close a client backlogged this long (1008 slow consumer)")
-		ping        = fs.Duration("ping-interval", 30*time.Second, "ping every client this often; close after two silent intervals")
-		handshake   = fs.Duration("handshake-timeout", 5*time.Second, "time allowed to send the HTTP/WebSocket handshake request")
-		maxHeader   = fs.Int("max-header-bytes", 8<<10, "maximum HTTP request header size")
-		shutdownFor = fs.Duration("shutdown-timeout", 5*time.Second, "time clients get to answer the 1001 close at shutdown")
+		shards     = fs.Int("shards", 0, "hub shards (0: GOMAXPROCS)")
+		maxConns   = fs.Int("max-conns", 100_000, "maximum WebSocket connections")
+		maxSymbols = fs.Int("max-symbols", 1000, "maximum subscriptions per connection")
+		maxPerReq  = fs.Int("max-request-symbols", 1000, "maximum symbols in one request")
+		maxMessage = fs.Int("max-message", 64<<10, "maximum client message size in bytes (larger: close 1009)")
+		backlog    = fs.Duration("backlog-timeout", 30*time.Second, "close a client backlogged this long (1008 slow consumer)")
+		ping       = fs.Duration("ping-interval", 30*time.Second, "ping every client this often; close after two silent intervals")
+		handshake  = fs.Duration("handshake-timeout", 5*time.Second, "time allowed to send the HTTP/WebSocket handshake request")
+		maxHeader  = fs.Int("max-header-bytes", 8<<10, "maximum HTTP request header size")
+		drain      = fs.Duration("drain", 5*time.Second, "at shutdown, close clients with 1001 spread over this window (0: at once)")
+		pprofAddr  = fs.String("pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); empty: off")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,7 +85,10 @@ func run(args []string) error {
 		Logger:            log,
 		ReadHeaderTimeout: *handshake,
 		MaxHeaderBytes:    *maxHeader,
-		ShutdownTimeout:   *shutdownFor,
+		DrainWindow:       *drain,
+	}
+	if *drain == 0 {
+		cfg.DrainWindow = -1
 	}
 	if *rate == 0 {
 		cfg.Feed = idleFeed(cfg.Sim)
@@ -99,9 +103,53 @@ func run(args []string) error {
 		return err
 	}
 	logConfig(log, fs)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	checkFileLimit(log, *maxConns)
+	if *pprofAddr != "" {
+		stopPprof, err := servePprof(*pprofAddr, log)
+		if err != nil {
+			_ = ln.Close()
+			_ = a.Close()
+			return err
+		}
+		defer stopPprof()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopSignals := onSignals(cancel, log)
+	defer stopSignals()
 	return a.Serve(ctx, ln)
+}
+
+// onSignals cancels the server on SIGTERM or SIGINT, which starts the
+// drain; a second SIGINT exits at once.
+func onSignals(cancel func(), log *slog.Logger) (stop func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		draining := false
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-ch:
+				if draining && sig == os.Interrupt {
+					log.Warn("second interrupt: exiting now")
+					os.Exit(130)
+				}
+				log.Info("signal: draining", "signal", sig.String())
+				draining = true
+				cancel()
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+		<-exited
+	}
 }
 
 // fromEnv sets every flag not given on the command line from TICKERD_NAME.

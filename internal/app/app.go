@@ -46,9 +46,10 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	// MaxHeaderBytes caps an HTTP request's header. Default 8 KiB.
 	MaxHeaderBytes int
-	// ShutdownTimeout bounds the wait for clients to answer the close
-	// frame at shutdown. Default 5 s.
-	ShutdownTimeout time.Duration
+	// DrainWindow is the time over which clients are closed with 1001 at
+	// shutdown, in random order, so they do not all reconnect at once.
+	// Default 5 s; negative closes all at once.
+	DrainWindow time.Duration
 }
 
 // App is one tickerd server. It serves once: after Serve returns, make a
@@ -73,8 +74,11 @@ func New(cfg Config) (*App, error) {
 	if cfg.MaxHeaderBytes <= 0 {
 		cfg.MaxHeaderBytes = 8 << 10
 	}
-	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = 5 * time.Second
+	if cfg.DrainWindow == 0 {
+		cfg.DrainWindow = 5 * time.Second
+	}
+	if cfg.DrainWindow < 0 {
+		cfg.DrainWindow = 0
 	}
 	f := cfg.Feed
 	if f == nil {
@@ -119,9 +123,10 @@ func (a *App) symbols(w http.ResponseWriter, _ *http.Request) {
 }
 
 // Serve runs the feed and serves HTTP and WebSocket clients on ln until ctx
-// is done. Then it stops accepting, closes every client with 1001 (going
-// away), waits up to ShutdownTimeout for their answers, stops the feed and
-// returns. It returns nil after a shutdown asked for by ctx.
+// is done. Then it drains: /readyz turns unready, new connections are
+// refused, every client gets a close 1001 (going away) at a random moment
+// within DrainWindow, the feed stops and Serve returns. It returns nil
+// after a shutdown asked for by ctx.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.mux,
@@ -155,16 +160,22 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case err = <-serveErr:
 		err = fmt.Errorf("app: serve: %w", err)
 	}
-	a.log.Info("shutting down", "conns", a.hub.Conns())
-	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	a.log.Info("draining", "conns", a.hub.Conns(), "window", a.cfg.DrainWindow)
+	// The hub refuses upgrades from here on; the HTTP server keeps
+	// answering (/readyz says 503) until the clients are gone.
+	// Past the window, clients get the hub's CloseTimeout to answer, and
+	// a little more, before the rest are cut.
+	dctx, dcancel := context.WithTimeout(context.Background(), a.cfg.DrainWindow+3*time.Second)
+	if herr := a.hub.Drain(dctx, a.cfg.DrainWindow); herr != nil {
+		a.log.Warn("drain cut short", "err", herr, "conns", a.hub.Conns())
+	}
+	dcancel()
+	sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	// Shutdown stops the listener and idle HTTP connections; it leaves
 	// the hijacked WebSocket connections to the hub.
 	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
 		err = fmt.Errorf("app: http shutdown: %w", serr)
-	}
-	if herr := a.hub.Shutdown(sctx); herr != nil && !errors.Is(herr, context.DeadlineExceeded) && err == nil {
-		err = herr
 	}
 	stopFeed()
 	wg.Wait()
