@@ -73,11 +73,19 @@ func (s *shard) finish(c *conn, why closeReason) {
 	c.closing.Store(true)
 	s.unlinkAll(c)
 	s.h.poll.del(c)
-	_ = c.nc.Close()
+	if c.rstate.Or(rDead) == 0 {
+		c.release() // no reader holds it; otherwise the reader releases
+	}
 	if i := int(c.idx); i >= 0 && i < len(s.all) && s.all[i] == c {
 		last := len(s.all) - 1
-		s.all[i] = s.all[last]
-		s.all[i].idx = int32(i)
+		if i != last {
+			m := s.all[last]
+			s.all[i] = m
+			m.idx = int32(i)
+			for _, e := range m.subs {
+				s.subs[e.sym][e.index()].ci = uint32(i)
+			}
+		}
 		s.all[last] = nil
 		s.all = s.all[:last]
 	}

@@ -1,25 +1,24 @@
 package hub
 
 import (
-	"net"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
 )
 
 // conn is one WebSocket client. It holds no goroutine and, while idle, no
 // buffer: its partial-frame and outgoing state exist only while data is
 // pending.
 type conn struct {
-	// Static after construction.
+	// Static after construction. The fd is the hub's own (see
+	// ServeHTTP): no net.Conn, netFD or runtime poll descriptor stays
+	// behind it, and only release closes it.
 	fd    int
-	nc    net.Conn
-	raw   syscall.RawConn
 	shard *shard
 
 	// Shared between the poller callback, readers and the shard.
-	rstate  atomic.Int32 // >0: queued for or being read; see reader.serve
+	rstate  atomic.Int32 // reads queued or running, plus rDead; see readers
 	closing atomic.Bool  // set once the connection stops taking requests
 	blocked atomic.Bool  // socket buffer full: shard waits for EPOLLOUT
 	woken   atomic.Bool  // a writable command is queued for the shard
@@ -27,9 +26,7 @@ type conn struct {
 	lastIn  atomic.Int64 // Unix seconds of the last read from the client
 
 	// Owned by the reader that holds rstate.
-	rbuf  []byte    // bytes of a frame not yet complete; nil when none
-	frag  []byte    // payload of a fragmented message so far; nil when none
-	fragT ws.OpCode // opcode of the fragmented message
+	part *partial // nil unless a frame or a fragmented message is incomplete
 
 	// Owned by the shard goroutine.
 	subs      []sub    // subscriptions, unordered
@@ -52,17 +49,44 @@ const (
 	stateClosed            // socket closed
 )
 
+// partial is what a reader keeps of a connection between reads.
+type partial struct {
+	rbuf  []byte    // bytes of a frame not yet complete
+	frag  []byte    // payload of a fragmented message so far
+	fragT ws.OpCode // opcode of the fragmented message; 0: none
+}
+
+// rDead is set in conn.rstate when the connection is finished: no read is
+// queued for it again, and whoever drops the last read reference closes
+// the fd (release).
+const rDead = 1 << 30
+
+// release closes c's fd once it is finished and no reader holds it. The
+// fd number can then be reused by a new connection, which is why no one
+// may touch c.fd after this.
+func (c *conn) release() {
+	_ = unix.Close(c.fd)
+}
+
 // sub is one subscription of a connection. pos is the index of the
 // connection's entry in shard.subs[sym], so both sides unlink in O(1).
 type sub struct {
 	sym  uint32
-	pos  uint32
+	pos  uint32 // low 31 bits: index in shard.subs[sym]; top bit: subSnap
 	sent uint32 // ver of the last update written; 0: none yet
-	snap bool   // the next write for this symbol is a snapshot
 }
 
-// subRef is an entry of a symbol's subscriber list in a shard.
+// subSnap in sub.pos: the next write for this symbol is a snapshot.
+const subSnap = 1 << 31
+
+func (e *sub) index() uint32 { return e.pos &^ subSnap }
+
+func (e *sub) setIndex(i uint32) { e.pos = e.pos&subSnap | i }
+
+// subRef is an entry of a symbol's subscriber list in a shard: the
+// connection's index in shard.all and the subscription's index in its
+// subs. Eight bytes per subscription instead of a pointer and an index.
 type subRef struct {
-	c   *conn
-	idx uint32 // index in c.subs
+	ci  uint32 // index in shard.all
+	idx uint32 // index in shard.all[ci].subs
 }

@@ -32,7 +32,6 @@ func (r *readers) start(h *Hub, n int) {
 	r.cond = sync.NewCond(&r.mu)
 	for range n {
 		rd := &reader{h: h, buf: make([]byte, h.cfg.MaxMessageBytes+maxClientHeader+readChunk)}
-		rd.fn = rd.readFD
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -42,11 +41,22 @@ func (r *readers) start(h *Hub, n int) {
 }
 
 // schedule is called by the poller when c is readable. It never blocks.
+// A connection is in the queue or held by a reader at most once: rstate
+// counts the events since a reader last looked, and a reader that is done
+// resets it only if no event came meanwhile.
 func (r *readers) schedule(c *conn) {
-	if c.rstate.Add(1) != 1 {
-		return // already queued or being read; the reader looks again
+	for {
+		v := c.rstate.Load()
+		if v&rDead != 0 {
+			return // finished; a callback that ran after epoll Del
+		}
+		if c.rstate.CompareAndSwap(v, v+1) {
+			if v == 0 {
+				r.push(c)
+			}
+			return
+		}
 	}
-	r.push(c)
 }
 
 func (r *readers) push(c *conn) {
@@ -56,12 +66,20 @@ func (r *readers) push(c *conn) {
 	r.cond.Signal()
 }
 
+// close stops the readers. The shards have finished every connection by
+// then; the fds of those still queued are released here.
 func (r *readers) close() {
 	r.mu.Lock()
 	r.stop = true
 	r.mu.Unlock()
 	r.cond.Broadcast()
 	r.wg.Wait()
+	for _, c := range r.q {
+		if c.rstate.Load()&rDead != 0 {
+			c.release()
+		}
+	}
+	r.q = nil
 }
 
 func (r *readers) loop(rd *reader) {
@@ -84,6 +102,10 @@ func (r *readers) loop(rd *reader) {
 
 		for {
 			seen := c.rstate.Load()
+			if seen&rDead != 0 {
+				c.release() // finished while queued or held: the fd is ours to close
+				break
+			}
 			if !rd.serve(c) {
 				r.push(c) // budget spent, data left: go to the back
 				break
@@ -104,40 +126,35 @@ const (
 type reader struct {
 	h   *Hub
 	buf []byte // scratch: a carried-over partial frame, then what was read
-	fn  func(fd uintptr) bool
-	// readFD arguments and results
-	off int
-	n   int
-	err error
 }
 
-func (rd *reader) readFD(fd uintptr) bool {
-	rd.n, rd.err = unix.Read(int(fd), rd.buf[rd.off:rd.off+readChunk])
-	return true // never wait: epoll tells us when there is more
-}
-
-var errClosed = errors.New("hub: connection closed")
+var errEOF = errors.New("hub: connection closed by peer")
 
 // serve reads what c has, up to readBudget reads, and handles each whole
 // frame. It reports false when the budget ran out with data maybe left.
 func (rd *reader) serve(c *conn) bool {
 	for range readBudget {
-		rd.off = copy(rd.buf, c.rbuf)
-		c.rbuf = nil
-		n := 0
-		err := errClosed
-		if c.raw.Read(rd.fn) == nil {
-			n, err = rd.n, rd.err
-			if err == nil && n == 0 {
-				err = errClosed // EOF
-			}
+		off := 0
+		if c.part != nil {
+			off = copy(rd.buf, c.part.rbuf)
+			c.part.rbuf = nil
+		}
+		// The fd stays open while this reader holds c (see rDead), and it
+		// is non-blocking: a read never waits.
+		n, err := unix.Read(c.fd, rd.buf[off:off+readChunk])
+		for err == unix.EINTR {
+			n, err = unix.Read(c.fd, rd.buf[off:off+readChunk])
+		}
+		if err == nil && n == 0 {
+			err = errEOF
 		}
 		if err == unix.EAGAIN {
 			// Nothing new. Carried bytes are parsed again, which costs
 			// nothing for a partial frame and handles bytes that came
 			// right behind the upgrade request.
 			n, err = 0, nil
-			if rd.off == 0 {
+			if off == 0 {
+				c.dropPartial()
 				return true
 			}
 		}
@@ -148,19 +165,30 @@ func (rd *reader) serve(c *conn) bool {
 		if n > 0 {
 			c.lastIn.Store(time.Now().Unix())
 		}
-		rest, cerr := rd.frames(c, rd.buf[:rd.off+n])
+		rest, cerr := rd.frames(c, rd.buf[:off+n])
 		if cerr != nil {
 			rd.h.protocolClose(c, cerr)
 			return true
 		}
 		if len(rest) > 0 {
-			c.rbuf = append([]byte(nil), rest...)
+			if c.part == nil {
+				c.part = &partial{}
+			}
+			c.part.rbuf = append([]byte(nil), rest...)
 		}
+		c.dropPartial()
 		if n == 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// dropPartial frees c.part once nothing is pending in it.
+func (c *conn) dropPartial() {
+	if p := c.part; p != nil && p.rbuf == nil && p.fragT == 0 {
+		c.part = nil
+	}
 }
 
 // closeErr is a reason to close the connection with a status code.
@@ -192,7 +220,7 @@ func (rd *reader) frames(c *conn, b []byte) ([]byte, *closeErr) {
 			return nil, &closeErr{ws.StatusMessageTooBig, "message too big"}
 		}
 		state := ws.StateServerSide
-		if c.fragT != 0 {
+		if c.part != nil && c.part.fragT != 0 {
 			state |= ws.StateFragmented
 		}
 		if err := ws.CheckHeader(h, state); err != nil {
@@ -280,21 +308,25 @@ func (rd *reader) frame(c *conn, h ws.Header, p []byte) *closeErr {
 		return rd.closeFrame(c, p)
 	case ws.OpText, ws.OpBinary:
 		if !h.Fin {
-			c.fragT = h.OpCode
-			c.frag = append(make([]byte, 0, len(p)), p...)
+			if c.part == nil {
+				c.part = &partial{}
+			}
+			c.part.fragT = h.OpCode
+			c.part.frag = append(make([]byte, 0, len(p)), p...)
 			return nil
 		}
 		return rd.message(c, h.OpCode, p)
 	case ws.OpContinuation:
-		if len(c.frag)+len(p) > rd.h.cfg.MaxMessageBytes {
+		f := c.part // not nil: CheckHeader refused a continuation without a start
+		if len(f.frag)+len(p) > rd.h.cfg.MaxMessageBytes {
 			return &closeErr{ws.StatusMessageTooBig, "message too big"}
 		}
-		c.frag = append(c.frag, p...)
+		f.frag = append(f.frag, p...)
 		if !h.Fin {
 			return nil
 		}
-		op, msg := c.fragT, c.frag
-		c.frag, c.fragT = nil, 0
+		op, msg := f.fragT, f.frag
+		f.frag, f.fragT = nil, 0
 		return rd.message(c, op, msg)
 	}
 	return protoErr("unexpected opcode")

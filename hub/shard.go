@@ -172,7 +172,7 @@ func (s *shard) pass() {
 		for _, sym := range pubs {
 			s.queued[sym].Store(false)
 			for _, r := range s.subs[sym] {
-				s.markDirty(r.c)
+				s.markDirty(s.all[r.ci])
 			}
 		}
 		s.cmdBuf, s.pubBuf = cmds, pubs
@@ -269,7 +269,7 @@ func (s *shard) open(c *conn, m *cmd) {
 	if len(m.syms) > 0 || len(m.unknown) > 0 {
 		s.subscribe(c, m)
 	}
-	if len(c.rbuf) > 0 {
+	if c.part != nil {
 		// The client sent frames right behind its upgrade request.
 		s.h.readers.schedule(c)
 	}
@@ -292,6 +292,10 @@ func (s *shard) subscribe(c *conn, m *cmd) {
 	names := m.names[:0:0]
 	var over []string
 	limit := s.h.cfg.MaxSymbolsPerConn
+	if need := min(len(c.subs)+len(m.syms), limit); cap(c.subs) < need {
+		// Grow once, to the size asked for: no slack per connection.
+		c.subs = append(make([]sub, 0, need), c.subs...)
+	}
 	for k, sym := range m.syms {
 		if s.mark[sym] != 0 {
 			names = append(names, m.names[k]) // already subscribed
@@ -340,12 +344,13 @@ func (s *shard) unsubscribe(c *conn, m *cmd) {
 // link subscribes c to sym; the first write for it is a snapshot.
 func (s *shard) link(c *conn, sym uint32) {
 	list := s.subs[sym]
-	c.subs = append(c.subs, sub{sym: sym, pos: uint32(len(list)), snap: true})
-	s.subs[sym] = append(list, subRef{c: c, idx: uint32(len(c.subs) - 1)})
-	if st := s.h.syms[sym]; st.watchers.Add(1) == 1 && s.h.cfg.OnWatch != nil {
+	c.subs = append(c.subs, sub{sym: sym, pos: uint32(len(list)) | subSnap})
+	s.subs[sym] = append(list, subRef{ci: uint32(c.idx), idx: uint32(len(c.subs) - 1)})
+	st := s.h.syms[sym]
+	if st.watchers.Add(1) == 1 && s.h.cfg.OnWatch != nil {
 		s.h.cfg.OnWatch(st.name, true)
 	}
-	if st := s.h.syms[sym]; st.latest.Load() != nil {
+	if st.latest.Load() != nil {
 		s.markDirty(c)
 	}
 	s.stats.subs.Add(1)
@@ -355,12 +360,13 @@ func (s *shard) link(c *conn, sym uint32) {
 // both sides.
 func (s *shard) unlink(c *conn, i int) {
 	e := c.subs[i]
+	pos := e.index()
 	list := s.subs[e.sym]
 	last := len(list) - 1
-	if int(e.pos) != last {
+	if int(pos) != last {
 		moved := list[last]
-		list[e.pos] = moved
-		moved.c.subs[moved.idx].pos = e.pos
+		list[pos] = moved
+		s.all[moved.ci].subs[moved.idx].setIndex(pos)
 	}
 	list[last] = subRef{}
 	s.subs[e.sym] = list[:last]
@@ -369,7 +375,7 @@ func (s *shard) unlink(c *conn, i int) {
 	if i != lastSub {
 		moved := c.subs[lastSub]
 		c.subs[i] = moved
-		s.subs[moved.sym][moved.pos].idx = uint32(i)
+		s.subs[moved.sym][moved.index()].idx = uint32(i)
 	}
 	c.subs = c.subs[:lastSub]
 	if len(c.subs) == 0 {

@@ -1,13 +1,15 @@
 package hub
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
 )
 
 // rejectCause says why an upgrade was refused; each has a counter.
@@ -68,30 +70,53 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.stats.rejected[rejectRequest].Add(1)
 		return // the upgrader has answered the client
 	}
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		h.stats.rejected[rejectTransport].Add(1)
-		_ = nc.Close()
-		return
-	}
-	raw, err := sc.SyscallConn()
+	c := &conn{idx: -1}
+	c.fd, err = takeFD(nc)
 	if err != nil {
 		h.stats.rejected[rejectTransport].Add(1)
-		_ = nc.Close()
+		h.log.Warn("cannot take the connection's fd", "err", err)
 		return
 	}
-	// net/http may have set deadlines; they would fail raw reads.
-	_ = nc.SetDeadline(time.Time{})
-	c := &conn{nc: nc, raw: raw, idx: -1}
-	_ = raw.Control(func(fd uintptr) { c.fd = int(fd) })
 	if n := rw.Reader.Buffered(); n > 0 {
 		b, _ := rw.Reader.Peek(n)
-		c.rbuf = append([]byte(nil), b...)
+		c.part = &partial{rbuf: append([]byte(nil), b...)}
 	}
 	c.shard = h.shards[int(h.next.Add(1))%len(h.shards)]
 	open.kind, open.c = cmdOpen, c
 	c.shard.post(open)
 	registered = true
+}
+
+// takeFD gives the hub its own non-blocking descriptor of nc's socket and
+// closes nc. The net.Conn, its netFD, its runtime poll descriptor and its
+// two addresses all go, which is most of what a Go connection costs; the
+// hub then reads and writes the fd with plain system calls, driven by its
+// own epoll. nc is closed on every path.
+func takeFD(nc net.Conn) (int, error) {
+	defer nc.Close()
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return -1, fmt.Errorf("hub: %T has no file descriptor", nc)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := raw.Control(func(s uintptr) {
+		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, derr
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		_ = unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
 }
 
 func (h *Hub) reject(w http.ResponseWriter, why rejectCause, status int, msg string) {

@@ -84,9 +84,9 @@ func (s *shard) collect(c *conn) [][]byte {
 		if u == nil || u.ver == e.sent {
 			continue
 		}
-		if e.snap {
+		if e.pos&subSnap != 0 {
 			bufs = append(bufs, u.snap)
-			e.snap = false
+			e.pos &^= subSnap
 		} else {
 			bufs = append(bufs, u.tick)
 			if d := u.ver - e.sent; d > 1 {
