@@ -142,6 +142,7 @@ func (h *Hub) publish(sym *symbol, seq uint64, ts int64, tick []byte) {
 		sym.ver = 1 // 0 means "nothing sent" in sub.sent
 	}
 	u.ver = sym.ver
+	sym.recent[u.ver%ringSize].Store(u)
 	sym.latest.Store(u)
 	sym.mu.Unlock()
 

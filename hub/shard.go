@@ -40,7 +40,13 @@ type shard struct {
 	mark     []int32 // scratch, per symbol id: index+1 in the current conn's subs
 	lastPing time.Time
 	drain    *drainPlan // non-nil while draining
+	// keepingUp is false while passes take longer than lagPass: then each
+	// connection gets only the latest update of each symbol.
+	keepingUp bool
 }
+
+// lagPass is how long a flush may take before the shard counts as behind.
+const lagPass = 5 * time.Millisecond
 
 // drainPlan closes a shard's connections with 1001 in random order, spread
 // evenly over a window, so clients do not all reconnect at once.
@@ -87,6 +93,8 @@ func newShard(h *Hub, id int) *shard {
 		queued: make([]atomic.Bool, len(h.syms)),
 		subs:   make([][]subRef, len(h.syms)),
 		mark:   make([]int32, len(h.syms)),
+
+		keepingUp: true,
 	}
 }
 
@@ -188,6 +196,10 @@ func (s *shard) markDirty(c *conn) {
 }
 
 func (s *shard) flush() {
+	if len(s.dirty) == 0 {
+		return
+	}
+	start := time.Now()
 	for i, c := range s.dirty {
 		s.dirty[i] = nil
 		c.dirty = false
@@ -196,6 +208,7 @@ func (s *shard) flush() {
 		}
 	}
 	s.dirty = s.dirty[:0]
+	s.keepingUp = time.Since(start) < lagPass
 }
 
 func (s *shard) apply(m *cmd) {

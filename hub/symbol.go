@@ -19,6 +19,10 @@ type update struct {
 	ts      int64  // the feed's event time, Unix ns
 }
 
+// ringSize is how many recent updates of a symbol stay reachable for a
+// connection that missed a few between two shard passes.
+const ringSize = 8
+
 // symbol is the hub's view of one instrument.
 type symbol struct {
 	id   uint32
@@ -26,6 +30,10 @@ type symbol struct {
 	meta feed.Symbol
 
 	latest atomic.Pointer[update]
+	// recent holds the last ringSize updates by ver%ringSize, so a shard
+	// that is keeping up can write each of them rather than only the
+	// latest.
+	recent [ringSize]atomic.Pointer[update]
 
 	// watchers counts subscriptions to this symbol over every shard; the
 	// feed is told when it goes from 0 to 1 and back.

@@ -87,11 +87,15 @@ func (s *shard) collect(c *conn) [][]byte {
 		if e.pos&subSnap != 0 {
 			bufs = append(bufs, u.snap)
 			e.pos &^= subSnap
-		} else {
+		} else if d := u.ver - e.sent; d == 1 {
 			bufs = append(bufs, u.tick)
-			if d := u.ver - e.sent; d > 1 {
-				merged += uint64(d - 1)
-			}
+		} else if s.keepingUp && d <= ringSize && s.h.syms[e.sym].appendRecent(&bufs, e.sent, u) {
+			msgs += uint64(d - 1)
+		} else {
+			// Behind, or too far behind: the latest value wins and
+			// the client sees the seq jump.
+			bufs = append(bufs, u.tick)
+			merged += uint64(d - 1)
 		}
 		e.sent = u.ver
 		msgs++
@@ -106,6 +110,26 @@ func (s *shard) collect(c *conn) [][]byte {
 		s.stats.merged.Add(merged)
 	}
 	return bufs
+}
+
+// appendRecent appends the tick frames of the updates after ver sent up
+// to and including u, in order, if the ring still holds all of them.
+func (sym *symbol) appendRecent(bufs *[][]byte, sent uint32, u *update) bool {
+	var got [ringSize]*update
+	n := 0
+	for v := sent + 1; v != u.ver; v++ {
+		p := sym.recent[v%ringSize].Load()
+		if p == nil || p.ver != v {
+			return false // overwritten already
+		}
+		got[n] = p
+		n++
+	}
+	for _, p := range got[:n] {
+		*bufs = append(*bufs, p.tick)
+	}
+	*bufs = append(*bufs, u.tick)
+	return true
 }
 
 // write sends c's pending bytes: first the rest of an earlier short write,
