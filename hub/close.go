@@ -18,10 +18,11 @@ const (
 	reasonWriteError                      // the socket failed
 	reasonError                           // registration or another local failure
 	reasonCloseTimeout                    // no close frame came back in time
+	reasonAuth                            // no token in time, or it expired
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"peer", "protocol", "slow", "idle", "shutdown", "write_error", "error", "close_timeout"}
+var reasonNames = [numReasons]string{"peer", "protocol", "slow", "idle", "shutdown", "write_error", "error", "close_timeout", "auth"}
 
 func (r closeReason) String() string { return reasonNames[r] }
 
@@ -52,9 +53,18 @@ func (s *shard) peerClose(c *conn, code ws.StatusCode, hangup bool) {
 	case stateOpen:
 		if !hangup {
 			c.state = stateClosing
+			c.closing.Store(true)
 			s.unlinkAll(c)
 			c.ctrl = append(c.ctrl, closeFrame(code, ""))
 			s.write(c)
+			if c.tls != nil && c.blocked.Load() {
+				// The echo is with the TLS writer: finish when it is out
+				// (written), or at the close deadline.
+				c.why, c.finAfterWrite = reasonPeer, true
+				c.closeBy = time.Now().Add(s.h.cfg.CloseTimeout).UnixNano()
+				s.closing = append(s.closing, c)
+				return
+			}
 		}
 		s.finish(c, reasonPeer)
 	case stateClosing:
@@ -72,7 +82,11 @@ func (s *shard) finish(c *conn, why closeReason) {
 	c.state = stateClosed
 	c.closing.Store(true)
 	s.unlinkAll(c)
-	s.h.poll.del(c)
+	if c.tls != nil {
+		close(c.tls.batches) // the writer goroutine ends after its batch
+	} else {
+		s.h.poll.del(c)
+	}
 	if c.rstate.Or(rDead) == 0 {
 		c.release() // no reader holds it; otherwise the reader releases
 	}
@@ -91,6 +105,9 @@ func (s *shard) finish(c *conn, why closeReason) {
 	}
 	c.idx = -1
 	c.ctrl, c.out = nil, nil
+	if s.h.cfg.MaxConnsPerIP > 0 {
+		s.h.perIP.put(c.ipKey)
+	}
 	s.h.conns.Add(-1)
 	s.stats.closed[why].Add(1)
 }
@@ -128,6 +145,20 @@ func (s *shard) housekeep(now time.Time) {
 	clear(s.closing[len(kept):])
 	s.closing = kept
 
+	if cfg.Authenticate != nil {
+		for i := len(s.all) - 1; i >= 0; i-- {
+			c := s.all[i]
+			if c.state != stateOpen || c.auth == nil {
+				continue
+			}
+			switch id := c.auth.id.Load(); {
+			case id == nil && ns > c.auth.deadline:
+				s.startClose(c, ws.StatusPolicyViolation, "authentication timeout", reasonAuth)
+			case id != nil && !id.Expiry.IsZero() && now.After(id.Expiry):
+				s.startClose(c, CloseTokenExpired, "token expired", reasonAuth)
+			}
+		}
+	}
 	if now.Sub(s.lastPing) < cfg.PingInterval {
 		return
 	}

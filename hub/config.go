@@ -53,11 +53,50 @@ type Config struct {
 	// equals the request's Host.
 	CheckOrigin func(r *http.Request) bool
 
+	// Authenticate, when set, makes every client authenticate with a
+	// token: one that Token finds in the upgrade request, or the token of
+	// an {"op":"auth"} request, which must then come within AuthTimeout
+	// and before any other. A bad token in the upgrade request gets 401.
+	// The Identity says what the client may subscribe to and until when;
+	// at Expiry the connection is closed with CloseTokenExpired unless a
+	// fresh token came in an auth request.
+	Authenticate func(token string) (*Identity, error)
+	// Token extracts a token from the upgrade request ("" for none).
+	// Required with Authenticate.
+	Token func(r *http.Request) string
+	// AuthTimeout bounds the wait for an auth request. Default 10 s.
+	AuthTimeout time.Duration
+
+	// MessageRate is each client's sustained message rate (a token
+	// bucket); a message over it gets a rate_limited error, and a client
+	// that keeps sending over it is closed with 1008. Default 20 per
+	// second; negative: unlimited.
+	MessageRate float64
+	// MessageBurst is how many messages may come at once. Default 40.
+	MessageBurst int
+	// MaxConnsPerIP caps the connections from one source address; past it
+	// upgrades get 429. 0: no cap (the default, since a reverse proxy
+	// sends every client from its own address).
+	MaxConnsPerIP int
+
 	// OnWatch, when set, is called when a symbol gains its first
 	// subscriber (watched=true) and when it loses its last. It runs on a
 	// shard goroutine and must not block.
 	OnWatch func(symbol string, watched bool)
 }
+
+// Identity is what an authenticated client may do.
+type Identity struct {
+	Subject string
+	Expiry  time.Time // zero: no expiry
+	// Allows reports whether the client may subscribe to symbol.
+	Allows func(symbol string) bool
+}
+
+// CloseTokenExpired is the close code for a connection whose token
+// expired: an application code (RFC 6455 4000-4999), so a client can tell
+// it apart, fetch a fresh token and reconnect.
+const CloseTokenExpired = 4001
 
 func (c Config) withDefaults() Config {
 	n := runtime.GOMAXPROCS(0)
@@ -82,6 +121,11 @@ func (c Config) withDefaults() Config {
 	defD(&c.PingInterval, 30*time.Second)
 	defD(&c.HandshakeTimeout, 5*time.Second)
 	defD(&c.CloseTimeout, 2*time.Second)
+	defD(&c.AuthTimeout, 10*time.Second)
+	if c.MessageRate == 0 {
+		c.MessageRate = 20
+	}
+	def(&c.MessageBurst, 40)
 	if c.CheckOrigin == nil {
 		c.CheckOrigin = sameOrigin
 	}

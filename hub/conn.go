@@ -5,6 +5,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
+	"golang.org/x/time/rate"
 )
 
 // conn is one WebSocket client. It holds no goroutine and, while idle, no
@@ -16,6 +17,9 @@ type conn struct {
 	// behind it, and only release closes it.
 	fd    int
 	shard *shard
+	auth  *connAuth // nil unless Config.Authenticate is set
+	tls   *tlsConn  // nil unless the client came over TLS (see tlsConn)
+	ipKey uint32    // hash of the source address, for MaxConnsPerIP
 
 	// Shared between the poller callback, readers and the shard.
 	rstate  atomic.Int32 // reads queued or running, plus rDead; see readers
@@ -26,19 +30,23 @@ type conn struct {
 	lastIn  atomic.Int64 // Unix seconds of the last read from the client
 
 	// Owned by the reader that holds rstate.
-	part *partial // nil unless a frame or a fragmented message is incomplete
+	part    *partial      // nil unless a frame or a fragmented message is incomplete
+	lim     *rate.Limiter // made at the first message
+	strikes int32         // messages refused in a row by lim
 
 	// Owned by the shard goroutine.
-	subs      []sub    // subscriptions, unordered
-	ctrl      [][]byte // replies and control frames to write before data
-	out       [][]byte // unwritten rest of a write the socket did not take
-	idx       int32    // position in shard.all
-	state     connState
-	dirty     bool        // in shard.dirty
-	closeW    bool        // the close frame is queued in ctrl or out
-	why       closeReason // why it is closing
-	blockedAt int64       // Unix ns when out last became non-empty; 0: not blocked
-	closeBy   int64       // Unix ns: deadline for the client's close frame
+	subs   []sub    // subscriptions, unordered
+	ctrl   [][]byte // replies and control frames to write before data
+	out    [][]byte // unwritten rest of a write the socket did not take
+	idx    int32    // position in shard.all
+	state  connState
+	dirty  bool        // in shard.dirty
+	closeW bool        // the close frame is queued in ctrl or out
+	why    closeReason // why it is closing
+	// finAfterWrite: finish once the TLS writer has sent the close echo.
+	finAfterWrite bool
+	blockedAt     int64 // Unix ns when out last became non-empty; 0: not blocked
+	closeBy       int64 // Unix ns: deadline for the client's close frame
 }
 
 type connState uint8
@@ -48,6 +56,12 @@ const (
 	stateClosing           // close frame sent or queued; waiting for the client's
 	stateClosed            // socket closed
 )
+
+// connAuth is a connection's authentication state.
+type connAuth struct {
+	id       atomic.Pointer[Identity] // nil until authenticated
+	deadline int64                    // Unix ns: the auth request must come by then
+}
 
 // partial is what a reader keeps of a connection between reads.
 type partial struct {
@@ -65,6 +79,10 @@ const rDead = 1 << 30
 // fd number can then be reused by a new connection, which is why no one
 // may touch c.fd after this.
 func (c *conn) release() {
+	if c.tls != nil {
+		_ = c.tls.tcp.Close()
+		return
+	}
 	_ = unix.Close(c.fd)
 }
 

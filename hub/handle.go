@@ -1,10 +1,12 @@
 package hub
 
 import (
+	"strings"
 	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/tickerd/tickerd/protocol"
+	"golang.org/x/time/rate"
 )
 
 const wsText = ws.OpText
@@ -20,6 +22,9 @@ func (h *Hub) request(c *conn, op ws.OpCode, p []byte) {
 		h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "too many requests in flight"})
 		return
 	}
+	if !h.allow(c) {
+		return
+	}
 	if op != ws.OpText {
 		h.replyError(c, nil, protocol.CodeBadRequest, "binary messages are not supported: send JSON text", nil)
 		return
@@ -33,9 +38,31 @@ func (h *Hub) request(c *conn, op ws.OpCode, p []byte) {
 		return
 	}
 	id := cloneBytes(req.ID) // req.ID aliases the read buffer
+	var ident *Identity
+	if c.auth != nil {
+		if req.Op == protocol.OpAuth {
+			h.authenticate(c, id, req.Token)
+			return
+		}
+		if ident = c.auth.id.Load(); ident == nil {
+			h.replyError(c, id, protocol.CodeUnauthorized, `authenticate first: {"op":"auth","token":"..."}`, nil)
+			return
+		}
+	}
 	switch req.Op {
 	case protocol.OpSubscribe, protocol.OpUnsubscribe:
-		m := h.resolve(req.Symbols)
+		names := req.Symbols
+		if ident != nil && req.Op == protocol.OpSubscribe {
+			var forbidden []string
+			names, forbidden = splitAllowed(ident, names)
+			if len(forbidden) > 0 {
+				h.replyError(c, id, protocol.CodeForbiddenSymbol, "not entitled to: "+strings.Join(forbidden, ", "), forbidden)
+				if len(names) == 0 {
+					return
+				}
+			}
+		}
+		m := h.resolve(names)
 		m.c, m.id = c, id
 		m.kind = cmdSubscribe
 		if req.Op == protocol.OpUnsubscribe {
@@ -54,6 +81,60 @@ func (h *Hub) request(c *conn, op ws.OpCode, p []byte) {
 	default:
 		h.replyError(c, id, protocol.CodeUnknownOp, "op "+req.Op.String()+" is not enabled on this server", nil)
 	}
+}
+
+// allow applies the client's message rate. A message over it gets
+// rate_limited; a client that keeps going after a burst's worth of refusals
+// is closed with 1008.
+func (h *Hub) allow(c *conn) bool {
+	if h.cfg.MessageRate < 0 {
+		return true
+	}
+	if c.lim == nil {
+		c.lim = rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst)
+	}
+	if c.lim.Allow() {
+		c.strikes = 0
+		return true
+	}
+	c.strikes++
+	if int(c.strikes) > h.cfg.MessageBurst {
+		h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "message rate exceeded"})
+		return false
+	}
+	h.replyError(c, nil, protocol.CodeRateLimited, "too many messages: the limit is in the limits message", nil)
+	return false
+}
+
+// authenticate handles an auth request: a first one, or a fresh token
+// for a connection whose token is about to expire.
+func (h *Hub) authenticate(c *conn, id []byte, token string) {
+	ident, err := h.cfg.Authenticate(token)
+	if err != nil {
+		h.replyError(c, id, protocol.CodeUnauthorized, err.Error(), nil)
+		if c.auth.id.Load() == nil {
+			h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "authentication failed"})
+		}
+		return
+	}
+	c.auth.id.Store(ident)
+	var exp int64
+	if !ident.Expiry.IsZero() {
+		exp = ident.Expiry.UnixNano()
+	}
+	h.reply(c, textFrame(protocol.AppendAuthenticated(nil, id, ident.Subject, exp)))
+}
+
+// splitAllowed splits names into those ident may subscribe to and the rest.
+func splitAllowed(ident *Identity, names []string) (ok, forbidden []string) {
+	for _, n := range names {
+		if ident.Allows(n) {
+			ok = append(ok, n)
+		} else {
+			forbidden = append(forbidden, n)
+		}
+	}
+	return ok, forbidden
 }
 
 // resolve maps names to symbol ids; names that are not symbols go to

@@ -29,6 +29,8 @@ type Hub struct {
 	poll    *poller
 
 	conns    atomic.Int64 // open connections, counted from the upgrade
+	perIP    ipCounts
+	limits   []byte // the "limits" frame every connection gets first
 	next     atomic.Uint32
 	draining atomic.Bool
 	stats    hubStats
@@ -68,6 +70,20 @@ func New(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 		h.byName[s.Name] = sym
 		h.names = append(h.names, s.Name)
 	}
+	if h.cfg.Authenticate != nil && h.cfg.Token == nil {
+		return nil, errors.New("hub: Config.Authenticate needs Config.Token")
+	}
+	lim := protocol.ServerLimits{
+		MaxMessageBytes:   h.cfg.MaxMessageBytes,
+		MaxSymbols:        h.cfg.MaxSymbolsPerConn,
+		MaxRequestSymbols: h.cfg.MaxSymbolsPerRequest,
+		MessagesPerSecond: max(h.cfg.MessageRate, 0),
+		Burst:             h.cfg.MessageBurst,
+		PingIntervalMS:    h.cfg.PingInterval.Milliseconds(),
+		BacklogTimeoutMS:  h.cfg.BacklogTimeout.Milliseconds(),
+		Auth:              h.cfg.Authenticate != nil,
+	}
+	h.limits = textFrame(protocol.AppendLimits(nil, &lim))
 	p, err := newPoller(h)
 	if err != nil {
 		return nil, fmt.Errorf("hub: epoll: %w", err)

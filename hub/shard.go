@@ -68,21 +68,25 @@ const (
 	cmdPeerClose                      // the client sent close code, or hung up
 	cmdWritable                       // c's socket can take data again
 	cmdShutdown                       // close every connection with 1001, spread over window
+	cmdWritten                        // a TLS writer finished a batch (n bytes; failed)
 )
 
 type cmd struct {
-	kind    cmdKind
-	c       *conn
-	syms    []uint32
-	names   []string // names of syms, in order, for the reply
-	unknown []string // requested names that are not symbols
-	id      []byte   // raw request id, owned by the command
-	frame   []byte
-	code    ws.StatusCode
-	reason  string
-	why     closeReason
-	hangup  bool          // cmdPeerClose: EOF or a read error, no close frame
-	window  time.Duration // cmdShutdown
+	kind      cmdKind
+	c         *conn
+	syms      []uint32
+	names     []string // names of syms, in order, for the reply
+	unknown   []string // requested names that are not symbols
+	forbidden []string // requested names the client is not entitled to (cmdOpen)
+	id        []byte   // raw request id, owned by the command
+	frame     []byte
+	code      ws.StatusCode
+	reason    string
+	why       closeReason
+	hangup    bool          // cmdPeerClose: EOF or a read error, no close frame
+	window    time.Duration // cmdShutdown
+	n         int           // cmdWritten: bytes written
+	failed    bool          // cmdWritten: the write failed
 }
 
 func newShard(h *Hub, id int) *shard {
@@ -235,6 +239,8 @@ func (s *shard) apply(m *cmd) {
 		s.startClose(c, m.code, m.reason, m.why)
 	case cmdPeerClose:
 		s.peerClose(c, m.code, m.hangup)
+	case cmdWritten:
+		s.written(c, m.n, m.failed)
 	case cmdWritable:
 		c.woken.Store(false)
 		if c.state != stateClosed && len(c.out) > 0 {
@@ -273,16 +279,23 @@ func (s *shard) open(c *conn, m *cmd) {
 	c.idx = int32(len(s.all))
 	s.all = append(s.all, c)
 	c.lastIn.Store(time.Now().Unix())
-	if err := s.h.poll.add(c); err != nil {
+	if c.tls != nil {
+		s.h.startTLS(c, m.frame)
+	} else if err := s.h.poll.add(c); err != nil {
 		s.h.log.Warn("epoll add failed", "err", err)
 		s.finish(c, reasonError)
 		return
 	}
 	s.h.stats.opened.Add(1)
+	s.reply(c, s.h.limits)
+	if len(m.forbidden) > 0 {
+		s.h.stats.errors[codeIndex(protocol.CodeForbiddenSymbol)].Add(1)
+		s.reply(c, errorFrame(nil, protocol.CodeForbiddenSymbol, "not entitled to: ", m.forbidden))
+	}
 	if len(m.syms) > 0 || len(m.unknown) > 0 {
 		s.subscribe(c, m)
 	}
-	if c.part != nil {
+	if c.part != nil && c.tls == nil {
 		// The client sent frames right behind its upgrade request.
 		s.h.readers.schedule(c)
 	}

@@ -1,12 +1,16 @@
 package hub
 
 import (
+	"crypto/tls"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
@@ -21,10 +25,12 @@ const (
 	rejectOrigin                       // CheckOrigin said no
 	rejectRequest                      // bad ?symbols= or not a WebSocket handshake
 	rejectTransport                    // the connection has no file descriptor
+	rejectAuth                         // missing or bad token where one is required
+	rejectPerIP                        // MaxConnsPerIP reached
 	numRejects
 )
 
-var rejectNames = [numRejects]string{"draining", "max_conns", "origin", "bad_request", "transport"}
+var rejectNames = [numRejects]string{"draining", "max_conns", "origin", "bad_request", "transport", "auth", "max_conns_per_ip"}
 
 func (r rejectCause) String() string { return rejectNames[r] }
 
@@ -54,6 +60,31 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, rejectOrigin, http.StatusForbidden, "origin not allowed")
 		return
 	}
+	c := &conn{idx: -1}
+	if h.cfg.MaxConnsPerIP > 0 {
+		c.ipKey = ipKey(r.RemoteAddr)
+		if !h.perIP.take(c.ipKey, h.cfg.MaxConnsPerIP) {
+			h.reject(w, rejectPerIP, http.StatusTooManyRequests, "too many connections from your address")
+			return
+		}
+		defer func() {
+			if !registered {
+				h.perIP.put(c.ipKey)
+			}
+		}()
+	}
+	var ident *Identity
+	if h.cfg.Authenticate != nil {
+		c.auth = &connAuth{deadline: time.Now().Add(h.cfg.AuthTimeout).UnixNano()}
+		if tok := h.cfg.Token(r); tok != "" {
+			var err error
+			if ident, err = h.cfg.Authenticate(tok); err != nil {
+				h.reject(w, rejectAuth, http.StatusUnauthorized, "unauthorized: "+err.Error())
+				return
+			}
+			c.auth.id.Store(ident)
+		}
+	}
 	var open cmd
 	if q := r.URL.Query().Get("symbols"); q != "" {
 		names := strings.Split(q, ",")
@@ -61,7 +92,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.reject(w, rejectRequest, http.StatusBadRequest, "too many symbols in ?symbols=")
 			return
 		}
-		open = h.resolve(names)
+		if c.auth != nil {
+			if ident == nil {
+				h.reject(w, rejectAuth, http.StatusUnauthorized, "?symbols= needs a token in the request (Authorization header or ?token=)")
+				return
+			}
+			names, open.forbidden = splitAllowed(ident, names)
+		}
+		m := h.resolve(names)
+		open.syms, open.names, open.unknown = m.syms, m.names, m.unknown
 	}
 
 	up := ws.HTTPUpgrader{Timeout: h.cfg.HandshakeTimeout}
@@ -70,21 +109,41 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.stats.rejected[rejectRequest].Add(1)
 		return // the upgrader has answered the client
 	}
-	c := &conn{idx: -1}
-	c.fd, err = takeFD(nc)
+	var early []byte
+	if n := rw.Reader.Buffered(); n > 0 {
+		early, _ = rw.Reader.Peek(n)
+		early = append([]byte(nil), early...)
+	}
+	if tc, ok := nc.(*tls.Conn); ok {
+		_ = nc.SetDeadline(time.Time{})
+		c.fd = -1
+		c.tls = &tlsConn{nc: tc, tcp: tc.NetConn(), batches: make(chan tlsBatch, 1)}
+		open.frame = early // the reader goroutine parses these first
+		h.attach(c, nil, open)
+		registered = true
+		return
+	}
+	fd, err := takeFD(nc)
 	if err != nil {
 		h.stats.rejected[rejectTransport].Add(1)
 		h.log.Warn("cannot take the connection's fd", "err", err)
 		return
 	}
-	if n := rw.Reader.Buffered(); n > 0 {
-		b, _ := rw.Reader.Peek(n)
-		c.part = &partial{rbuf: append([]byte(nil), b...)}
+	c.fd = fd
+	h.attach(c, early, open)
+	registered = true
+}
+
+// attach hands a WebSocket connection to a shard: the shard registers it
+// with epoll and subscribes it to open.syms. early holds bytes the client
+// sent right behind its handshake.
+func (h *Hub) attach(c *conn, early []byte, open cmd) {
+	if len(early) > 0 {
+		c.part = &partial{rbuf: append([]byte(nil), early...)}
 	}
 	c.shard = h.shards[int(h.next.Add(1))%len(h.shards)]
 	open.kind, open.c = cmdOpen, c
 	c.shard.post(open)
-	registered = true
 }
 
 // takeFD gives the hub its own non-blocking descriptor of nc's socket and
@@ -117,6 +176,44 @@ func takeFD(nc net.Conn) (int, error) {
 		return -1, err
 	}
 	return fd, nil
+}
+
+// ipKey hashes the host part of a remote address.
+func ipKey(remote string) uint32 {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(host))
+	return f.Sum32()
+}
+
+// ipCounts counts connections per source address hash.
+type ipCounts struct {
+	mu sync.Mutex
+	n  map[uint32]int32 // guarded by mu
+}
+
+func (p *ipCounts) take(k uint32, max int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n == nil {
+		p.n = make(map[uint32]int32)
+	}
+	if int(p.n[k]) >= max {
+		return false
+	}
+	p.n[k]++
+	return true
+}
+
+func (p *ipCounts) put(k uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n[k]--; p.n[k] <= 0 {
+		delete(p.n, k)
+	}
 }
 
 func (h *Hub) reject(w http.ResponseWriter, why rejectCause, status int, msg string) {

@@ -135,6 +135,17 @@ func (sym *symbol) appendRecent(bufs *[][]byte, sent uint32, u *update) bool {
 // write sends c's pending bytes: first the rest of an earlier short write,
 // then everything collect finds. It never waits for the socket.
 func (s *shard) write(c *conn) {
+	if c.tls != nil {
+		if c.blocked.Load() {
+			return // the writer is busy; written marks c dirty again
+		}
+		if bufs := s.collect(c); len(bufs) > 0 {
+			s.sendTLS(c, bufs)
+		}
+		clear(s.w.bufs[:cap(s.w.bufs)])
+		s.w.bufs = s.w.bufs[:0]
+		return
+	}
 	if len(c.out) > 0 {
 		out := c.out
 		c.out = nil

@@ -24,6 +24,7 @@ import (
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/app"
+	"github.com/tickerd/tickerd/internal/auth"
 )
 
 func main() {
@@ -54,7 +55,21 @@ func run(args []string) error {
 		maxHeader  = fs.Int("max-header-bytes", 8<<10, "maximum HTTP request header size")
 		drain      = fs.Duration("drain", 5*time.Second, "at shutdown, close clients with 1001 spread over this window (0: at once)")
 		pprofAddr  = fs.String("pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); empty: off")
+
+		msgRate    = fs.Float64("message-rate", 20, "client messages per second per connection (token bucket; -1: unlimited)")
+		msgBurst   = fs.Int("message-burst", 40, "client messages allowed at once above -message-rate")
+		perIP      = fs.Int("max-conns-per-ip", 0, "connections from one source address (0: no cap; behind a proxy all clients share its address)")
+		origins    = fs.String("allowed-origins", "", "comma-separated browser Origins allowed (host, https://host, or *); empty: same host, or any with -auth-*")
+		authSecret = fs.String("auth-hs256-secret-file", "", "require JWTs signed with the HS256 secret in this file")
+		authPub    = fs.String("auth-public-key-file", "", "require JWTs signed with this PEM public key (RS256 or ES256)")
+		authJWKS   = fs.String("auth-jwks-file", "", "require JWTs signed with a key of this JWKS file")
+		authIss    = fs.String("auth-issuer", "", "with -auth-*: required iss claim")
+		authAud    = fs.String("auth-audience", "", "with -auth-*: required aud claim")
+		authWait   = fs.Duration("auth-timeout", 10*time.Second, "with -auth-*: time a client has to send its auth message")
+		tlsCert    = fs.String("tls-cert", "", "serve HTTPS and wss:// with this PEM certificate (with -tls-key)")
+		tlsKey     = fs.String("tls-key", "", "PEM private key for -tls-cert")
 	)
+	cl := addClusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,6 +101,23 @@ func run(args []string) error {
 		ReadHeaderTimeout: *handshake,
 		MaxHeaderBytes:    *maxHeader,
 		DrainWindow:       *drain,
+		TLSCertFile:       *tlsCert,
+		TLSKeyFile:        *tlsKey,
+	}
+	cfg.Hub.MessageRate, cfg.Hub.MessageBurst = *msgRate, *msgBurst
+	cfg.Hub.MaxConnsPerIP, cfg.Hub.AuthTimeout = *perIP, *authWait
+	if *origins != "" {
+		cfg.AllowedOrigins = strings.Split(*origins, ",")
+	}
+	if *authSecret != "" || *authPub != "" || *authJWKS != "" {
+		v, err := auth.New(auth.Config{
+			HMACSecretFile: *authSecret, PublicKeyFile: *authPub, JWKSFile: *authJWKS,
+			Issuer: *authIss, Audience: *authAud, Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+		cfg.Auth = v
 	}
 	if *drain == 0 {
 		cfg.DrainWindow = -1
@@ -93,6 +125,11 @@ func run(args []string) error {
 	if *rate == 0 {
 		cfg.Feed = idleFeed(cfg.Sim)
 	}
+	stopCluster, err := cl.configure(&cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopCluster() // after Serve has returned
 	a, err := app.New(cfg)
 	if err != nil {
 		return err
