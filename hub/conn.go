@@ -30,9 +30,10 @@ type conn struct {
 	lastIn  atomic.Int64 // Unix seconds of the last read from the client
 
 	// Owned by the reader that holds rstate.
-	part    *partial      // nil unless a frame or a fragmented message is incomplete
-	lim     *rate.Limiter // made at the first message
-	strikes int32         // messages refused in a row by lim
+	part     *partial      // nil unless a frame or a fragmented message is incomplete
+	lim      *rate.Limiter // made at the first message
+	strikes  int32         // messages refused in a row by lim
+	gotClose bool          // the client's close frame came: ignore the rest
 
 	// Owned by the shard goroutine.
 	subs   []sub    // subscriptions, unordered

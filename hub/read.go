@@ -31,7 +31,7 @@ func (r *readers) start(h *Hub, n int) {
 	r.h = h
 	r.cond = sync.NewCond(&r.mu)
 	for range n {
-		rd := &reader{h: h, buf: make([]byte, h.cfg.MaxMessageBytes+maxClientHeader+readChunk)}
+		rd := newReader(h, make([]byte, h.cfg.MaxMessageBytes+maxClientHeader+readChunk))
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -125,7 +125,38 @@ const (
 // reader is one reading goroutine's state.
 type reader struct {
 	h   *Hub
-	buf []byte // scratch: a carried-over partial frame, then what was read
+	buf []byte    // scratch: a carried-over partial frame, then what was read
+	out frameSink // where whole messages and control frames go: h
+	max int       // the largest message: h.cfg.MaxMessageBytes
+}
+
+// frameSink takes what the frame parser finds. The Hub is the one sink;
+// the fuzz test records instead.
+type frameSink interface {
+	request(c *conn, op ws.OpCode, p []byte) // a whole data message; p is only valid during the call
+	reply(c *conn, frame []byte)             // a pong to send
+	peerClosed(c *conn, code ws.StatusCode)  // the client's close frame
+}
+
+func newReader(h *Hub, buf []byte) *reader {
+	return &reader{h: h, buf: buf, out: h, max: h.cfg.MaxMessageBytes}
+}
+
+// consume parses data, which starts with c's carried bytes, handles every
+// whole frame and carries the rest.
+func (rd *reader) consume(c *conn, data []byte) *closeErr {
+	rest, cerr := rd.frames(c, data)
+	if cerr != nil {
+		return cerr
+	}
+	if len(rest) > 0 {
+		if c.part == nil {
+			c.part = &partial{}
+		}
+		c.part.rbuf = append([]byte(nil), rest...)
+	}
+	c.dropPartial()
+	return nil
 }
 
 var errEOF = errors.New("hub: connection closed by peer")
@@ -165,18 +196,10 @@ func (rd *reader) serve(c *conn) bool {
 		if n > 0 {
 			c.lastIn.Store(time.Now().Unix())
 		}
-		rest, cerr := rd.frames(c, rd.buf[:off+n])
-		if cerr != nil {
+		if cerr := rd.consume(c, rd.buf[:off+n]); cerr != nil {
 			rd.h.protocolClose(c, cerr)
 			return true
 		}
-		if len(rest) > 0 {
-			if c.part == nil {
-				c.part = &partial{}
-			}
-			c.part.rbuf = append([]byte(nil), rest...)
-		}
-		c.dropPartial()
 		if n == 0 {
 			return true
 		}
@@ -207,6 +230,9 @@ func protoErr(reason string) *closeErr {
 // incomplete one at its end.
 func (rd *reader) frames(c *conn, b []byte) ([]byte, *closeErr) {
 	for len(b) >= 2 {
+		if c.gotClose {
+			return nil, nil // nothing after the client's close frame counts
+		}
 		if c.closing.Load() {
 			// After a close only the client's close frame matters; the
 			// shard closes the socket when it comes or times out.
@@ -216,7 +242,7 @@ func (rd *reader) frames(c *conn, b []byte) ([]byte, *closeErr) {
 		if !ok {
 			return b, nil
 		}
-		if h.Length > int64(rd.h.cfg.MaxMessageBytes) {
+		if h.Length > int64(rd.max) {
 			return nil, &closeErr{ws.StatusMessageTooBig, "message too big"}
 		}
 		state := ws.StateServerSide
@@ -250,7 +276,8 @@ func (rd *reader) drainClosing(c *conn, b []byte) ([]byte, *closeErr) {
 			return b, nil
 		}
 		if h.OpCode == ws.OpClose {
-			rd.h.peerClosed(c, 0)
+			c.gotClose = true
+			rd.out.peerClosed(c, 0)
 			return nil, nil
 		}
 		b = b[hlen+int(h.Length):]
@@ -300,7 +327,7 @@ func parseHeader(b []byte) (h ws.Header, n int, ok bool) {
 func (rd *reader) frame(c *conn, h ws.Header, p []byte) *closeErr {
 	switch h.OpCode {
 	case ws.OpPing:
-		rd.h.reply(c, pongFrame(p))
+		rd.out.reply(c, pongFrame(p))
 		return nil
 	case ws.OpPong:
 		return nil
@@ -318,7 +345,7 @@ func (rd *reader) frame(c *conn, h ws.Header, p []byte) *closeErr {
 		return rd.message(c, h.OpCode, p)
 	case ws.OpContinuation:
 		f := c.part // not nil: CheckHeader refused a continuation without a start
-		if len(f.frag)+len(p) > rd.h.cfg.MaxMessageBytes {
+		if len(f.frag)+len(p) > rd.max {
 			return &closeErr{ws.StatusMessageTooBig, "message too big"}
 		}
 		f.frag = append(f.frag, p...)
@@ -340,6 +367,10 @@ func (rd *reader) closeFrame(c *conn, p []byte) *closeErr {
 	if len(p) >= 2 {
 		var reason string
 		code, reason = ws.ParseCloseFrameDataUnsafe(p)
+		if code >= 5000 {
+			// RFC 6455 7.4.2 defines nothing past 4999; gobwas lets it by.
+			return protoErr("close code out of range")
+		}
 		if err := ws.CheckCloseFrameData(code, reason); err != nil {
 			if errors.Is(err, ws.ErrProtocolInvalidUTF8) {
 				return &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in close reason"}
@@ -348,7 +379,8 @@ func (rd *reader) closeFrame(c *conn, p []byte) *closeErr {
 		}
 	}
 	c.closing.Store(true)
-	rd.h.peerClosed(c, code)
+	c.gotClose = true
+	rd.out.peerClosed(c, code)
 	return nil
 }
 
@@ -357,7 +389,7 @@ func (rd *reader) message(c *conn, op ws.OpCode, p []byte) *closeErr {
 	if op == ws.OpText && !utf8.Valid(p) {
 		return &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in text message"}
 	}
-	rd.h.request(c, op, p)
+	rd.out.request(c, op, p)
 	return nil
 }
 

@@ -279,6 +279,8 @@ func (s *shard) open(c *conn, m *cmd) {
 	c.idx = int32(len(s.all))
 	s.all = append(s.all, c)
 	c.lastIn.Store(time.Now().Unix())
+	// Read before the poller can hand c to a reader, which owns c.part.
+	early := c.part != nil && c.tls == nil
 	if c.tls != nil {
 		s.h.startTLS(c, m.frame)
 	} else if err := s.h.poll.add(c); err != nil {
@@ -295,7 +297,7 @@ func (s *shard) open(c *conn, m *cmd) {
 	if len(m.syms) > 0 || len(m.unknown) > 0 {
 		s.subscribe(c, m)
 	}
-	if c.part != nil && c.tls == nil {
+	if early {
 		// The client sent frames right behind its upgrade request.
 		s.h.readers.schedule(c)
 	}

@@ -51,7 +51,7 @@ func (h *Hub) startTLS(c *conn, early []byte) {
 
 // readTLS is a TLS connection's reader goroutine.
 func (h *Hub) readTLS(c *conn, early []byte) {
-	rd := &reader{h: h}
+	rd := newReader(h, nil)
 	buf := make([]byte, 16<<10)
 	data := early
 	for {
@@ -61,16 +61,9 @@ func (h *Hub) readTLS(c *conn, early []byte) {
 				c.part.rbuf = nil
 			}
 			c.lastIn.Store(time.Now().Unix())
-			rest, cerr := rd.frames(c, data)
-			if cerr != nil {
+			if cerr := rd.consume(c, data); cerr != nil {
 				h.protocolClose(c, cerr)
-			} else if len(rest) > 0 {
-				if c.part == nil {
-					c.part = &partial{}
-				}
-				c.part.rbuf = append([]byte(nil), rest...)
 			}
-			c.dropPartial()
 		}
 		n, err := c.tls.nc.Read(buf)
 		if err != nil && n == 0 {
