@@ -3,6 +3,7 @@ package protocol
 import (
 	"math"
 	"math/bits"
+	"strconv"
 
 	"github.com/shopspring/decimal"
 )
@@ -41,14 +42,15 @@ func appendDecimal(dst []byte, d decimal.Decimal, prec int32) []byte {
 	if prec < 0 {
 		return append(dst, d.StringFixed(prec)...)
 	}
-	if d.Sign() == 0 {
+	sign := d.Sign()
+	if sign == 0 {
 		return appendFixed(dst, 0, prec)
 	}
 	exp := d.Exponent()
 	if exp < fastMinExp || exp > fastMaxExp {
 		return append(dst, d.StringFixed(prec)...)
 	}
-	if d.Cmp(coefMax[exp-fastMinExp]) > 0 || d.Cmp(coefMin[exp-fastMinExp]) < 0 {
+	if sign > 0 && d.Cmp(coefMax[exp-fastMinExp]) > 0 || sign < 0 && d.Cmp(coefMin[exp-fastMinExp]) < 0 {
 		return append(dst, d.StringFixed(prec)...)
 	}
 	c := d.CoefficientInt64()
@@ -86,31 +88,21 @@ func appendDecimal(dst []byte, d decimal.Decimal, prec int32) []byte {
 // appendFixed appends u·10^-prec with exactly prec digits after the point.
 func appendFixed(dst []byte, u uint64, prec int32) []byte {
 	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + u%10)
-		u /= 10
-		if u == 0 {
-			break
+	digits := strconv.AppendUint(buf[:0], u, 10)
+	n, p := int64(len(digits)), int64(prec)
+	if n > p {
+		dst = append(dst, digits[:n-p]...)
+		if p == 0 {
+			return dst
 		}
-	}
-	digits := buf[i:]
-	n := int64(len(digits))
-	p := int64(prec)
-	if n <= p {
-		dst = append(dst, '0', '.')
-		for ; n < p; n++ {
-			dst = append(dst, '0')
-		}
-		return append(dst, digits...)
-	}
-	dst = append(dst, digits[:n-p]...)
-	if p > 0 {
 		dst = append(dst, '.')
-		dst = append(dst, digits[n-p:]...)
+		return append(dst, digits[n-p:]...)
 	}
-	return dst
+	dst = append(dst, '0', '.')
+	for ; n < p; n++ {
+		dst = append(dst, '0')
+	}
+	return append(dst, digits...)
 }
 
 // parseDecimal parses the canonical fixed-point text that appendDecimal

@@ -216,8 +216,8 @@ func randomTick(r *rand.Rand) Tick {
 		Symbol: symbols[r.IntN(len(symbols))],
 		Seq:    r.Uint64() >> r.IntN(64),
 		Price:  price(pp), Bid: price(pp), Ask: price(pp), Open: price(pp), High: price(pp), Low: price(pp),
-		Volume: price(vp).Abs(),
-		TS:     int64(r.Uint64()),
+		Volume:    price(vp).Abs(),
+		TS:        int64(r.Uint64()),
 		PricePrec: pp, VolumePrec: vp,
 	}
 }

@@ -70,23 +70,22 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Request fields, as bits of a seen-set.
+// Request fields, by index.
 const (
-	fieldOp = 1 << iota
-	fieldID
-	fieldSymbols
-	fieldToken
+	iOp = iota
+	iID
+	iSymbols
+	iToken
 )
 
 var fieldNames = [...]struct {
-	bit  int
 	name string
-	want kind // the only kind the value may have
+	want kind // the only kind the value may have; 0 for id (number or string)
 }{
-	{fieldOp, "op", kindString},
-	{fieldID, "id", 0}, // number or string
-	{fieldSymbols, "symbols", kindArray},
-	{fieldToken, "token", kindString},
+	iOp:      {"op", kindString},
+	iID:      {"id", 0},
+	iSymbols: {"symbols", kindArray},
+	iToken:   {"token", kindString},
 }
 
 // DecodeRequest decodes one client request. data must be exactly one JSON
@@ -100,7 +99,16 @@ var fieldNames = [...]struct {
 // subscribe and unsubscribe need at least one. Duplicates are removed,
 // keeping the first. The returned ID may alias data; the rest does not.
 func DecodeRequest(data []byte, lim Limits) (Request, *Error) {
-	lim = lim.withDefaults()
+	req, err := decodeRequest(data, lim.withDefaults())
+	if err != nil {
+		return Request{}, err
+	}
+	return req, nil
+}
+
+// decodeRequest is DecodeRequest, except that it may return a partly
+// filled Request with an error.
+func decodeRequest(data []byte, lim Limits) (Request, *Error) {
 	var req Request
 	if len(data) > lim.MaxBytes {
 		return req, &Error{Code: CodeMessageTooBig,
@@ -165,20 +173,20 @@ func DecodeRequest(data []byte, lim Limits) (Request, *Error) {
 				badf("bad field name: %s", k.problem)
 			case f < 0:
 				badf("unknown field %s", quote(data[k.start+1:k.end-1]))
-			case seen&fieldNames[f].bit != 0:
+			case seen&(1<<f) != 0:
 				badf("duplicate field %q", fieldNames[f].name)
 			default:
-				seen |= fieldNames[f].bit
+				seen |= 1 << f
 				vals[f] = v
 				fn := fieldNames[f]
 				switch {
-				case fn.bit == fieldID && (v.kind == kindNumber || v.kind == kindString && v.problem == ""):
+				case f == iID && (v.kind == kindNumber || v.kind == kindString && v.problem == ""):
 					req.ID = data[v.start:v.end]
-				case fn.bit == fieldID && v.kind == kindString:
+				case f == iID && v.kind == kindString:
 					badf("field \"id\": %s", v.problem)
-				case fn.bit == fieldID:
+				case f == iID:
 					badf("field \"id\" must be a number or a string")
-				case v.kind != fn.want && fn.bit == fieldSymbols:
+				case v.kind != fn.want && f == iSymbols:
 					badf("field \"symbols\" must be an array of strings")
 				case v.kind != fn.want:
 					badf("field %q must be a string", fn.name)
@@ -204,10 +212,10 @@ func DecodeRequest(data []byte, lim Limits) (Request, *Error) {
 	e := func(code Code, format string, args ...any) *Error {
 		return &Error{Code: code, Message: fmt.Sprintf(format, args...), ID: req.ID}
 	}
-	if seen&fieldOp == 0 {
+	if seen&(1<<iOp) == 0 {
 		return req, e(CodeBadRequest, "missing field \"op\"")
 	}
-	op := vals[0]
+	op := vals[iOp]
 	for o := OpSubscribe; int(o) < len(opNames); o++ {
 		if stringIs(data, op, opNames[o]) {
 			req.Op = o
@@ -222,8 +230,8 @@ func DecodeRequest(data []byte, lim Limits) (Request, *Error) {
 		}
 		return req, e(CodeUnknownOp, "unknown op %s", quote(name))
 	}
-	if seen&fieldSymbols != 0 {
-		syms, err := decodeSymbols(data, vals[2], lim)
+	if seen&(1<<iSymbols) != 0 {
+		syms, err := decodeSymbols(data, vals[iSymbols], lim)
 		if err != nil {
 			err.ID = req.ID
 			return req, err
@@ -233,7 +241,7 @@ func DecodeRequest(data []byte, lim Limits) (Request, *Error) {
 	if (req.Op == OpSubscribe || req.Op == OpUnsubscribe) && len(req.Symbols) == 0 {
 		return req, e(CodeBadRequest, "%s needs at least one symbol", req.Op)
 	}
-	if tok := vals[3]; seen&fieldToken != 0 {
+	if tok := vals[iToken]; seen&(1<<iToken) != 0 {
 		if tok.esc {
 			req.Token = string(appendUnquoted(nil, data[tok.start:tok.end]))
 		} else {

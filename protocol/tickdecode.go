@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -103,7 +104,7 @@ func DecodeTick(data []byte) (t Tick, typ string, err error) {
 	case v.kind == kindString && stringIs(data, v, "snapshot"):
 		typ = "snapshot"
 	default:
-		return t, "", fmt.Errorf("protocol: tick: type %s is not \"tick\" or \"snapshot\"", quote(data[v.start:v.end]))
+		return t, "", fmt.Errorf(`protocol: tick: type %s is not "tick" or "snapshot"`, snippet(data[v.start:v.end]))
 	}
 	v := vals[tfSymbol]
 	if v.kind != kindString || v.end-v.start == 2 {
@@ -116,10 +117,10 @@ func DecodeTick(data []byte) (t Tick, typ string, err error) {
 	}
 	var ok bool
 	if t.Seq, ok = parseUint(data, vals[tfSeq]); !ok {
-		return t, "", fmt.Errorf("protocol: tick: seq %s is not an unsigned 64-bit integer", quote(data[vals[tfSeq].start:vals[tfSeq].end]))
+		return t, "", fmt.Errorf("protocol: tick: seq %s is not an unsigned 64-bit integer", snippet(data[vals[tfSeq].start:vals[tfSeq].end]))
 	}
 	if t.TS, ok = parseInt(data, vals[tfTS]); !ok {
-		return t, "", fmt.Errorf("protocol: tick: ts %s is not a 64-bit integer", quote(data[vals[tfTS].start:vals[tfTS].end]))
+		return t, "", fmt.Errorf("protocol: tick: ts %s is not a 64-bit integer", snippet(data[vals[tfTS].start:vals[tfTS].end]))
 	}
 	prices := [...]*decimal.Decimal{&t.Price, &t.Bid, &t.Ask, &t.Open, &t.High, &t.Low, &t.Volume}
 	for i, p := range prices {
@@ -130,7 +131,7 @@ func DecodeTick(data []byte) (t Tick, typ string, err error) {
 			*p, prec, ok = parseDecimal(data[v.start+1 : v.end-1])
 		}
 		if v.kind != kindString || v.esc || !ok {
-			return t, "", fmt.Errorf("protocol: tick: %s %s is not a decimal string", tickFields[f], quote(data[v.start:v.end]))
+			return t, "", fmt.Errorf("protocol: tick: %s %s is not a decimal string", tickFields[f], snippet(data[v.start:v.end]))
 		}
 		switch {
 		case f == tfPrice:
@@ -142,6 +143,16 @@ func DecodeTick(data []byte) (t Tick, typ string, err error) {
 		}
 	}
 	return t, typ, nil
+}
+
+// snippet shows the raw JSON value b in an error message, cut to a
+// readable length.
+func snippet(b []byte) string {
+	const max = 40
+	if len(b) > max {
+		return strings.ToValidUTF8(string(b[:max]), "") + "…"
+	}
+	return string(b)
 }
 
 func tickError(err error) error {
@@ -208,6 +219,9 @@ func atou(b []byte) (uint64, bool) {
 // as soon as it has the four, so it does not validate the rest; use
 // DecodeTick for that.
 func ScanTick(data []byte) (typ, symbol []byte, seq uint64, ts int64, ok bool) {
+	if typ, symbol, seq, ts, ok = scanTickLayout(data); ok {
+		return typ, symbol, seq, ts, true
+	}
 	s := scanner{data: data}
 	s.ws()
 	if s.pos >= len(data) || data[s.pos] != '{' {
@@ -226,6 +240,10 @@ func ScanTick(data []byte) (typ, symbol []byte, seq uint64, ts int64, ok bool) {
 			return nil, nil, 0, 0, false
 		}
 		v, err := s.value(1)
+		if err != nil {
+			return nil, nil, 0, 0, false
+		}
+		more, err := s.next('}') // in "ts":02 the ts is not 0
 		if err != nil {
 			return nil, nil, 0, 0, false
 		}
@@ -261,13 +279,63 @@ func ScanTick(data []byte) (typ, symbol []byte, seq uint64, ts int64, ok bool) {
 			return nil, nil, 0, 0, false // duplicate
 		}
 		found |= bit
-		if found == all {
-			break
-		}
-		more, err := s.next('}')
-		if err != nil || !more {
+		if found != all && !more {
 			return nil, nil, 0, 0, false
 		}
+	}
+	return typ, symbol, seq, ts, true
+}
+
+// scanTickLayout reads the four fields of ScanTick from a message in the
+// layout AppendTick writes: the prefix, "symbol" and "seq" first, "ts" last.
+// It reads only those bytes, so it is much faster than walking the object.
+// ok is false when the layout differs; ScanTick then walks the object.
+//
+// Reading "ts" from the end is sound: in valid JSON a message that ends in
+// `,"ts":123}` has ts as a member of the outermost object, since the last
+// '}' closes it and `"ts"` cannot be inside a string.
+func scanTickLayout(data []byte) (typ, symbol []byte, seq uint64, ts int64, ok bool) {
+	var rest []byte
+	switch {
+	case len(data) > len(TickPrefix) && string(data[:len(TickPrefix)]) == TickPrefix:
+		typ, rest = data[len(`{"type":"`):len(TickPrefix)-2], data[len(TickPrefix):]
+	case len(data) > len(SnapshotPrefix) && string(data[:len(SnapshotPrefix)]) == SnapshotPrefix:
+		typ, rest = data[len(`{"type":"`):len(SnapshotPrefix)-2], data[len(SnapshotPrefix):]
+	default:
+		return nil, nil, 0, 0, false
+	}
+	const symKey, seqKey, tsKey = `"symbol":"`, `","seq":`, `,"ts":`
+	if len(rest) < len(symKey) || string(rest[:len(symKey)]) != symKey {
+		return nil, nil, 0, 0, false
+	}
+	rest = rest[len(symKey):]
+	i := 0
+	for i < len(rest) && plain[rest[i]] {
+		i++
+	}
+	if i == 0 || len(rest)-i < len(seqKey) || string(rest[i:i+len(seqKey)]) != seqKey {
+		return nil, nil, 0, 0, false // empty, escaped or non-ASCII symbol, or another layout
+	}
+	symbol, rest = rest[:i], rest[i+len(seqKey):]
+	j := digits(rest, 0)
+	if seq, ok = atou(rest[:j]); !ok || j == len(rest) || rest[j] != ',' {
+		return nil, nil, 0, 0, false
+	}
+	rest = rest[j:]
+	end := len(rest) - 1
+	if end < 0 || rest[end] != '}' {
+		return nil, nil, 0, 0, false
+	}
+	k := end
+	for k > 0 && (rest[k-1] >= '0' && rest[k-1] <= '9' || rest[k-1] == '-') {
+		k--
+	}
+	if k < len(tsKey) || string(rest[k-len(tsKey):k]) != tsKey {
+		return nil, nil, 0, 0, false
+	}
+	v := token{kind: kindNumber, start: k, end: end}
+	if ts, ok = parseInt(rest, v); !ok {
+		return nil, nil, 0, 0, false
 	}
 	return typ, symbol, seq, ts, true
 }

@@ -1,17 +1,22 @@
 // app.js: the dashboard. It keeps the latest state of every watched symbol
-// as messages arrive and paints at most once per animation frame; a hidden
-// tab gets no frames, so it stops painting, and paints the fresh state the
-// moment it is shown again.
+// as messages arrive, and paints in animation frames, at most 20 times a
+// second. A hidden tab gets no frames, so it stops painting; the moment it
+// is shown again it paints the fresh state and the client checks its link.
 
 import { TickerClient } from "./tickerd.js";
 import * as fmt from "./format.js";
-import { Chart, History, drawSpark } from "./chart.js";
+import { Chart, History, drawSpark, track, untrack } from "./chart.js";
 
 const DEFAULT_WATCHLIST = ["AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "BTC-USD", "ETH-USD", "EUR/USD"];
 const KEY_WATCH = "tickerd.watchlist.v1";
 const KEY_SELECTED = "tickerd.selected.v1";
 const SPARK_EVERY_MS = 250;
+const FLASH_MS = 350; // flash length
+const FLASH_EVERY_MS = 600; // a cell flashes at most this often, so a busy symbol pulses instead of glowing
+const CHART_EVERY_MS = 100; // the big chart repaints at most 10 times a second
+const FRAME_EVERY_MS = 50; // the table repaints at most 20 times a second: plenty to read, a third of the work
 const MAX_SUGGEST = 8;
+const TAPE_LEN = 60;
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,7 +25,7 @@ const $ = (id) => document.getElementById(id);
 function loadWatchlist() {
   try {
     const v = JSON.parse(localStorage.getItem(KEY_WATCH));
-    if (Array.isArray(v) && v.every((s) => typeof s === "string")) return v;
+    if (Array.isArray(v) && v.every((s) => typeof s === "string")) return [...new Set(v)];
   } catch {
     // no storage or bad JSON: first visit
   }
@@ -58,6 +63,8 @@ let selected = (() => {
 const rows = new Map(); // symbol -> row view
 const histories = new Map(); // symbol -> History
 const mergedBy = new Map(); // symbol -> updates merged away (seq jumps)
+const tapes = new Map(); // symbol -> the last TAPE_LEN updates, oldest first
+const prevQuote = new Map(); // symbol -> the quote before the latest, for tape deltas
 const dirty = new Set();
 let names = []; // every symbol the server publishes, for completion
 let latencies = [];
@@ -92,6 +99,7 @@ function makeRow(sym) {
   const spark = document.createElement("canvas");
   spark.className = "spark";
   cells.spark.append(spark);
+  track(spark, () => drawSpark(spark, history(sym), theme));
   const x = document.createElement("button");
   x.type = "button";
   x.className = "rm";
@@ -99,7 +107,7 @@ function makeRow(sym) {
   x.setAttribute("aria-label", `Remove ${sym}`);
   x.textContent = "×";
   cells.x.append(x);
-  const row = { sym, tr, cells, spark, shown: null, sparkAt: 0, anim: null };
+  const row = { sym, tr, cells, spark, shown: null, sparkAt: 0, flashAt: 0, flashRef: NaN };
   rows.set(sym, row);
   return row;
 }
@@ -110,18 +118,22 @@ function renderRow(row, now) {
   const { cells, tr } = row;
   if (row.shown === null) tr.classList.remove("pending", "unknown");
   if (row.shown !== q.price) {
-    const dir = row.shown === null ? 0 : Math.sign(Number(q.price) - Number(row.shown));
     cells.last.textContent = q.price;
-    if (dir !== 0) {
-      cells.last.classList.toggle("up", dir > 0);
-      cells.last.classList.toggle("down", dir < 0);
-      if (row.anim) row.anim.cancel();
-      row.anim = cells.last.animate(
-        [{ backgroundColor: dir > 0 ? theme.upFill : theme.downFill }, { backgroundColor: "transparent" }],
-        { duration: 650, easing: "ease-out" },
-      );
-    }
     row.shown = q.price;
+    // Flash the direction of the move since the last flash.
+    const n = Number(q.price);
+    if (Number.isNaN(row.flashRef)) row.flashRef = n;
+    else if (now - row.flashAt >= FLASH_EVERY_MS && n !== row.flashRef) {
+      const up = n > row.flashRef;
+      cells.last.classList.toggle("up", up);
+      cells.last.classList.toggle("down", !up);
+      cells.last.animate([{ backgroundColor: up ? theme.upFill : theme.downFill }, { backgroundColor: "transparent" }], {
+        duration: FLASH_MS,
+        easing: "ease-out",
+      });
+      row.flashAt = now;
+      row.flashRef = n;
+    }
   }
   const chg = fmt.decSub(q.price, q.open);
   const sign = fmt.decSign(chg);
@@ -153,7 +165,8 @@ function renderDetail() {
     for (const id of ["d-last", "d-bid", "d-ask", "d-spread", "d-open", "d-high", "d-low", "d-vol", "d-seq"]) set(id, "–");
     set("d-chg", "");
     set("d-merged", selected ? String(mergedBy.get(selected) || 0) : "–");
-    chart.draw(selected ? histories.get(selected) : null, undefined);
+    chartAt = 0;
+    drawChart(performance.now());
     return;
   }
   const chg = fmt.decSub(q.price, q.open);
@@ -171,18 +184,99 @@ function renderDetail() {
   set("d-vol", fmt.groupInt(q.volume));
   set("d-seq", String(q.seq));
   set("d-merged", String(mergedBy.get(selected) || 0));
-  chart.draw(history(selected), q);
+  drawChart(performance.now());
 }
 
-function frame() {
+let chartAt = 0;
+let chartOwed = false;
+function drawChart(now) {
+  if (now - chartAt < CHART_EVERY_MS) {
+    chartOwed = true; // frame() comes back for it
+    return;
+  }
+  chartAt = now;
+  chartOwed = false;
+  const q = selected ? client.quotes.get(selected) : undefined;
+  chart.draw(selected ? history(selected) : null, q);
+}
+
+// ---- time & sales ----
+
+function pushTape(q, gap) {
+  const prev = prevQuote.get(q.symbol);
+  prevQuote.set(q.symbol, q);
+  let tape = tapes.get(q.symbol);
+  if (!tape) tapes.set(q.symbol, (tape = []));
+  const e = { ts: q.ts, price: q.price, seq: q.seq, gap, snap: q.type === "snapshot", d: "", size: "", dir: 0 };
+  if (prev && !e.snap) {
+    e.d = fmt.decSub(q.price, prev.price);
+    e.dir = fmt.decSign(e.d);
+    const size = fmt.decSub(q.volume, prev.volume);
+    if (fmt.decSign(size) >= 0) e.size = size;
+  }
+  tape.push(e);
+  if (tape.length > TAPE_LEN) tape.shift();
+}
+
+// The tape shows newest first. Each render prepends the rows of entries it
+// has not shown yet and drops the oldest, so a frame costs what arrived.
+let tapeShown = { sym: null, last: null }; // last entry rendered, for the symbol shown
+function tapeRow(e) {
+  const tr = document.createElement("tr");
+  const td = (cls, text) => {
+    const el = document.createElement("td");
+    el.className = cls;
+    el.textContent = text;
+    tr.append(el);
+  };
+  const dir = e.dir > 0 ? " up" : e.dir < 0 ? " down" : "";
+  td("t-time", fmt.clock(e.ts));
+  td("t-price" + dir, e.price);
+  td("t-d" + (e.snap ? " muted" : dir), e.snap ? "snapshot" : e.dir === 0 ? "0" : fmt.signed(e.d));
+  td("t-size", e.size ? fmt.compact(e.size) : "");
+  td("t-seq" + (e.gap > 0 ? " merged" : ""), e.gap > 0 ? `${e.seq} +${e.gap}` : String(e.seq));
+  return tr;
+}
+
+function renderTape() {
+  const tape = (selected && tapes.get(selected)) || [];
+  const body = $("tape");
+  if (tapeShown.sym !== selected) {
+    $("tape-sym").textContent = selected || "";
+    body.replaceChildren();
+    tapeShown = { sym: selected, last: null };
+  }
+  let k = tape.length;
+  while (k > 0 && tape[k - 1] !== tapeShown.last) k--;
+  // tape[k..] are new; if the last shown entry fell out, all of them are.
+  const fresh = tape.slice(k).reverse();
+  if (!fresh.length) return;
+  if (k === 0) body.replaceChildren();
+  body.prepend(...fresh.slice(0, TAPE_LEN).map(tapeRow));
+  while (body.rows.length > TAPE_LEN) body.lastElementChild.remove();
+  tapeShown.last = tape[tape.length - 1];
+}
+
+let frameAt = 0;
+function frame(now = performance.now()) {
+  if (now - frameAt < FRAME_EVERY_MS - 2) {
+    requestAnimationFrame(frame); // too soon: wait for a later frame
+    return;
+  }
+  frameAt = now;
   frameQueued = false;
-  const now = performance.now();
   for (const sym of dirty) {
     const row = rows.get(sym);
     if (row) renderRow(row, now);
   }
-  if (selected && dirty.has(selected)) renderDetail();
+  if (selected && dirty.has(selected)) {
+    renderDetail();
+    renderTape();
+  } else if (chartOwed) {
+    drawChart(now);
+  }
   dirty.clear();
+  if (chartOwed) schedule();
 }
 
 function schedule() {
@@ -195,6 +289,7 @@ function renderAll() {
   for (const sym of rows.keys()) dirty.add(sym);
   if (selected) dirty.add(selected);
   for (const row of rows.values()) row.sparkAt = 0;
+  frameAt = 0;
   frame();
 }
 
@@ -202,7 +297,11 @@ function renderList() {
   const body = $("rows");
   const want = watch.map((s) => (rows.get(s) || makeRow(s)).tr);
   body.replaceChildren(...want);
-  for (const sym of [...rows.keys()]) if (!watch.includes(sym)) rows.delete(sym);
+  for (const [sym, row] of rows) {
+    if (watch.includes(sym)) continue;
+    untrack(row.spark);
+    rows.delete(sym);
+  }
   $("count").textContent = watch.length ? `(${watch.length})` : "";
   $("empty").hidden = watch.length > 0;
   for (const row of rows.values()) row.tr.classList.toggle("sel", row.sym === selected);
@@ -222,9 +321,11 @@ function markUnknown(symbols) {
 
 function select(sym) {
   selected = sym;
+  chartAt = 0;
   if (sym) save(KEY_SELECTED, sym);
   for (const row of rows.values()) row.tr.classList.toggle("sel", row.sym === sym);
   renderDetail();
+  renderTape();
 }
 
 let noticeTimer = 0;
@@ -277,6 +378,8 @@ function removeSymbol(sym) {
   save(KEY_WATCH, watch);
   histories.delete(sym);
   mergedBy.delete(sym);
+  tapes.delete(sym);
+  prevQuote.delete(sym);
   renderList();
   if (selected === sym) select(watch[0] || null);
   client.unsubscribe([sym]).catch((err) => notice(`Could not remove ${sym}: ${err.message}`));
@@ -401,6 +504,7 @@ function onQuote(q, info) {
   if (!rows.has(q.symbol)) return;
   history(q.symbol).push(q.ts / 1e6, Number(q.price));
   if (info.gap > 0) mergedBy.set(q.symbol, (mergedBy.get(q.symbol) || 0) + info.gap);
+  pushTape(q, info.gap);
   latencies.push(info.latencyMs);
   dirty.add(q.symbol);
   schedule();
@@ -454,7 +558,7 @@ function paintStats() {
   } else {
     lat.textContent = "–";
   }
-  $("stat-rtt").textContent = Number.isFinite(s.rttMs) ? `${s.rttMs} ms` : "–";
+  $("stat-rtt").textContent = Number.isFinite(s.rttMs) ? `${s.rttMs.toFixed(1)} ms` : "–";
   $("stat-merged").textContent = s.merged.toLocaleString();
   $("clock").textContent = fmt.hms(Date.now());
   paintState();
@@ -462,7 +566,6 @@ function paintStats() {
 
 // ---- start ----
 
-new ResizeObserver(() => chart.redraw()).observe($("chart").parentElement);
 $("endpoint").textContent = client.url;
 if (!selected || !watch.includes(selected)) selected = watch[0] || null;
 renderList();

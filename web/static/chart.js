@@ -56,24 +56,49 @@ export class History {
   }
 }
 
+// CSS sizes of the canvases, kept by a ResizeObserver: reading clientWidth
+// while drawing would force a layout after every text update of a frame.
+const sizes = new WeakMap();
+const observer = new ResizeObserver((entries) => {
+  for (const e of entries) {
+    sizes.set(e.target, { w: e.contentRect.width, h: e.contentRect.height });
+    const redraw = e.target.redraw;
+    if (redraw) redraw();
+  }
+});
+
+/** Starts tracking a canvas's size; redraw, if given, runs after each resize. */
+export function track(canvas, redraw) {
+  canvas.redraw = redraw;
+  observer.observe(canvas);
+}
+
+/** Stops tracking a canvas that left the page. */
+export function untrack(canvas) {
+  observer.unobserve(canvas);
+  canvas.redraw = null;
+}
+
 /** Sets a canvas's backing store to its CSS size times devicePixelRatio. */
 export function fit(canvas) {
+  const size = sizes.get(canvas) || { w: 0, h: 0 };
   const dpr = globalThis.devicePixelRatio || 1;
-  const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
-  const h = Math.max(1, Math.round(canvas.clientHeight * dpr));
+  const w = Math.max(1, Math.round(size.w * dpr));
+  const h = Math.max(1, Math.round(size.h * dpr));
   if (canvas.width !== w || canvas.height !== h) {
     canvas.width = w;
     canvas.height = h;
   }
   const ctx = canvas.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  return { ctx, w: canvas.clientWidth, h: canvas.clientHeight };
+  return { ctx, w: size.w, h: size.h };
 }
 
 /** Draws the last windowMs of h into a small canvas, colored by its trend. */
 export function drawSpark(canvas, h, theme, windowMs = 120000) {
   const { ctx, w, h: ht } = fit(canvas);
   ctx.clearRect(0, 0, w, ht);
+  if (w < 4 || ht < 4) return; // hidden column
   if (h.len < 2) return;
   const end = h.lastTime;
   const from = h.since(end - windowMs);
@@ -87,8 +112,9 @@ export function drawSpark(canvas, h, theme, windowMs = 120000) {
     if (v > hi) hi = v;
   }
   const span = hi - lo || Math.abs(hi) * 1e-6 || 1;
-  const t0 = end - windowMs;
-  const x = (t) => ((t - t0) / windowMs) * (w - 2) + 1;
+  const t0 = h.t[h.at(from)]; // young histories fill the width too
+  const tspan = end - t0 || 1;
+  const x = (t) => ((t - t0) / tspan) * (w - 2) + 1;
   const y = (v) => ht - 2 - ((v - lo) / span) * (ht - 4);
   const first = h.p[h.at(from)];
   const last = h.p[h.at(h.len - 1)];
@@ -137,6 +163,7 @@ export class Chart {
       this.redraw();
     });
     this.args = null;
+    track(canvas, () => this.redraw());
   }
 
   redraw() {
@@ -236,8 +263,9 @@ export class Chart {
       ctx.stroke();
       ctx.restore();
       ctx.fillStyle = th.muted;
-      ctx.textAlign = "left";
-      ctx.fillText("open", 4, Math.round(y(open)) - 4);
+      ctx.textAlign = "right";
+      ctx.textBaseline = "bottom";
+      ctx.fillText(`open ${q.open}`, pw - 4, Math.round(y(open)) - 2);
     }
 
     // price line, broken where data stopped (a disconnect), and its area

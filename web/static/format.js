@@ -51,8 +51,8 @@ export function pct(last, open) {
   const o = Number(open);
   if (!o) return "–";
   const p = ((Number(last) - o) / o) * 100;
-  const t = p.toFixed(2);
-  return (p > 0 && t !== "0.00" ? "+" : "") + (t === "-0.00" ? "0.00" : t) + "%";
+  // The sign follows the exact move, so a tiny fall reads "-0.00%", in red.
+  return (p > 0 ? "+" : "") + p.toFixed(2) + "%";
 }
 
 /** 1234567.5 -> "1.23M": a compact volume for narrow cells. */
@@ -64,7 +64,7 @@ export function compact(s) {
   if (a >= 1e9) return (n / 1e9).toFixed(2) + "B";
   if (a >= 1e6) return (n / 1e6).toFixed(2) + "M";
   if (a >= 1e4) return (n / 1e3).toFixed(1) + "K";
-  return groupInt(s);
+  return Number.isInteger(n) ? groupInt(s) : n.toFixed(2);
 }
 
 /** "1203344.50" -> "1,203,344.50": groups the integer digits, keeps the rest. */

@@ -36,6 +36,7 @@ const DEFAULTS = {
   requestTimeout: 10000, // ms to wait for a reply once a request is sent
   backoffBase: 500, // ms, first reconnect delay ceiling
   backoffMax: 15000, // ms, largest reconnect delay ceiling
+  random: Math.random, // jitter source, [0, 1)
 };
 
 /** An error reply from the server ({"type":"error",...}) or a client failure. */
@@ -49,6 +50,22 @@ export class TickerError extends Error {
 }
 
 const decoder = typeof TextDecoder === "function" ? new TextDecoder() : null;
+const perf = globalThis.performance;
+
+/**
+ * Wall-clock ms with sub-ms digits where the platform has them. The
+ * monotonic clock can drift from the wall clock (a laptop that slept), so
+ * it is used only while the two agree.
+ */
+function nowMs() {
+  const wall = Date.now();
+  if (!perf || !perf.timeOrigin) return wall;
+  const fine = perf.timeOrigin + perf.now();
+  return Math.abs(fine - wall) < 20 ? fine : wall;
+}
+
+/** Monotonic ms, for durations. */
+const monoMs = () => (perf ? perf.now() : Date.now());
 
 /** Default URL: /ws on the page's own host, or undefined outside a page. */
 function pageURL() {
@@ -172,17 +189,17 @@ export class TickerClient {
 
   /** Stops for good: closes the socket, cancels timers, rejects pending requests. */
   close() {
-    if (!this._started && this.state === CLOSED) return;
+    const already = !this._started && this.state === CLOSED;
     this._started = false;
     clearTimeout(this._retryTimer);
     this._retryTimer = null;
-    this._drop(1000, "client closed");
+    this._drop(1000);
     for (const req of this._pending.values()) {
       clearTimeout(req.timer);
       if (req.reject) req.reject(new TickerError("closed", "tickerd: client closed"));
     }
     this._pending.clear();
-    this._setState(CLOSED, { reason: "client closed" });
+    if (!already) this._setState(CLOSED, { reason: "client closed" });
   }
 
   /**
@@ -300,7 +317,7 @@ export class TickerClient {
   }
 
   // _drop detaches the current socket and closes it without waiting for it.
-  _drop(code, reason) {
+  _drop(code) {
     clearTimeout(this._connectTimer);
     clearInterval(this._pingTimer);
     this._pingTimer = null;
@@ -312,14 +329,14 @@ export class TickerClient {
     if (!ws) return;
     try {
       if (typeof ws.terminate === "function") ws.terminate(); // ws package: no close handshake
-      else ws.close(code, reason);
+      else ws.close(code);
     } catch {
       // already closed
     }
   }
 
   _onDown(reason) {
-    this._drop(4000, reason);
+    this._drop(4000);
     for (const [id, req] of this._pending) {
       clearTimeout(req.timer);
       if (req.op === "unsubscribe") {
@@ -336,7 +353,7 @@ export class TickerClient {
     }
     if (!this._started) return;
     const ceiling = Math.min(this.opts.backoffMax, this.opts.backoffBase * 2 ** Math.min(this._attempt, 30));
-    const delay = Math.floor(Math.random() * ceiling);
+    const delay = Math.floor(this.opts.random() * ceiling);
     this._attempt++;
     this._retryAt = Date.now() + delay;
     this._retryTimer = setTimeout(() => this._dial(), delay);
@@ -349,7 +366,7 @@ export class TickerClient {
     const timer = setTimeout(() => {
       if (this._ping && this._ping.id === id) this._onDown("ping timeout");
     }, this.opts.pingTimeout);
-    this._ping = { id, sent: Date.now(), timer };
+    this._ping = { id, sent: monoMs(), timer };
     this._write({ op: "ping", id });
   }
 
@@ -372,6 +389,7 @@ export class TickerClient {
       req.resolve = resolve;
       req.reject = reject;
     });
+    if (req.internal) done.catch(() => {}); // nobody awaits the client's own requests
     this._pending.set(id, req);
     if (this.state === OPEN) this._send(req);
     return done;
@@ -442,7 +460,7 @@ export class TickerClient {
       case "pong":
         if (this._ping && this._ping.id === m.id) {
           clearTimeout(this._ping.timer);
-          this._stats.rttMs = Date.now() - this._ping.sent;
+          this._stats.rttMs = monoMs() - this._ping.sent;
           this._ping = null;
         }
         break;
@@ -473,7 +491,7 @@ export class TickerClient {
     this._seq.set(sym, m.seq);
     this.quotes.set(sym, m);
     // ts is Unix ns; as a Number it keeps ~0.2 µs precision, plenty for ms.
-    const latencyMs = Date.now() - m.ts / 1e6;
+    const latencyMs = nowMs() - m.ts / 1e6;
     this._stats.latencyMs = latencyMs;
     this._emit(m.type, m, { gap, latencyMs });
   }

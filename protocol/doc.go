@@ -1,0 +1,104 @@
+// Package protocol is tickerd's wire protocol, version 1: the message types
+// and their JSON encoding and decoding. It starts no goroutines and does no
+// I/O; everything is safe for concurrent use.
+//
+// Each WebSocket text frame carries one JSON object.
+//
+// # Client to server
+//
+//	{"op":"subscribe","symbols":["AAPL","BTC-USD"],"id":1}
+//	{"op":"unsubscribe","symbols":["AAPL"],"id":2}
+//	{"op":"list","id":3}
+//	{"op":"ping","id":4}
+//	{"op":"auth","token":"eyJhbGciOi…","id":5}
+//
+// The "id" is optional. It is a JSON number or string, and the reply echoes
+// it exactly as sent (`1` stays `1`, `"a"` stays `"a"`, `1e3` stays `1e3`).
+// "auth" is for browsers, which cannot set headers on a WebSocket request.
+// Connecting to /ws?symbols=AAPL,MSFT subscribes at connect time.
+//
+// # Server to client
+//
+//	{"type":"subscribed","id":1,"symbols":["AAPL","BTC-USD"]}
+//	{"type":"snapshot","symbol":"AAPL","seq":1042,"price":"187.23","bid":"187.22","ask":"187.24","open":"185.00","high":"188.10","low":"184.90","volume":"1203344","ts":1763718000123456789}
+//	{"type":"tick","symbol":"AAPL","seq":1043,"price":"187.24","bid":"187.23","ask":"187.25","open":"185.00","high":"188.10","low":"184.90","volume":"1203400","ts":1763718000223456789}
+//	{"type":"unsubscribed","id":2,"symbols":["AAPL"]}
+//	{"type":"symbols","id":3,"symbols":["AAPL","BTC-USD","MSFT"]}
+//	{"type":"pong","id":4,"ts":1763718000123456789}
+//	{"type":"error","id":1,"code":"unknown_symbol","message":"unknown symbol: XYZ","symbols":["XYZ"]}
+//
+// A subscriber first gets a "snapshot" per symbol, then a "tick" per update.
+// Both carry the full state of the symbol in the same field order, so a
+// snapshot is a tick with another prefix (SnapshotFromTick). "seq" counts
+// updates per symbol at the feed; a client that sees it jump knows updates
+// were merged (conflated) and its view is still correct. "ts" is the feed's
+// event time in Unix nanoseconds; in "pong" it is the server's clock. Fields
+// may be added in later versions, so readers ignore fields they do not know
+// (DecodeTick does). Replies without an id leave "id" out; "error" leaves
+// "symbols" out when it is about none.
+//
+// # Prices and precision
+//
+// Prices and volume are decimal strings, never JSON numbers, so no float
+// rounding can creep in. Every symbol has a fixed precision: Tick.PricePrec
+// digits after the point for price, bid, ask, open, high and low, and
+// Tick.VolumePrec for volume. The encoder always writes exactly that many
+// ("185.00", not "185"; "0.00" for zero; no point when the precision is 0),
+// with '-' for negatives, never an exponent and never "-0". A value with
+// more decimals than the precision is rounded half away from zero, like
+// decimal.Decimal.StringFixed. DecodeTick reads the precisions back from the
+// number of decimals in "price" and "volume", so encoding what it decoded
+// gives the same bytes.
+//
+// # Requests
+//
+// DecodeRequest is strict and bounded (Limits): one JSON object in valid
+// UTF-8, only the fields op, id, symbols and token, each once; no trailing
+// data. Symbols are 1 to 32 bytes (Limits.MaxSymbolLen) of printable ASCII
+// without spaces, quotes, backslashes or commas; duplicates are dropped. The first problem
+// found decides the error, and the id is echoed whenever it could be read,
+// even if it comes after the problem.
+//
+// # Errors
+//
+// Codes (type Code):
+//
+//	bad_request       malformed JSON, wrong types, unknown or repeated fields, bad symbol names
+//	unknown_op        "op" names no operation
+//	unknown_symbol    the server does not carry the symbol; a subscribe subscribes the others
+//	too_many_symbols  more symbols than one request or one connection may have
+//	rate_limited      requests come too fast
+//	forbidden_symbol  the client may not see the symbol
+//	unauthorized      missing or invalid credentials
+//	message_too_big   over the size limit (default 64 KiB)
+//
+// A bad request gets an "error" reply and the connection stays open. Only
+// protocol violations of RFC 6455 and oversized messages close it (1002,
+// 1007, 1009); the server also closes with 1001 on shutdown and 1008 "slow
+// consumer" when a client falls behind for too long.
+//
+// # Usage
+//
+// Encode each update once and send the same bytes to every subscriber:
+//
+//	buf = protocol.AppendTick(buf[:0], &tick) // no allocation once buf has grown
+//	snap := protocol.SnapshotFromTick(nil, buf)
+//
+// Decode a client frame and reply:
+//
+//	req, perr := protocol.DecodeRequest(frame, protocol.Limits{})
+//	if perr != nil {
+//		reply = protocol.AppendError(reply[:0], perr.ID, perr.Code, perr.Message, perr.Symbols)
+//		return
+//	}
+//	switch req.Op {
+//	case protocol.OpSubscribe:
+//		reply = protocol.AppendSubscribed(reply[:0], req.ID, subscribed)
+//	case protocol.OpPing:
+//		reply = protocol.AppendPong(reply[:0], req.ID, time.Now().UnixNano())
+//	}
+//
+// Clients read market data with DecodeTick, or with ScanTick when they only
+// need the type, symbol, seq and ts (load testers: it does not allocate).
+// AppendRequest writes requests.
+package protocol

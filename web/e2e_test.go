@@ -1,0 +1,342 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/tickerd/tickerd/internal/app"
+)
+
+// defaultWatchlist is what a first visit shows (app.js DEFAULT_WATCHLIST).
+var defaultWatchlist = []string{"AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "BTC-USD", "ETH-USD", "EUR/USD"}
+
+// findChromium returns the browser to drive, or skips the test with the
+// reason. With TICKERD_REQUIRE_BROWSER=1 (CI) a missing browser fails.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	const msg = "no chromium, chromium-browser or google-chrome on PATH; install it (apt-get install -y chromium) to run the browser test"
+	if os.Getenv("TICKERD_REQUIRE_BROWSER") == "1" {
+		t.Fatal(msg + " (TICKERD_REQUIRE_BROWSER=1)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// server is one in-process tickerd serving on a listener.
+type server struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func serve(t *testing.T, ln net.Listener) *server {
+	t.Helper()
+	a, err := app.New(app.Config{})
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- a.Serve(ctx, ln) }()
+	return s
+}
+
+// stop shuts the server down (every client gets 1001) and waits for it.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Serve did not return 15 s after its context ended")
+	}
+}
+
+// listenAgain binds addr again after a server on it stopped.
+func listenAgain(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			return ln
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listen %s again: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// js quotes s as a JavaScript string literal.
+func js(s string) string { return fmt.Sprintf("%q", s) }
+
+// rowSeq is the seq the row of sym shows, or 0.
+func rowSeq(sym string) string {
+	return `(() => { const tr = document.querySelector('tr[data-symbol=' + JSON.stringify(` + js(sym) + `) + ']');
+		return tr && tr.dataset.seq ? Number(tr.dataset.seq) : 0; })()`
+}
+
+func rowPrice(sym string) string {
+	return `(() => { const tr = document.querySelector('tr[data-symbol=' + JSON.stringify(` + js(sym) + `) + ']');
+		return tr ? tr.querySelector('td.c-last').textContent : ''; })()`
+}
+
+func TestDashboardE2E(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chrome := findChromium(t)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	srv := serve(t, ln)
+	defer func() {
+		if srv != nil {
+			srv.stop(t)
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start %s: %v", chrome, err)
+	}
+
+	// Keep the page's console for the failure report.
+	var console consoleLog
+	msgs := chromedp.Console(bctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			console.add(m)
+		}
+	}()
+	defer func() {
+		cancelBrowser()
+		wg.Wait()
+		if t.Failed() {
+			t.Logf("browser console:\n%s", strings.Join(console.all(), "\n"))
+		}
+	}()
+
+	shots := os.Getenv("TICKERD_SCREENSHOT")
+	if shots == "" {
+		shots = filepath.Join(t.TempDir(), "dashboard.png")
+	}
+
+	// step runs actions and stops the test with the step's name on error.
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	poll := func(name, expr string, timeout time.Duration) {
+		t.Helper()
+		step(name, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond)))
+	}
+	eval := func(expr string) (v float64) {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[float64](expr))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", expr, err)
+		}
+		return v
+	}
+	evalString := func(expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", expr, err)
+		}
+		return v
+	}
+
+	// 1. Load: the default watchlist of a first visit streams prices.
+	step("load", chromedp.Navigate("http://"+addr+"/"))
+	poll("connection open", `document.querySelector('#state').dataset.state === 'open'`, 10*time.Second)
+	var all []string
+	for _, sym := range defaultWatchlist {
+		all = append(all, rowSeq(sym)+` > 0 && /^\d+\.\d+$/.test(`+rowPrice(sym)+`)`)
+	}
+	poll("default watchlist has prices", strings.Join(all, " && "), 15*time.Second)
+	if n := eval(`document.querySelectorAll('#rows tr').length`); n != float64(len(defaultWatchlist)) {
+		t.Errorf("first visit shows %v rows, want %d", n, len(defaultWatchlist))
+	}
+
+	// 2. Add JPM by typing, with completion from the symbol list.
+	step("type JP", chromedp.Click(chromedp.CSS("#add-input")), chromedp.SendKeys(chromedp.CSS("#add-input"), "jp"))
+	poll("JPM suggested", `[...document.querySelectorAll('#suggest li')].some(li => li.textContent === 'JPM')`, 5*time.Second)
+	step("pick JPM", chromedp.SendKeys(chromedp.CSS("#add-input"), "m"+kb.Enter))
+	poll("JPM row has a price", rowSeq("JPM")+` > 0`, 10*time.Second)
+	seq0 := eval(rowSeq("JPM"))
+	price0 := evalString(rowPrice("JPM"))
+	poll("JPM price changes", rowSeq("JPM")+` > `+fmt.Sprint(seq0)+` && `+rowPrice("JPM")+` !== `+js(price0), 30*time.Second)
+	if !strings.Contains(evalString(`localStorage.getItem('tickerd.watchlist.v1') || ''`), `"JPM"`) {
+		t.Errorf("watchlist in localStorage does not hold JPM after adding it")
+	}
+
+	// 3. The watchlist survives a reload.
+	step("reload", chromedp.Reload())
+	poll("JPM back after reload", rowSeq("JPM")+` > 0 && `+rowSeq("AAPL")+` > 0`, 15*time.Second)
+
+	// 4. Let history build up on the chart of AAPL, then take the picture.
+	step("select AAPL", chromedp.Click(chromedp.CSS(`tr[data-symbol="AAPL"] td.c-sym`)))
+	poll("AAPL selected", `document.querySelector('#d-sym').textContent === 'AAPL'`, 5*time.Second)
+	step("collect history", chromedp.Sleep(12*time.Second))
+	png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(shots, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shots)
+
+	// 5. Stop the server: the page notices and keeps trying.
+	srv.stop(t)
+	srv = nil
+	poll("state reconnecting", `document.querySelector('#state').dataset.state === 'reconnecting'`, 10*time.Second)
+	step("stay down a moment", chromedp.Sleep(1500*time.Millisecond))
+	if st := evalString(`document.querySelector('#state').dataset.state`); st != "reconnecting" {
+		t.Errorf("state with the server down = %q, want reconnecting", st)
+	}
+
+	// 6. Restart on the same port: the page reconnects, resubscribes and moves again.
+	srv = serve(t, listenAgain(t, addr))
+	poll("state open again", `document.querySelector('#state').dataset.state === 'open'`, 20*time.Second)
+	for _, sym := range []string{"AAPL", "JPM"} {
+		// The new server's seqs start over; a row that moves shows a seq it
+		// did not show a moment ago.
+		s0 := eval(rowSeq(sym))
+		poll(sym+" moves after restart", rowSeq(sym)+` !== `+fmt.Sprint(s0), 30*time.Second)
+		s1 := eval(rowSeq(sym))
+		poll(sym+" keeps moving", rowSeq(sym)+` !== `+fmt.Sprint(s1), 30*time.Second)
+	}
+
+	// 7. Hide the tab behind another one: painting stops (the client keeps
+	// its model current). Show it again: the fresh state is there at once.
+	tab2, closeTab2 := chromedp.NewContext(bctx, chromedp.WithNewWindow(false))
+	if err := chromedp.Do(tab2, chromedp.Navigate("about:blank")); err != nil {
+		closeTab2()
+		t.Fatalf("open a second tab: %v", err)
+	}
+	poll("page hidden", `document.hidden`, 5*time.Second)
+	hidden := eval(rowSeq("AAPL"))
+	step("hidden a while", chromedp.Sleep(time.Second))
+	if s := eval(rowSeq("AAPL")); s != hidden {
+		t.Errorf("hidden tab repainted: AAPL seq %v, then %v", hidden, s)
+	}
+	closeTab2()
+	poll("page shown with fresh prices", `!document.hidden && `+rowSeq("AAPL")+` > `+fmt.Sprint(hidden), 2*time.Second)
+
+	// 8. Remove JPM with its × button.
+	step("remove JPM", chromedp.Click(chromedp.CSS(`tr[data-symbol="JPM"] button.rm`)))
+	poll("JPM row gone", `!document.querySelector('tr[data-symbol="JPM"]')`, 5*time.Second)
+	if strings.Contains(evalString(`localStorage.getItem('tickerd.watchlist.v1') || ''`), `"JPM"`) {
+		t.Errorf("watchlist in localStorage still holds JPM after removing it")
+	}
+
+	// 9. A phone: nothing scrolls sideways and prices still show.
+	step("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulatePortrait))
+	step("settle", chromedp.Sleep(1500*time.Millisecond))
+	if w := eval(`document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+		t.Errorf("at 390 px the page is %v px wider than the screen", w)
+	}
+	if visible := eval(`[...document.querySelectorAll('#rows tr td.c-last')].filter(td => td.getBoundingClientRect().width > 0).length`); visible != float64(len(defaultWatchlist)) {
+		t.Errorf("at 390 px %v rows show a price, want %d", visible, len(defaultWatchlist))
+	}
+	png, err = chromedp.Run(bctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("phone screenshot: %v", err)
+	}
+	phone := strings.TrimSuffix(shots, ".png") + "-phone.png"
+	if err := os.WriteFile(phone, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("phone screenshot: %s", phone)
+
+	if errs := console.errors(); len(errs) > 0 {
+		t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// consoleLog collects the page's console messages; the reader goroutine
+// adds, the test reads.
+type consoleLog struct {
+	mu   sync.Mutex
+	msgs []chromedp.ConsoleMessage
+}
+
+func (c *consoleLog) add(m chromedp.ConsoleMessage) {
+	c.mu.Lock()
+	c.msgs = append(c.msgs, m)
+	c.mu.Unlock()
+}
+
+func (c *consoleLog) all() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.msgs))
+	for _, m := range c.msgs {
+		out = append(out, fmt.Sprintf("%s: %s", m.Type, m.Text))
+	}
+	return out
+}
+
+// errors returns the exceptions and errors, except the failed WebSocket
+// connects and fetches that the server restart causes on purpose.
+func (c *consoleLog) errors() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, m := range c.msgs {
+		if m.Type != chromedp.ConsoleException && m.Type != chromedp.ConsoleError {
+			continue
+		}
+		if strings.Contains(m.Text, "WebSocket") || strings.Contains(m.Text, "ERR_CONNECTION_REFUSED") {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: %s", m.Type, m.Text))
+	}
+	return out
+}
