@@ -1,8 +1,42 @@
-// Package feed is where ticks come from.
+// Package feed is where ticks come from: the contract between a market-data
+// source and the hub that fans its updates out to clients.
+//
+// A feed is one small Go type. It declares its symbols, each with the
+// decimal precision its prices and volume travel with, and then publishes
+// every update as a full protocol.Tick into a Sink:
+//
+//	type Feed interface {
+//		Symbols() []Symbol                         // called once, before Run
+//		Run(ctx context.Context, sink Sink) error  // publish until ctx is done
+//	}
+//
+// Rules for Run: publish from one goroutine (the one Run is called on, or
+// one it owns and waits for), one call at a time; the *protocol.Tick is only
+// borrowed for the duration of Publish, so reuse one value; Seq is per
+// symbol and grows by one per update; TS is the event time in Unix
+// nanoseconds. Return nil when ctx ends, or when the source is exhausted
+// (a replay that reached its end); return an error only when the source
+// failed for good. A network adapter reconnects on its own and does not
+// return on transient errors.
+//
+// Two optional interfaces add what a live source needs:
+//
+//   - HealthReporter: the feed says whether it is connected, when it last
+//     published, how often it reconnected and how many upstream gaps it saw
+//     (for /readyz, through CheckHealth, and for metrics).
+//   - Watcher: the hub tells the feed which symbols clients are watching, so
+//     an adapter can subscribe upstream only to those.
+//
+// Implementations in this module: feed/sim (a deterministic simulated
+// market), feed/replay (recorded NDJSON or CSV ticks, and a Recorder),
+// feed/coinbase (the Coinbase Exchange ticker channel), and feed/source,
+// which opens any of them from a spec string such as "replay:FILE".
 package feed
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/protocol"
@@ -32,10 +66,58 @@ type Feed interface {
 	Run(ctx context.Context, sink Sink) error
 }
 
-// Watcher is implemented by a feed that can follow only the symbols
-// clients watch (subscribing upstream to just those). The hub calls Watch
-// when a symbol gains its first subscriber (watched=true) and when it
-// loses its last, from its own goroutines: Watch must not block.
+// Health is the state of one upstream source of a feed.
+type Health struct {
+	Source     string    // e.g. "sim", "replay:ticks.ndjson", "coinbase"
+	Connected  bool      // the source is up (connected, or playing)
+	LastUpdate time.Time // when the feed last published from this source; zero if never
+	Reconnects uint64    // connections lost and re-established since start
+	Gaps       uint64    // upstream updates known to be missed
+	Err        string    // the last error, "" if none
+}
+
+// HealthReporter is implemented by feeds that can report their health.
+// Health may be called from any goroutine at any time, including before and
+// after Run, and must not block.
+type HealthReporter interface {
+	Health() []Health
+}
+
+// Watcher is implemented by feeds that want to know which symbols clients
+// are watching. The hub calls Watch(symbol, true) when the first client
+// subscribes to symbol and Watch(symbol, false) when the last one leaves.
+// Watch is called from the hub's goroutines, possibly concurrently and
+// before or during Run; it must not block (record the change and act on it
+// in Run).
 type Watcher interface {
 	Watch(symbol string, watched bool)
+}
+
+// HealthOf returns f's health, or nil when f does not report any.
+func HealthOf(f Feed) []Health {
+	if h, ok := f.(HealthReporter); ok {
+		return h.Health()
+	}
+	return nil
+}
+
+// CheckHealth returns an error naming every source of f that is down with
+// an error (not Connected, Err set), or nil. A source that is not connected
+// without an error is not counted: it is starting, or it has finished (a
+// replay at the end of its file). Freshness (how old LastUpdate is) is left
+// to the caller, who knows how quiet its market may be.
+func CheckHealth(f Feed) error {
+	var down []string
+	for _, h := range HealthOf(f) {
+		if !h.Connected && h.Err != "" {
+			down = append(down, fmt.Sprintf("%s: %s", h.Source, h.Err))
+		}
+	}
+	switch len(down) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("feed: %s", down[0])
+	}
+	return fmt.Errorf("feed: %d sources down: %v", len(down), down)
 }

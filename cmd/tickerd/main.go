@@ -70,6 +70,7 @@ func run(args []string) error {
 		tlsKey     = fs.String("tls-key", "", "PEM private key for -tls-cert")
 	)
 	cl := addClusterFlags(fs)
+	ff := addFeedFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -122,9 +123,15 @@ func run(args []string) error {
 	if *drain == 0 {
 		cfg.DrainWindow = -1
 	}
-	if *rate == 0 {
-		cfg.Feed = idleFeed(cfg.Sim)
+	finishFeed, err := ff.configure(&cfg, *rate == 0, log)
+	if err != nil {
+		return err
 	}
+	defer func() {
+		if err := finishFeed(); err != nil {
+			log.Error("recording", "err", err)
+		}
+	}()
 	stopCluster, err := cl.configure(&cfg, log)
 	if err != nil {
 		return err

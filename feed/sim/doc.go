@@ -1,4 +1,4 @@
-// Package sim is a deterministic simulated market: a feed.Feed of 100
+// Package sim is a deterministic simulated market: a feed.Feed of 106
 // instruments (US equities, crypto pairs, FX pairs) that random-walk on
 // their tick grids.
 //

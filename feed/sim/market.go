@@ -52,6 +52,7 @@ type Market struct {
 	insts   []instrument // the running symbols, a prefix of the universe
 	cumW    []float64    // cumulative popularity weights of insts, for bursty picks
 	running atomic.Bool  // guards against concurrent Run calls
+	lastTS  atomic.Int64 // TS of the last published tick, for Health
 
 	// Owned by Run (and next).
 	rng    *rand.Rand
@@ -118,6 +119,16 @@ func (m *Market) Symbols() []feed.Symbol {
 		out[i] = m.insts[i].sym
 	}
 	return out
+}
+
+// Health reports the market as one source, "sim", connected while Run runs.
+// It implements feed.HealthReporter.
+func (m *Market) Health() []feed.Health {
+	h := feed.Health{Source: "sim", Connected: m.running.Load()}
+	if ts := m.lastTS.Load(); ts != 0 {
+		h.LastUpdate = time.Unix(0, ts)
+	}
+	return []feed.Health{h}
 }
 
 // zipf is the popularity weight of the i-th symbol of the universe.

@@ -50,9 +50,15 @@ func (m *Market) Run(ctx context.Context, sink feed.Sink) error {
 			m.next(&t)
 			sink.Publish(&t)
 			sent++
-			if sent%ctxCheck == 0 && ctx.Err() != nil {
-				return nil
+			if sent%ctxCheck == 0 {
+				m.lastTS.Store(t.TS)
+				if ctx.Err() != nil {
+					return nil
+				}
 			}
+		}
+		if t.TS != 0 {
+			m.lastTS.Store(t.TS)
 		}
 		wait := max(sched.at(sent+1)-time.Since(start), minWait)
 		timer.Reset(wait)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -165,5 +166,30 @@ func TestRunTwice(t *testing.T) {
 	})
 	if err != nil || first != before+1 {
 		t.Errorf("second Run = %v, first seq %d, want nil and %d", err, first, before+1)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	m := mustNew(t, Config{Rate: 1000, Clock: fakeClock()})
+	if h := m.Health(); len(h) != 1 || h[0].Source != "sim" || h[0].Connected || !h[0].LastUpdate.IsZero() {
+		t.Errorf("Health() before Run = %+v, want sim, not connected, no update", h)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var health []feed.Health
+	n := 0
+	err := runFor(t, ctx, m, func(*protocol.Tick) {
+		if n++; n == 300 {
+			health = m.Health()
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(health) != 1 || !health[0].Connected || health[0].LastUpdate.IsZero() {
+		t.Errorf("Health() during Run = %+v, want connected with a last update", health)
+	}
+	if h := m.Health(); h[0].Connected {
+		t.Errorf("Health() after Run = %+v, want not connected", h)
 	}
 }

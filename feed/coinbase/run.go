@@ -1,0 +1,248 @@
+package coinbase
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/protocol"
+)
+
+// Limits of one connection.
+const (
+	readLimit    = 1 << 20 // bytes per upstream message
+	writeTimeout = 5 * time.Second
+)
+
+// Run connects, subscribes and publishes ticker updates until ctx ends,
+// then returns nil. Connection failures, idle connections, upstream errors
+// and undecodable messages never end Run: it logs them, reports them in
+// Health, and reconnects with backoff, resubscribing to what is wanted.
+//
+// Seq is the feed's own: +1 per published update of a symbol, continuing
+// across reconnects. Price, bid and ask are the ticker's price, best_bid and
+// best_ask; open, high, low and volume are Coinbase's rolling 24-hour
+// open_24h, high_24h, low_24h and volume_24h; TS is the ticker's time.
+func (f *Feed) Run(ctx context.Context, sink feed.Sink) error {
+	if !f.running.CompareAndSwap(false, true) {
+		return errors.New("coinbase: Run is already running")
+	}
+	defer f.running.Store(false)
+
+	var t protocol.Tick
+	for attempt, sessions := 0, 0; ; {
+		healthy, err := f.session(ctx, sink, &t, sessions > 0)
+		if ctx.Err() != nil {
+			return nil
+		}
+		sessions++
+		if healthy {
+			attempt = 0
+		}
+		delay := backoff(f.cfg.MinBackoff, f.cfg.MaxBackoff, attempt)
+		attempt++
+		f.log.Warn("coinbase: disconnected, reconnecting", "err", err, "in", delay)
+		f.updateHealth(func(h *feed.Health) { h.Connected, h.Err = false, err.Error() })
+		timer := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-timer.C:
+		}
+	}
+}
+
+// backoff returns the delay before attempt n (0-based): lo·2^n capped at
+// hi, then uniformly jittered into [d/2, d].
+func backoff(lo, hi time.Duration, n int) time.Duration {
+	d := lo
+	for i := 0; i < n && d < hi; i++ {
+		d *= 2
+	}
+	d = min(d, hi)
+	return d/2 + rand.N(d/2+1)
+}
+
+// session runs one connection until it fails or ctx ends. healthy reports
+// that the connection delivered at least one usable message, which resets
+// the backoff.
+func (f *Feed) session(ctx context.Context, sink feed.Sink, t *protocol.Tick, reconnect bool) (healthy bool, err error) {
+	dialer := websocket.Dialer{
+		Proxy:            http.ProxyFromEnvironment,
+		HandshakeTimeout: f.cfg.DialTimeout,
+	}
+	conn, resp, err := dialer.DialContext(ctx, f.cfg.URL, nil)
+	if err != nil {
+		if resp != nil {
+			err = fmt.Errorf("%w (HTTP %s)", err, resp.Status)
+		}
+		return false, fmt.Errorf("coinbase: dial %s: %w", f.cfg.URL, err)
+	}
+	defer conn.Close()
+	conn.SetReadLimit(readLimit)
+
+	// Subscribe: heartbeats for every product, tickers for the wanted ones.
+	var all []string
+	for _, p := range f.products {
+		all = append(all, p.ID)
+	}
+	slices.Sort(all)
+	on := f.wanted()
+	if err := f.send(conn, "subscribe", all, on); err != nil {
+		return false, err
+	}
+	f.setTickerOn(on, true)
+	defer f.setTickerOn(all, false)
+
+	f.log.Info("coinbase: connected", "url", f.cfg.URL, "tickers", on)
+	f.updateHealth(func(h *feed.Health) {
+		h.Connected, h.Err = true, ""
+		if reconnect {
+			h.Reconnects++
+		}
+	})
+
+	// The reader publishes; this goroutine writes (subscription changes)
+	// and owns the connection. It closes conn to stop the reader, and
+	// waits for it before returning.
+	type result struct {
+		healthy bool
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		h, err := f.read(conn, sink, t)
+		done <- result{h, err}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseGoingAway, ""), time.Now().Add(time.Second))
+			conn.Close()
+			r := <-done
+			return r.healthy, nil
+		case r := <-done:
+			return r.healthy, r.err
+		case <-f.watchC:
+			want := f.wanted()
+			add, drop := diff(on, want)
+			err := f.send(conn, "unsubscribe", nil, drop)
+			if err == nil {
+				err = f.send(conn, "subscribe", nil, add)
+			}
+			if err != nil {
+				conn.Close()
+				r := <-done
+				return r.healthy, err
+			}
+			f.setTickerOn(drop, false)
+			f.setTickerOn(add, true)
+			on = want
+		}
+	}
+}
+
+// read reads and handles messages until the connection fails or stays idle
+// for IdleTimeout.
+func (f *Feed) read(conn *websocket.Conn, sink feed.Sink, t *protocol.Tick) (healthy bool, err error) {
+	for _, p := range f.products { // a new session: forget per-connection state
+		p.st.upSeq, p.st.claim = 0, 0
+	}
+	bad := 0
+	for {
+		conn.SetReadDeadline(time.Now().Add(f.cfg.IdleTimeout))
+		typ, data, err := conn.ReadMessage()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return healthy, fmt.Errorf("coinbase: no message for %v", f.cfg.IdleTimeout)
+			}
+			return healthy, fmt.Errorf("coinbase: read: %w", err)
+		}
+		if typ != websocket.TextMessage {
+			err = fmt.Errorf("coinbase: unexpected binary message of %d bytes", len(data))
+		} else {
+			err = f.handle(data, sink, t)
+		}
+		if err != nil {
+			// Skip it and go on: one bad message does not make the
+			// connection bad. The first few per connection are logged
+			// at warning level, the rest at debug.
+			if bad++; bad <= 3 {
+				f.log.Warn("coinbase: message skipped", "err", err)
+			} else {
+				f.log.Debug("coinbase: message skipped", "err", err)
+			}
+			f.updateHealth(func(h *feed.Health) { h.Err = err.Error() })
+			continue
+		}
+		healthy = true
+	}
+}
+
+// subscription is the documented subscribe/unsubscribe request.
+type subscription struct {
+	Type     string    `json:"type"`
+	Channels []channel `json:"channels"`
+}
+
+type channel struct {
+	Name       string   `json:"name"`
+	ProductIDs []string `json:"product_ids"`
+}
+
+// send writes a subscribe or unsubscribe for the heartbeat channel of
+// heartbeats and the ticker channel of tickers; empty lists are left out.
+func (f *Feed) send(conn *websocket.Conn, typ string, heartbeats, tickers []string) error {
+	msg := subscription{Type: typ}
+	if len(heartbeats) > 0 {
+		msg.Channels = append(msg.Channels, channel{"heartbeat", heartbeats})
+	}
+	if len(tickers) > 0 {
+		msg.Channels = append(msg.Channels, channel{"ticker", tickers})
+	}
+	if len(msg.Channels) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := conn.WriteMessage(websocket.TextMessage, data); err != nil {
+		return fmt.Errorf("coinbase: %s: %w", typ, err)
+	}
+	f.log.Debug("coinbase: sent", "message", string(data))
+	return nil
+}
+
+func (f *Feed) setTickerOn(ids []string, on bool) {
+	for _, id := range ids {
+		f.byID[id].tickerOn.Store(on)
+	}
+}
+
+// diff returns what is in b and not in a (add), and in a and not in b (drop).
+func diff(a, b []string) (add, drop []string) {
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			add = append(add, x)
+		}
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			drop = append(drop, x)
+		}
+	}
+	return add, drop
+}
