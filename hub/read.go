@@ -367,15 +367,23 @@ func (rd *reader) closeFrame(c *conn, p []byte) *closeErr {
 	if len(p) >= 2 {
 		var reason string
 		code, reason = ws.ParseCloseFrameDataUnsafe(p)
-		if code >= 5000 {
+		switch {
+		case code >= 5000:
 			// RFC 6455 7.4.2 defines nothing past 4999; gobwas lets it by.
 			return protoErr("close code out of range")
-		}
-		if err := ws.CheckCloseFrameData(code, reason); err != nil {
-			if errors.Is(err, ws.ErrProtocolInvalidUTF8) {
+		case code >= 1012 && code <= 1014:
+			// Registered with IANA after RFC 6455 (service restart, try
+			// again later, bad gateway); gobwas does not know them.
+			if !utf8.ValidString(reason) {
 				return &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in close reason"}
 			}
-			return protoErr(err.Error())
+		default:
+			if err := ws.CheckCloseFrameData(code, reason); err != nil {
+				if errors.Is(err, ws.ErrProtocolInvalidUTF8) {
+					return &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in close reason"}
+				}
+				return protoErr(err.Error())
+			}
 		}
 	}
 	c.closing.Store(true)

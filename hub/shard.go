@@ -301,6 +301,10 @@ func (s *shard) open(c *conn, m *cmd) {
 		// The client sent frames right behind its upgrade request.
 		s.h.readers.schedule(c)
 	}
+	if s.drain != nil {
+		// Upgraded just before the drain began: it goes now.
+		s.startClose(c, ws.StatusGoingAway, "server shutting down", reasonShutdown)
+	}
 }
 
 func (s *shard) reply(c *conn, frame []byte) {

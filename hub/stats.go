@@ -62,6 +62,12 @@ type shardStats struct {
 	latSum atomic.Int64 // nanoseconds
 }
 
+// observe counts one data frame written d nanoseconds after its tick's ts.
+func (st *shardStats) observe(d int64) {
+	st.lat[latBucket(d)].Add(1)
+	st.latSum.Add(d)
+}
+
 type hubStats struct {
 	opened         atomic.Uint64
 	published      atomic.Uint64

@@ -106,8 +106,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	up := ws.HTTPUpgrader{Timeout: h.cfg.HandshakeTimeout}
 	nc, rw, _, err := up.Upgrade(r, w)
 	if err != nil {
+		// The upgrader hijacked the connection before checking it and
+		// has answered the client; the socket is ours to close.
+		if nc != nil {
+			_ = nc.Close()
+		}
 		h.stats.rejected[rejectRequest].Add(1)
-		return // the upgrader has answered the client
+		return
 	}
 	var early []byte
 	if n := rw.Reader.Buffered(); n > 0 {

@@ -89,7 +89,7 @@ func (s *shard) collect(c *conn) [][]byte {
 			e.pos &^= subSnap
 		} else if d := u.ver - e.sent; d == 1 {
 			bufs = append(bufs, u.tick)
-		} else if s.keepingUp && d <= ringSize && s.h.syms[e.sym].appendRecent(&bufs, e.sent, u) {
+		} else if s.keepingUp && d <= ringSize && s.h.syms[e.sym].appendRecent(&bufs, e.sent, u, now, &s.stats) {
 			msgs += uint64(d - 1)
 		} else {
 			// Behind, or too far behind: the latest value wins and
@@ -99,9 +99,7 @@ func (s *shard) collect(c *conn) [][]byte {
 		}
 		e.sent = u.ver
 		msgs++
-		d := now - u.ts
-		s.stats.lat[latBucket(d)].Add(1)
-		s.stats.latSum.Add(d)
+		s.stats.observe(now - u.ts)
 	}
 	if msgs > 0 {
 		s.stats.msgs.Add(msgs)
@@ -114,7 +112,8 @@ func (s *shard) collect(c *conn) [][]byte {
 
 // appendRecent appends the tick frames of the updates after ver sent up
 // to and including u, in order, if the ring still holds all of them.
-func (sym *symbol) appendRecent(bufs *[][]byte, sent uint32, u *update) bool {
+// Their latency goes to st (u's is counted by the caller).
+func (sym *symbol) appendRecent(bufs *[][]byte, sent uint32, u *update, now int64, st *shardStats) bool {
 	var got [ringSize]*update
 	n := 0
 	for v := sent + 1; v != u.ver; v++ {
@@ -127,6 +126,7 @@ func (sym *symbol) appendRecent(bufs *[][]byte, sent uint32, u *update) bool {
 	}
 	for _, p := range got[:n] {
 		*bufs = append(*bufs, p.tick)
+		st.observe(now - p.ts)
 	}
 	*bufs = append(*bufs, u.tick)
 	return true

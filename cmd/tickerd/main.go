@@ -54,6 +54,7 @@ func run(args []string) error {
 		handshake  = fs.Duration("handshake-timeout", 5*time.Second, "time allowed to send the HTTP/WebSocket handshake request")
 		maxHeader  = fs.Int("max-header-bytes", 8<<10, "maximum HTTP request header size")
 		drain      = fs.Duration("drain", 5*time.Second, "at shutdown, close clients with 1001 spread over this window (0: at once)")
+		readyAge   = fs.Duration("ready-max-feed-age", app.DefaultReadyMaxFeedAge, "/readyz says 503 when the feed published nothing for this long (negative: not checked; default off with -rate 0)")
 		pprofAddr  = fs.String("pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060); empty: off")
 
 		msgRate    = fs.Float64("message-rate", 20, "client messages per second per connection (token bucket; -1: unlimited)")
@@ -102,6 +103,7 @@ func run(args []string) error {
 		ReadHeaderTimeout: *handshake,
 		MaxHeaderBytes:    *maxHeader,
 		DrainWindow:       *drain,
+		ReadyMaxFeedAge:   *readyAge,
 		TLSCertFile:       *tlsCert,
 		TLSKeyFile:        *tlsKey,
 	}
@@ -122,6 +124,9 @@ func run(args []string) error {
 	}
 	if *drain == 0 {
 		cfg.DrainWindow = -1
+	}
+	if *rate == 0 && !flagGiven(fs, "ready-max-feed-age") {
+		cfg.ReadyMaxFeedAge = -1 // an idle market is quiet by design
 	}
 	finishFeed, err := ff.configure(&cfg, *rate == 0, log)
 	if err != nil {
@@ -194,6 +199,14 @@ func onSignals(cancel func(), log *slog.Logger) (stop func()) {
 		close(done)
 		<-exited
 	}
+}
+
+// flagGiven reports whether the flag was set on the command line or from
+// the environment.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // fromEnv sets every flag not given on the command line from TICKERD_NAME.

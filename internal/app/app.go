@@ -20,6 +20,8 @@ import (
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/auth"
+	"github.com/tickerd/tickerd/internal/metrics"
 	"github.com/tickerd/tickerd/protocol"
 	"github.com/tickerd/tickerd/web"
 )
@@ -46,6 +48,22 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	// MaxHeaderBytes caps an HTTP request's header. Default 8 KiB.
 	MaxHeaderBytes int
+	// Auth, when set, makes every client authenticate with a token it
+	// verifies; its grants decide which symbols a client may watch.
+	Auth *auth.Verifier
+	// AllowedOrigins lists the Origins a browser may connect from: host
+	// names ("example.com", "example.com:8443") or full origins
+	// ("https://example.com"), or "*" for any. Empty: same host only, or
+	// any Origin when Auth is set (the token is the credential then).
+	AllowedOrigins []string
+	// TLSCertFile and TLSKeyFile, when both set, serve HTTPS and wss://.
+	TLSCertFile, TLSKeyFile string
+
+	// ReadyMaxFeedAge is how long the feed may go without an update before
+	// /readyz says 503. 0: DefaultReadyMaxFeedAge; negative: not checked,
+	// for a feed that is quiet by design.
+	ReadyMaxFeedAge time.Duration
+
 	// DrainWindow is the time over which clients are closed with 1001 at
 	// shutdown, in random order, so they do not all reconnect at once.
 	// Default 5 s; negative closes all at once.
@@ -88,6 +106,20 @@ func New(cfg Config) (*App, error) {
 		}
 		f = m
 	}
+	if cfg.Auth != nil {
+		cfg.Hub.Authenticate = authenticate(cfg.Auth)
+		cfg.Hub.Token = auth.TokenFromRequest
+	}
+	if cfg.Hub.CheckOrigin == nil {
+		check, err := originChecker(cfg.AllowedOrigins, cfg.Auth != nil)
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		cfg.Hub.CheckOrigin = check
+	}
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return nil, errors.New("app: TLS needs both a certificate and a key file")
+	}
 	if w, ok := f.(feed.Watcher); ok && cfg.Hub.OnWatch == nil {
 		cfg.Hub.OnWatch = w.Watch
 	}
@@ -107,6 +139,8 @@ func (a *App) routes() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	a.mux.Handle("GET /readyz", newReadiness(a.hub, a.feed, a.cfg.ReadyMaxFeedAge))
+	a.mux.Handle("GET /metrics", metrics.Handler(a.hub))
 	a.mux.Handle("/", web.Handler())
 }
 
@@ -150,6 +184,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	go func() {
 		defer wg.Done()
+		if a.cfg.TLSCertFile != "" {
+			serveErr <- srv.ServeTLS(ln, a.cfg.TLSCertFile, a.cfg.TLSKeyFile)
+			return
+		}
 		serveErr <- srv.Serve(ln)
 	}()
 	a.log.Info("listening", "addr", ln.Addr().String(), "symbols", len(a.hub.Symbols()))

@@ -1,0 +1,126 @@
+package metrics
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tickerd/tickerd/hub"
+)
+
+// Collector is a prometheus.Collector over a hub's Stats, read at scrape
+// time. It may be collected from several goroutines at once.
+type Collector struct {
+	h *hub.Hub
+
+	conns, opened, closed, slow, protoCloses  *prometheus.Desc
+	subs, msgs, bytes, writes, merged         *prometheus.Desc
+	published, stale, unknown, lag, latency   *prometheus.Desc
+	handshakeFailures, clientErrors, draining *prometheus.Desc
+}
+
+// NewCollector returns a collector of h's metrics, for a registry other
+// than Handler's.
+func NewCollector(h *hub.Hub) *Collector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("tickerd_"+name, help, labels, nil)
+	}
+	return &Collector{
+		h:           h,
+		conns:       d("connections", "Open WebSocket connections, counted from the upgrade."),
+		opened:      d("connections_opened_total", "WebSocket connections upgraded and registered."),
+		closed:      d("connections_closed_total", "WebSocket connections closed, by reason.", "reason"),
+		slow:        d("slow_consumer_closes_total", "Connections closed with 1008 because their backlog lasted longer than the backlog timeout."),
+		protoCloses: d("protocol_closes_total", "Connections closed for breaking RFC 6455 or the message size limit (1002, 1007, 1009)."),
+		subs:        d("subscriptions", "Current subscriptions (connection, symbol pairs)."),
+		msgs:        d("messages_sent_total", "Data frames (ticks and snapshots) written to clients."),
+		bytes:       d("bytes_sent_total", "Bytes written to client sockets: data frames, replies and control frames."),
+		writes: d("writes_total", "writev system calls to client sockets. "+
+			"Frames per write: rate(tickerd_messages_sent_total) / rate(tickerd_writes_total)."),
+		merged:    d("merged_updates_total", "Updates a client never got because a newer update of the symbol replaced them (conflation)."),
+		published: d("feed_updates_total", "Updates the feed published into the hub."),
+		stale:     d("feed_stale_total", "Feed updates dropped because their seq was not above the symbol's last."),
+		unknown:   d("feed_unknown_total", "Feed updates dropped because the hub does not serve their symbol."),
+		lag:       d("feed_lag_seconds", "Publish time minus event time (ts) of the last update the feed published."),
+		latency: d("tick_to_write_seconds", "Time from a tick's event time (ts) to the write of its data frame "+
+			"to a client socket, per frame written."),
+		handshakeFailures: d("handshake_failures_total", "WebSocket upgrades refused, by cause.", "cause"),
+		clientErrors:      d("client_errors_total", "Error replies sent to clients, by protocol error code.", "code"),
+		draining:          d("draining", "1 while the server drains for shutdown and refuses new connections, else 0."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.conns, c.opened, c.closed, c.slow, c.protoCloses,
+		c.subs, c.msgs, c.bytes, c.writes, c.merged,
+		c.published, c.stale, c.unknown, c.lag, c.latency,
+		c.handshakeFailures, c.clientErrors, c.draining,
+	} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector. It reads the hub's counters
+// once, without a lock.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.h.Stats()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+
+	gauge(c.conns, float64(st.Conns))
+	counter(c.opened, st.Opened)
+	for reason, n := range st.Closed {
+		counter(c.closed, n, reason)
+	}
+	counter(c.slow, st.Closed["slow"])
+	counter(c.protoCloses, st.ProtocolErrors)
+	gauge(c.subs, float64(st.Subscriptions))
+	counter(c.msgs, st.Messages)
+	counter(c.bytes, st.Bytes)
+	counter(c.writes, st.Writes)
+	counter(c.merged, st.Merged)
+	counter(c.published, st.Published)
+	counter(c.stale, st.Stale)
+	counter(c.unknown, st.Unknown)
+	gauge(c.lag, st.FeedLag.Seconds())
+	ch <- c.histogram(st)
+	for cause, n := range st.Rejected {
+		counter(c.handshakeFailures, n, cause)
+	}
+	for code, n := range st.Errors {
+		counter(c.clientErrors, n, code)
+	}
+	draining := 0.0
+	if c.h.Draining() {
+		draining = 1
+	}
+	gauge(c.draining, draining)
+}
+
+// histogram turns the hub's per-bucket latency counts into Prometheus's
+// cumulative buckets.
+func (c *Collector) histogram(st hub.Stats) prometheus.Metric {
+	bounds := hub.LatencyBuckets
+	if len(st.Latency) != len(bounds)+1 {
+		return prometheus.NewInvalidMetric(c.latency, fmt.Errorf(
+			"metrics: hub reports %d latency buckets for %d bounds", len(st.Latency), len(bounds)))
+	}
+	buckets := make(map[float64]uint64, len(bounds))
+	var cum uint64
+	for i, ub := range bounds {
+		cum += st.Latency[i]
+		buckets[ub] = cum
+	}
+	count := cum + st.Latency[len(bounds)] // the +Inf bucket
+	m, err := prometheus.NewConstHistogram(c.latency, count, st.LatencySum.Seconds(), buckets)
+	if err != nil {
+		return prometheus.NewInvalidMetric(c.latency, err)
+	}
+	return m
+}

@@ -1,0 +1,68 @@
+// Package metrics exposes a hub's counters to Prometheus.
+//
+// The collector reads hub.Stats when Prometheus scrapes, so the hot path
+// pays nothing for metrics: the hub keeps its own per-shard atomic
+// counters, and nothing here runs per delivered message.
+//
+//	mux.Handle("GET /metrics", metrics.Handler(h))
+//
+// Handler serves the tickerd_* metrics below plus the standard Go runtime
+// (go_*) and process (process_*) metrics from its own registry; nothing is
+// registered globally.
+//
+// Metrics (all counters count since the process started):
+//
+//	tickerd_connections                        open WebSocket connections (gauge)
+//	tickerd_connections_opened_total           connections upgraded and registered
+//	tickerd_connections_closed_total{reason}   closed, by reason: peer, protocol, slow, idle,
+//	                                           shutdown, write_error, error, close_timeout, auth
+//	tickerd_slow_consumer_closes_total         closed with 1008 "slow consumer" (= reason="slow")
+//	tickerd_protocol_closes_total              closed for breaking RFC 6455 or the message size limit
+//	tickerd_subscriptions                      current subscriptions, all connections (gauge)
+//	tickerd_messages_sent_total                data frames (ticks, snapshots) written
+//	tickerd_bytes_sent_total                   bytes the sockets took, frames and replies
+//	tickerd_writes_total                       writev system calls
+//	tickerd_merged_updates_total               updates a client never got because a newer one replaced them
+//	tickerd_feed_updates_total                 updates the feed published into the hub
+//	tickerd_feed_stale_total                   updates dropped: seq not above the symbol's last
+//	tickerd_feed_unknown_total                 updates dropped: symbol not served
+//	tickerd_feed_lag_seconds                   publish time minus event time of the last update (gauge)
+//	tickerd_tick_to_write_seconds              histogram: event time to the write of each data frame
+//	tickerd_handshake_failures_total{cause}    upgrades refused: draining, max_conns, origin, bad_request,
+//	                                           transport, auth, max_conns_per_ip
+//	tickerd_client_errors_total{code}          error replies sent, by protocol error code
+//	tickerd_draining                           1 while the hub drains for shutdown (gauge)
+//
+// Frames per write (how well writes are batched) is the ratio of two
+// counters:
+//
+//	rate(tickerd_messages_sent_total[1m]) / rate(tickerd_writes_total[1m])
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tickerd/tickerd/hub"
+)
+
+// Handler serves h's metrics, the Go runtime's and the process's in the
+// Prometheus exposition formats, from a registry of its own. The extra
+// collectors are served too; like prometheus.MustRegister, Handler panics
+// if one of them clashes with another (a programming error).
+func Handler(h *hub.Hub, extra ...prometheus.Collector) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		NewCollector(h),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	reg.MustRegister(extra...)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		// A collector failing does not hide the others' metrics.
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
