@@ -108,6 +108,9 @@ func (s *testServer) dialRaw(t testing.TB, query string) *testutil.RawConn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rc.Close() })
+	if err := rc.ReadLimits(wait); err != nil {
+		t.Fatal(err)
+	}
 	return rc
 }
 

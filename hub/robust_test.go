@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -42,7 +41,7 @@ const pingReq = `{"op":"ping","id":1}`
 // close code, the others must keep being served, and no goroutine or fd
 // may be left behind.
 func TestProtocolViolations(t *testing.T) {
-	srv := startHub(t, hub.Config{}, &sim.Config{Seed: 1, Rate: 500})
+	srv := startHub(t, hub.Config{MessageRate: -1}, &sim.Config{Seed: 1, Rate: 500})
 	other := srv.dial(t, "?symbols=AAPL,MSFT")
 	checkServed(t, other, "0")
 
@@ -97,9 +96,9 @@ func TestProtocolViolations(t *testing.T) {
 		cases = append(cases, tc{fmt.Sprintf("close code %d", code), frames(closeWith(code, "")), 1002})
 	}
 
-	base := testutil.TakeBaseline()
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			base := testutil.TakeBaseline()
 			errsBefore := srv.h.Stats().ProtocolErrors
 			rc := srv.dialRaw(t, "")
 			if _, err := rc.Write(c.send); err != nil {
@@ -131,7 +130,7 @@ func TestProtocolViolations(t *testing.T) {
 // between fragments, the size limit exactly, UTF-8 split across fragments,
 // frames sent in the same write as the upgrade request.
 func TestValidFrames(t *testing.T) {
-	srv := startHub(t, hub.Config{}, nil)
+	srv := startHub(t, hub.Config{MessageRate: -1}, nil)
 	padded := func(n int) string { // a ping request of exactly n bytes
 		return pingReq[:len(pingReq)-1] + strings.Repeat(" ", n-len(pingReq)) + "}"
 	}
@@ -149,7 +148,7 @@ func TestValidFrames(t *testing.T) {
 		{"utf-8 split across fragments", frames(text(false, "{\"op\":\"ping\",\"id\":\"\xe2\x82"), cont(true, "\xac\"}")),
 			[]string{`"type":"pong","id":"€",`}},
 		{"exactly the size limit", frames(text(true, padded(64<<10))), []string{`"type":"pong","id":1,`}},
-		{"fragments exactly at the limit", frames(text(false, padded(64<<10)[:32<<10]), cont(true, padded(64<<10)[32<<10:])),
+		{"fragments exactly at the limit", frames(text(false, padded(64 << 10)[:32<<10]), cont(true, padded(64 << 10)[32<<10:])),
 			[]string{`"type":"pong","id":1,`}},
 		{"unsolicited pong", frames(testutil.Frame{Fin: true, Op: testutil.OpPong, Payload: []byte("x")}, text(true, pingReq)),
 			[]string{`"type":"pong","id":1,`}},
@@ -202,7 +201,7 @@ func TestValidFrames(t *testing.T) {
 
 // TestPingPong checks that a ping gets a pong with the same payload.
 func TestPingPong(t *testing.T) {
-	srv := startHub(t, hub.Config{}, nil)
+	srv := startHub(t, hub.Config{MessageRate: -1}, nil)
 	rc := srv.dialRaw(t, "")
 	for _, n := range []int{0, 1, 125} {
 		p := bytes.Repeat([]byte{byte(n)}, n)
@@ -222,7 +221,7 @@ func TestPingPong(t *testing.T) {
 // TestClientClose checks the closing handshake started by the client: the
 // server echoes the code and closes the connection.
 func TestClientClose(t *testing.T) {
-	srv := startHub(t, hub.Config{}, &sim.Config{Seed: 1, Rate: 500})
+	srv := startHub(t, hub.Config{MessageRate: -1}, &sim.Config{Seed: 1, Rate: 500})
 	base := testutil.TakeBaseline()
 	codes := []uint16{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999}
 	for _, code := range codes {
@@ -275,7 +274,7 @@ func TestClientClose(t *testing.T) {
 // TestRegisteredCloseCodes: 1012-1014 are registered with IANA (service
 // restart, try again later, bad gateway) and valid in a close frame.
 func TestRegisteredCloseCodes(t *testing.T) {
-	srv := startHub(t, hub.Config{}, nil)
+	srv := startHub(t, hub.Config{MessageRate: -1}, nil)
 	for _, code := range []uint16{1012, 1013, 1014} {
 		rc := srv.dialRaw(t, "")
 		if err := rc.WriteFrame(closeWith(code, "")); err != nil {
@@ -295,7 +294,7 @@ func TestRegisteredCloseCodes(t *testing.T) {
 // TestGarbageAfterHandshake sends random bytes that do not start a valid
 // frame; the server must close with 1002 and keep serving the others.
 func TestGarbageAfterHandshake(t *testing.T) {
-	srv := startHub(t, hub.Config{}, &sim.Config{Seed: 1, Rate: 500})
+	srv := startHub(t, hub.Config{MessageRate: -1}, &sim.Config{Seed: 1, Rate: 500})
 	other := srv.dial(t, "?symbols=AAPL")
 	base := testutil.TakeBaseline()
 	for seed := range uint64(20) {
@@ -328,7 +327,7 @@ func TestGarbageAfterHandshake(t *testing.T) {
 // the partial frame must not hold a reader, so another client is answered
 // meanwhile, and the dribbled request is answered in the end.
 func TestDribbledFrame(t *testing.T) {
-	srv := startHub(t, hub.Config{Readers: 1}, nil) // one reader: a blocked one would show
+	srv := startHub(t, hub.Config{Readers: 1, MessageRate: -1}, nil) // one reader: a blocked one would show
 	slow := srv.dialRaw(t, "")
 	other := srv.dial(t, "")
 	msg := frames(text(true, `{"op":"ping","id":"dribbled"}`))
@@ -366,41 +365,52 @@ func TestDribbledFrame(t *testing.T) {
 	}
 }
 
-// TestRequestFlood sends 10,000 requests without reading a reply from a
-// client with a small receive buffer: the hub must close it with 1008 and
-// keep serving the others.
+// TestRequestFlood sends 10,000 requests in one write without reading a
+// reply, from a client with a small receive buffer: the hub must close it
+// with 1008 and keep serving the others. With the default message rate
+// the rate limit closes it; without one, the cap on unread replies does.
 func TestRequestFlood(t *testing.T) {
-	srv := startHub(t, hub.Config{}, &sim.Config{Seed: 1, Rate: 500})
-	other := srv.dial(t, "?symbols=AAPL")
-	base := testutil.TakeBaseline()
+	for _, c := range []struct {
+		name string
+		cfg  hub.Config
+	}{
+		{"rate limit", hub.Config{}},
+		{"unread replies", hub.Config{MessageRate: -1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := startHub(t, c.cfg, &sim.Config{Seed: 1, Rate: 500})
+			other := srv.dial(t, "?symbols=AAPL")
+			base := testutil.TakeBaseline()
 
-	flood, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), srv.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer flood.Close()
-	var reqs []byte
-	for i := range 10_000 {
-		reqs = testutil.AppendFrame(reqs, text(true, fmt.Sprintf(`{"op":"list","id":%d}`, i)))
-	}
-	// The raw bytes through the gorilla conn's socket: one big write.
-	nc := flood.C.NetConn()
-	_ = nc.SetWriteDeadline(time.Now().Add(wait))
-	if _, err := nc.Write(reqs); err != nil {
-		t.Logf("write stopped early (server closed): %v", err)
-	}
-	checkServed(t, other, "1")
-	code, err := flood.CloseCode(wait)
-	if err != nil {
-		t.Fatalf("flooding client: %v, want close 1008", err)
-	}
-	if code != 1008 {
-		t.Errorf("flooding client closed with %d, want 1008", code)
-	}
-	flood.Close()
-	checkServed(t, other, "2")
-	if err := base.Check(wait, 0); err != nil {
-		t.Error(err)
+			flood, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), srv.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer flood.Close()
+			var reqs []byte
+			for i := range 10_000 {
+				reqs = testutil.AppendFrame(reqs, text(true, fmt.Sprintf(`{"op":"list","id":%d}`, i)))
+			}
+			// The raw bytes through the gorilla conn's socket.
+			nc := flood.C.NetConn()
+			_ = nc.SetWriteDeadline(time.Now().Add(wait))
+			if _, err := nc.Write(reqs); err != nil {
+				t.Logf("write stopped early (server closed): %v", err)
+			}
+			checkServed(t, other, "1")
+			code, err := flood.CloseCode(wait)
+			if err != nil {
+				t.Fatalf("flooding client: %v, want close 1008", err)
+			}
+			if code != 1008 {
+				t.Errorf("flooding client closed with %d, want 1008", code)
+			}
+			flood.Close()
+			checkServed(t, other, "2")
+			if err := base.Check(wait, 0); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }
 
@@ -408,30 +418,52 @@ func TestRequestFlood(t *testing.T) {
 // PingInterval and closes a client that sends nothing for two of them,
 // while one that reads (and so answers pings) stays.
 func TestServerPing(t *testing.T) {
-	srv := startHub(t, hub.Config{PingInterval: time.Second}, nil)
+	srv := startHub(t, hub.Config{PingInterval: time.Second, MessageRate: -1}, nil)
 	quiet := srv.dialRaw(t, "")
 	alive := srv.dial(t, "")
-	f, err := quiet.ReadFrame(time.Now().Add(wait))
-	if err != nil {
-		t.Fatal(err)
+	type result struct {
+		code uint16
+		err  error
 	}
-	if f.Op != testutil.OpPing {
-		t.Fatalf("first server frame op %#x, want a ping", f.Op)
-	}
-	code, _, err := quiet.ReadClose(wait)
-	if err != nil {
-		t.Fatalf("silent client: %v, want it closed", err)
-	}
-	if code != 1001 {
-		t.Errorf("silent client closed with %d, want 1001", code)
-	}
-	// alive answered the pings (gorilla does while reading).
-	if err := alive.Ping("1", wait); err != nil {
-		t.Errorf("client answering pings: %v", err)
-	}
-	if got := srv.h.Stats().Closed["idle"]; got != 1 {
-		t.Errorf(`Stats().Closed["idle"] = %d, want 1`, got)
+	closed := make(chan result, 1)
+	go func() {
+		f, err := quiet.ReadFrame(time.Now().Add(wait))
+		if err == nil && f.Op != testutil.OpPing {
+			err = fmt.Errorf("first server frame op %#x, want a ping", f.Op)
+		}
+		var code uint16
+		if err == nil {
+			code, _, err = quiet.ReadClose(wait)
+		}
+		if err == nil {
+			err = quiet.ReadEOF(wait) // the client never answers the close
+		}
+		closed <- result{code, err}
+	}()
+	// alive reads (gorilla answers pings while reading) and sends.
+	for i := 0; ; i++ {
+		select {
+		case r := <-closed:
+			if r.err != nil {
+				t.Fatalf("silent client: %v", r.err)
+			}
+			if r.code != 1001 {
+				t.Errorf("silent client closed with %d, want 1001", r.code)
+			}
+			if err := alive.Ping("-1", wait); err != nil {
+				t.Errorf("client answering pings: %v", err)
+			}
+			quiet.Close()
+			testutil.Eventually(wait, func() bool { return srv.h.Conns() == 1 })
+			if got := srv.h.Stats().Closed; got["idle"] != 1 {
+				t.Errorf(`Stats().Closed["idle"] = %d, want 1 (Closed = %v)`, got["idle"], got)
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		if err := alive.Ping(fmt.Sprint(i), wait); err != nil {
+			t.Fatalf("client answering pings: %v", err)
+		}
 	}
 }
 
-var _ = binary.BigEndian

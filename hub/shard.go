@@ -27,6 +27,7 @@ type shard struct {
 	queued []atomic.Bool
 
 	stats shardStats
+	n     counts // owned by run: published to stats after each pass
 
 	// Owned by run.
 	subs     [][]subRef // per symbol id: this shard's subscribers
@@ -175,6 +176,7 @@ func (s *shard) pass() {
 		if len(cmds) == 0 && len(pubs) == 0 {
 			s.cmdBuf, s.pubBuf = cmds, pubs
 			s.flush()
+			s.n.publish(&s.stats)
 			return
 		}
 		for i := range cmds {

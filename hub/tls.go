@@ -88,13 +88,13 @@ func (s *shard) sendTLS(c *conn, bufs [][]byte) bool {
 		s.blocked = append(s.blocked, c)
 	}
 	c.tls.batches <- b // never blocks: only sent while the writer is idle
-	s.stats.writes.Add(1)
+	s.n.writes++
 	return false
 }
 
 // written is the TLS writer's report that a batch is out.
 func (s *shard) written(c *conn, n int, failed bool) {
-	s.stats.bytes.Add(uint64(n))
+	s.n.bytes += uint64(n)
 	c.blocked.Store(false)
 	c.blockedAt = 0
 	if c.state == stateClosed {

@@ -89,7 +89,7 @@ func (s *shard) collect(c *conn) [][]byte {
 			e.pos &^= subSnap
 		} else if d := u.ver - e.sent; d == 1 {
 			bufs = append(bufs, u.tick)
-		} else if s.keepingUp && d <= ringSize && s.h.syms[e.sym].appendRecent(&bufs, e.sent, u, now, &s.stats) {
+		} else if s.keepingUp && d <= ringSize && s.h.syms[e.sym].appendRecent(&bufs, e.sent, u, now, &s.n) {
 			msgs += uint64(d - 1)
 		} else {
 			// Behind, or too far behind: the latest value wins and
@@ -99,21 +99,17 @@ func (s *shard) collect(c *conn) [][]byte {
 		}
 		e.sent = u.ver
 		msgs++
-		s.stats.observe(now - u.ts)
+		s.n.observe(now - u.ts)
 	}
-	if msgs > 0 {
-		s.stats.msgs.Add(msgs)
-	}
-	if merged > 0 {
-		s.stats.merged.Add(merged)
-	}
+	s.n.msgs += msgs
+	s.n.merged += merged
 	return bufs
 }
 
 // appendRecent appends the tick frames of the updates after ver sent up
 // to and including u, in order, if the ring still holds all of them.
 // Their latency goes to st (u's is counted by the caller).
-func (sym *symbol) appendRecent(bufs *[][]byte, sent uint32, u *update, now int64, st *shardStats) bool {
+func (sym *symbol) appendRecent(bufs *[][]byte, sent uint32, u *update, now int64, st *counts) bool {
 	var got [ringSize]*update
 	n := 0
 	for v := sent + 1; v != u.ver; v++ {
@@ -181,8 +177,8 @@ func (s *shard) send(c *conn, bufs [][]byte) bool {
 		n += m
 		calls += k
 	}
-	s.stats.writes.Add(uint64(calls))
-	s.stats.bytes.Add(uint64(n))
+	s.n.writes += uint64(calls)
+	s.n.bytes += uint64(n)
 	if err != nil {
 		s.finish(c, reasonWriteError)
 		return false

@@ -19,6 +19,7 @@
 //
 // # Server to client
 //
+//	{"type":"limits","max_message_bytes":65536,"max_symbols":1000,"max_request_symbols":1000,"messages_per_second":20,"burst":40,"ping_interval_ms":30000,"backlog_timeout_ms":30000,"auth":false}
 //	{"type":"subscribed","id":1,"symbols":["AAPL","BTC-USD"]}
 //	{"type":"snapshot","symbol":"AAPL","seq":1042,"price":"187.23","bid":"187.22","ask":"187.24","open":"185.00","high":"188.10","low":"184.90","volume":"1203344","ts":1763718000123456789}
 //	{"type":"tick","symbol":"AAPL","seq":1043,"price":"187.24","bid":"187.23","ask":"187.25","open":"185.00","high":"188.10","low":"184.90","volume":"1203400","ts":1763718000223456789}
@@ -26,7 +27,10 @@
 //	{"type":"symbols","id":3,"symbols":["AAPL","BTC-USD","MSFT"]}
 //	{"type":"pong","id":4,"ts":1763718000123456789}
 //	{"type":"error","id":1,"code":"unknown_symbol","message":"unknown symbol: XYZ","symbols":["XYZ"]}
+//	{"type":"authenticated","id":5,"subject":"alice","expires":1763721600000000000}
 //
+// "limits" is the first message on every connection: the server's limits
+// for this client (ServerLimits). "authenticated" answers a good "auth".
 // A subscriber first gets a "snapshot" per symbol, then a "tick" per update.
 // Both carry the full state of the symbol in the same field order, so a
 // snapshot is a tick with another prefix (SnapshotFromTick). "seq" counts
@@ -74,8 +78,9 @@
 //
 // A bad request gets an "error" reply and the connection stays open. Only
 // protocol violations of RFC 6455 and oversized messages close it (1002,
-// 1007, 1009); the server also closes with 1001 on shutdown and 1008 "slow
-// consumer" when a client falls behind for too long.
+// 1007, 1009); the server also closes with 1001 on shutdown, 1008 "slow
+// consumer" when a client falls behind for too long, 1008 for a client that
+// floods requests or fails to authenticate, and 4001 when its token expires.
 //
 // # Usage
 //

@@ -1,0 +1,257 @@
+package hub_test
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/testutil"
+)
+
+// publisher publishes ticks of syms round-robin from its own goroutine
+// until stop is called, and remembers the last seq of each symbol.
+type publisher struct {
+	h    *hub.Hub
+	syms []string
+	stop chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	last map[string]uint64 // guarded by mu
+	n    int               // guarded by mu
+}
+
+// startPublisher publishes max updates (0: no limit), pausing every batch
+// updates for pause.
+func startPublisher(h *hub.Hub, syms []string, max, batch int, pause time.Duration) *publisher {
+	p := &publisher{h: h, syms: syms, stop: make(chan struct{}), last: map[string]uint64{}}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		seq := uint64(0)
+		for i := 0; max == 0 || i < max; i++ {
+			if i%batch == 0 {
+				select {
+				case <-p.stop:
+					return
+				case <-time.After(pause):
+				}
+			}
+			sym := syms[i%len(syms)]
+			if i%len(syms) == 0 {
+				seq++
+			}
+			publish(h, sym, seq, fmt.Sprintf("%d.%02d", 100+seq%50, seq%100))
+			p.mu.Lock()
+			p.last[sym] = seq
+			p.n++
+			p.mu.Unlock()
+		}
+	}()
+	return p
+}
+
+func (p *publisher) halt() {
+	select {
+	case <-p.stop:
+	default:
+		close(p.stop)
+	}
+	p.wg.Wait()
+}
+
+func (p *publisher) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+// reader reads a client until told to stop, checking that seq only grows
+// per symbol, and records the last seq and the largest tick age seen
+// after warm-up.
+type reader struct {
+	c      *testutil.Client
+	done   chan struct{}
+	mu     sync.Mutex
+	last   map[string]uint64 // guarded by mu
+	msgs   int               // guarded by mu
+	maxAge time.Duration     // guarded by mu: after the first 200 messages
+	err    error             // guarded by mu
+}
+
+// startReader reads c in a goroutine, sleeping pause after every tenth
+// message.
+func startReader(c *testutil.Client, pause time.Duration) *reader {
+	r := &reader{c: c, done: make(chan struct{}), last: map[string]uint64{}}
+	go func() {
+		defer close(r.done)
+		for {
+			m, err := c.Next(time.Now().Add(wait))
+			if err != nil {
+				r.mu.Lock()
+				r.err = err
+				r.mu.Unlock()
+				return
+			}
+			if !m.IsData() {
+				continue
+			}
+			age := time.Duration(time.Now().UnixNano() - m.TS)
+			r.mu.Lock()
+			if prev := r.last[m.Symbol]; m.Seq <= prev {
+				r.err = fmt.Errorf("%s: seq %d after %d", m.Symbol, m.Seq, prev)
+				r.mu.Unlock()
+				return
+			}
+			r.last[m.Symbol] = m.Seq
+			r.msgs++
+			if r.msgs > 200 {
+				r.maxAge = max(r.maxAge, age)
+			}
+			n := r.msgs
+			r.mu.Unlock()
+			if pause > 0 && n%10 == 0 {
+				time.Sleep(pause)
+			}
+		}
+	}()
+	return r
+}
+
+// caughtUp reports whether r has seen the last seq of every symbol.
+func (r *reader) caughtUp(want map[string]uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for s, q := range want {
+		if r.last[s] != q {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *reader) state() (msgs int, maxAge time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.msgs, r.maxAge, r.err
+}
+
+func heapInuse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// TestSlowClientBoundedMemory publishes 100,000+ updates while one client
+// has stopped reading and another reads slowly: the hub keeps at most the
+// latest update per symbol for them (merging the rest), so the heap does
+// not grow, a client reading at full speed sees fresh ticks, and every
+// client that reads ends with the last seq of every symbol.
+func TestSlowClientBoundedMemory(t *testing.T) {
+	srv := startHub(t, hub.Config{MessageRate: -1}, nil)
+	syms := []string{"AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "BTC-USD", "ETH-USD", "EUR/USD"}
+	q := "?symbols=AAPL,MSFT,NVDA,TSLA,AMZN,GOOGL,META,BTC-USD,ETH-USD,EUR/USD"
+	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), srv.url+q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopped.Close()
+	slowC, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), srv.url+q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slowC.Close()
+	fast := startReader(srv.dial(t, q), 0)
+	slow := startReader(slowC, time.Millisecond)
+
+	before := heapInuse()
+	mergedBefore := srv.h.Stats().Merged
+	start := time.Now()
+	pub := startPublisher(srv.h, syms, 120_000, 200, time.Millisecond)
+	pub.wg.Wait()
+	t.Logf("published in %v", time.Since(start))
+	grew := int64(heapInuse()) - int64(before)
+	st := srv.h.Stats()
+	t.Logf("published %d, merged %d, heap in use %+d KiB", pub.count(), st.Merged-mergedBefore, grew>>10)
+	if grew > 4<<20 {
+		t.Errorf("heap in use grew by %d KiB while a client was stopped, want under 4 MiB", grew>>10)
+	}
+	if st.Merged-mergedBefore < 10_000 {
+		t.Errorf("Stats().Merged grew by %d, want at least 10,000 (the slow reader cannot take 120,000 updates)", st.Merged-mergedBefore)
+	}
+
+	if !testutil.Eventually(wait, func() bool { return fast.caughtUp(pub.last) }) {
+		t.Errorf("fast client did not reach the last seq of every symbol")
+	}
+	t.Logf("fast caught up at %v", time.Since(start))
+	if !testutil.Eventually(wait, func() bool { return slow.caughtUp(pub.last) }) {
+		t.Errorf("slow client did not reach the last seq of every symbol")
+	}
+	t.Logf("slow caught up at %v", time.Since(start))
+	// The stopped client now reads: it, too, ends with the latest.
+	resumed := startReader(stopped, 0)
+	if !testutil.Eventually(wait, func() bool { return resumed.caughtUp(pub.last) }) {
+		t.Errorf("stopped client, once reading again, did not reach the last seq of every symbol")
+	}
+	for name, r := range map[string]*reader{"fast": fast, "slow": slow, "stopped": resumed} {
+		n, age, err := r.state()
+		if err != nil {
+			t.Errorf("%s client: %v", name, err)
+		}
+		if name == "fast" && age > time.Second {
+			t.Errorf("fast client saw a tick %v old (of %d), want under 1s", age, n)
+		}
+		r.c.Close()
+		<-r.done
+	}
+}
+
+// TestSlowConsumerClosed checks that a client backlogged past
+// BacklogTimeout is closed with 1008 and counted as "slow", while a
+// client that reads is not.
+func TestSlowConsumerClosed(t *testing.T) {
+	srv := startHub(t, hub.Config{BacklogTimeout: time.Second, MessageRate: -1}, nil)
+	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), srv.url+"?symbols=AAPL,MSFT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopped.Close()
+	fast := startReader(srv.dial(t, "?symbols=AAPL,MSFT"), 0)
+	pub := startPublisher(srv.h, []string{"AAPL", "MSFT"}, 0, 20, time.Millisecond)
+	defer pub.halt()
+
+	// The kernel takes a few MB before the hub sees backpressure, then
+	// BacklogTimeout and CloseTimeout pass: allow for all of it.
+	if !testutil.Eventually(2*wait, func() bool { return srv.h.Conns() == 1 }) {
+		t.Fatalf("Conns() = %d, want 1: the stopped client was not closed (Stats().Closed = %v)", srv.h.Conns(), srv.h.Stats().Closed)
+	}
+	if got := srv.h.Stats().Closed; got["slow"] != 1 {
+		t.Errorf(`Stats().Closed["slow"] = %d, want 1 (Closed = %v)`, got["slow"], got)
+	}
+	// The stopped client finds its connection ended (a 1008 close frame,
+	// if the server could still write it, or EOF).
+	code, err := stopped.CloseCode(wait)
+	if err == nil && code != 1008 {
+		t.Errorf("stopped client closed with %d, want 1008", code)
+	}
+	if err != nil && testutil.IsTimeout(err) {
+		t.Errorf("stopped client: connection still open: %v", err)
+	}
+	pub.halt()
+	n, age, err := fast.state()
+	if err != nil {
+		t.Errorf("reading client: %v", err)
+	}
+	if n < 1000 {
+		t.Errorf("reading client got %d ticks, want at least 1000", n)
+	}
+	if age > time.Second {
+		t.Errorf("reading client saw a tick %v old, want under 1s", age)
+	}
+	fast.c.Close()
+	<-fast.done
+}

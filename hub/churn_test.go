@@ -1,0 +1,185 @@
+package hub_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickerd/tickerd/feed/sim"
+	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/testutil"
+)
+
+// churner is one client subscribing and unsubscribing random sets. It
+// keeps its own view of its subscriptions, updated from the replies, and
+// checks every data message against it: only subscribed symbols, a
+// snapshot first after each new subscription, then ticks with rising seq.
+type churner struct {
+	c        *testutil.Client
+	subs     map[string]bool   // what the client believes it has
+	needSnap map[string]bool   // newly subscribed: the next message must be a snapshot
+	seq      map[string]uint64 // last seq seen per symbol
+	err      error
+	reqs     int
+}
+
+func (ch *churner) onData(m testutil.Msg) {
+	if ch.err != nil {
+		return
+	}
+	switch {
+	case !ch.subs[m.Symbol]:
+		ch.err = fmt.Errorf("%s for %s, which is not subscribed", m.Type, m.Symbol)
+	case m.Type == "snapshot" && !ch.needSnap[m.Symbol]:
+		ch.err = fmt.Errorf("snapshot for %s without a new subscription", m.Symbol)
+	case m.Type == "tick" && ch.needSnap[m.Symbol]:
+		ch.err = fmt.Errorf("tick for %s before its snapshot", m.Symbol)
+	case m.Type == "tick" && m.Seq <= ch.seq[m.Symbol]:
+		ch.err = fmt.Errorf("tick for %s with seq %d after %d", m.Symbol, m.Seq, ch.seq[m.Symbol])
+	case m.Type == "snapshot" && m.Seq < ch.seq[m.Symbol]:
+		ch.err = fmt.Errorf("snapshot for %s with seq %d after %d", m.Symbol, m.Seq, ch.seq[m.Symbol])
+	}
+	delete(ch.needSnap, m.Symbol)
+	ch.seq[m.Symbol] = m.Seq
+}
+
+func (ch *churner) run(r *rand.Rand, names []string, until time.Time) error {
+	ch.c.OnData = ch.onData
+	for id := 1; time.Now().Before(until) && ch.err == nil; id++ {
+		k := 1 + r.IntN(12)
+		set := make([]string, k)
+		for i := range set {
+			set[i] = names[r.IntN(len(names))]
+		}
+		op := "subscribe"
+		if r.IntN(2) == 0 {
+			op = "unsubscribe"
+		}
+		req := fmt.Sprintf(`{"op":%q,"symbols":["%s"],"id":%d}`, op, strings.Join(set, `","`), id)
+		ch.reqs++
+		m, err := ch.c.Request(req, fmt.Sprint(id), wait)
+		if err != nil {
+			return fmt.Errorf("%s: %w", req, err)
+		}
+		if m.Type != op+"d" {
+			return fmt.Errorf("%s: reply %s", req, m.Raw)
+		}
+		for _, s := range m.Symbols {
+			if op == "subscribe" && !ch.subs[s] {
+				ch.subs[s] = true
+				ch.needSnap[s] = true
+			}
+			if op == "unsubscribe" {
+				delete(ch.subs, s)
+				delete(ch.needSnap, s)
+			}
+		}
+	}
+	return ch.err
+}
+
+// TestSubscriptionChurn runs clients that subscribe and unsubscribe random
+// sets for a few seconds while the market ticks, then checks that the hub
+// counts exactly the subscriptions the clients believe they have.
+func TestSubscriptionChurn(t *testing.T) {
+	srv := startHub(t, hub.Config{MessageRate: -1}, &sim.Config{Seed: 3, Rate: 3000})
+	var names []string
+	for _, s := range srv.syms {
+		names = append(names, s.Name)
+	}
+	const clients = 8
+	chs := make([]*churner, clients)
+	for i := range chs {
+		chs[i] = &churner{c: srv.dial(t, ""), subs: map[string]bool{}, needSnap: map[string]bool{}, seq: map[string]uint64{}}
+	}
+	until := time.Now().Add(3 * time.Second)
+	var wg sync.WaitGroup
+	errs := make([]error, clients)
+	for i, ch := range chs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = ch.run(rand.New(rand.NewPCG(uint64(i), 1)), names, until)
+		}()
+	}
+	wg.Wait()
+	want, reqs := 0, 0
+	for i, ch := range chs {
+		if errs[i] != nil {
+			t.Errorf("client %d: %v", i, errs[i])
+		}
+		want += len(ch.subs)
+		reqs += ch.reqs
+	}
+	t.Logf("%d requests", reqs)
+	if got := srv.h.Stats().Subscriptions; got != int64(want) {
+		t.Errorf("Stats().Subscriptions = %d, want %d (the clients' own count)", got, want)
+	}
+	for _, ch := range chs {
+		ch.c.Close()
+	}
+	if !testutil.Eventually(wait, func() bool { return srv.h.Stats().Subscriptions == 0 }) {
+		t.Errorf("Stats().Subscriptions = %d after every client left, want 0", srv.h.Stats().Subscriptions)
+	}
+}
+
+// TestWatchChurn churns subscriptions to a few symbols over many shards
+// and checks OnWatch: after the churn, the last call for each symbol must
+// say watched exactly when some client is subscribed to it, or a feed
+// following only watched symbols would stop one that clients still want.
+func TestWatchChurn(t *testing.T) {
+	var mu sync.Mutex
+	watched := map[string]bool{}
+	calls := 0
+	var order []string // calls that repeat the previous state
+	cfg := hub.Config{Shards: 4, MessageRate: -1, OnWatch: func(sym string, w bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if watched[sym] == w {
+			order = append(order, fmt.Sprintf("call %d: OnWatch(%q, %v) twice in a row", calls, sym, w))
+		}
+		watched[sym] = w
+		calls++
+	}}
+	srv := startHub(t, cfg, nil)
+	names := []string{"AAPL"} // every request toggles the one symbol's watchers
+	const clients = 4         // one per shard
+	chs := make([]*churner, clients)
+	for i := range chs {
+		chs[i] = &churner{c: srv.dial(t, ""), subs: map[string]bool{}, needSnap: map[string]bool{}, seq: map[string]uint64{}}
+	}
+	until := time.Now().Add(3 * time.Second)
+	var wg sync.WaitGroup
+	errs := make([]error, clients)
+	for i, ch := range chs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = ch.run(rand.New(rand.NewPCG(uint64(i), 2)), names, until)
+		}()
+	}
+	wg.Wait()
+	subscribed := map[string]bool{}
+	for i, ch := range chs {
+		if errs[i] != nil {
+			t.Errorf("client %d: %v", i, errs[i])
+		}
+		for s := range ch.subs {
+			subscribed[s] = true
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%d OnWatch calls", calls)
+	for _, o := range order {
+		t.Error(o)
+	}
+	for _, s := range names {
+		if watched[s] != subscribed[s] {
+			t.Errorf("last OnWatch(%q) said watched=%v, but clients subscribed: %v", s, watched[s], subscribed[s])
+		}
+	}
+}
