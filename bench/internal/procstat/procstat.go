@@ -10,6 +10,7 @@ package procstat
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -144,6 +145,55 @@ func ParseMetrics(r io.Reader, names ...string) (map[string]float64, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("procstat: metrics: %w", err)
+	}
+	return out, nil
+}
+
+// CPUTimes is one CPU's line of /proc/stat, in clock ticks.
+type CPUTimes struct {
+	CPU                              int
+	User, Nice, System, Idle, IOWait uint64
+	IRQ, SoftIRQ, Steal              uint64
+}
+
+// Busy returns the ticks spent on anything but idle and iowait.
+func (t CPUTimes) Busy() uint64 { return t.User + t.Nice + t.System + t.IRQ + t.SoftIRQ + t.Steal }
+
+// Total returns all ticks.
+func (t CPUTimes) Total() uint64 { return t.Busy() + t.Idle + t.IOWait }
+
+// ReadCPUs returns the per-CPU lines of /proc/stat.
+func ReadCPUs() ([]CPUTimes, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil, fmt.Errorf("procstat: %w", err)
+	}
+	return ParseCPUs(b)
+}
+
+// ParseCPUs parses the "cpuN" lines of /proc/stat contents.
+func ParseCPUs(b []byte) ([]CPUTimes, error) {
+	var out []CPUTimes
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 9 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
+			continue
+		}
+		n, err := strconv.Atoi(f[0][3:])
+		if err != nil {
+			continue
+		}
+		var v [8]uint64
+		for i := range v {
+			if v[i], err = strconv.ParseUint(f[i+1], 10, 64); err != nil {
+				return nil, fmt.Errorf("procstat: /proc/stat %s: %w", f[0], err)
+			}
+		}
+		out = append(out, CPUTimes{CPU: n, User: v[0], Nice: v[1], System: v[2], Idle: v[3], IOWait: v[4], IRQ: v[5], SoftIRQ: v[6], Steal: v[7]})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("procstat: /proc/stat has no cpuN lines")
 	}
 	return out, nil
 }

@@ -77,3 +77,24 @@ process_cpu_seconds_total 12.5 1700000000000
 		t.Errorf("ParseMetrics = %v, want exactly %v", m, want)
 	}
 }
+
+func TestParseCPUs(t *testing.T) {
+	const stat = `cpu  100 0 50 800 10 0 5 0 0 0
+cpu0 60 0 30 300 5 0 5 0 0 0
+cpu1 40 0 20 500 5 0 0 0 0 0
+intr 12345
+`
+	c, err := ParseCPUs([]byte(stat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c) != 2 || c[0].CPU != 0 || c[0].Busy() != 95 || c[0].Total() != 400 || c[1].SoftIRQ != 0 {
+		t.Errorf("ParseCPUs = %+v, want cpu0 busy 95 of 400 and cpu1", c)
+	}
+	if _, err := ParseCPUs([]byte("intr 1\n")); err == nil {
+		t.Errorf("ParseCPUs(no cpu lines) = nil error, want error")
+	}
+	if got, err := ReadCPUs(); err != nil || len(got) == 0 {
+		t.Errorf("ReadCPUs() = %v, %v", got, err)
+	}
+}

@@ -57,7 +57,7 @@ var palette = []string{"#1f77b4", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#
 const (
 	marginLeft   = 70
 	marginRight  = 130
-	marginTop    = 56
+	marginTop    = 76
 	panelGap     = 46
 	marginBottom = 48
 )

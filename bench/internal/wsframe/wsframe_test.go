@@ -43,7 +43,6 @@ func scanAll(t *testing.T, stream []byte, chunk int) []string {
 			got = append(got, string(f.Payload))
 			pending = pending[n:]
 		}
-		pending = append([]byte(nil), pending...)
 	}
 	if len(pending) != 0 {
 		t.Fatalf("%d bytes left over", len(pending))

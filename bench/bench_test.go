@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickerd/tickerd/bench/internal/load"
+	"github.com/tickerd/tickerd/bench/internal/stats"
+	"github.com/tickerd/tickerd/feed/sim"
+	"github.com/tickerd/tickerd/internal/app"
+)
+
+// TestMain lets the coordinator re-execute the test binary as a worker.
+func TestMain(m *testing.M) {
+	if os.Getenv(envWorker) == "1" {
+		if err := load.Run(context.Background(), os.Stdin, os.Stdout); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestSplit(t *testing.T) {
+	tests := []struct {
+		n, parts int
+		want     []int
+	}{
+		{10, 3, []int{4, 3, 3}},
+		{50000, 5, []int{10000, 10000, 10000, 10000, 10000}},
+		{2, 4, []int{1, 1, 0, 0}},
+		{0, 2, []int{0, 0}},
+	}
+	for _, tt := range tests {
+		got := split(tt.n, tt.parts)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("split(%d, %d) = %v, want %v", tt.n, tt.parts, got, tt.want)
+		}
+		sum := 0
+		for _, v := range got {
+			sum += v
+		}
+		if sum != tt.n {
+			t.Errorf("split(%d, %d) sums to %d", tt.n, tt.parts, sum)
+		}
+	}
+	if split(5, 0) != nil {
+		t.Errorf("split(5, 0) != nil")
+	}
+}
+
+func TestWorkerCount(t *testing.T) {
+	tests := []struct{ conns, per, min, want int }{
+		{19000, 12000, 0, 2},
+		{50000, 12000, 0, 5},
+		{12000, 12000, 0, 1},
+		{12001, 12000, 0, 2},
+		{100, 12000, 3, 3},
+		{0, 12000, 0, 1},
+	}
+	for _, tt := range tests {
+		if got := workerCount(tt.conns, tt.per, tt.min); got != tt.want {
+			t.Errorf("workerCount(%d, %d, %d) = %d, want %d", tt.conns, tt.per, tt.min, got, tt.want)
+		}
+	}
+}
+
+func TestSrcIPs(t *testing.T) {
+	got := srcIPs(3)
+	if strings.Join(got, " ") != "127.0.0.2 127.0.0.3 127.0.0.4" {
+		t.Errorf("srcIPs(3) = %v", got)
+	}
+	if n := len(srcIPs(1000)); n != 250 {
+		t.Errorf("len(srcIPs(1000)) = %d, want 250", n)
+	}
+}
+
+func TestParseCPUs(t *testing.T) {
+	tests := []struct {
+		in    string
+		count int
+		ok    bool
+	}{
+		{"0", 1, true}, {"1", 1, true}, {"0-3", 4, true}, {"0,2", 2, true},
+		{"", 0, false}, {"x", 0, false}, {"3-1", 0, false}, {"-1", 0, false},
+	}
+	for _, tt := range tests {
+		set, err := parseCPUs(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && set.Count() != tt.count) {
+			t.Errorf("parseCPUs(%q) = %d CPUs, %v; want %d, ok %v", tt.in, set.Count(), err, tt.count, tt.ok)
+		}
+	}
+}
+
+func TestListeningInodes(t *testing.T) {
+	b, err := os.ReadFile("testdata/proc_net_tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := listeningInodes(b, 8080)
+	if len(got) != 1 || !got["123456"] {
+		t.Errorf("listeningInodes(8080) = %v, want only 123456 (the ESTABLISHED one is not listening)", got)
+	}
+	if got := listeningInodes(b, 22); !got["333333"] {
+		t.Errorf("listeningInodes(22) = %v, want 333333", got)
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	if err := checkLoopback("127.0.0.1"); err != nil {
+		t.Errorf("checkLoopback(127.0.0.1) = %v", err)
+	}
+	if err := checkLoopback("10.1.2.3"); err == nil {
+		t.Errorf("checkLoopback(10.1.2.3) = nil, want refusal")
+	}
+	if _, err := parseTargets("ws://192.0.2.1:8080/ws", false); err == nil {
+		t.Errorf("parseTargets(remote) = nil error, want refusal without -allow-remote")
+	}
+}
+
+func TestScenarioDefaults(t *testing.T) {
+	c, err := parseFlags([]string{"-scenario", "idle-memory", "-conns", "500"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.conns != 500 || c.k != 10 || c.feedRate != 0 || c.dist != "uniform" {
+		t.Errorf("idle-memory with -conns 500: conns %d k %d rate %v dist %s; want 500 10 0 uniform", c.conns, c.k, c.feedRate, c.dist)
+	}
+	for _, bad := range [][]string{
+		{"-scenario", "nope"}, {"-duration", "1500ms"}, {"-slow", "1"}, {"-dist", "normal"}, {"-per-worker", "30000"},
+	} {
+		if _, err := parseFlags(bad); err == nil {
+			t.Errorf("parseFlags(%q) = nil error, want error", bad)
+		}
+	}
+}
+
+// workerResult builds one worker's result: second s of the run holds the
+// given latencies (µs) as ticks, and the worker's CPU rises 0.5 s per second.
+func workerResult(t *testing.T, seconds int, lat map[int][]int64, jumps int64) *load.Result {
+	t.Helper()
+	var s stats.Series
+	for sec, vs := range lat {
+		h := stats.NewLatency()
+		for _, v := range vs {
+			stats.Record(h, v)
+		}
+		if err := s.Add(sec, stats.Counters{Frames: int64(len(vs)), Ticks: int64(len(vs)), Jumps: jumps}, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wire, err := s.Wire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu := make([]float64, seconds+1)
+	for i := range cpu {
+		cpu[i] = float64(i) * 0.5
+	}
+	return &load.Result{Series: wire, CPU: cpu, Cores: 2, Busy: make([]float64, seconds), PerSymbol: []load.SymbolCounters{{Ticks: 1}}}
+}
+
+// TestMergeWorkerResults checks the coordinator's merge of two workers and
+// the server samples with known inputs.
+func TestMergeWorkerResults(t *testing.T) {
+	seconds, from := 3, 1
+	// Second 0 is warm-up and must not count. In the window, worker A saw
+	// 1..1000 µs and worker B 1001..2000 µs.
+	a, b := make([]int64, 0, 1000), make([]int64, 0, 1000)
+	for v := int64(1); v <= 1000; v++ {
+		a = append(a, v)
+		b = append(b, v+1000)
+	}
+	ra := workerResult(t, seconds, map[int][]int64{0: {50000}, 1: a[:500], 2: a[500:]}, 1)
+	rb := workerResult(t, seconds, map[int][]int64{1: b}, 2)
+	c := &config{scenario: "fan-out", conns: 100, k: 1, dist: "same", warmup: time.Second, duration: 2 * time.Second}
+	r := newReport(c, []*node{{url: "ws://127.0.0.1:1/ws"}}, []string{"AAPL"})
+	r.Connect.Established = 100
+	mb := int64(1 << 20)
+	base := []serverSample{{ok: true, cpu: 10, rss: 10 * mb}}
+	conn := []serverSample{{ok: true, cpu: 11, rss: 20 * mb}}
+	samples := [][]serverSample{{
+		{ok: true, cpu: 12, rss: 20 * mb}, {ok: true, cpu: 13, rss: 20 * mb},
+		{ok: true, cpu: 13.5, rss: 20 * mb}, {ok: true, cpu: 14, rss: 30 * mb, goroutines: 250},
+	}}
+	if err := r.setResults([]*load.Result{ra, rb}, base, conn, samples, from, seconds); err != nil {
+		t.Fatal(err)
+	}
+	w := r.Window
+	want := stats.Percentiles{Count: 2000, Mean: 1.0005, P50: 1.000, P90: 1.800, P99: 1.980, P999: 1.998, Max: 2.000}
+	if w.Latency != want {
+		t.Errorf("window latency = %+v, want %+v", w.Latency, want)
+	}
+	if w.Ticks != 2000 || w.Jumps != 1+1+2 || w.MessagesPerSec != 1000 {
+		t.Errorf("window = %d ticks, %d jumps, %v msg/s; want 2000, 4, 1000", w.Ticks, w.Jumps, w.MessagesPerSec)
+	}
+	sv := r.Server
+	// CPU over the window: samples[1] = 13 to samples[3] = 14: 1 s in 2 s.
+	if !sv.Measured || sv.CPUSeconds != 1 || sv.CPUPercent != 50 || sv.CPUPerMessageUS != 500 {
+		t.Errorf("server = %+v, want 1 CPU s, 50%%, 500 µs/msg", sv)
+	}
+	if sv.RSSPerConn != float64(20*mb)/100 || sv.Goroutines != 250 {
+		t.Errorf("server RSS/conn %v goroutines %v, want %v, 250", sv.RSSPerConn, sv.Goroutines, float64(20*mb)/100)
+	}
+	// Each worker used 0.5 CPU s per second, on 2 cores: 2 x 1 s over 2 s x 2 cores = 50%.
+	if g := r.Generator; g.CPUSeconds != 2 || g.CPUPercent != 50 || g.Workers != 2 {
+		t.Errorf("generator = %+v, want 2 CPU s, 50%%, 2 workers", g)
+	}
+	if len(r.Series) != 3 || r.Series[0].Max < 49.9 || r.Series[0].Max > 50.1 || r.Series[1].Ticks != 1500 || r.Series[2].ServerCPU != 50 {
+		t.Errorf("series = %+v", r.Series)
+	}
+	if len(r.PerSymbol) != 1 || r.PerSymbol[0].Ticks != 2 {
+		t.Errorf("per symbol = %+v, want AAPL with 2 ticks", r.PerSymbol)
+	}
+}
+
+// TestEndToEnd runs the whole command path (coordinator, two re-executed
+// worker processes, JSON and SVG output) against a real in-process tickerd.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	a, err := app.New(app.Config{Sim: sim.Config{Rate: 100, Symbols: 3, Steady: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	dir := t.TempDir()
+	c, err := parseFlags([]string{
+		"-scenario", "fan-out", "-url", "ws://" + ln.Addr().String() + "/ws",
+		"-conns", "50", "-k", "2", "-dist", "uniform", "-workers", "2",
+		"-warmup", "1s", "-duration", "2s", "-settle", "0s",
+		"-out", filepath.Join(dir, "r.json"), "-svg", filepath.Join(dir, "r.svg"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := run(context.Background(), c, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.write(c, os.Stdout); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Connect.Established != 50 || rep.Generator.Workers != 2 || rep.Open != 50 {
+		t.Errorf("established %d, workers %d, open %d; want 50, 2, 50", rep.Connect.Established, rep.Generator.Workers, rep.Open)
+	}
+	w := rep.Window
+	if w.Ticks == 0 || w.Latency.Count != w.Ticks || w.OutOfOrder != 0 || w.Duplicates != 0 || w.Unexpected != 0 {
+		t.Errorf("window = %+v, want ticks, one latency each, no disorder", w)
+	}
+	// 50 conns x 2 of 3 symbols x 33.3 updates/s x 2 s = 6667 updates,
+	// each received or merged.
+	if got := w.Ticks + w.Merged; got < 5000 || got > 8000 {
+		t.Errorf("ticks %d + merged %d = %d, want about 6667", w.Ticks, w.Merged, got)
+	}
+	if !rep.Server.Measured || rep.Server.Nodes[0].PID != os.Getpid() {
+		t.Errorf("server = %+v, want measured from /proc of this process (pid %d)", rep.Server, os.Getpid())
+	}
+	var back report
+	b, err := os.ReadFile(filepath.Join(dir, "r.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil || back.Window.Ticks != w.Ticks || len(back.Series) != 3 {
+		t.Errorf("JSON result: %v, ticks %d, %d seconds; want %d, 3", err, back.Window.Ticks, len(back.Series), w.Ticks)
+	}
+	if svg, err := os.ReadFile(filepath.Join(dir, "r.svg")); err != nil || !strings.Contains(string(svg), "<svg") {
+		t.Errorf("SVG not written: %v", err)
+	}
+}

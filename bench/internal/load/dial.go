@@ -1,0 +1,235 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
+
+	"github.com/tickerd/tickerd/bench/internal/wsframe"
+)
+
+// target is a parsed ws:// URL.
+type target struct {
+	u    *url.URL
+	addr string // host:port
+}
+
+func parseTarget(s string) (target, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return target{}, fmt.Errorf("load: target %q: %w", s, err)
+	}
+	if u.Scheme != "ws" {
+		return target{}, fmt.Errorf("load: target %q: scheme must be ws", s)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	return target{u: u, addr: addr}, nil
+}
+
+// dialer opens connections for one worker.
+type dialer struct {
+	targets []target
+	srcIPs  []net.IP
+	names   []string // the symbol universe
+	timeout time.Duration
+	query   bool
+}
+
+// dialed is an open, subscribed connection whose socket is owned by fd
+// alone: the net.Conn used for the handshake is closed.
+type dialed struct {
+	fd      int
+	initial []byte // bytes the server sent right after the handshake
+}
+
+// bindNoPort lets the kernel choose the source port at connect time, so the
+// port is unique per (source, destination) pair instead of per source address.
+func bindNoPort(_, _ string, c syscall.RawConn) error {
+	var serr error
+	if err := c.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// open dials connection gidx (its source address and target follow from
+// gidx), upgrades it, and subscribes to syms. If keepConn, it returns the
+// net.Conn for blocking use; otherwise it moves the socket to a bare
+// non-blocking fd for epoll.
+func (d *dialer) open(ctx context.Context, gidx int, syms []uint16, keepConn bool) (net.Conn, *bufio.Reader, dialed, error) {
+	t := d.targets[gidx%len(d.targets)]
+	nd := net.Dialer{Timeout: d.timeout, Control: bindNoPort}
+	if len(d.srcIPs) > 0 {
+		nd.LocalAddr = &net.TCPAddr{IP: d.srcIPs[gidx%len(d.srcIPs)]}
+	}
+	nc, err := nd.DialContext(ctx, "tcp", t.addr)
+	if err != nil {
+		return nil, nil, dialed{}, err
+	}
+	fail := func(err error) (net.Conn, *bufio.Reader, dialed, error) {
+		nc.Close()
+		return nil, nil, dialed{}, err
+	}
+	if err := nc.SetDeadline(time.Now().Add(d.timeout)); err != nil {
+		return fail(err)
+	}
+	u := t.u
+	if d.query && len(syms) > 0 {
+		cp := *u
+		q := cp.Query()
+		q.Set("symbols", d.join(syms))
+		cp.RawQuery = q.Encode()
+		u = &cp
+	}
+	br, _, err := ws.Dialer{}.Upgrade(nc, u)
+	if err != nil {
+		return fail(err)
+	}
+	if !d.query && len(syms) > 0 {
+		if _, err := nc.Write(d.request("subscribe", syms, 1)); err != nil {
+			if br != nil {
+				ws.PutReader(br)
+			}
+			return fail(err)
+		}
+	}
+	if keepConn {
+		if err := nc.SetDeadline(time.Time{}); err != nil {
+			return fail(err)
+		}
+		return nc, br, dialed{}, nil
+	}
+	var initial []byte
+	if br != nil {
+		b, _ := br.Peek(br.Buffered()) // cannot fail: the bytes are buffered
+		initial = append([]byte(nil), b...)
+		ws.PutReader(br)
+	}
+	fd, err := detach(nc)
+	if err != nil {
+		return nil, nil, dialed{}, err
+	}
+	return nil, nil, dialed{fd: fd, initial: initial}, nil
+}
+
+// detach duplicates nc's socket to a bare non-blocking fd and closes nc, so
+// that the runtime's poller no longer watches it and one fd stays per
+// connection.
+func detach(nc net.Conn) (int, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		nc.Close()
+		return -1, errors.New("load: not a socket")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		nc.Close()
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := raw.Control(func(s uintptr) {
+		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		nc.Close()
+		return -1, err
+	}
+	nc.Close()
+	if derr != nil {
+		return -1, os.NewSyscallError("dup", derr)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("setnonblock", err)
+	}
+	return fd, nil
+}
+
+func (d *dialer) join(syms []uint16) string {
+	names := make([]string, len(syms))
+	for i, s := range syms {
+		names[i] = d.names[s]
+	}
+	return strings.Join(names, ",")
+}
+
+// request returns a masked text frame carrying {"op":op,"symbols":[...],"id":id}.
+func (d *dialer) request(op string, syms []uint16, id int) []byte {
+	names := make([]string, len(syms))
+	for i, s := range syms {
+		names[i] = d.names[s]
+	}
+	payload, _ := json.Marshal(struct { // cannot fail: strings only
+		Op      string   `json:"op"`
+		Symbols []string `json:"symbols"`
+		ID      int      `json:"id"`
+	}{op, names, id})
+	return wsframe.Append(nil, wsframe.OpText, payload, maskKey())
+}
+
+func maskKey() [4]byte {
+	v := rand.Uint32()
+	return [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
+}
+
+// Cause names the reason of a failed dial or a lost connection, for counting.
+func Cause(err error) string {
+	var se ws.StatusError
+	var errno syscall.Errno
+	var ne net.Error
+	switch {
+	case err == nil:
+		return "none"
+	case errors.Is(err, errUnexpectedClose):
+		return "server_close"
+	case errors.Is(err, errServer):
+		return "server_error"
+	case errors.As(err, &se):
+		return "http_" + strconv.Itoa(int(se))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.As(err, &errno):
+		switch errno {
+		case unix.ECONNREFUSED:
+			return "refused"
+		case unix.ECONNRESET:
+			return "reset"
+		case unix.EADDRNOTAVAIL, unix.EADDRINUSE:
+			return "no_source_port"
+		case unix.EMFILE, unix.ENFILE:
+			return "fd_limit"
+		case unix.ETIMEDOUT:
+			return "timeout"
+		case unix.EPIPE:
+			return "broken_pipe"
+		}
+		return "errno_" + strings.ReplaceAll(errno.Error(), " ", "_")
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "eof"
+	case errors.Is(err, ws.ErrHandshakeBadProtocol), errors.Is(err, ws.ErrHandshakeBadUpgrade),
+		errors.Is(err, ws.ErrHandshakeBadConnection), errors.Is(err, ws.ErrHandshakeBadSecAccept):
+		return "bad_handshake"
+	}
+	return "other"
+}

@@ -1,0 +1,144 @@
+// Package load is the client side of the load generator: one worker process
+// opens its share of WebSocket connections, reads them all from a few
+// goroutines over epoll, and reports second-by-second measurements.
+//
+// A worker is driven by JSON lines. The coordinator writes a Plan, waits for
+// the "connected" event, writes a Command with op "start" and the shared
+// time origin t0, and reads the "result" event:
+//
+//	coordinator -> worker   {"plan":{...}}
+//	worker -> coordinator   {"event":"connected","connected":{...}}
+//	coordinator -> worker   {"op":"start","t0":1763718000000000000,"seconds":25,"window_from":5,"window_to":25}
+//	worker -> coordinator   {"event":"result","result":{...}}
+//
+// Run speaks this protocol over any reader and writer, so the same code runs
+// in a re-executed worker process (stdin/stdout) and in tests (pipes).
+package load
+
+import (
+	"time"
+
+	"github.com/tickerd/tickerd/bench/internal/stats"
+)
+
+// Plan is one worker's share of a run.
+type Plan struct {
+	Worker  int      `json:"worker"`
+	Targets []string `json:"targets"` // ws:// URLs; connection i uses Targets[i%len]
+	First   int      `json:"first"`   // global index of this worker's first connection
+	Count   int      `json:"count"`   // connections this worker opens at start
+	SrcIPs  []string `json:"src_ips"` // local addresses, connection i binds SrcIPs[i%len]; empty: kernel's choice
+
+	Symbols []string `json:"symbols"` // the universe to choose from
+	K       int      `json:"k"`       // symbols per connection
+	Dist    string   `json:"dist"`    // "same", "uniform" or "zipf"
+	Seed    uint64   `json:"seed"`
+	Query   bool     `json:"query"` // subscribe with /ws?symbols= instead of a subscribe message
+	Slow    float64  `json:"slow"`  // fraction of connections that never read
+
+	Readers         int           `json:"readers"`          // epoll reader goroutines; 0: GOMAXPROCS
+	DialConcurrency int           `json:"dial_concurrency"` // dials in flight; 0: 32
+	ConnectRate     float64       `json:"connect_rate"`     // dials per second; 0: unlimited
+	DialTimeout     time.Duration `json:"dial_timeout"`     // connect+handshake of one connection; 0: 10 s
+	ConnectTimeout  time.Duration `json:"connect_timeout"`  // whole connect phase; 0: 5 min
+
+	Churn ChurnPlan `json:"churn"`
+	Burst BurstPlan `json:"burst"`
+}
+
+// ChurnPlan runs connect/subscribe/unsubscribe/close cycles during the run.
+type ChurnPlan struct {
+	Rate        float64 `json:"rate"`        // cycles per second; 0: no churn
+	Concurrency int     `json:"concurrency"` // cycles in flight; 0: 16
+}
+
+// BurstPlan opens more connections at once in the middle of the run, like a
+// market open: Count connections with global indexes from First, dialled At
+// seconds after t0.
+type BurstPlan struct {
+	First int     `json:"first"`
+	Count int     `json:"count"`
+	At    float64 `json:"at"`
+}
+
+// Command is a control message from the coordinator.
+type Command struct {
+	Op         string `json:"op"` // "start" or "stop"
+	T0         int64  `json:"t0"` // Unix ns; second s of the series starts at T0 + s
+	Seconds    int    `json:"seconds"`
+	WindowFrom int    `json:"window_from"` // measurement window [from, to) in seconds
+	WindowTo   int    `json:"window_to"`
+}
+
+// Event is a message from a worker.
+type Event struct {
+	Event     string         `json:"event"` // "connected", "result" or "error"
+	Connected *ConnectReport `json:"connected,omitempty"`
+	Result    *Result        `json:"result,omitempty"`
+	Error     string         `json:"error,omitempty"`
+}
+
+// ConnectReport describes a connect phase.
+type ConnectReport struct {
+	Attempted   int            `json:"attempted"`
+	Established int            `json:"established"`
+	Slow        int            `json:"slow"` // established but never read
+	Failures    map[string]int `json:"failures,omitempty"`
+	Seconds     float64        `json:"seconds"` // first dial to last outcome
+	Latency     string         `json:"latency"` // per-connection dial+handshake+subscribe, µs histogram
+}
+
+// Result is everything a worker measured.
+type Result struct {
+	Series    []stats.WireSecond `json:"series"`
+	PerSymbol []SymbolCounters   `json:"per_symbol"` // window only; index = Plan.Symbols
+	Lost      map[string]int     `json:"lost,omitempty"`
+	Open      int                `json:"open"` // reading connections still open at the end
+	Pings     int64              `json:"pings"`
+
+	Cores        int       `json:"cores"`      // CPUs the worker may run on
+	CPU          []float64 `json:"cpu"`        // own CPU seconds at t0+s, s = 0..Seconds
+	Busy         []float64 `json:"busy"`       // per second, the busiest reader's busy fraction
+	FullPolls    int64     `json:"full_polls"` // epoll waits that filled the event array (window)
+	Waits        int64     `json:"waits"`      // epoll waits that returned events (window)
+	Events       int64     `json:"events"`     // events those waits returned
+	Backlog      int64     `json:"backlog"`    // unread bytes in reading connections when the run ended
+	BacklogConns int       `json:"backlog_conns"`
+
+	Slow  SlowReport     `json:"slow"`
+	Churn ChurnReport    `json:"churn"`
+	Burst *ConnectReport `json:"burst,omitempty"`
+}
+
+// SymbolCounters counts one symbol's ticks and sequence outcomes in the window.
+type SymbolCounters struct {
+	Ticks      int64 `json:"ticks"`
+	Jumps      int64 `json:"seq_jumps"`
+	Merged     int64 `json:"merged"`
+	OutOfOrder int64 `json:"out_of_order"`
+	Duplicates int64 `json:"duplicates"`
+}
+
+// Add adds o to c.
+func (c *SymbolCounters) Add(o SymbolCounters) {
+	c.Ticks += o.Ticks
+	c.Jumps += o.Jumps
+	c.Merged += o.Merged
+	c.OutOfOrder += o.OutOfOrder
+	c.Duplicates += o.Duplicates
+}
+
+// SlowReport describes the connections that never read.
+type SlowReport struct {
+	Count          int   `json:"count"`
+	ClosedByServer int   `json:"closed_by_server"` // FIN or RST seen at the end
+	QueuedBytes    int64 `json:"queued_bytes"`     // unread bytes in their receive queues at the end
+}
+
+// ChurnReport describes the churn cycles.
+type ChurnReport struct {
+	Cycles   int64          `json:"cycles"` // completed connect/subscribe/unsubscribe/close cycles
+	Failures map[string]int `json:"failures,omitempty"`
+	Latency  string         `json:"latency,omitempty"` // µs histogram of a whole cycle
+	Seconds  float64        `json:"seconds"`
+}

@@ -1,0 +1,364 @@
+package load
+
+import (
+	"bytes"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/tickerd/tickerd/bench/internal/stats"
+	"github.com/tickerd/tickerd/bench/internal/wsframe"
+	"github.com/tickerd/tickerd/protocol"
+)
+
+// conn is one reading connection. Owned by its reader after adoption.
+type conn struct {
+	fd        int
+	slot      int32    // index in reader.conns
+	syms      []uint16 // subscribed symbols (universe indexes)
+	last      []uint64 // per syms[i]: highest seq seen + 1, 0 = none (stats.TrackSeq)
+	partial   []byte   // an incomplete frame carried to the next read
+	closeCode uint16   // status code of a close frame received, 0 = none
+}
+
+func (c *conn) index(sym uint16) int {
+	for i, s := range c.syms {
+		if s == sym {
+			return i
+		}
+	}
+	return -1
+}
+
+// clock maps receive times to seconds of the run. It is shared by the readers
+// of a worker and set once by the start command.
+type clock struct {
+	t0      atomic.Int64 // Unix ns; 0 until the run starts
+	seconds atomic.Int64
+	from    atomic.Int64 // window, in seconds
+	to      atomic.Int64
+}
+
+// second returns the second of the run that now falls in, or -1 outside it.
+func (k *clock) second(now int64) int {
+	t0 := k.t0.Load()
+	if t0 == 0 || now < t0 {
+		return -1
+	}
+	s := (now - t0) / int64(time.Second)
+	if s >= k.seconds.Load() {
+		return -1
+	}
+	return int(s)
+}
+
+func (k *clock) inWindow(sec int) bool {
+	return sec >= 0 && int64(sec) >= k.from.Load() && int64(sec) < k.to.Load()
+}
+
+const (
+	maxEvents = 256
+	readBuf   = 64 << 10
+	pollMs    = 20
+)
+
+// reader reads a share of the connections with one epoll instance and one
+// buffer. Everything below mu is owned by the run goroutine.
+type reader struct {
+	epfd   int
+	clk    *clock
+	symIdx map[string]uint16
+
+	mu      sync.Mutex
+	pending []*conn // handed over by dialers, adopted by run
+
+	stop atomic.Bool
+
+	conns        []*conn
+	free         []int32
+	buf          []byte
+	wbuf         []byte
+	cur          stats.Counters
+	curH         *hdr.Histogram
+	curSec       int
+	series       stats.Series
+	perSym       []SymbolCounters
+	scratch      SymbolCounters  // per-symbol counts outside the window go here
+	busy         []time.Duration // per second
+	full         int64
+	waits        int64 // epoll waits that returned events, in the window
+	backlog      int64 // unread bytes in the kernel at the end
+	backlogConns int   // connections with unread bytes at the end
+	events       int64 // events those waits returned
+	lost         map[string]int
+	pings        int64
+}
+
+func newReader(clk *clock, names []string, symIdx map[string]uint16) (*reader, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	return &reader{
+		epfd:   epfd,
+		clk:    clk,
+		symIdx: symIdx,
+		buf:    make([]byte, readBuf),
+		curH:   stats.NewLatency(),
+		curSec: -1,
+		perSym: make([]SymbolCounters, len(names)),
+		lost:   map[string]int{},
+	}, nil
+}
+
+// add hands c to the reader; safe from any goroutine.
+func (r *reader) add(c *conn) {
+	r.mu.Lock()
+	r.pending = append(r.pending, c)
+	r.mu.Unlock()
+}
+
+func (r *reader) adopt() {
+	r.mu.Lock()
+	p := r.pending
+	r.pending = nil
+	r.mu.Unlock()
+	for _, c := range p {
+		if n := len(r.free); n > 0 {
+			c.slot = r.free[n-1]
+			r.free = r.free[:n-1]
+			r.conns[c.slot] = c
+		} else {
+			c.slot = int32(len(r.conns))
+			r.conns = append(r.conns, c)
+		}
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: c.slot}
+		if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+			r.drop(c, "epoll_add")
+			continue
+		}
+		if len(c.partial) > 0 { // frames that came with the handshake response
+			r.consume(c, c.partial, time.Now().UnixNano())
+		}
+	}
+}
+
+// run reads until stop is set, then flushes the current second.
+func (r *reader) run() {
+	events := make([]unix.EpollEvent, maxEvents)
+	for !r.stop.Load() {
+		r.adopt()
+		n, err := unix.EpollWait(r.epfd, events, pollMs)
+		if err != nil {
+			continue // EINTR
+		}
+		start := time.Now()
+		for i := range n {
+			if c := r.conns[events[i].Fd]; c != nil {
+				r.read(c)
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		if sec := r.clk.second(start.UnixNano()); sec >= 0 {
+			for len(r.busy) <= sec {
+				r.busy = append(r.busy, 0)
+			}
+			r.busy[sec] += time.Since(start)
+			if r.clk.inWindow(sec) {
+				r.waits++
+				r.events += int64(n)
+				if n == maxEvents {
+					r.full++
+				}
+			}
+		}
+	}
+	r.flush(-1)
+	// What the kernel holds unread when we stop: near zero when the readers
+	// keep up with the server.
+	for _, c := range r.conns {
+		if c == nil {
+			continue
+		}
+		if q, err := unix.IoctlGetInt(c.fd, unix.SIOCINQ); err == nil && q > 0 {
+			r.backlog += int64(q)
+			r.backlogConns++
+		}
+	}
+}
+
+// close closes every connection and the epoll instance; call after run.
+func (r *reader) close() (open int) {
+	for _, c := range r.conns {
+		if c != nil {
+			unix.Close(c.fd)
+			open++
+		}
+	}
+	unix.Close(r.epfd)
+	return open
+}
+
+// read does one non-blocking read of c (the poller is level-triggered, so
+// data left in the socket is reported again) and handles the frames in it.
+func (r *reader) read(c *conn) {
+	off := len(c.partial)
+	if off+4096 > len(r.buf) {
+		r.buf = make([]byte, 2*(off+4096))
+	}
+	copy(r.buf, c.partial)
+	n, err := unix.Read(c.fd, r.buf[off:])
+	now := time.Now().UnixNano()
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return
+	case err != nil:
+		r.drop(c, Cause(err))
+		return
+	case n == 0:
+		r.drop(c, "eof")
+		return
+	}
+	r.consume(c, r.buf[:off+n], now)
+}
+
+// consume handles the complete frames in data and keeps the rest in c.partial.
+func (r *reader) consume(c *conn, data []byte, now int64) {
+	for {
+		f, n, err := wsframe.Next(data)
+		if err != nil {
+			r.drop(c, "protocol_error")
+			return
+		}
+		if n == 0 {
+			break
+		}
+		data = data[n:]
+		switch f.Op {
+		case wsframe.OpText:
+			r.message(c, f.Payload, now)
+		case wsframe.OpPing:
+			r.pings++
+			r.wbuf = wsframe.Append(r.wbuf[:0], wsframe.OpPong, f.Payload, maskKey())
+			_, _ = unix.Write(c.fd, r.wbuf) // best effort: a full socket means we are far behind anyway
+		case wsframe.OpClose:
+			c.closeCode = wsframe.CloseCode(f.Payload)
+			r.wbuf = wsframe.Append(r.wbuf[:0], wsframe.OpClose, f.Payload[:min(2, len(f.Payload))], maskKey())
+			_, _ = unix.Write(c.fd, r.wbuf)
+			r.drop(c, "close_"+strconv.Itoa(int(c.closeCode)))
+			return
+		default:
+			r.count(now, stats.Counters{Frames: 1, Other: 1})
+		}
+	}
+	switch {
+	case len(data) == 0 && cap(c.partial) > 4096:
+		c.partial = nil
+	default:
+		c.partial = append(c.partial[:0], data...)
+	}
+}
+
+func (r *reader) count(now int64, c stats.Counters) {
+	if sec := r.clk.second(now); sec >= 0 {
+		r.flush(sec)
+		r.cur.Add(c)
+	}
+}
+
+var errorType = []byte(`"type":"error"`)
+
+// message accounts one text message.
+func (r *reader) message(c *conn, p []byte, now int64) {
+	// Every second of the run goes into the series (the window is a range
+	// of it); per-symbol counters cover the window only.
+	sec := r.clk.second(now)
+	in := sec >= 0
+	if in {
+		r.flush(sec)
+		r.cur.Frames++
+		r.cur.Bytes += int64(len(p))
+	}
+	typ, sym, seq, ts, ok := protocol.ScanTick(p)
+	if !ok {
+		if in {
+			r.cur.Other++
+			if bytes.Contains(p[:min(len(p), 24)], errorType) {
+				r.cur.Errors++
+			}
+		}
+		return
+	}
+	tick := string(typ) == "tick"
+	id, known := r.symIdx[string(sym)]
+	i := -1
+	if known {
+		i = c.index(id)
+	}
+	if i < 0 {
+		if in {
+			r.cur.Unexpected++
+		}
+		return
+	}
+	res, merged := stats.TrackSeq(&c.last[i], seq)
+	if !in {
+		return
+	}
+	ps := &r.scratch
+	if r.clk.inWindow(sec) {
+		ps = &r.perSym[id]
+	}
+	if tick {
+		r.cur.Ticks++
+		ps.Ticks++
+		lat := now - ts
+		if lat < 0 {
+			r.cur.Negative++
+		}
+		stats.Record(r.curH, lat/1000)
+	} else {
+		r.cur.Snapshots++
+	}
+	r.cur.Count(res, merged)
+	switch res {
+	case stats.SeqJump:
+		ps.Jumps++
+		ps.Merged += int64(merged)
+	case stats.SeqDuplicate:
+		ps.Duplicates++
+	case stats.SeqOutOfOrder:
+		ps.OutOfOrder++
+	}
+}
+
+// flush moves the current second into the series when sec differs from it
+// (-1 always flushes).
+func (r *reader) flush(sec int) {
+	if sec == r.curSec {
+		return
+	}
+	if r.curSec >= 0 {
+		_ = r.series.Add(r.curSec, r.cur, r.curH) // cannot fail: same geometry, second >= 0
+		r.cur = stats.Counters{}
+		r.curH.Reset()
+	}
+	r.curSec = sec
+}
+
+// drop closes c and counts why.
+func (r *reader) drop(c *conn, cause string) {
+	if c.slot >= 0 && int(c.slot) < len(r.conns) && r.conns[c.slot] == c {
+		_ = unix.EpollCtl(r.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+		r.conns[c.slot] = nil
+		r.free = append(r.free, c.slot)
+	}
+	unix.Close(c.fd)
+	r.lost[cause]++
+}

@@ -1,0 +1,384 @@
+package load
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/time/rate"
+
+	"github.com/tickerd/tickerd/bench/internal/procstat"
+	"github.com/tickerd/tickerd/bench/internal/stats"
+)
+
+// Run is a worker: it reads a Plan and commands from in and writes events to
+// out, as described in the package documentation. It returns when the run is
+// over, in is closed, or ctx is done; every connection is closed by then.
+// The goroutine that reads in ends when in is closed, which the caller does
+// after the result (a worker process simply exits).
+func Run(ctx context.Context, in io.Reader, out io.Writer) error {
+	dec := json.NewDecoder(bufio.NewReader(in))
+	enc := json.NewEncoder(out)
+	var msg struct {
+		Plan *Plan `json:"plan"`
+	}
+	if err := dec.Decode(&msg); err != nil {
+		return fmt.Errorf("load: read plan: %w", err)
+	}
+	if msg.Plan == nil {
+		return errors.New("load: first message has no plan")
+	}
+	w, err := newWorker(*msg.Plan)
+	if err != nil {
+		_ = enc.Encode(Event{Event: "error", Error: err.Error()})
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmds := make(chan Command, 1)
+	go func() { // ends when in is closed, which the coordinator does at the end
+		defer close(cmds)
+		for {
+			var c Command
+			if err := dec.Decode(&c); err != nil {
+				return
+			}
+			select {
+			case cmds <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	res, err := w.run(ctx, cmds, func(ev Event) error { return enc.Encode(ev) })
+	if err != nil {
+		_ = enc.Encode(Event{Event: "error", Error: err.Error()})
+		return err
+	}
+	return enc.Encode(Event{Event: "result", Result: res})
+}
+
+type worker struct {
+	plan    Plan
+	d       *dialer
+	pick    *Picker
+	clk     clock
+	readers []*reader
+
+	mu   sync.Mutex // guards slow
+	slow []int      // fds of connections that never read
+}
+
+func newWorker(p Plan) (*worker, error) {
+	if len(p.Targets) == 0 {
+		return nil, errors.New("load: no targets")
+	}
+	if len(p.Symbols) == 0 {
+		return nil, errors.New("load: empty symbol universe")
+	}
+	d := &dialer{names: p.Symbols, timeout: p.DialTimeout, query: p.Query}
+	if d.timeout <= 0 {
+		d.timeout = 10 * time.Second
+	}
+	for _, s := range p.Targets {
+		t, err := parseTarget(s)
+		if err != nil {
+			return nil, err
+		}
+		d.targets = append(d.targets, t)
+	}
+	for _, s := range p.SrcIPs {
+		ip := net.ParseIP(s)
+		if ip == nil {
+			return nil, fmt.Errorf("load: bad source address %q", s)
+		}
+		d.srcIPs = append(d.srcIPs, ip)
+	}
+	pick, err := NewPicker(p.Dist, len(p.Symbols), p.K, p.Seed)
+	if err != nil {
+		return nil, err
+	}
+	w := &worker{plan: p, d: d, pick: pick}
+	idx := make(map[string]uint16, len(p.Symbols))
+	for i, s := range p.Symbols {
+		idx[s] = uint16(i)
+	}
+	n := p.Readers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	for range n {
+		r, err := newReader(&w.clk, p.Symbols, idx)
+		if err != nil {
+			for _, r := range w.readers {
+				r.close()
+			}
+			return nil, fmt.Errorf("load: epoll: %w", err)
+		}
+		w.readers = append(w.readers, r)
+	}
+	return w, nil
+}
+
+// isSlow reports whether connection gidx is one of the non-reading fraction;
+// they are spread evenly over the index range.
+func isSlow(gidx int, frac float64) bool {
+	return frac > 0 && int(float64(gidx+1)*frac) > int(float64(gidx)*frac)
+}
+
+func (w *worker) run(ctx context.Context, cmds <-chan Command, emit func(Event) error) (*Result, error) {
+	var rwg sync.WaitGroup
+	for _, r := range w.readers {
+		rwg.Go(r.run)
+	}
+	res := &Result{}
+	defer func() {
+		for _, r := range w.readers {
+			r.stop.Store(true)
+		}
+		rwg.Wait()
+		for _, r := range w.readers {
+			res.Open += r.close()
+		}
+		w.mu.Lock()
+		for _, fd := range w.slow {
+			unix.Close(fd)
+		}
+		w.mu.Unlock()
+	}()
+
+	cto := w.plan.ConnectTimeout
+	if cto <= 0 {
+		cto = 5 * time.Minute
+	}
+	cctx, ccancel := context.WithTimeout(ctx, cto)
+	rep := w.connect(cctx, w.plan.First, w.plan.Count)
+	ccancel()
+	if err := emit(Event{Event: "connected", Connected: rep}); err != nil {
+		return nil, err
+	}
+
+	var cmd Command
+	select {
+	case c, ok := <-cmds:
+		if !ok || c.Op != "start" {
+			return nil, errors.New("load: stopped before start")
+		}
+		cmd = c
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if cmd.Seconds <= 0 || cmd.WindowFrom < 0 || cmd.WindowTo > cmd.Seconds || cmd.WindowFrom >= cmd.WindowTo {
+		return nil, fmt.Errorf("load: bad start command %+v", cmd)
+	}
+	w.clk.seconds.Store(int64(cmd.Seconds))
+	w.clk.from.Store(int64(cmd.WindowFrom))
+	w.clk.to.Store(int64(cmd.WindowTo))
+	w.clk.t0.Store(cmd.T0)
+	t0 := time.Unix(0, cmd.T0)
+	end := t0.Add(time.Duration(cmd.Seconds) * time.Second)
+	rctx, rcancel := context.WithDeadline(ctx, end.Add(150*time.Millisecond))
+	defer rcancel()
+	go func() { // a "stop" or a closed stdin ends the run early
+		for c := range cmds {
+			if c.Op == "stop" {
+				rcancel()
+			}
+		}
+		rcancel()
+	}()
+
+	var bg sync.WaitGroup
+	bg.Go(func() { res.CPU = sampleCPU(rctx, t0, cmd.Seconds) })
+	if w.plan.Churn.Rate > 0 {
+		ch := &churner{d: w.d, pick: w.pick, first: 1 << 30}
+		bg.Go(func() { res.Churn = ch.run(rctx, w.plan.Churn.Rate, cmp.Or(w.plan.Churn.Concurrency, 16)) })
+	}
+	if b := w.plan.Burst; b.Count > 0 {
+		bg.Go(func() {
+			at := t0.Add(time.Duration(b.At * float64(time.Second)))
+			select {
+			case <-time.After(time.Until(at)):
+			case <-rctx.Done():
+				return
+			}
+			res.Burst = w.connect(rctx, b.First, b.Count)
+		})
+	}
+	<-rctx.Done()
+	bg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+
+	for _, r := range w.readers {
+		r.stop.Store(true)
+	}
+	rwg.Wait()
+	var series stats.Series
+	res.PerSymbol = make([]SymbolCounters, len(w.plan.Symbols))
+	res.Lost = map[string]int{}
+	res.Busy = make([]float64, cmd.Seconds)
+	for _, r := range w.readers {
+		wire, err := r.series.Wire()
+		if err != nil {
+			return nil, err
+		}
+		if err := series.AddWire(wire); err != nil {
+			return nil, err
+		}
+		for i := range r.perSym {
+			res.PerSymbol[i].Add(r.perSym[i])
+		}
+		for k, v := range r.lost {
+			res.Lost[k] += v
+		}
+		for s, b := range r.busy {
+			if s < len(res.Busy) {
+				res.Busy[s] = max(res.Busy[s], b.Seconds())
+			}
+		}
+		res.FullPolls += r.full
+		res.Waits += r.waits
+		res.Events += r.events
+		res.Backlog += r.backlog
+		res.BacklogConns += r.backlogConns
+		res.Pings += r.pings
+	}
+	var err error
+	if res.Series, err = series.Wire(); err != nil {
+		return nil, err
+	}
+	res.Cores = cores()
+	res.Slow = w.checkSlow()
+	return res, nil
+}
+
+// connect opens count connections with global indexes from first, hands the
+// reading ones to the readers and keeps the slow ones aside.
+func (w *worker) connect(ctx context.Context, first, count int) *ConnectReport {
+	rep := &ConnectReport{Attempted: count, Failures: map[string]int{}}
+	lat := stats.NewLatency()
+	var mu sync.Mutex
+	var lim *rate.Limiter
+	if w.plan.ConnectRate > 0 {
+		lim = rate.NewLimiter(rate.Limit(w.plan.ConnectRate), max(1, int(w.plan.ConnectRate/20)))
+	}
+	jobs := make(chan int)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range cmp.Or(w.plan.DialConcurrency, 32) {
+		wg.Go(func() {
+			for gidx := range jobs {
+				t := time.Now()
+				syms := w.pick.Pick(gidx)
+				_, _, dc, err := w.d.open(ctx, gidx, syms, false)
+				mu.Lock()
+				if err != nil {
+					rep.Failures[Cause(err)]++
+					mu.Unlock()
+					continue
+				}
+				rep.Established++
+				stats.Record(lat, time.Since(t).Microseconds())
+				mu.Unlock()
+				if isSlow(gidx, w.plan.Slow) {
+					w.mu.Lock()
+					w.slow = append(w.slow, dc.fd)
+					w.mu.Unlock()
+					continue
+				}
+				c := &conn{fd: dc.fd, slot: -1, syms: syms, last: make([]uint64, len(syms)), partial: dc.initial}
+				w.readers[gidx%len(w.readers)].add(c)
+			}
+		})
+	}
+	sent := 0
+	for i := range count {
+		if lim != nil && lim.Wait(ctx) != nil {
+			break
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- first + i
+		sent++
+	}
+	close(jobs)
+	wg.Wait()
+	if n := count - sent; n > 0 {
+		rep.Failures["not_attempted"] += n
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	w.mu.Lock()
+	rep.Slow = len(w.slow)
+	w.mu.Unlock()
+	rep.Latency, _ = stats.Encode(lat) // cannot fail for a valid histogram
+	if len(rep.Failures) == 0 {
+		rep.Failures = nil
+	}
+	return rep
+}
+
+// checkSlow looks at the never-read connections: did the server close them
+// (FIN or RST), and how much is queued unread.
+func (w *worker) checkSlow() SlowReport {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rep := SlowReport{Count: len(w.slow)}
+	for i := 0; i < len(w.slow); i += 1024 {
+		fds := make([]unix.PollFd, 0, 1024)
+		for _, fd := range w.slow[i:min(i+1024, len(w.slow))] {
+			fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLRDHUP})
+		}
+		if _, err := unix.Poll(fds, 0); err != nil {
+			continue
+		}
+		for _, p := range fds {
+			if p.Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0 {
+				rep.ClosedByServer++
+			}
+			if q, err := unix.IoctlGetInt(int(p.Fd), unix.SIOCINQ); err == nil {
+				rep.QueuedBytes += int64(q)
+			}
+		}
+	}
+	return rep
+}
+
+// sampleCPU records the worker's own CPU seconds at t0+s for s = 0..seconds.
+func sampleCPU(ctx context.Context, t0 time.Time, seconds int) []float64 {
+	out := make([]float64, 0, seconds+1)
+	for s := 0; s <= seconds; s++ {
+		at := t0.Add(time.Duration(s) * time.Second)
+		select {
+		case <-time.After(time.Until(at)):
+		case <-ctx.Done():
+			return out
+		}
+		ps, err := procstat.Read(0)
+		if err != nil {
+			return out
+		}
+		out = append(out, ps.CPUSeconds())
+	}
+	return out
+}
+
+// cores returns how many CPUs this process may run on.
+func cores() int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return runtime.NumCPU()
+	}
+	return set.Count()
+}

@@ -1,0 +1,265 @@
+// Command bench is tickerd's load generator. It opens many WebSocket
+// connections to a tickerd, subscribes each to K symbols, and measures for a
+// steady window after a warm-up: connections and failures, messages per
+// second, per-symbol seq jumps (merged updates), out-of-order and duplicate
+// messages, tick latency (ts to receive) percentiles, and the server's RSS,
+// CPU and goroutines. It prints a summary and can write a JSON result and an
+// SVG of latency over time.
+//
+//	go run ./bench -scenario fan-out -spawn                       # one command, full result
+//	go run ./bench -scenario idle-memory -spawn -conns 19000 -out idle.json
+//	go run ./bench -url ws://127.0.0.1:8080/ws -conns 2000 -k 5 -dist zipf
+//
+// Scenarios: idle-memory, fan-out, market, slow-consumers, churn, burst; each
+// sets defaults that explicit flags override (-h lists them).
+//
+// Connections are read by a few goroutines per process over epoll, with one
+// buffer each, and spread over the source addresses 127.0.0.2 and up. Above
+// -per-worker connections the load is split over worker processes (this
+// binary, re-executed) whose results are merged. Only loopback targets are
+// allowed without -allow-remote, and every run ends by -deadline.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tickerd/tickerd/bench/internal/load"
+)
+
+func main() {
+	switch {
+	case os.Getenv(envPinExec) != "":
+		// Trampoline for a spawned server: pin, then become it.
+		err := pinExec(os.Getenv(envPinCPUs), os.Getenv(envPinExec), os.Args, nil)
+		fmt.Fprintln(os.Stderr, "bench: pin:", err)
+		os.Exit(2)
+	case os.Getenv(envWorker) == "1":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := load.Run(ctx, os.Stdin, os.Stdout)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	cfg, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if cfg.cpus != "" && os.Getenv(envPinned) == "" {
+		self, err := os.Executable()
+		if err == nil {
+			err = pinExec(cfg.cpus, self, os.Args, []string{envPinned + "=1"})
+		}
+		fmt.Fprintln(os.Stderr, "bench: -cpus:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, cfg, os.Stderr)
+	if rep != nil {
+		if werr := rep.write(cfg, os.Stdout); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// config is a run's settings, from flags.
+type config struct {
+	scenario    string
+	urls        string
+	allowRemote bool
+
+	conns    int
+	k        int
+	dist     string
+	universe int
+	symbols  string
+	query    bool
+	seed     uint64
+
+	slow       float64
+	churnRate  float64
+	churnConc  int
+	burstConns int
+	burstAt    time.Duration
+
+	warmup, duration, deadline time.Duration
+
+	perWorker, workers, readers int
+	dialConc                    int
+	connectRate                 float64
+	dialTimeout, connectTimeout time.Duration
+	srcIPs                      int
+	cpus                        string
+
+	out, svg, label string
+
+	spawn         bool
+	nodes         int
+	serverBin     string
+	serverCPUs    string
+	serverGOMAX   int
+	serverArgs    string
+	feedRate      float64
+	feedSymbols   int
+	feedSteady    bool
+	serverPID     int
+	settle        time.Duration
+	command       string // the command line, for the report
+	explicitlySet map[string]bool
+}
+
+// scenarios holds each scenario's flag defaults; explicit flags win.
+var scenarios = map[string]map[string]string{
+	// (a) server memory per idle connection: 19,000 connections x 10 symbols, no updates.
+	"idle-memory": {"conns": "19000", "k": "10", "dist": "uniform", "feed-rate": "0", "warmup": "5s", "duration": "10s"},
+	// (b)/(c) one symbol to every client at a steady rate.
+	"fan-out": {"conns": "10000", "k": "1", "dist": "same", "feed-symbols": "1", "feed-steady": "true", "feed-rate": "10", "warmup": "5s", "duration": "20s"},
+	// (d) watchlists: 10 of 100 symbols, skewed, 1,000 updates/s in all.
+	"market": {"conns": "10000", "k": "10", "dist": "zipf", "feed-symbols": "100", "feed-steady": "true", "feed-rate": "1000", "warmup": "5s", "duration": "20s"},
+	// A fifth of the clients stop reading; the others' latency should not move.
+	"slow-consumers": {"conns": "5000", "slow": "0.2", "k": "1", "dist": "same", "feed-symbols": "1", "feed-steady": "true", "feed-rate": "100", "warmup": "5s", "duration": "40s"},
+	// Connect/subscribe/unsubscribe/close storms beside steady readers.
+	"churn": {"conns": "2000", "k": "5", "dist": "zipf", "feed-symbols": "100", "feed-steady": "true", "feed-rate": "1000", "churn-rate": "200", "churn-conc": "32", "warmup": "5s", "duration": "20s"},
+	// Market open: a bursty feed, and as many clients again log on at once.
+	"burst": {"conns": "5000", "burst-conns": "5000", "burst-at": "10s", "k": "10", "dist": "zipf", "feed-symbols": "100", "feed-steady": "false", "feed-rate": "2000", "warmup": "5s", "duration": "25s"},
+}
+
+func parseFlags(args []string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&c.scenario, "scenario", "fan-out", "scenario: idle-memory, fan-out, market, slow-consumers, churn, burst")
+	fs.StringVar(&c.urls, "url", "ws://127.0.0.1:8080/ws", "tickerd WebSocket URL(s), comma-separated; ignored with -spawn")
+	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow non-loopback targets")
+
+	fs.IntVar(&c.conns, "conns", 1000, "connections")
+	fs.IntVar(&c.k, "k", 1, "symbols per connection")
+	fs.StringVar(&c.dist, "dist", "same", "symbol choice: same (first K), uniform, zipf (skewed like watchlists)")
+	fs.IntVar(&c.universe, "universe", 0, "choose from the first N of the server's symbols (0: all)")
+	fs.StringVar(&c.symbols, "symbols", "", "comma-separated symbol universe instead of GET /api/symbols")
+	fs.BoolVar(&c.query, "query", false, "subscribe with /ws?symbols= instead of a subscribe message")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed for the symbol choice")
+
+	fs.Float64Var(&c.slow, "slow", 0, "fraction of connections that subscribe and then never read")
+	fs.Float64Var(&c.churnRate, "churn-rate", 0, "connect/subscribe/unsubscribe/close cycles per second during the run")
+	fs.IntVar(&c.churnConc, "churn-conc", 16, "churn cycles in flight")
+	fs.IntVar(&c.burstConns, "burst-conns", 0, "connections opened at once at -burst-at")
+	fs.DurationVar(&c.burstAt, "burst-at", 10*time.Second, "when the burst connects, after the end of the warm-up")
+
+	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "warm-up before the measurement window (whole seconds)")
+	fs.DurationVar(&c.duration, "duration", 20*time.Second, "measurement window (whole seconds)")
+	fs.DurationVar(&c.deadline, "deadline", 0, "hard limit for the whole run (0: connect-timeout + warmup + duration + 2m)")
+
+	fs.IntVar(&c.perWorker, "per-worker", 12000, "most connections per process (the open-file limit is 20,000)")
+	fs.IntVar(&c.workers, "workers", 0, "at least this many worker processes")
+	fs.IntVar(&c.readers, "readers", 0, "epoll reader goroutines per worker (0: GOMAXPROCS)")
+	fs.IntVar(&c.dialConc, "dial-concurrency", 32, "dials in flight per worker")
+	fs.Float64Var(&c.connectRate, "connect-rate", 0, "dials per second in all (0: as fast as dial-concurrency allows)")
+	fs.DurationVar(&c.dialTimeout, "dial-timeout", 10*time.Second, "connect+handshake limit per connection")
+	fs.DurationVar(&c.connectTimeout, "connect-timeout", 3*time.Minute, "limit for opening all connections")
+	fs.IntVar(&c.srcIPs, "src-ips", 8, "source addresses 127.0.0.2 and up to spread connections over (loopback only)")
+	fs.StringVar(&c.cpus, "cpus", "", "pin the generator (and its workers) to these CPUs, e.g. 1")
+
+	fs.StringVar(&c.out, "out", "", "write the JSON result here")
+	fs.StringVar(&c.svg, "svg", "", "write an SVG of latency percentiles per second here")
+	fs.StringVar(&c.label, "label", "", "free text stored in the result")
+
+	fs.BoolVar(&c.spawn, "spawn", false, "start tickerd(s) for the run and stop them after")
+	fs.IntVar(&c.nodes, "spawn-nodes", 1, "with -spawn: independent tickerd processes; connections are spread over them")
+	fs.StringVar(&c.serverBin, "server-bin", "", "with -spawn: tickerd binary (default: go build ./cmd/tickerd once)")
+	fs.StringVar(&c.serverCPUs, "server-cpus", "", "with -spawn: pin tickerd to these CPUs, e.g. 0")
+	fs.IntVar(&c.serverGOMAX, "server-gomaxprocs", 0, "with -spawn: GOMAXPROCS for tickerd")
+	fs.StringVar(&c.serverArgs, "server-args", "", "with -spawn: extra tickerd flags, space-separated")
+	fs.Float64Var(&c.feedRate, "feed-rate", 1000, "with -spawn: tickerd -rate (updates/s in all)")
+	fs.IntVar(&c.feedSymbols, "feed-symbols", 0, "with -spawn: tickerd -symbols (0: all)")
+	fs.BoolVar(&c.feedSteady, "feed-steady", false, "with -spawn: tickerd -steady")
+	fs.IntVar(&c.serverPID, "server-pid", 0, "PID of a local tickerd to sample (default: found from the listening port)")
+	fs.DurationVar(&c.settle, "settle", 2*time.Second, "pause before sampling the server's baseline and after connecting")
+
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	c.explicitlySet = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { c.explicitlySet[f.Name] = true })
+	defaults, ok := scenarios[c.scenario]
+	if !ok {
+		return nil, fmt.Errorf("unknown -scenario %q", c.scenario)
+	}
+	for name, v := range defaults {
+		if !c.explicitlySet[name] {
+			if err := fs.Set(name, v); err != nil {
+				return nil, fmt.Errorf("scenario default %s=%s: %w", name, v, err)
+			}
+		}
+	}
+	c.command = "go run ./bench " + strings.Join(args, " ")
+	return c, c.validate()
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.conns < 1:
+		return errors.New("-conns must be at least 1")
+	case c.k < 0:
+		return errors.New("-k must be 0 or more")
+	case c.slow < 0 || c.slow >= 1:
+		return errors.New("-slow must be in [0, 1)")
+	case c.warmup < 0 || c.warmup%time.Second != 0:
+		return errors.New("-warmup must be whole seconds")
+	case c.duration < time.Second || c.duration%time.Second != 0:
+		return errors.New("-duration must be whole seconds, at least 1s")
+	case c.perWorker < 1 || c.perWorker > 18000:
+		return errors.New("-per-worker must be in 1..18000 (the open-file limit is 20,000)")
+	case c.nodes < 1 || c.nodes > 16:
+		return errors.New("-spawn-nodes must be in 1..16")
+	case c.churnRate < 0 || c.burstConns < 0:
+		return errors.New("-churn-rate and -burst-conns must be 0 or more")
+	case c.burstConns > 0 && (c.burstAt < 0 || c.burstAt >= c.duration):
+		return errors.New("-burst-at must fall inside the measurement window")
+	}
+	if c.cpus != "" {
+		if _, err := parseCPUs(c.cpus); err != nil {
+			return fmt.Errorf("-cpus: %w", err)
+		}
+	}
+	if c.serverCPUs != "" {
+		if _, err := parseCPUs(c.serverCPUs); err != nil {
+			return fmt.Errorf("-server-cpus: %w", err)
+		}
+	}
+	return load.CheckDist(c.dist)
+}
+
+// spawnArgs returns the tickerd flags of a spawned server.
+func (c *config) spawnArgs() []string {
+	args := []string{"-rate", fmt.Sprint(c.feedRate)}
+	if c.feedSymbols > 0 {
+		args = append(args, "-symbols", fmt.Sprint(c.feedSymbols))
+	}
+	if c.feedSteady {
+		args = append(args, "-steady")
+	}
+	return append(args, strings.Fields(c.serverArgs)...)
+}

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tickerd/tickerd/bench/internal/load"
+	"github.com/tickerd/tickerd/bench/internal/procstat"
+)
+
+// serverSample is one reading of one server.
+type serverSample struct {
+	ok         bool
+	cpu        float64 // seconds
+	rss        int64
+	threads    int
+	goroutines float64 // -1: unknown (no /metrics)
+}
+
+func sampleNode(n *node, withMetrics bool) serverSample {
+	s := serverSample{goroutines: -1}
+	if n.pid > 0 {
+		if ps, err := procstat.Read(n.pid); err == nil {
+			s = serverSample{ok: true, cpu: ps.CPUSeconds(), rss: ps.RSS, threads: ps.Threads, goroutines: -1}
+		}
+	}
+	if withMetrics || (!s.ok && n.pid == 0) {
+		if m := fetchMetrics(n.http); m != nil {
+			if v, ok := m["go_goroutines"]; ok {
+				s.goroutines = v
+			}
+			if !s.ok {
+				if v, ok := m["process_cpu_seconds_total"]; ok {
+					s.cpu, s.ok = v, true
+					s.rss = int64(m["process_resident_memory_bytes"])
+				}
+			}
+		}
+	}
+	return s
+}
+
+// run performs one benchmark run and returns its report. log receives
+// progress lines.
+func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
+	deadline := c.deadline
+	if deadline <= 0 {
+		deadline = c.connectTimeout + c.warmup + c.duration + 2*time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+
+	var nodes []*node
+	if c.spawn {
+		tmp, err := os.MkdirTemp("", "tickbench-")
+		if err != nil {
+			return nil, err
+		}
+		bin := c.serverBin
+		if bin == "" {
+			logf("building tickerd into %s", tmp)
+			if bin, err = buildServer(ctx, tmp); err != nil {
+				return nil, err
+			}
+		}
+		sc := spawnConfig{bin: bin, cpus: c.serverCPUs, gomaxprocs: c.serverGOMAX, args: c.spawnArgs(), logDir: tmp}
+		defer func() {
+			for _, n := range nodes {
+				n.stop()
+			}
+		}()
+		for i := range c.nodes {
+			port, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			n, err := startNode(ctx, sc, port)
+			if err != nil {
+				return nil, err
+			}
+			nodes = append(nodes, n)
+			logf("started tickerd %d: pid %d, %s %s (cpus %s, log %s)", i, n.pid, n.url, strings.Join(sc.args, " "), orAll(c.serverCPUs), n.logPath)
+		}
+	} else {
+		var err error
+		if nodes, err = parseTargets(c.urls, c.allowRemote); err != nil {
+			return nil, err
+		}
+		for i, n := range nodes {
+			if len(nodes) == 1 && c.serverPID > 0 {
+				n.pid = c.serverPID
+			} else if u, err := url.Parse(n.url); err == nil && checkLoopback(u.Hostname()) == nil {
+				if p, err := strconv.Atoi(u.Port()); err == nil {
+					n.pid = listenerPID(p)
+				}
+			}
+			logf("target %d: %s (local pid %d)", i, n.url, n.pid)
+		}
+	}
+
+	universe, err := symbolUniverse(ctx, c, nodes[0])
+	if err != nil {
+		return nil, err
+	}
+	rep := newReport(c, nodes, universe)
+
+	if c.settle > 0 {
+		sleep(ctx, c.settle)
+	}
+	base := make([]serverSample, len(nodes))
+	for i, n := range nodes {
+		base[i] = sampleNode(n, true)
+	}
+
+	// Workers: enough that none holds more than -per-worker connections.
+	nw := workerCount(c.conns+c.burstConns+c.churnConc, c.perWorker, c.workers)
+	sizes, bursts := split(c.conns, nw), split(c.burstConns, nw)
+	churn := split(int(c.churnRate*1000), nw)
+	var src []string
+	if !c.allowRemote {
+		src = srcIPs(c.srcIPs)
+	}
+	targets := make([]string, len(nodes))
+	for i, n := range nodes {
+		targets[i] = n.url
+	}
+	var workers []*workerProc
+	defer func() {
+		for _, w := range workers {
+			w.kill()
+		}
+	}()
+	first, burstFirst := 0, c.conns
+	for i := range nw {
+		p := load.Plan{
+			Worker: i, Targets: targets, First: first, Count: sizes[i], SrcIPs: src,
+			Symbols: universe, K: c.k, Dist: c.dist, Seed: c.seed, Query: c.query, Slow: c.slow,
+			Readers: c.readers, DialConcurrency: c.dialConc, ConnectRate: c.connectRate / float64(nw),
+			DialTimeout: c.dialTimeout, ConnectTimeout: c.connectTimeout,
+			Churn: load.ChurnPlan{Rate: float64(churn[i]) / 1000, Concurrency: max(1, c.churnConc/nw)},
+			Burst: load.BurstPlan{First: burstFirst, Count: bursts[i], At: (c.warmup + c.burstAt).Seconds()},
+		}
+		first += sizes[i]
+		burstFirst += bursts[i]
+		w, err := startWorker(i, p)
+		if err != nil {
+			return nil, err
+		}
+		workers = append(workers, w)
+	}
+	logf("%d worker process(es) connecting %d connections (k=%d, %s over %d symbols)", nw, c.conns, c.k, c.dist, len(universe))
+
+	connectStart := time.Now()
+	var conns []*load.ConnectReport
+	for _, w := range workers {
+		ev, err := w.next("connected", c.connectTimeout+time.Minute)
+		if err != nil {
+			return nil, err
+		}
+		conns = append(conns, ev.Connected)
+	}
+	rep.setConnect(conns, time.Since(connectStart))
+	logf("connected %d of %d in %.1fs; failures %v", rep.Connect.Established, rep.Connect.Attempted, rep.Connect.Seconds, rep.Connect.Failures)
+	if rep.Connect.Established == 0 {
+		return rep, errors.New("no connection could be established")
+	}
+	if c.settle > 0 {
+		sleep(ctx, c.settle)
+	}
+	connected := make([]serverSample, len(nodes))
+	for i, n := range nodes {
+		connected[i] = sampleNode(n, true)
+	}
+
+	seconds := int((c.warmup + c.duration) / time.Second)
+	from := int(c.warmup / time.Second)
+	t0 := time.Now().Add(300 * time.Millisecond).Truncate(time.Millisecond)
+	for _, w := range workers {
+		if err := w.send(load.Command{Op: "start", T0: t0.UnixNano(), Seconds: seconds, WindowFrom: from, WindowTo: seconds}); err != nil {
+			return nil, fmt.Errorf("worker %d: %w", w.id, err)
+		}
+	}
+	logf("running: %ds warm-up, %ds window", from, seconds-from)
+
+	// Sample the servers at every second boundary of the run.
+	samples := make([][]serverSample, len(nodes))
+	var cpus [][]procstat.CPUTimes // machine CPUs, per second
+	var swg sync.WaitGroup
+	swg.Go(func() {
+		for s := 0; s <= seconds; s++ {
+			if !sleepUntil(ctx, t0.Add(time.Duration(s)*time.Second)) {
+				return
+			}
+			ct, _ := procstat.ReadCPUs() // nil on error: the core figures are left out
+			cpus = append(cpus, ct)
+			for i, n := range nodes {
+				samples[i] = append(samples[i], sampleNode(n, s == seconds))
+			}
+		}
+	})
+	var results []*load.Result
+	var rerr error
+	for _, w := range workers {
+		ev, err := w.next("result", time.Until(t0)+time.Duration(seconds)*time.Second+time.Minute)
+		if err != nil {
+			rerr = err
+			break
+		}
+		results = append(results, ev.Result)
+	}
+	swg.Wait()
+	if rerr != nil {
+		return nil, rerr
+	}
+	for _, w := range workers {
+		if err := w.finish(); err != nil {
+			logf("worker %d: %v", w.id, err)
+		}
+	}
+	workers = nil
+	if err := rep.setResults(results, base, connected, samples, from, seconds); err != nil {
+		return rep, err
+	}
+	if err := rep.setCores(cpus, from, seconds); err != nil {
+		return rep, err
+	}
+	return rep, ctx.Err()
+}
+
+func orAll(s string) string {
+	if s == "" {
+		return "all"
+	}
+	return s
+}
+
+// symbolUniverse returns the symbols to choose from: -symbols, or the
+// server's, cut to -universe.
+func symbolUniverse(ctx context.Context, c *config, n *node) ([]string, error) {
+	var syms []string
+	if c.symbols != "" {
+		for _, s := range strings.Split(c.symbols, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				syms = append(syms, s)
+			}
+		}
+	} else {
+		var err error
+		if syms, err = fetchSymbols(ctx, n.url, n.http); err != nil {
+			return nil, err
+		}
+	}
+	if c.universe > 0 && c.universe < len(syms) {
+		syms = syms[:c.universe]
+	}
+	if len(syms) == 0 {
+		return nil, errors.New("empty symbol universe")
+	}
+	return syms, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) { sleepUntil(ctx, time.Now().Add(d)) }
+
+// sleepUntil waits until t and reports false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	tm := time.NewTimer(time.Until(t))
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
