@@ -10,19 +10,18 @@ import (
 type closeReason uint8
 
 const (
-	reasonPeer         closeReason = iota // the client closed or hung up
-	reasonProtocol                        // the client broke RFC 6455 or a size limit
-	reasonSlow                            // backlogged longer than BacklogTimeout
-	reasonIdle                            // nothing read for two ping intervals
-	reasonShutdown                        // the server is going away
-	reasonWriteError                      // the socket failed
-	reasonError                           // registration or another local failure
-	reasonCloseTimeout                    // no close frame came back in time
-	reasonAuth                            // no token in time, or it expired
+	reasonPeer       closeReason = iota // the client closed or hung up
+	reasonProtocol                      // the client broke RFC 6455 or a size limit
+	reasonSlow                          // backlogged longer than BacklogTimeout
+	reasonIdle                          // nothing read for two ping intervals
+	reasonShutdown                      // the server is going away
+	reasonWriteError                    // the socket failed
+	reasonError                         // registration or another local failure
+	reasonAuth                          // no token in time, or it expired
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"peer", "protocol", "slow", "idle", "shutdown", "write_error", "error", "close_timeout", "auth"}
+var reasonNames = [numReasons]string{"peer", "protocol", "slow", "idle", "shutdown", "write_error", "error", "auth"}
 
 func (r closeReason) String() string { return reasonNames[r] }
 
@@ -137,7 +136,9 @@ func (s *shard) housekeep(now time.Time) {
 		case c.state == stateClosed:
 			continue
 		case ns > c.closeBy:
-			s.finish(c, reasonCloseTimeout)
+			// No answer to the close frame: counted under the reason it
+			// was closed for (a slow consumer never answers).
+			s.finish(c, c.why)
 			continue
 		}
 		kept = append(kept, c)

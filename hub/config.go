@@ -43,6 +43,13 @@ type Config struct {
 	// CloseTimeout is how long a closing connection waits for the client's
 	// close frame before its socket is closed. Default 2 s.
 	CloseTimeout time.Duration
+	// SendBuffer is each connection's socket send buffer (SO_SNDBUF; the
+	// kernel doubles it and stops autotuning it). A small buffer makes a
+	// slow client's backlog visible to the hub early, so updates merge
+	// instead of queueing seconds of old ticks in the kernel, and bounds
+	// the kernel memory a client that stops reading can pin. Default
+	// 64 KiB; negative: the kernel's autotuning.
+	SendBuffer int
 	// MaxPendingReplies caps replies (subscribed, errors, pongs) waiting to
 	// be written to one connection; a client that sends requests faster
 	// than it reads the answers is closed with 1008. Default 256.
@@ -117,6 +124,9 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxSymbolsPerRequest, 1000)
 	def(&c.MaxMessageBytes, 64<<10)
 	def(&c.MaxPendingReplies, 256)
+	if c.SendBuffer == 0 {
+		c.SendBuffer = 64 << 10
+	}
 	defD(&c.BacklogTimeout, 30*time.Second)
 	defD(&c.PingInterval, 30*time.Second)
 	defD(&c.HandshakeTimeout, 5*time.Second)

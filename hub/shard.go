@@ -381,9 +381,7 @@ func (s *shard) link(c *conn, sym uint32) {
 	c.subs = append(c.subs, sub{sym: sym, pos: uint32(len(list)) | subSnap})
 	s.subs[sym] = append(list, subRef{ci: uint32(c.idx), idx: uint32(len(c.subs) - 1)})
 	st := s.h.syms[sym]
-	if st.watchers.Add(1) == 1 && s.h.cfg.OnWatch != nil {
-		s.h.cfg.OnWatch(st.name, true)
-	}
+	st.watch(1, s.h.cfg.OnWatch)
 	if st.latest.Load() != nil {
 		s.markDirty(c)
 	}
@@ -415,9 +413,7 @@ func (s *shard) unlink(c *conn, i int) {
 	if len(c.subs) == 0 {
 		c.subs = nil
 	}
-	if st := s.h.syms[e.sym]; st.watchers.Add(-1) == 0 && s.h.cfg.OnWatch != nil {
-		s.h.cfg.OnWatch(st.name, false)
-	}
+	s.h.syms[e.sym].watch(-1, s.h.cfg.OnWatch)
 	s.stats.subs.Add(-1)
 }
 

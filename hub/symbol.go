@@ -36,10 +36,27 @@ type symbol struct {
 	recent [ringSize]atomic.Pointer[update]
 
 	// watchers counts subscriptions to this symbol over every shard; the
-	// feed is told when it goes from 0 to 1 and back.
-	watchers atomic.Int64
+	// feed is told when it goes from 0 to 1 and back. watchMu makes the
+	// count and the call one step, so calls from two shards never cross.
+	watchMu  sync.Mutex
+	watchers int64 // guarded by watchMu
+	watched  bool  // guarded by watchMu: what OnWatch was last told
 
 	mu      sync.Mutex // serialises publishers of this symbol
 	lastSeq uint64     // guarded by mu
 	ver     uint32     // guarded by mu
+}
+
+// watch adds d to the symbol's subscriptions and tells onWatch, if set,
+// when the symbol becomes watched or unwatched.
+func (sym *symbol) watch(d int64, onWatch func(string, bool)) {
+	sym.watchMu.Lock()
+	defer sym.watchMu.Unlock()
+	sym.watchers += d
+	if w := sym.watchers > 0; w != sym.watched {
+		sym.watched = w
+		if onWatch != nil {
+			onWatch(sym.name, w)
+		}
+	}
 }

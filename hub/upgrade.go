@@ -135,6 +135,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.fd = fd
+	if h.cfg.SendBuffer > 0 {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, h.cfg.SendBuffer)
+	}
 	h.attach(c, early, open)
 	registered = true
 }

@@ -43,7 +43,13 @@ func (w *writer) writev(fd int, bufs [][]byte) (n int, calls int, err error) {
 		var m uintptr
 		var errno unix.Errno
 		for {
-			m, _, errno = unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
+			// The socket is non-blocking, so the call cannot park the
+			// thread: RawSyscall skips the scheduler's bookkeeping.
+			if len(w.iov) == 1 {
+				m, _, errno = unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(w.iov[0].Base)), uintptr(w.iov[0].Len))
+			} else {
+				m, _, errno = unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
+			}
 			if errno != unix.EINTR {
 				break
 			}

@@ -15,7 +15,7 @@
 //	tickerd_connections                        open WebSocket connections (gauge)
 //	tickerd_connections_opened_total           connections upgraded and registered
 //	tickerd_connections_closed_total{reason}   closed, by reason: peer, protocol, slow, idle,
-//	                                           shutdown, write_error, error, close_timeout, auth
+//	                                           shutdown, write_error, error, auth
 //	tickerd_slow_consumer_closes_total         closed with 1008 "slow consumer" (= reason="slow")
 //	tickerd_protocol_closes_total              closed for breaking RFC 6455 or the message size limit
 //	tickerd_subscriptions                      current subscriptions, all connections (gauge)

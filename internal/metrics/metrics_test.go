@@ -282,7 +282,7 @@ func TestMetricsKnownWorkload(t *testing.T) {
 			t.Errorf("%s missing from the scrape before any traffic", name)
 		}
 	}
-	for _, reason := range []string{"peer", "protocol", "slow", "idle", "shutdown", "write_error", "error", "close_timeout"} {
+	for _, reason := range []string{"peer", "protocol", "slow", "idle", "shutdown", "write_error", "error", "auth"} {
 		want(t, mfs, 0, "tickerd_connections_closed_total", "reason", reason)
 	}
 	want(t, mfs, 0, "tickerd_connections")
