@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -83,8 +82,8 @@ func run(args []string) error {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if *rate < 0 {
-		return errors.New("-rate must be 0 or more")
+	if err := validate(fs); err != nil {
+		return err
 	}
 
 	cfg := app.Config{
@@ -164,16 +163,16 @@ func run(args []string) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stopSignals := onSignals(cancel, log)
+	stopSignals := onSignals(cancel, cfg.Auth, log)
 	defer stopSignals()
 	return a.Serve(ctx, ln)
 }
 
 // onSignals cancels the server on SIGTERM or SIGINT, which starts the
-// drain; a second SIGINT exits at once.
-func onSignals(cancel func(), log *slog.Logger) (stop func()) {
+// drain; a second SIGINT exits at once. SIGHUP reloads the auth keys.
+func onSignals(cancel func(), keys *auth.Verifier, log *slog.Logger) (stop func()) {
 	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	done := make(chan struct{})
 	exited := make(chan struct{})
 	go func() {
@@ -184,6 +183,16 @@ func onSignals(cancel func(), log *slog.Logger) (stop func()) {
 			case <-done:
 				return
 			case sig := <-ch:
+				if sig == syscall.SIGHUP {
+					if keys == nil {
+						log.Info("SIGHUP: nothing to reload")
+					} else if err := keys.Reload(); err != nil {
+						log.Error("SIGHUP: auth keys not reloaded, the old ones stay", "err", err)
+					} else {
+						log.Info("SIGHUP: auth keys reloaded")
+					}
+					continue
+				}
 				if draining && sig == os.Interrupt {
 					log.Warn("second interrupt: exiting now")
 					os.Exit(130)
@@ -199,6 +208,30 @@ func onSignals(cancel func(), log *slog.Logger) (stop func()) {
 		close(done)
 		<-exited
 	}
+}
+
+// validate refuses values no server can run with, naming the flag.
+func validate(fs *flag.FlagSet) error {
+	positive := []string{"max-conns", "max-symbols", "max-request-symbols", "max-header-bytes",
+		"backlog-timeout", "ping-interval", "handshake-timeout", "auth-timeout", "message-burst"}
+	atLeastZero := []string{"rate", "symbols", "shards", "drain", "max-conns-per-ip"}
+	for _, name := range positive {
+		if v := fs.Lookup(name).Value.String(); strings.HasPrefix(v, "-") || v == "0" || v == "0s" {
+			return fmt.Errorf("-%s %s: must be more than 0", name, v)
+		}
+	}
+	for _, name := range atLeastZero {
+		if v := fs.Lookup(name).Value.String(); strings.HasPrefix(v, "-") {
+			return fmt.Errorf("-%s %s: must be 0 or more", name, v)
+		}
+	}
+	if v := fs.Lookup("max-message").Value.(flag.Getter).Get().(int); v < 125 {
+		return fmt.Errorf("-max-message %d: must be at least 125 (a control frame's payload)", v)
+	}
+	if v := fs.Lookup("message-rate").Value.(flag.Getter).Get().(float64); v == 0 || (v < 0 && v != -1) {
+		return fmt.Errorf("-message-rate %v: must be more than 0, or -1 for unlimited", v)
+	}
+	return nil
 }
 
 // flagGiven reports whether the flag was set on the command line or from
