@@ -20,7 +20,8 @@ const DefaultReadyMaxFeedAge = 10 * time.Second
 //   - the hub is not draining (it takes new connections),
 //   - the feed, if it reports its health (feed.HealthReporter), has no
 //     source that is down with an error (feed.CheckHealth),
-//   - and, unless maxAge is negative, the feed is fresh: it has published
+//   - and, unless maxAge is negative or the feed is a feed.Watcher (it
+//     only sends what clients watch), the feed is fresh: it has published
 //     at least one update, one was published within maxAge, and the last
 //     one was less than maxAge old (event time to publish) when it came.
 //
@@ -59,6 +60,12 @@ func (r *readiness) check() []string {
 		why = append(why, err.Error()) // "feed: SOURCE: reason"
 	}
 	if r.maxAge < 0 {
+		return why
+	}
+	if _, ok := r.feed.(feed.Watcher); ok {
+		// An interest-driven feed (a NATS edge, Coinbase on demand) sends
+		// only what clients watch: with no clients it is quiet and still
+		// live. Its health, above, says whether it is.
 		return why
 	}
 	st := r.hub.Stats()
