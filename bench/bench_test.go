@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/tickerd/tickerd/bench/internal/stats"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/app"
+	"github.com/tickerd/tickerd/internal/apptest"
 )
 
 // TestMain lets the coordinator re-execute the test binary as a worker.
@@ -228,26 +228,10 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	a, err := app.New(app.Config{Sim: sim.Config{Rate: 100, Symbols: 3, Steady: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
+	addr := apptest.Serve(t, app.Config{Sim: sim.Config{Rate: 100, Symbols: 3, Steady: true}})
 	dir := t.TempDir()
 	c, err := parseFlags([]string{
-		"-scenario", "fan-out", "-url", "ws://" + ln.Addr().String() + "/ws",
+		"-scenario", "fan-out", "-url", "ws://" + addr + "/ws",
 		"-conns", "50", "-k", "2", "-dist", "uniform", "-workers", "2",
 		"-warmup", "1s", "-duration", "2s", "-settle", "0s",
 		"-out", filepath.Join(dir, "r.json"), "-svg", filepath.Join(dir, "r.svg"),

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/app"
+	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/auth"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
@@ -32,24 +32,7 @@ func serveSecure(t *testing.T, cfg app.Config) string {
 		cfg.Sim = sim.Config{Rate: 200, Symbols: 20, Steady: true}
 	}
 	cfg.DrainWindow = -1
-	a, err := app.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
+	return apptest.Serve(t, cfg)
 }
 
 var secret = []byte("0123456789abcdef0123456789abcdef-test-only")

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/tickerd/tickerd/bench/internal/stats"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/app"
+	"github.com/tickerd/tickerd/internal/apptest"
 )
 
 func TestPicker(t *testing.T) {
@@ -87,24 +87,7 @@ func TestIsSlow(t *testing.T) {
 // startServer runs a real tickerd in-process on a loopback port.
 func startServer(t *testing.T, cfg sim.Config) string {
 	t.Helper()
-	a, err := app.New(app.Config{Sim: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
+	return apptest.Serve(t, app.Config{Sim: cfg})
 }
 
 // TestWorkerEndToEnd drives the worker protocol over pipes against a real
