@@ -213,9 +213,11 @@ func TestSlowClientBoundedMemory(t *testing.T) {
 // TestSlowConsumerClosed checks that a client backlogged past
 // BacklogTimeout is closed with 1008 and counted as "slow", while a
 // client that reads is not.
-func TestSlowConsumerClosed(t *testing.T) {
-	srv := startHub(t, hub.Config{BacklogTimeout: time.Second, MessageRate: -1}, nil)
-	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), srv.url+"?symbols=AAPL,MSFT")
+func TestSlowConsumerClosed(t *testing.T) { forTransports(t, testSlowConsumerClosed) }
+
+func testSlowConsumerClosed(t *testing.T, tr transport) {
+	srv := startHubOn(t, tr, hub.Config{BacklogTimeout: time.Second, CloseTimeout: 500 * time.Millisecond, MessageRate: -1}, nil)
+	stopped, err := testutil.DialWith(srv.dialer(4096), srv.url+"?symbols=AAPL,MSFT")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,11 +234,12 @@ func TestSlowConsumerClosed(t *testing.T) {
 	if got := srv.h.Stats().Closed; got["slow"] != 1 {
 		t.Errorf(`Stats().Closed["slow"] = %d, want 1 (Closed = %v)`, got["slow"], got)
 	}
-	// The stopped client finds its connection ended (a 1008 close frame,
-	// if the server could still write it, or EOF).
+	// The stopped client finds its connection ended: with a 1008 close
+	// frame if the server could still write it, or without one (gorilla
+	// reports 1006) since the client was not reading.
 	code, err := stopped.CloseCode(wait)
-	if err == nil && code != 1008 {
-		t.Errorf("stopped client closed with %d, want 1008", code)
+	if err == nil && code != 1008 && code != 1006 {
+		t.Errorf("stopped client closed with %d, want 1008 (or none: 1006)", code)
 	}
 	if err != nil && testutil.IsTimeout(err) {
 		t.Errorf("stopped client: connection still open: %v", err)

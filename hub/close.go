@@ -67,6 +67,11 @@ func (s *shard) peerClose(c *conn, code ws.StatusCode, hangup bool) {
 		}
 		s.finish(c, reasonPeer)
 	case stateClosing:
+		if c.tls != nil && c.blocked.Load() {
+			// Our close frame may still be with the TLS writer.
+			c.finAfterWrite = true
+			return
+		}
 		s.finish(c, c.why)
 	}
 }
@@ -121,6 +126,7 @@ func (s *shard) housekeep(now time.Time) {
 	for _, c := range s.blocked {
 		switch {
 		case c.state == stateClosed || c.blockedAt == 0:
+			c.inBlocked = false
 			continue
 		case c.state == stateOpen && ns-c.blockedAt > int64(cfg.BacklogTimeout):
 			s.startClose(c, ws.StatusPolicyViolation, "slow consumer", reasonSlow)

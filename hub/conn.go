@@ -36,14 +36,15 @@ type conn struct {
 	gotClose bool          // the client's close frame came: ignore the rest
 
 	// Owned by the shard goroutine.
-	subs   []sub    // subscriptions, unordered
-	ctrl   [][]byte // replies and control frames to write before data
-	out    [][]byte // unwritten rest of a write the socket did not take
-	idx    int32    // position in shard.all
-	state  connState
-	dirty  bool        // in shard.dirty
-	closeW bool        // the close frame is queued in ctrl or out
-	why    closeReason // why it is closing
+	subs      []sub    // subscriptions, unordered
+	ctrl      [][]byte // replies and control frames to write before data
+	out       [][]byte // unwritten rest of a write the socket did not take
+	idx       int32    // position in shard.all
+	state     connState
+	dirty     bool        // in shard.dirty
+	inBlocked bool        // in shard.blocked
+	closeW    bool        // the close frame is queued in ctrl or out
+	why       closeReason // why it is closing
 	// finAfterWrite: finish once the TLS writer has sent the close echo.
 	finAfterWrite bool
 	blockedAt     int64 // Unix ns when out last became non-empty; 0: not blocked

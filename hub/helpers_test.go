@@ -2,7 +2,16 @@ package hub_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"io"
+	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -10,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
@@ -27,14 +37,34 @@ const wait = 10 * time.Second
 type testServer struct {
 	h    *hub.Hub
 	addr string // host:port
-	url  string // ws://addr/ws
+	url  string // ws://addr/ws or wss://addr/ws
 	syms []feed.Symbol
+	tls  *tls.Config // client side, nil for plain TCP
 }
 
-// startHub starts a hub with cfg. With simCfg non-nil a simulated market
-// publishes into it; otherwise the hub serves sim.Universe() and the test
-// publishes itself. Everything stops at the end of the test.
+// transport is how clients reach the hub: plain TCP (the epoll path) or
+// TLS served by the hub itself (a reader and a writer goroutine per
+// connection).
+type transport string
+
+const (
+	plainTCP transport = "ws"
+	overTLS  transport = "wss"
+)
+
+var transports = []transport{plainTCP, overTLS}
+
+// startHub starts a hub with cfg on plain TCP. With simCfg non-nil a
+// simulated market publishes into it; otherwise the hub serves
+// sim.Universe() and the test publishes itself. Everything stops at the
+// end of the test.
 func startHub(t testing.TB, cfg hub.Config, simCfg *sim.Config) *testServer {
+	t.Helper()
+	return startHubOn(t, plainTCP, cfg, simCfg)
+}
+
+// startHubOn is startHub over the given transport.
+func startHubOn(t testing.TB, tr transport, cfg hub.Config, simCfg *sim.Config) *testServer {
 	t.Helper()
 	var m *sim.Market
 	syms := sim.Universe()
@@ -56,13 +86,24 @@ func startHub(t testing.TB, cfg hub.Config, simCfg *sim.Config) *testServer {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", h)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 2 * time.Second, MaxHeaderBytes: 8 << 10}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 2 * time.Second, MaxHeaderBytes: 8 << 10,
+		ErrorLog: log.New(io.Discard, "", 0)}
+	var clientTLS *tls.Config
+	if tr == overTLS {
+		srv.TLSConfig, clientTLS = testTLS(t)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if tr == overTLS {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("Serve: %v", err)
 		}
 	}()
@@ -80,14 +121,89 @@ func startHub(t testing.TB, cfg hub.Config, simCfg *sim.Config) *testServer {
 		_ = h.Close()
 	})
 	addr := ln.Addr().String()
-	return &testServer{h: h, addr: addr, url: "ws://" + addr + "/ws", syms: syms}
+	return &testServer{h: h, addr: addr, url: string(tr) + "://" + addr + "/ws", syms: syms, tls: clientTLS}
+}
+
+// dialer returns a gorilla dialer for the server's transport, with the
+// receive buffer cut to rcvbuf bytes if rcvbuf > 0.
+func (s *testServer) dialer(rcvbuf int) *websocket.Dialer {
+	d := &websocket.Dialer{HandshakeTimeout: wait}
+	if rcvbuf > 0 {
+		d = testutil.SmallRecvBuf(rcvbuf, wait)
+	}
+	d.TLSClientConfig = s.tls
+	return d
+}
+
+// rawConn connects a raw client over the server's transport; it does not
+// read the limits message.
+func (s *testServer) rawConn(path string, after []byte) (*testutil.RawConn, error) {
+	nc, err := net.DialTimeout("tcp", s.addr, wait)
+	if err != nil {
+		return nil, err
+	}
+	if s.tls != nil {
+		tc := tls.Client(nc, s.tls)
+		_ = tc.SetDeadline(time.Now().Add(wait))
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		_ = tc.SetDeadline(time.Time{})
+		nc = tc
+	}
+	rc, err := testutil.Upgrade(nc, s.addr, path, after, wait)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return rc, nil
+}
+
+var (
+	tlsOnce              sync.Once
+	tlsServer, tlsClient *tls.Config
+)
+
+// testTLS returns a server config with a self-signed certificate for
+// 127.0.0.1 and a client config that trusts it (made once per run).
+func testTLS(t testing.TB) (server, client *tls.Config) {
+	tlsOnce.Do(func() {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(1),
+			Subject:      pkix.Name{CommonName: "127.0.0.1"},
+			IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+			NotBefore:    time.Now().Add(-time.Hour),
+			NotAfter:     time.Now().Add(24 * time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			panic(err)
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			panic(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AddCert(cert)
+		tlsServer = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+			NextProtos: []string{"http/1.1"}}
+		tlsClient = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	})
+	return tlsServer.Clone(), tlsClient.Clone()
 }
 
 // dial connects a gorilla client to path (e.g. "/ws?symbols=AAPL") and
 // closes it at the end of the test.
 func (s *testServer) dial(t testing.TB, query string) *testutil.Client {
 	t.Helper()
-	c, err := testutil.Dial(s.url+query, wait)
+	c, err := testutil.DialWith(s.dialer(0), s.url+query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +219,7 @@ func (s *testServer) dial(t testing.TB, query string) *testutil.Client {
 // dialRaw connects a raw client and closes it at the end of the test.
 func (s *testServer) dialRaw(t testing.TB, query string) *testutil.RawConn {
 	t.Helper()
-	rc, err := testutil.DialRaw(s.addr, "/ws"+query, wait)
+	rc, err := s.rawConn("/ws"+query, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,5 +246,12 @@ func checkServed(t testing.TB, c *testutil.Client, id string) {
 	t.Helper()
 	if err := c.Ping(id, wait); err != nil {
 		t.Errorf("other client: ping %s: %v", id, err)
+	}
+}
+
+// forTransports runs f as a subtest over each transport.
+func forTransports(t *testing.T, f func(t *testing.T, tr transport)) {
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) { f(t, tr) })
 	}
 }

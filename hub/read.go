@@ -3,6 +3,7 @@ package hub
 import (
 	"encoding/binary"
 	"errors"
+	"runtime/debug"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -106,7 +107,7 @@ func (r *readers) loop(rd *reader) {
 				c.release() // finished while queued or held: the fd is ours to close
 				break
 			}
-			if !rd.serve(c) {
+			if !rd.safeServe(c) {
 				r.push(c) // budget spent, data left: go to the back
 				break
 			}
@@ -149,14 +150,37 @@ func (rd *reader) consume(c *conn, data []byte) *closeErr {
 	if cerr != nil {
 		return cerr
 	}
-	if len(rest) > 0 {
-		if c.part == nil {
-			c.part = &partial{}
-		}
-		c.part.rbuf = append([]byte(nil), rest...)
-	}
+	rd.keep(c, rest)
 	c.dropPartial()
 	return nil
+}
+
+// keep carries rest, the start of an incomplete frame, to the next read.
+// Once the frame's header is in, the buffer is made the size of the whole
+// frame, so later reads fill it in place instead of copying it again.
+func (rd *reader) keep(c *conn, rest []byte) {
+	if len(rest) == 0 {
+		if c.part != nil {
+			c.part.rbuf = nil
+		}
+		return
+	}
+	if c.part == nil {
+		c.part = &partial{}
+	}
+	if old := c.part.rbuf; len(old) > 0 && &old[0] == &rest[0] {
+		c.part.rbuf = rest // the same frame, already in its own buffer
+		return
+	}
+	size := len(rest)
+	if len(rest) < 2 {
+		// Not even a header's first two bytes yet.
+	} else if h, hlen, ok := parseHeader(rest); ok && h.Length <= int64(rd.max) {
+		size = max(size, hlen+int(h.Length))
+	}
+	b := make([]byte, len(rest), size)
+	copy(b, rest)
+	c.part.rbuf = b
 }
 
 var errEOF = errors.New("hub: connection closed by peer")
@@ -165,16 +189,22 @@ var errEOF = errors.New("hub: connection closed by peer")
 // frame. It reports false when the budget ran out with data maybe left.
 func (rd *reader) serve(c *conn) bool {
 	for range readBudget {
-		off := 0
-		if c.part != nil {
-			off = copy(rd.buf, c.part.rbuf)
-			c.part.rbuf = nil
-		}
 		// The fd stays open while this reader holds c (see rDead), and it
 		// is non-blocking: a read never waits.
-		n, err := unix.Read(c.fd, rd.buf[off:off+readChunk])
-		for err == unix.EINTR {
-			n, err = unix.Read(c.fd, rd.buf[off:off+readChunk])
+		var data []byte
+		n, err := 0, error(nil)
+		if p := c.part; p != nil && len(p.rbuf) > 0 && cap(p.rbuf) > len(p.rbuf) {
+			// An incomplete frame in a buffer sized for it: read straight
+			// into its tail, so each byte is copied once.
+			n, err = readFD(c.fd, p.rbuf[len(p.rbuf):cap(p.rbuf)])
+			data = p.rbuf[:len(p.rbuf)+max(n, 0)]
+		} else {
+			off := 0
+			if p != nil {
+				off = copy(rd.buf, p.rbuf)
+			}
+			n, err = readFD(c.fd, rd.buf[off:off+readChunk])
+			data = rd.buf[:off+max(n, 0)]
 		}
 		if err == nil && n == 0 {
 			err = errEOF
@@ -184,7 +214,7 @@ func (rd *reader) serve(c *conn) bool {
 			// nothing for a partial frame and handles bytes that came
 			// right behind the upgrade request.
 			n, err = 0, nil
-			if off == 0 {
+			if len(data) == 0 {
 				c.dropPartial()
 				return true
 			}
@@ -196,7 +226,7 @@ func (rd *reader) serve(c *conn) bool {
 		if n > 0 {
 			c.lastIn.Store(time.Now().Unix())
 		}
-		if cerr := rd.consume(c, rd.buf[:off+n]); cerr != nil {
+		if cerr := rd.consume(c, data); cerr != nil {
 			rd.h.protocolClose(c, cerr)
 			return true
 		}
@@ -205,6 +235,30 @@ func (rd *reader) serve(c *conn) bool {
 		}
 	}
 	return false
+}
+
+// safeServe is serve with a last line of defence: a bug that panics on
+// some client's bytes closes that client (1011) and is logged, instead of
+// taking every other client down with the process.
+func (rd *reader) safeServe(c *conn) (done bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			rd.h.log.Error("reader panic: closing the connection", "panic", v, "stack", string(debug.Stack()))
+			rd.h.protocolClose(c, &closeErr{ws.StatusInternalServerError, "internal error"})
+			done = true
+		}
+	}()
+	return rd.serve(c)
+}
+
+// readFD reads from a non-blocking fd, retrying EINTR.
+func readFD(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, b)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
 }
 
 // dropPartial frees c.part once nothing is pending in it.

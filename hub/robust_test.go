@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,8 +42,10 @@ const pingReq = `{"op":"ping","id":1}`
 // oversized message on its own connection: that connection must get the
 // close code, the others must keep being served, and no goroutine or fd
 // may be left behind.
-func TestProtocolViolations(t *testing.T) {
-	srv := startHub(t, hub.Config{MessageRate: -1}, &sim.Config{Seed: 1, Rate: 500})
+func TestProtocolViolations(t *testing.T) { forTransports(t, testProtocolViolations) }
+
+func testProtocolViolations(t *testing.T, tr transport) {
+	srv := startHubOn(t, tr, hub.Config{MessageRate: -1}, &sim.Config{Seed: 1, Rate: 500})
 	other := srv.dial(t, "?symbols=AAPL,MSFT")
 	checkServed(t, other, "0")
 
@@ -129,8 +133,10 @@ func TestProtocolViolations(t *testing.T) {
 // TestValidFrames checks frames a server must accept: control frames
 // between fragments, the size limit exactly, UTF-8 split across fragments,
 // frames sent in the same write as the upgrade request.
-func TestValidFrames(t *testing.T) {
-	srv := startHub(t, hub.Config{MessageRate: -1}, nil)
+func TestValidFrames(t *testing.T) { forTransports(t, testValidFrames) }
+
+func testValidFrames(t *testing.T, tr transport) {
+	srv := startHubOn(t, tr, hub.Config{MessageRate: -1}, nil)
 	padded := func(n int) string { // a ping request of exactly n bytes
 		return pingReq[:len(pingReq)-1] + strings.Repeat(" ", n-len(pingReq)) + "}"
 	}
@@ -180,7 +186,7 @@ func TestValidFrames(t *testing.T) {
 	t.Run("frames behind the upgrade request", func(t *testing.T) {
 		for i := range 50 {
 			after := frames(text(true, `{"op":"ping","id":1}`), text(false, `{"op":"ping",`))
-			rc, err := testutil.DialRawWith(nil, srv.addr, "/ws", after, wait)
+			rc, err := srv.rawConn("/ws", after)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,8 +206,10 @@ func TestValidFrames(t *testing.T) {
 }
 
 // TestPingPong checks that a ping gets a pong with the same payload.
-func TestPingPong(t *testing.T) {
-	srv := startHub(t, hub.Config{MessageRate: -1}, nil)
+func TestPingPong(t *testing.T) { forTransports(t, testPingPong) }
+
+func testPingPong(t *testing.T, tr transport) {
+	srv := startHubOn(t, tr, hub.Config{MessageRate: -1}, nil)
 	rc := srv.dialRaw(t, "")
 	for _, n := range []int{0, 1, 125} {
 		p := bytes.Repeat([]byte{byte(n)}, n)
@@ -220,8 +228,10 @@ func TestPingPong(t *testing.T) {
 
 // TestClientClose checks the closing handshake started by the client: the
 // server echoes the code and closes the connection.
-func TestClientClose(t *testing.T) {
-	srv := startHub(t, hub.Config{MessageRate: -1}, &sim.Config{Seed: 1, Rate: 500})
+func TestClientClose(t *testing.T) { forTransports(t, testClientClose) }
+
+func testClientClose(t *testing.T, tr transport) {
+	srv := startHubOn(t, tr, hub.Config{MessageRate: -1}, &sim.Config{Seed: 1, Rate: 500})
 	base := testutil.TakeBaseline()
 	codes := []uint16{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999}
 	for _, code := range codes {
@@ -273,8 +283,10 @@ func TestClientClose(t *testing.T) {
 
 // TestRegisteredCloseCodes: 1012-1014 are registered with IANA (service
 // restart, try again later, bad gateway) and valid in a close frame.
-func TestRegisteredCloseCodes(t *testing.T) {
-	srv := startHub(t, hub.Config{MessageRate: -1}, nil)
+func TestRegisteredCloseCodes(t *testing.T) { forTransports(t, testRegisteredCloseCodes) }
+
+func testRegisteredCloseCodes(t *testing.T, tr transport) {
+	srv := startHubOn(t, tr, hub.Config{MessageRate: -1}, nil)
 	for _, code := range []uint16{1012, 1013, 1014} {
 		rc := srv.dialRaw(t, "")
 		if err := rc.WriteFrame(closeWith(code, "")); err != nil {
@@ -293,8 +305,10 @@ func TestRegisteredCloseCodes(t *testing.T) {
 
 // TestGarbageAfterHandshake sends random bytes that do not start a valid
 // frame; the server must close with 1002 and keep serving the others.
-func TestGarbageAfterHandshake(t *testing.T) {
-	srv := startHub(t, hub.Config{MessageRate: -1}, &sim.Config{Seed: 1, Rate: 500})
+func TestGarbageAfterHandshake(t *testing.T) { forTransports(t, testGarbageAfterHandshake) }
+
+func testGarbageAfterHandshake(t *testing.T, tr transport) {
+	srv := startHubOn(t, tr, hub.Config{MessageRate: -1}, &sim.Config{Seed: 1, Rate: 500})
 	other := srv.dial(t, "?symbols=AAPL")
 	base := testutil.TakeBaseline()
 	for seed := range uint64(20) {
@@ -368,28 +382,37 @@ func TestDribbledFrame(t *testing.T) {
 // TestRequestFlood sends 10,000 requests in one write without reading a
 // reply, from a client with a small receive buffer: the hub must close it
 // with 1008 and keep serving the others. With the default message rate
-// the rate limit closes it; without one, the cap on unread replies does.
-func TestRequestFlood(t *testing.T) {
+// the rate limit closes it; without one, the cap on unread replies does;
+// pings (not rate limited) hit the cap on unread pongs.
+func TestRequestFlood(t *testing.T) { forTransports(t, testRequestFlood) }
+
+func testRequestFlood(t *testing.T, tr transport) {
+	list := func(i int) testutil.Frame { return text(true, fmt.Sprintf(`{"op":"list","id":%d}`, i)) }
+	ping := func(i int) testutil.Frame {
+		return testutil.Frame{Fin: true, Op: testutil.OpPing, Payload: []byte(strings.Repeat("p", 125))}
+	}
 	for _, c := range []struct {
-		name string
-		cfg  hub.Config
+		name  string
+		cfg   hub.Config
+		frame func(i int) testutil.Frame
 	}{
-		{"rate limit", hub.Config{}},
-		{"unread replies", hub.Config{MessageRate: -1}},
+		{"rate limit", hub.Config{}, list},
+		{"unread replies", hub.Config{MessageRate: -1}, list},
+		{"unread pongs", hub.Config{}, ping},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			srv := startHub(t, c.cfg, &sim.Config{Seed: 1, Rate: 500})
+			srv := startHubOn(t, tr, c.cfg, &sim.Config{Seed: 1, Rate: 500})
 			other := srv.dial(t, "?symbols=AAPL")
 			base := testutil.TakeBaseline()
 
-			flood, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), srv.url)
+			flood, err := testutil.DialWith(srv.dialer(4096), srv.url)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer flood.Close()
 			var reqs []byte
 			for i := range 10_000 {
-				reqs = testutil.AppendFrame(reqs, text(true, fmt.Sprintf(`{"op":"list","id":%d}`, i)))
+				reqs = testutil.AppendFrame(reqs, c.frame(i))
 			}
 			// The raw bytes through the gorilla conn's socket.
 			nc := flood.C.NetConn()
@@ -417,8 +440,10 @@ func TestRequestFlood(t *testing.T) {
 // TestServerPing checks the keep-alive: the server pings every
 // PingInterval and closes a client that sends nothing for two of them,
 // while one that reads (and so answers pings) stays.
-func TestServerPing(t *testing.T) {
-	srv := startHub(t, hub.Config{PingInterval: time.Second, MessageRate: -1}, nil)
+func TestServerPing(t *testing.T) { forTransports(t, testServerPing) }
+
+func testServerPing(t *testing.T, tr transport) {
+	srv := startHubOn(t, tr, hub.Config{PingInterval: time.Second, MessageRate: -1}, nil)
 	quiet := srv.dialRaw(t, "")
 	alive := srv.dial(t, "")
 	type result struct {
@@ -467,3 +492,95 @@ func TestServerPing(t *testing.T) {
 	}
 }
 
+// TestReaderFairness: with a single reader goroutine, a client streaming
+// large requests as fast as it can must not starve another client.
+func TestReaderFairness(t *testing.T) {
+	srv := startHub(t, hub.Config{Readers: 1, MessageRate: -1}, nil)
+	flooder := srv.dialRaw(t, "")
+	other := srv.dial(t, "")
+	big := frames(text(true, `{"op":"ping","id":0`+strings.Repeat(" ", 60<<10)+`}`))
+	stop := make(chan struct{})
+	var sent, answered atomic.Int64
+	done := make(chan error, 2)
+	stopped := func(err error) error {
+		select {
+		case <-stop:
+			return nil
+		default:
+			return err
+		}
+	}
+	go func() { // write as fast as the socket takes it
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			_ = flooder.SetWriteDeadline(time.Now().Add(wait))
+			if _, err := flooder.Write(big); err != nil {
+				done <- stopped(fmt.Errorf("flooder write: %w", err))
+				return
+			}
+			sent.Add(1)
+		}
+	}()
+	go func() { // and read the pongs, so it is not a slow consumer
+		for {
+			f, err := flooder.ReadFrame(time.Now().Add(wait))
+			if err != nil {
+				done <- stopped(fmt.Errorf("flooder read: %w", err))
+				return
+			}
+			if f.Op == testutil.OpClose {
+				done <- fmt.Errorf("flooder closed: %q", f.Payload)
+				return
+			}
+			answered.Add(1)
+		}
+	}()
+	for i := range 30 {
+		if err := other.Ping(fmt.Sprint(i), wait); err != nil {
+			t.Errorf("other client, ping %d while one floods: %v", i, err)
+			break
+		}
+	}
+	close(stop)
+	flooder.Close()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	t.Logf("the flooder sent %d 60 KiB requests meanwhile, %d answered", sent.Load(), answered.Load())
+}
+
+// TestSlowFrameCost sends one 60 KiB request in 4-byte writes, pausing
+// now and then so the server reads it in thousands of pieces. Holding the
+// partial frame must cost about its size, not a copy of everything so far
+// on every read (quadratic: a slow client would make the server allocate
+// and copy ~1,000 times what it sends).
+func TestSlowFrameCost(t *testing.T) {
+	srv := startHub(t, hub.Config{MessageRate: -1}, nil)
+	rc := srv.dialRaw(t, "")
+	msg := frames(text(true, `{"op":"ping","id":1`+strings.Repeat(" ", 60<<10)+`}`))
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	for i := 0; i < len(msg); i += 4 {
+		if _, err := rc.Write(msg[i:min(i+4, len(msg))]); err != nil {
+			t.Fatal(err)
+		}
+		if i%64 == 0 {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	if _, err := rc.ReadText(wait, testutil.HasID("1")); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&ms)
+	if got := ms.TotalAlloc - before; got > 8<<20 {
+		t.Errorf("the process allocated %d MiB while a %d KiB frame came in slowly, want under 8 MiB", got>>20, len(msg)>>10)
+	}
+}

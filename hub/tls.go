@@ -56,9 +56,10 @@ func (h *Hub) readTLS(c *conn, early []byte) {
 	data := early
 	for {
 		if len(data) > 0 {
-			if c.part != nil && c.part.rbuf != nil {
+			if c.part != nil && len(c.part.rbuf) > 0 {
+				// rbuf has room for its whole frame (reader.keep), so
+				// this copies only the new bytes.
 				data = append(c.part.rbuf, data...)
-				c.part.rbuf = nil
 			}
 			c.lastIn.Store(time.Now().Unix())
 			if cerr := rd.consume(c, data); cerr != nil {
@@ -85,7 +86,7 @@ func (s *shard) sendTLS(c *conn, bufs [][]byte) bool {
 	c.blocked.Store(true)
 	if c.blockedAt == 0 {
 		c.blockedAt = time.Now().UnixNano()
-		s.blocked = append(s.blocked, c)
+		s.trackBlocked(c)
 	}
 	c.tls.batches <- b // never blocks: only sent while the writer is idle
 	s.n.writes++
@@ -105,6 +106,14 @@ func (s *shard) written(c *conn, n int, failed bool) {
 		return
 	}
 	if c.finAfterWrite {
+		if len(c.ctrl) > 0 {
+			// The close frame was queued behind the batch just written:
+			// send it, and finish when that batch is out.
+			s.write(c)
+			if c.blocked.Load() {
+				return
+			}
+		}
 		s.finish(c, c.why)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -87,7 +88,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var open cmd
 	if q := r.URL.Query().Get("symbols"); q != "" {
-		names := strings.Split(q, ",")
+		names := dedupe(strings.Split(q, ","))
 		if len(names) > h.cfg.MaxSymbolsPerRequest {
 			h.reject(w, rejectRequest, http.StatusBadRequest, "too many symbols in ?symbols=")
 			return
@@ -184,6 +185,17 @@ func takeFD(nc net.Conn) (int, error) {
 		return -1, err
 	}
 	return fd, nil
+}
+
+// dedupe drops repeated names, keeping the first of each.
+func dedupe(names []string) []string {
+	out := names[:0]
+	for i, n := range names {
+		if !slices.Contains(names[:i], n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // ipKey hashes the host part of a remote address.

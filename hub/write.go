@@ -203,9 +203,18 @@ func (s *shard) send(c *conn, bufs [][]byte) bool {
 	c.out = append([][]byte(nil), rest(bufs, n)...)
 	if c.blockedAt == 0 {
 		c.blockedAt = time.Now().UnixNano()
-		s.blocked = append(s.blocked, c)
+		s.trackBlocked(c)
 	}
 	return false
+}
+
+// trackBlocked puts c in the list housekeep checks for the backlog
+// timeout, once.
+func (s *shard) trackBlocked(c *conn) {
+	if !c.inBlocked {
+		c.inBlocked = true
+		s.blocked = append(s.blocked, c)
+	}
 }
 
 // rest returns bufs without their first n bytes. It may reslice bufs.

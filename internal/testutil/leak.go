@@ -1,0 +1,131 @@
+package testutil
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// RunAndCheckLeaks runs the tests and then fails the package if goroutines
+// other than the runtime's and the test framework's are still alive a few
+// seconds after the last test (like net/http's goroutineLeaked). Use it as
+// os.Exit(testutil.RunAndCheckLeaks(m)) in TestMain.
+func RunAndCheckLeaks(m *testing.M) int {
+	code := m.Run()
+	if code != 0 {
+		return code
+	}
+	var left []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if left = Goroutines(); len(left) == 0 {
+			return code
+		}
+	}
+	fmt.Fprintf(os.Stderr, "FAIL: %d goroutine(s) leaked after the tests:\n\n%s\n", len(left), strings.Join(left, "\n\n"))
+	return 1
+}
+
+// ignored are stack substrings of goroutines that may outlive tests: the
+// test framework's own, the runtime's and the signal handler's.
+var ignored = []string{
+	"testing.(*M).",
+	"testing.Main(",
+	"testing.tRunner(",
+	"testing.(*T).Run(",
+	"testing.runFuzzing",
+	"os/signal.signal_recv",
+	"os/signal.loop",
+	"runtime.ensureSigM",
+	"created by runtime.gc",
+	"runtime/trace.Start",
+	"testutil.Goroutines(",
+}
+
+// Goroutines returns the stacks of live goroutines that are not the
+// runtime's or the test framework's, sorted.
+func Goroutines() []string {
+	buf := make([]byte, 2<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		_, stack, ok := strings.Cut(g, "\n")
+		if !ok || stack == "" {
+			continue
+		}
+		if interesting(stack) {
+			out = append(out, strings.TrimSpace(g))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func interesting(stack string) bool {
+	for _, s := range ignored {
+		if strings.Contains(stack, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// NumGoroutine is runtime.NumGoroutine.
+func NumGoroutine() int { return runtime.NumGoroutine() }
+
+// OpenFDs returns the number of file descriptors this process has open.
+func OpenFDs() int {
+	return FDsOf("self")
+}
+
+// FDsOf returns the number of open file descriptors of process pid
+// ("self" for this one), or -1 if it cannot be read.
+func FDsOf(pid string) int {
+	ents, err := os.ReadDir("/proc/" + pid + "/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// Eventually polls cond every 20 ms until it reports true or timeout
+// passes, and reports whether it did.
+func Eventually(timeout time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
+// Baseline is a count of goroutines and fds to return to.
+type Baseline struct {
+	Goroutines, FDs int
+}
+
+// TakeBaseline records the current counts.
+func TakeBaseline() Baseline {
+	return Baseline{Goroutines: runtime.NumGoroutine(), FDs: OpenFDs()}
+}
+
+// Check waits up to timeout for the goroutine and fd counts to come back
+// within slack of b, and returns an error describing the difference if
+// they do not.
+func (b Baseline) Check(timeout time.Duration, slack int) error {
+	var g, f int
+	ok := Eventually(timeout, func() bool {
+		g, f = runtime.NumGoroutine(), OpenFDs()
+		return g <= b.Goroutines+slack && f <= b.FDs+slack
+	})
+	if ok {
+		return nil
+	}
+	return fmt.Errorf("goroutines %d, fds %d; want at most %d and %d (baseline + %d)\n%s",
+		g, f, b.Goroutines+slack, b.FDs+slack, slack, strings.Join(Goroutines(), "\n\n"))
+}
