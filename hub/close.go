@@ -86,6 +86,12 @@ func (s *shard) finish(c *conn, why closeReason) {
 	c.state = stateClosed
 	c.closing.Store(true)
 	s.unlinkAll(c)
+	if len(c.out) > 0 || c.blocked.Load() {
+		// Data the client never took: a FIN would wait behind it for as
+		// long as the client does not read, and the kernel would keep the
+		// socket and its buffers. Abort with RST instead.
+		c.abort()
+	}
 	if c.tls != nil {
 		close(c.tls.batches) // the writer goroutine ends after its batch
 	} else {

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"net"
 	"sync/atomic"
 
 	"github.com/gobwas/ws"
@@ -86,6 +87,18 @@ func (c *conn) release() {
 		return
 	}
 	_ = unix.Close(c.fd)
+}
+
+// abort makes the coming close reset the connection (SO_LINGER 0), which
+// drops unsent data at once. Called only by the shard, before release.
+func (c *conn) abort() {
+	if c.tls != nil {
+		if tc, ok := c.tls.tcp.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		return
+	}
+	_ = unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 }
 
 // sub is one subscription of a connection. pos is the index of the
