@@ -140,7 +140,7 @@ func (a *App) routes() {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	a.mux.Handle("GET /readyz", newReadiness(a.hub, a.feed, a.cfg.ReadyMaxFeedAge))
-	a.mux.Handle("GET /metrics", metrics.Handler(a.hub))
+	a.mux.Handle("GET /metrics", metrics.Handler(a.hub, metrics.NewFeedCollector(a.feed)))
 	a.mux.Handle("/", web.Handler())
 }
 
