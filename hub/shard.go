@@ -41,9 +41,11 @@ type shard struct {
 	mark     []int32 // scratch, per symbol id: index+1 in the current conn's subs
 	lastPing time.Time
 	drain    *drainPlan // non-nil while draining
-	// keepingUp is false while passes take longer than lagPass: then each
-	// connection gets only the latest update of each symbol.
-	keepingUp bool
+	// keepingUp is false while passes take longer than lagPass, two in a
+	// row (one can be a GC pause or the scheduler): then each connection
+	// gets only the latest update of each symbol.
+	keepingUp  bool
+	slowPasses int // consecutive passes longer than lagPass
 }
 
 // lagPass is how long a flush may take before the shard counts as behind.
@@ -214,7 +216,12 @@ func (s *shard) flush() {
 		}
 	}
 	s.dirty = s.dirty[:0]
-	s.keepingUp = time.Since(start) < lagPass
+	if time.Since(start) < lagPass {
+		s.slowPasses = 0
+	} else {
+		s.slowPasses++
+	}
+	s.keepingUp = s.slowPasses < 2
 }
 
 func (s *shard) apply(m *cmd) {
