@@ -74,11 +74,7 @@ func (w *writer) writev(fd int, bufs [][]byte) (n int, calls int, err error) {
 // s.w.bufs holding them.
 func (s *shard) collect(c *conn) [][]byte {
 	bufs := append(s.w.bufs[:0], c.ctrl...)
-	clear(c.ctrl)
-	c.ctrl = c.ctrl[:0]
-	if cap(c.ctrl) > 16 || len(bufs) == 0 {
-		c.ctrl = nil
-	}
+	c.ctrl = nil // replies are rare: an idle connection holds no slice for them
 	if c.state != stateOpen {
 		return bufs
 	}
@@ -141,11 +137,11 @@ func (s *shard) write(c *conn) {
 		if c.blocked.Load() {
 			return // the writer is busy; written marks c dirty again
 		}
-		if bufs := s.collect(c); len(bufs) > 0 {
-			s.sendTLS(c, bufs)
+		bufs := s.collect(c)
+		if len(bufs) > 0 {
+			s.sendTLS(c, bufs) // copies the slice headers
 		}
-		clear(s.w.bufs[:cap(s.w.bufs)])
-		s.w.bufs = s.w.bufs[:0]
+		s.w.reuse(bufs)
 		return
 	}
 	if len(c.out) > 0 {
@@ -159,8 +155,14 @@ func (s *shard) write(c *conn) {
 	if len(bufs) > 0 {
 		s.send(c, bufs)
 	}
-	clear(s.w.bufs[:cap(s.w.bufs)])
-	s.w.bufs = bufs[:0]
+	s.w.reuse(bufs)
+}
+
+// reuse keeps bufs, collect's result, as scratch for the next write. Only
+// the part used is cleared, so frames are not kept alive by it.
+func (w *writer) reuse(bufs [][]byte) {
+	clear(bufs)
+	w.bufs = bufs[:0]
 }
 
 // send writes bufs to c. When the socket takes everything it reports true.
