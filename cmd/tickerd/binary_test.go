@@ -217,8 +217,11 @@ func TestBigConnCount(t *testing.T) {
 		t.Error(err)
 	}
 	t.Logf("%d connections in %v; tickerd has %d fds", n, time.Since(start), testutil.FDsOf(pid))
-	if got := testutil.FDsOf(pid) - baseFDs; got < n {
-		t.Errorf("tickerd has %d more fds with %d connections open, want at least %d", got, n, n)
+	// One fd per connection, not two (netpoll.Handle would dup each). The
+	// baseline may include a probe's socket that has closed since, so a
+	// few fds either way are allowed.
+	if got := testutil.FDsOf(pid) - baseFDs; got < n-8 || got > n+8 {
+		t.Errorf("tickerd has %d more fds with %d connections open, want %d (±8)", got, n, n)
 	}
 	// Still serving: a request on one of them is answered.
 	for _, rc := range conns[:10] {
