@@ -1,10 +1,8 @@
 package coinbase_test
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/tickerd/tickerd/feed/coinbase"
 	"github.com/tickerd/tickerd/internal/app"
+	"github.com/tickerd/tickerd/internal/apptest"
 )
 
 // TestServeThroughUpstreamTrouble runs a whole tickerd server on the
@@ -33,35 +32,14 @@ func TestServeThroughUpstreamTrouble(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(app.Config{Feed: f, DrainWindow: -1, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-served:
-			if err != nil {
-				t.Errorf("Serve = %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("Serve did not return")
-		}
-	}()
+	addr := apptest.Serve(t, app.Config{Feed: f, DrainWindow: -1, Logger: slog.New(slog.DiscardHandler)})
 
 	c1 := u.Next()
 	if got := coinbase.Channels(c1.First()); got != "subscribe heartbeat[BTC-USD ETH-USD]" {
 		t.Errorf("first subscribe = %s, want heartbeats only (OnDemand)", got)
 	}
 
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/ws?symbols=BTC-USD", nil)
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws?symbols=BTC-USD", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +93,7 @@ func TestServeThroughUpstreamTrouble(t *testing.T) {
 	c3.Send(btc[3])
 	expect("tick after a stall")
 
-	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz = %v, %v", resp, err)
 	} else {

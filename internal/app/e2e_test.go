@@ -1,10 +1,8 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/app"
+	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -22,54 +21,18 @@ import (
 const wait = 10 * time.Second
 
 // running is an App serving on 127.0.0.1.
-type running struct {
-	a    *app.App
-	addr string
-	ws   string // ws://addr/ws
-	stop context.CancelFunc
-	done chan error // Serve's result
+type running struct{ *apptest.Server }
+
+// startApp serves cfg until the test ends (or Shutdown is called) and
+// checks that Serve returns nil.
+func startApp(t *testing.T, cfg app.Config) running {
+	t.Helper()
+	return running{apptest.Start(t, cfg)}
 }
 
-// startApp serves cfg until the test ends (or stop is called) and checks
-// that Serve returns nil.
-func startApp(t *testing.T, cfg app.Config) *running {
+func (r running) dial(t *testing.T, query string) *testutil.Client {
 	t.Helper()
-	a, err := app.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = a.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{a: a, addr: ln.Addr().String(), ws: "ws://" + ln.Addr().String() + "/ws", stop: cancel, done: make(chan error, 1)}
-	go func() { r.done <- a.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-r.done:
-			if err != nil {
-				t.Errorf("Serve = %v, want nil", err)
-			}
-		case <-time.After(3 * wait):
-			t.Errorf("Serve did not return %v after its context ended", 3*wait)
-		}
-	})
-	// Up when it answers (and so has started all its goroutines).
-	if !testutil.Eventually(wait, func() bool {
-		status, _, _, err := testutil.HTTPGet("http://"+r.addr+"/healthz", wait)
-		return err == nil && status == 200
-	}) {
-		t.Fatal("the app does not answer /healthz")
-	}
-	return r
-}
-
-func (r *running) dial(t *testing.T, query string) *testutil.Client {
-	t.Helper()
-	c, err := testutil.Dial(r.ws+query, wait)
+	c, err := testutil.Dial(r.WS+query, wait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +377,7 @@ func TestListAndPing(t *testing.T) {
 // objects) and /healthz.
 func TestAPISymbolsAndHealthz(t *testing.T) {
 	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 2000, Symbols: 20, Steady: true}, DrainWindow: -1})
-	base := "http://" + r.addr
+	base := "http://" + r.Addr
 	var snaps []json.RawMessage
 	ok := testutil.Eventually(wait, func() bool {
 		status, body, hdr, err := testutil.HTTPGet(base+"/api/symbols", wait)
@@ -456,7 +419,7 @@ func TestShutdownGoingAway(t *testing.T) {
 			for range 5 {
 				cs = append(cs, r.dial(t, "?symbols=AAPL,MSFT"))
 			}
-			r.stop()
+			r.Shutdown()
 			for i, c := range cs {
 				code, err := c.CloseCode(wait)
 				if err != nil {
@@ -466,16 +429,14 @@ func TestShutdownGoingAway(t *testing.T) {
 				}
 				c.Close() // gorilla echoed the close frame
 			}
-			select {
-			case err := <-r.done:
-				if err != nil {
-					t.Errorf("Serve = %v, want nil", err)
-				}
-				r.done <- nil // for the cleanup
-			case <-time.After(wait):
+			err, ok := r.Wait(wait)
+			if !ok {
 				t.Fatalf("Serve did not return within %v", wait)
 			}
-			if n := r.a.Hub().Conns(); n != 0 {
+			if err != nil {
+				t.Errorf("Serve = %v, want nil", err)
+			}
+			if n := r.App.Hub().Conns(); n != 0 {
 				t.Errorf("Conns() = %d after Serve returned, want 0", n)
 			}
 		})

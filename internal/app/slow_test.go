@@ -39,7 +39,7 @@ func field(p []byte, name string) (int64, bool) {
 // rising seq.
 func TestStoppedReaderDoesNotDelayOthers(t *testing.T) {
 	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 20000, Symbols: 1, Steady: true}, DrainWindow: -1})
-	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), r.ws+"?symbols=AAPL")
+	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), r.WS+"?symbols=AAPL")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestStoppedReaderDoesNotDelayOthers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	st := r.a.Hub().Stats()
+	st := r.App.Hub().Stats()
 	for i, res := range results {
 		t.Logf("reader %d: %d messages, seq %d..%d, worst age after warm-up %v", i, res.msgs, res.first, res.last, res.worst)
 		if res.err != nil {
@@ -121,7 +121,7 @@ func TestSlowHandshake(t *testing.T) {
 	base := testutil.TakeBaseline()
 	var conns []net.Conn
 	for range 20 {
-		nc, err := net.DialTimeout("tcp", r.addr, wait)
+		nc, err := net.DialTimeout("tcp", r.Addr, wait)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +163,7 @@ func readToEnd(r io.Reader) error {
 func TestHeaderTooLarge(t *testing.T) {
 	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 2}, DrainWindow: -1})
 	base := testutil.TakeBaseline()
-	nc, err := net.DialTimeout("tcp", r.addr, wait)
+	nc, err := net.DialTimeout("tcp", r.Addr, wait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,12 +201,12 @@ func TestHeaderTooLarge(t *testing.T) {
 // within the drain window plus the hub's close timeout (and a margin).
 func TestShutdownUnresponsiveClients(t *testing.T) {
 	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 20000, Symbols: 1, Steady: true}, DrainWindow: 500 * time.Millisecond})
-	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), r.ws+"?symbols=AAPL")
+	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), r.WS+"?symbols=AAPL")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stopped.Close()
-	mute, err := testutil.DialRaw(r.addr, "/ws?symbols=AAPL", wait)
+	mute, err := testutil.DialRaw(r.Addr, "/ws?symbols=AAPL", wait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,18 +218,15 @@ func TestShutdownUnresponsiveClients(t *testing.T) {
 	}()
 	time.Sleep(500 * time.Millisecond) // let the stopped client back up
 	start := time.Now()
-	r.stop()
-	select {
-	case err := <-r.done:
-		r.done <- err // for the cleanup
-		t.Logf("Serve returned %v after the context ended", time.Since(start))
-	case <-time.After(wait):
+	r.Shutdown()
+	if _, ok := r.Wait(wait); !ok { // its error is checked at cleanup
 		t.Fatalf("Serve still running %v after the context ended", wait)
 	}
+	t.Logf("Serve returned %v after the context ended", time.Since(start))
 	if err := <-muteClosed; err != nil {
 		t.Errorf("client that does not answer: %v, want a close frame", err)
 	}
-	if n := r.a.Hub().Conns(); n != 0 {
+	if n := r.App.Hub().Conns(); n != 0 {
 		t.Errorf("Conns() = %d after Serve returned, want 0", n)
 	}
 }

@@ -2,22 +2,37 @@
 //
 //	addr := apptest.Serve(t, app.Config{Sim: sim.Config{Rate: 100, Symbols: 3}})
 //	c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws?symbols=AAPL", nil)
+//
+// Start returns a handle for tests that stop the server themselves.
 package apptest
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/tickerd/tickerd/internal/app"
 )
 
-// Serve builds an app from cfg and serves it on a fresh 127.0.0.1 port
-// until the test ends; it returns the address (host:port). At the end it
-// stops the app and waits for Serve to return, failing the test if Serve
-// reports an error or does not return within 20 s.
-func Serve(t testing.TB, cfg app.Config) string {
+// Server is an app serving on 127.0.0.1.
+type Server struct {
+	App  *app.App
+	Addr string // host:port
+	WS   string // ws://host:port/ws
+
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Serve has returned
+	err    error         // Serve's result, set before done closes
+}
+
+// Start builds an app from cfg, serves it on a fresh 127.0.0.1 port and
+// returns once it answers /healthz. At the end of the test it is shut down
+// if it still runs, and the test fails if Serve reported an error or did
+// not return within 30 s.
+func Start(t testing.TB, cfg app.Config) *Server {
 	t.Helper()
 	a, err := app.New(cfg)
 	if err != nil {
@@ -29,18 +44,65 @@ func Serve(t testing.TB, cfg app.Config) string {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
+	s := &Server{App: a, Addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}
+	s.WS = "ws://" + s.Addr + "/ws"
+	go func() {
+		defer close(s.done)
+		s.err = a.Serve(ctx, ln)
+	}()
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("Serve did not return within 20 s of the end of the test")
+		s.Shutdown()
+		err, ok := s.Wait(30 * time.Second)
+		switch {
+		case !ok:
+			t.Errorf("Serve did not return within 30 s of the shutdown")
+		case err != nil:
+			t.Errorf("Serve: %v", err)
 		}
 	})
-	return ln.Addr().String()
+	if !s.healthy(cfg.TLSCertFile != "", 10*time.Second) {
+		t.Fatal("the app does not answer /healthz")
+	}
+	return s
+}
+
+// Serve is Start for tests that need only the address.
+func Serve(t testing.TB, cfg app.Config) string {
+	t.Helper()
+	return Start(t, cfg).Addr
+}
+
+// Shutdown ends Serve's context, which starts the drain. It does not wait.
+func (s *Server) Shutdown() { s.cancel() }
+
+// Wait waits up to timeout for Serve to return; ok is false if it did not.
+func (s *Server) Wait(timeout time.Duration) (err error, ok bool) {
+	select {
+	case <-s.done:
+		return s.err, true
+	case <-time.After(timeout):
+		return nil, false
+	}
+}
+
+// healthy polls /healthz until it answers 200 or timeout passes. Over
+// TLS it does not check the certificate: tests make their own.
+func (s *Server) healthy(useTLS bool, timeout time.Duration) bool {
+	tr := &http.Transport{DisableKeepAlives: true}
+	url := "http://" + s.Addr + "/healthz"
+	if useTLS {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+		url = "https://" + s.Addr + "/healthz"
+	}
+	c := &http.Client{Timeout: time.Second, Transport: tr}
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+	}
+	return false
 }
