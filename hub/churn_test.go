@@ -90,22 +90,7 @@ func TestSubscriptionChurn(t *testing.T) {
 	for _, s := range srv.syms {
 		names = append(names, s.Name)
 	}
-	const clients = 8
-	chs := make([]*churner, clients)
-	for i := range chs {
-		chs[i] = &churner{c: srv.dial(t, ""), subs: map[string]bool{}, needSnap: map[string]bool{}, seq: map[string]uint64{}}
-	}
-	until := time.Now().Add(3 * time.Second)
-	var wg sync.WaitGroup
-	errs := make([]error, clients)
-	for i, ch := range chs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = ch.run(rand.New(rand.NewPCG(uint64(i), 1)), names, until)
-		}()
-	}
-	wg.Wait()
+	chs, errs := churn(t, srv, 8, names, 1)
 	want, reqs := 0, 0
 	for i, ch := range chs {
 		if errs[i] != nil {
@@ -145,23 +130,8 @@ func TestWatchChurn(t *testing.T) {
 		calls++
 	}}
 	srv := startHub(t, cfg, nil)
-	names := []string{"AAPL"} // every request toggles the one symbol's watchers
-	const clients = 4         // one per shard
-	chs := make([]*churner, clients)
-	for i := range chs {
-		chs[i] = &churner{c: srv.dial(t, ""), subs: map[string]bool{}, needSnap: map[string]bool{}, seq: map[string]uint64{}}
-	}
-	until := time.Now().Add(3 * time.Second)
-	var wg sync.WaitGroup
-	errs := make([]error, clients)
-	for i, ch := range chs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = ch.run(rand.New(rand.NewPCG(uint64(i), 2)), names, until)
-		}()
-	}
-	wg.Wait()
+	names := []string{"AAPL"}               // every request toggles the one symbol's watchers
+	chs, errs := churn(t, srv, 4, names, 2) // 4 clients: one per shard
 	subscribed := map[string]bool{}
 	for i, ch := range chs {
 		if errs[i] != nil {
@@ -182,4 +152,26 @@ func TestWatchChurn(t *testing.T) {
 			t.Errorf("last OnWatch(%q) said watched=%v, but clients subscribed: %v", s, watched[s], subscribed[s])
 		}
 	}
+}
+
+// churn connects n churners to srv, runs them for 3 s over names (random
+// sources seeded with seed) and returns them with each one's error.
+func churn(t *testing.T, srv *testServer, n int, names []string, seed uint64) ([]*churner, []error) {
+	t.Helper()
+	chs := make([]*churner, n)
+	for i := range chs {
+		chs[i] = &churner{c: srv.dial(t, ""), subs: map[string]bool{}, needSnap: map[string]bool{}, seq: map[string]uint64{}}
+	}
+	until := time.Now().Add(3 * time.Second)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, ch := range chs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = ch.run(rand.New(rand.NewPCG(uint64(i), seed)), names, until)
+		}()
+	}
+	wg.Wait()
+	return chs, errs
 }
