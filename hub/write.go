@@ -14,7 +14,11 @@ const iovMax = 1024
 type writer struct {
 	bufs [][]byte
 	iov  []unix.Iovec
+	msg  unix.Msghdr
 }
+
+// sendFlags are the flags of every send: never block, never raise SIGPIPE.
+const sendFlags = unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL
 
 // writev writes bufs to fd with as few writev calls as the kernel allows
 // and returns how many bytes it took. A socket that is full yields n short
@@ -43,12 +47,19 @@ func (w *writer) writev(fd int, bufs [][]byte) (n int, calls int, err error) {
 		var m uintptr
 		var errno unix.Errno
 		for {
-			// The socket is non-blocking, so the call cannot park the
-			// thread: RawSyscall skips the scheduler's bookkeeping.
+			// send/sendmsg rather than write/writev: the socket calls
+			// skip the file layer (vfs_write, the position lock), and
+			// MSG_NOSIGNAL turns a peer's reset into EPIPE without a
+			// SIGPIPE. The socket is non-blocking, so the call cannot
+			// park the thread: RawSyscall skips the scheduler's
+			// bookkeeping.
 			if len(w.iov) == 1 {
-				m, _, errno = unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(w.iov[0].Base)), uintptr(w.iov[0].Len))
+				m, _, errno = unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(w.iov[0].Base)), uintptr(w.iov[0].Len), sendFlags, 0, 0)
 			} else {
-				m, _, errno = unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
+				w.msg.Iov = &w.iov[0]
+				w.msg.SetIovlen(len(w.iov))
+				m, _, errno = unix.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&w.msg)), sendFlags)
+				w.msg.Iov = nil
 			}
 			if errno != unix.EINTR {
 				break
