@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -91,11 +92,18 @@ func startServer(t *testing.T, cfg sim.Config) string {
 }
 
 // TestWorkerEndToEnd drives the worker protocol over pipes against a real
-// server: 40 connections, 5 of them never reading, a 2 s run.
+// server: 40 connections, 5 of them never reading, a 2 s run, with readers
+// that sleep in epoll_wait and with readers that spin.
 func TestWorkerEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
+	for _, spin := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spin=%v", spin), func(t *testing.T) { testWorkerEndToEnd(t, spin) })
+	}
+}
+
+func testWorkerEndToEnd(t *testing.T, spin bool) {
 	addr := startServer(t, sim.Config{Rate: 200, Symbols: 4, Steady: true, Seed: 1})
 	plan := Plan{
 		Targets: []string{"ws://" + addr + "/ws"},
@@ -106,6 +114,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 		Dist:    DistUniform,
 		Slow:    0.125,
 		Readers: 2,
+		Spin:    spin,
 		Churn:   ChurnPlan{Rate: 20, Concurrency: 2},
 	}
 	inR, inW := io.Pipe()

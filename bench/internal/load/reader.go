@@ -78,6 +78,12 @@ type reader struct {
 	pending []*conn // handed over by dialers, adopted by run
 
 	stop atomic.Bool
+	// spin polls with a zero timeout instead of sleeping in epoll_wait. On
+	// loopback the sender's core runs the receiver's TCP input, including
+	// waking a reader asleep in epoll_wait (an IPI, costly in a VM); a
+	// reader that never sleeps needs no waking, as a remote client's
+	// wake-up costs the server nothing.
+	spin bool
 
 	conns        []*conn
 	free         []int32
@@ -155,7 +161,11 @@ func (r *reader) run() {
 	events := make([]unix.EpollEvent, maxEvents)
 	for !r.stop.Load() {
 		r.adopt()
-		n, err := unix.EpollWait(r.epfd, events, pollMs)
+		timeout := pollMs
+		if r.spin {
+			timeout = 0
+		}
+		n, err := unix.EpollWait(r.epfd, events, timeout)
 		if err != nil {
 			continue // EINTR
 		}

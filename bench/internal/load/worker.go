@@ -124,6 +124,7 @@ func newWorker(p Plan) (*worker, error) {
 			}
 			return nil, fmt.Errorf("load: epoll: %w", err)
 		}
+		r.spin = p.Spin
 		w.readers = append(w.readers, r)
 	}
 	return w, nil
