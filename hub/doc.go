@@ -8,7 +8,7 @@
 // of their connections.
 //
 // Writes never wait for a client. A shard marks the subscribers of an
-// updated symbol dirty and then writes to each, with one writev of its
+// updated symbol dirty and then writes to each, with one gathered send of its
 // replies and the latest update of each symbol it has not yet sent. A
 // socket that cannot take it all keeps the rest and is written again when
 // epoll says it has room; updates that arrive meanwhile replace each

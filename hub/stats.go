@@ -57,7 +57,7 @@ func codeIndex(c protocol.Code) int {
 type shardStats struct {
 	msgs   atomic.Uint64 // data frames (ticks, snapshots) written
 	merged atomic.Uint64 // updates skipped because a newer one replaced them
-	writes atomic.Uint64 // writev system calls
+	writes atomic.Uint64 // send/sendmsg system calls
 	bytes  atomic.Uint64 // bytes the sockets took
 	subs   atomic.Int64  // current subscriptions
 	closed [numReasons]atomic.Uint64

@@ -7,7 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// iovMax is the kernel's limit on the buffers of one writev.
+// iovMax is the kernel's limit on the buffers of one sendmsg.
 const iovMax = 1024
 
 // writer holds a shard's reusable write scratch.
@@ -20,7 +20,7 @@ type writer struct {
 // sendFlags are the flags of every send: never block, never raise SIGPIPE.
 const sendFlags = unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL
 
-// writev writes bufs to fd with as few writev calls as the kernel allows
+// writev writes bufs to fd with as few system calls as the kernel allows
 // and returns how many bytes it took. A socket that is full yields n short
 // of the total and a nil error.
 func (w *writer) writev(fd int, bufs [][]byte) (n int, calls int, err error) {

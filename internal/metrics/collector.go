@@ -35,7 +35,7 @@ func NewCollector(h *hub.Hub) *Collector {
 		subs:        d("subscriptions", "Current subscriptions (connection, symbol pairs)."),
 		msgs:        d("messages_sent_total", "Data frames (ticks and snapshots) written to clients."),
 		bytes:       d("bytes_sent_total", "Bytes written to client sockets: data frames, replies and control frames."),
-		writes: d("writes_total", "writev system calls to client sockets. "+
+		writes: d("writes_total", "send/sendmsg system calls to client sockets. "+
 			"Frames per write: rate(tickerd_messages_sent_total) / rate(tickerd_writes_total)."),
 		merged:    d("merged_updates_total", "Updates a client never got because a newer update of the symbol replaced them (conflation)."),
 		published: d("feed_updates_total", "Updates the feed published into the hub."),

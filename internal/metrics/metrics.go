@@ -21,7 +21,7 @@
 //	tickerd_subscriptions                      current subscriptions, all connections (gauge)
 //	tickerd_messages_sent_total                data frames (ticks, snapshots) written
 //	tickerd_bytes_sent_total                   bytes the sockets took, frames and replies
-//	tickerd_writes_total                       writev system calls
+//	tickerd_writes_total                       send/sendmsg system calls
 //	tickerd_merged_updates_total               updates a client never got because a newer one replaced them
 //	tickerd_feed_updates_total                 updates the feed published into the hub
 //	tickerd_feed_stale_total                   updates dropped: seq not above the symbol's last

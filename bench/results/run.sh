@@ -1,0 +1,36 @@
+#!/bin/sh
+# Reproduces the figures in README's Performance section: each scenario with
+# tickerd pinned to core 0 (GOMAXPROCS=1) and the generator to core 1, its
+# JSON and SVG written here. Run from the repository root:
+#
+#	bench/results/run.sh              # every scenario, ~15 minutes
+#	bench/results/run.sh market       # those whose name starts with "market"
+#
+# The machine should be otherwise idle. Nothing here changes system settings.
+set -eu
+cd "$(dirname "$0")/../.."
+out=bench/results
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/tickerd" ./cmd/tickerd
+go build -o "$bin/bench" ./bench
+
+run() { # name, then bench flags
+	name=$1
+	shift
+	case "$name" in "${only:-}"*) ;; *) return 0 ;; esac
+	echo "== $name"
+	"$bin/bench" "$@" -spawn -server-bin "$bin/tickerd" -server-cpus 0 -server-gomaxprocs 1 -cpus 1 \
+		-out "$out/$name.json" -svg "$out/$name.svg" | sed -n '/^== tickerd bench/,$p'
+}
+
+only=${1:-}
+run idle-memory -scenario idle-memory
+run fan-out-10 -scenario fan-out
+run fan-out-10-spin -scenario fan-out -spin
+run fan-out-100 -scenario fan-out -feed-rate 100
+run market -scenario market
+run market-spin -scenario market -spin
+run slow-consumers -scenario slow-consumers -duration 45s
+run churn -scenario churn
+run burst -scenario burst
