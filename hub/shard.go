@@ -41,11 +41,14 @@ type shard struct {
 	mark     []int32 // scratch, per symbol id: index+1 in the current conn's subs
 	lastPing time.Time
 	drain    *drainPlan // non-nil while draining
-	// keepingUp is false while passes take longer than lagPass, two in a
-	// row (one can be a GC pause or the scheduler): then each connection
-	// gets only the latest update of each symbol.
+	// keepingUp turns false once two flushes have taken longer than lagPass
+	// with no idle moment between them (one can be a GC pause or the
+	// scheduler), and true again only when the shard runs out of work. While it is false each connection
+	// gets only the latest update of each symbol. A short flush alone does
+	// not reset it: a saturated shard interleaves short flushes (a
+	// writable socket, a reply) with long ones, and must keep merging.
 	keepingUp  bool
-	slowPasses int // consecutive passes longer than lagPass
+	slowPasses int // flushes longer than lagPass since the shard was last idle
 }
 
 // lagPass is how long a flush may take before the shard counts as behind.
@@ -177,7 +180,9 @@ func (s *shard) pass() {
 		s.mu.Unlock()
 		if len(cmds) == 0 && len(pubs) == 0 {
 			s.cmdBuf, s.pubBuf = cmds, pubs
-			s.flush()
+			if !s.flush() {
+				s.caughtUp()
+			}
 			s.n.publish(&s.stats)
 			return
 		}
@@ -193,6 +198,9 @@ func (s *shard) pass() {
 		}
 		s.cmdBuf, s.pubBuf = cmds, pubs
 		s.flush()
+		// Publish now: a saturated shard may loop here for as long as
+		// updates keep coming, and its counters must not freeze.
+		s.n.publish(&s.stats)
 	}
 }
 
@@ -203,9 +211,11 @@ func (s *shard) markDirty(c *conn) {
 	}
 }
 
-func (s *shard) flush() {
+// flush writes every dirty connection once. It reports whether it took
+// longer than lagPass.
+func (s *shard) flush() (slow bool) {
 	if len(s.dirty) == 0 {
-		return
+		return false
 	}
 	start := time.Now()
 	for i, c := range s.dirty {
@@ -216,12 +226,26 @@ func (s *shard) flush() {
 		}
 	}
 	s.dirty = s.dirty[:0]
-	if time.Since(start) < lagPass {
-		s.slowPasses = 0
-	} else {
-		s.slowPasses++
+	return s.flushed(time.Since(start))
+}
+
+// flushed notes a flush that took d and reports whether it was slow.
+func (s *shard) flushed(d time.Duration) (slow bool) {
+	if d < lagPass {
+		return false
 	}
-	s.keepingUp = s.slowPasses < 2
+	s.slowPasses++
+	if s.slowPasses >= 2 {
+		s.keepingUp = false
+	}
+	return true
+}
+
+// caughtUp notes that nothing arrived while the last flush ran and that
+// flush was quick: the shard is keeping up again.
+func (s *shard) caughtUp() {
+	s.slowPasses = 0
+	s.keepingUp = true
 }
 
 func (s *shard) apply(m *cmd) {
