@@ -41,14 +41,11 @@ type shard struct {
 	mark     []int32 // scratch, per symbol id: index+1 in the current conn's subs
 	lastPing time.Time
 	drain    *drainPlan // non-nil while draining
-	// keepingUp turns false once two flushes have taken longer than lagPass
-	// with no idle moment between them (one can be a GC pause or the
-	// scheduler), and true again only when the shard runs out of work. While it is false each connection
-	// gets only the latest update of each symbol. A short flush alone does
-	// not reset it: a saturated shard interleaves short flushes (a
-	// writable socket, a reply) with long ones, and must keep merging.
+	// keepingUp is false while flushes take longer than lagPass, two in a
+	// row (one can be a GC pause or the scheduler): then each connection
+	// gets only the latest update of each symbol.
 	keepingUp  bool
-	slowPasses int // flushes longer than lagPass since the shard was last idle
+	slowPasses int // consecutive flushes longer than lagPass
 }
 
 // lagPass is how long a flush may take before the shard counts as behind.
@@ -180,9 +177,7 @@ func (s *shard) pass() {
 		s.mu.Unlock()
 		if len(cmds) == 0 && len(pubs) == 0 {
 			s.cmdBuf, s.pubBuf = cmds, pubs
-			if !s.flush() {
-				s.caughtUp()
-			}
+			s.flush()
 			s.n.publish(&s.stats)
 			return
 		}
@@ -211,11 +206,10 @@ func (s *shard) markDirty(c *conn) {
 	}
 }
 
-// flush writes every dirty connection once. It reports whether it took
-// longer than lagPass.
-func (s *shard) flush() (slow bool) {
+// flush writes every dirty connection once.
+func (s *shard) flush() {
 	if len(s.dirty) == 0 {
-		return false
+		return
 	}
 	start := time.Now()
 	for i, c := range s.dirty {
@@ -226,26 +220,18 @@ func (s *shard) flush() (slow bool) {
 		}
 	}
 	s.dirty = s.dirty[:0]
-	return s.flushed(time.Since(start))
+	s.flushed(time.Since(start))
 }
 
-// flushed notes a flush that took d and reports whether it was slow.
-func (s *shard) flushed(d time.Duration) (slow bool) {
+// flushed notes a flush that took d: two slow ones in a row put the shard
+// behind, a quick one brings it back.
+func (s *shard) flushed(d time.Duration) {
 	if d < lagPass {
-		return false
+		s.slowPasses = 0
+	} else {
+		s.slowPasses++
 	}
-	s.slowPasses++
-	if s.slowPasses >= 2 {
-		s.keepingUp = false
-	}
-	return true
-}
-
-// caughtUp notes that nothing arrived while the last flush ran and that
-// flush was quick: the shard is keeping up again.
-func (s *shard) caughtUp() {
-	s.slowPasses = 0
-	s.keepingUp = true
+	s.keepingUp = s.slowPasses < 2
 }
 
 func (s *shard) apply(m *cmd) {
