@@ -105,7 +105,7 @@ type config struct {
 	warmup, duration, deadline time.Duration
 
 	perWorker, workers, readers int
-	spin                        bool
+	readEvery                   time.Duration
 	dialConc                    int
 	connectRate                 float64
 	dialTimeout, connectTimeout time.Duration
@@ -173,7 +173,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.perWorker, "per-worker", 12000, "most connections per process (the open-file limit is 20,000)")
 	fs.IntVar(&c.workers, "workers", 0, "at least this many worker processes")
 	fs.IntVar(&c.readers, "readers", 0, "epoll reader goroutines per worker (0: GOMAXPROCS)")
-	fs.BoolVar(&c.spin, "spin", false, "readers poll epoll without sleeping, so the server's core does not pay to wake them (on loopback it does; with real clients their own machines do)")
+	fs.DurationVar(&c.readEvery, "read-every", 0, "readers collect epoll events at most this often, like a NIC's interrupt moderation (0: as they come); on loopback this spares the server's core from waking them")
 	fs.IntVar(&c.dialConc, "dial-concurrency", 32, "dials in flight per worker")
 	fs.Float64Var(&c.connectRate, "connect-rate", 0, "dials per second in all (0: as fast as dial-concurrency allows)")
 	fs.DurationVar(&c.dialTimeout, "dial-timeout", 10*time.Second, "connect+handshake limit per connection")

@@ -69,7 +69,7 @@ type settings struct {
 	ServerCPUs  string   `json:"server_cpus,omitempty"`
 	ServerGOMAX int      `json:"server_gomaxprocs,omitempty"`
 	CPUs        string   `json:"generator_cpus,omitempty"`
-	Spin        bool     `json:"spin,omitempty"` // readers busy-poll: their CPU is 100% by design
+	ReadEvery   string   `json:"read_every,omitempty"` // readers collect events at most this often
 	SrcIPs      int      `json:"src_ips"`
 }
 
@@ -175,8 +175,11 @@ func newReport(c *config, nodes []*node, universe []string) *report {
 			Conns: c.conns, K: c.k, Dist: c.dist, Universe: len(universe), Slow: c.slow,
 			ChurnRate: c.churnRate, BurstConns: c.burstConns,
 			Warmup: int(c.warmup / time.Second), Duration: int(c.duration / time.Second),
-			Spawned: c.spawn, CPUs: c.cpus, Spin: c.spin, SrcIPs: c.srcIPs,
+			Spawned: c.spawn, CPUs: c.cpus, SrcIPs: c.srcIPs,
 		},
+	}
+	if c.readEvery > 0 {
+		r.Settings.ReadEvery = c.readEvery.String()
 	}
 	if c.burstConns > 0 {
 		r.Settings.BurstAt = c.burstAt.Seconds()
@@ -381,9 +384,7 @@ func (r *report) setResults(results []*load.Result, base, connected []serverSamp
 		g.BusyMax = max(g.BusyMax, busy[s])
 		g.BusyMean += busy[s] / win
 	}
-	// A spinning generator uses its whole core by design; whether it
-	// keeps up shows in the readers' busy time and the unread backlog.
-	if g.CPUPercent > 90 && !r.Settings.Spin {
+	if g.CPUPercent > 90 {
 		r.Suspect = append(r.Suspect, fmt.Sprintf("generator CPU at %.0f%% of its %d core(s): it may be the bottleneck", g.CPUPercent, g.Cores))
 		g.Saturated = true
 	}
@@ -490,7 +491,7 @@ func (r *report) setCores(cpus [][]procstat.CPUTimes, from, seconds int) error {
 			for _, c := range r.Cores {
 				// The core counts every process on the machine; only blame
 				// it when the generator itself used most of it.
-				if set.IsSet(c.CPU) && c.BusyPercent > 95 && r.Generator.CPUPercent > 75 && !r.Settings.Spin {
+				if set.IsSet(c.CPU) && c.BusyPercent > 95 && r.Generator.CPUPercent > 75 {
 					g := r.Generator
 					r.Suspect = append(r.Suspect, fmt.Sprintf("generator core cpu%d was %.0f%% busy (softirq %.0f%%): no headroom left, though readers were busy %.0f%% and left %s unread at the end",
 						c.CPU, c.BusyPercent, c.SoftIRQPercent, 100*g.BusyMean, bytesH(float64(g.Backlog))))

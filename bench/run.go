@@ -146,7 +146,7 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 		p := load.Plan{
 			Worker: i, Targets: targets, First: first, Count: sizes[i], SrcIPs: src,
 			Symbols: universe, K: c.k, Dist: c.dist, Seed: c.seed, Query: c.query, Slow: c.slow,
-			Readers: c.readers, Spin: c.spin, DialConcurrency: c.dialConc, ConnectRate: c.connectRate / float64(nw),
+			Readers: c.readers, ReadEvery: c.readEvery, DialConcurrency: c.dialConc, ConnectRate: c.connectRate / float64(nw),
 			DialTimeout: c.dialTimeout, ConnectTimeout: c.connectTimeout,
 			Churn: load.ChurnPlan{Rate: float64(churn[i]) / 1000, Concurrency: max(1, c.churnConc/nw)},
 			Burst: load.BurstPlan{First: burstFirst, Count: bursts[i], At: (c.warmup + c.burstAt).Seconds()},

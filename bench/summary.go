@@ -43,12 +43,12 @@ func (r *report) printSummary(w io.Writer) {
 		p("server     not measured (not local and no /metrics)")
 	}
 	g := r.Generator
-	spin := ""
-	if r.Settings.Spin {
-		spin = " (spinning)"
+	every := ""
+	if r.Settings.ReadEvery != "" {
+		every = " (reading every " + r.Settings.ReadEvery + ")"
 	}
 	p("generator  CPU%s %.1f%% of %d core(s), readers busy mean %.0f%% max %.0f%%, %.1f conns ready per epoll wait, %s unread in %d conns at the end, saturated %v",
-		spin, g.CPUPercent, g.Cores, 100*g.BusyMean, 100*g.BusyMax, g.EventsPerWait, bytesH(float64(g.Backlog)), g.BacklogConns, g.Saturated)
+		every, g.CPUPercent, g.Cores, 100*g.BusyMean, 100*g.BusyMax, g.EventsPerWait, bytesH(float64(g.Backlog)), g.BacklogConns, g.Saturated)
 	if len(r.Cores) > 0 {
 		var parts []string
 		for _, c := range r.Cores {

@@ -27,10 +27,10 @@ run() { # name, then bench flags
 only=${1:-}
 run idle-memory -scenario idle-memory
 run fan-out-10 -scenario fan-out
-run fan-out-10-spin -scenario fan-out -spin
+run fan-out-10-read-every -scenario fan-out -read-every 1ms
 run fan-out-100 -scenario fan-out -feed-rate 100
 run market -scenario market
-run market-spin -scenario market -spin
+run market-read-every -scenario market -read-every 1ms
 run slow-consumers -scenario slow-consumers -duration 45s
 run churn -scenario churn
 run burst -scenario burst

@@ -93,29 +93,29 @@ func startServer(t *testing.T, cfg sim.Config) string {
 
 // TestWorkerEndToEnd drives the worker protocol over pipes against a real
 // server: 40 connections, 5 of them never reading, a 2 s run, with readers
-// that sleep in epoll_wait and with readers that spin.
+// that take events as they come and readers that take them every 1 ms.
 func TestWorkerEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	for _, spin := range []bool{false, true} {
-		t.Run(fmt.Sprintf("spin=%v", spin), func(t *testing.T) { testWorkerEndToEnd(t, spin) })
+	for _, every := range []time.Duration{0, time.Millisecond} {
+		t.Run(fmt.Sprintf("read-every=%v", every), func(t *testing.T) { testWorkerEndToEnd(t, every) })
 	}
 }
 
-func testWorkerEndToEnd(t *testing.T, spin bool) {
+func testWorkerEndToEnd(t *testing.T, every time.Duration) {
 	addr := startServer(t, sim.Config{Rate: 200, Symbols: 4, Steady: true, Seed: 1})
 	plan := Plan{
-		Targets: []string{"ws://" + addr + "/ws"},
-		Count:   40,
-		SrcIPs:  []string{"127.0.0.2", "127.0.0.3"},
-		Symbols: []string{"AAPL", "MSFT", "NVDA", "TSLA"},
-		K:       2,
-		Dist:    DistUniform,
-		Slow:    0.125,
-		Readers: 2,
-		Spin:    spin,
-		Churn:   ChurnPlan{Rate: 20, Concurrency: 2},
+		Targets:   []string{"ws://" + addr + "/ws"},
+		Count:     40,
+		SrcIPs:    []string{"127.0.0.2", "127.0.0.3"},
+		Symbols:   []string{"AAPL", "MSFT", "NVDA", "TSLA"},
+		K:         2,
+		Dist:      DistUniform,
+		Slow:      0.125,
+		Readers:   2,
+		ReadEvery: every,
+		Churn:     ChurnPlan{Rate: 20, Concurrency: 2},
 	}
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()

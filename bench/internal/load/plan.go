@@ -37,7 +37,7 @@ type Plan struct {
 	Slow    float64  `json:"slow"`  // fraction of connections that never read
 
 	Readers         int           `json:"readers"`          // epoll reader goroutines; 0: GOMAXPROCS
-	Spin            bool          `json:"spin"`             // readers poll epoll without sleeping (see reader.run)
+	ReadEvery       time.Duration `json:"read_every"`       // readers collect events at most this often; 0: as they come (see reader.run)
 	DialConcurrency int           `json:"dial_concurrency"` // dials in flight; 0: 32
 	ConnectRate     float64       `json:"connect_rate"`     // dials per second; 0: unlimited
 	DialTimeout     time.Duration `json:"dial_timeout"`     // connect+handshake of one connection; 0: 10 s

@@ -78,12 +78,16 @@ type reader struct {
 	pending []*conn // handed over by dialers, adopted by run
 
 	stop atomic.Bool
-	// spin polls with a zero timeout instead of sleeping in epoll_wait. On
-	// loopback the sender's core runs the receiver's TCP input, including
-	// waking a reader asleep in epoll_wait (an IPI, costly in a VM); a
-	// reader that never sleeps needs no waking, as a remote client's
-	// wake-up costs the server nothing.
-	spin bool
+	// every, when set, is the shortest time between two collections of
+	// events: after handling a batch the reader sleeps out the rest, so
+	// events pile up for the next epoll_wait, as a NIC's interrupt
+	// moderation batches packets. It matters on loopback, where the
+	// sender's core runs the receiver's TCP input: a reader asleep in, or
+	// busy calling, epoll_wait makes each of the server's writes wake it
+	// or fight it for the epoll lock, work a remote client's machine
+	// would do. Received data waits up to every longer, which the
+	// measured latency includes.
+	every time.Duration
 
 	conns        []*conn
 	free         []int32
@@ -161,11 +165,7 @@ func (r *reader) run() {
 	events := make([]unix.EpollEvent, maxEvents)
 	for !r.stop.Load() {
 		r.adopt()
-		timeout := pollMs
-		if r.spin {
-			timeout = 0
-		}
-		n, err := unix.EpollWait(r.epfd, events, timeout)
+		n, err := unix.EpollWait(r.epfd, events, pollMs)
 		if err != nil {
 			continue // EINTR
 		}
@@ -189,6 +189,11 @@ func (r *reader) run() {
 				if n == maxEvents {
 					r.full++
 				}
+			}
+		}
+		if r.every > 0 && n < maxEvents {
+			if d := r.every - time.Since(start); d > 0 {
+				time.Sleep(d)
 			}
 		}
 	}

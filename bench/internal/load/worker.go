@@ -124,7 +124,7 @@ func newWorker(p Plan) (*worker, error) {
 			}
 			return nil, fmt.Errorf("load: epoll: %w", err)
 		}
-		r.spin = p.Spin
+		r.every = p.ReadEvery
 		w.readers = append(w.readers, r)
 	}
 	return w, nil
