@@ -281,8 +281,8 @@ func testClientClose(t *testing.T, tr transport) {
 	if err := base.Check(wait, 0); err != nil {
 		t.Error(err)
 	}
-	if n := srv.h.Conns(); n != 0 {
-		t.Errorf("Conns() = %d after every client closed, want 0", n)
+	if !testutil.Eventually(wait, func() bool { return srv.h.Conns() == 0 }) {
+		t.Errorf("Conns() = %d after every client closed, want 0", srv.h.Conns())
 	}
 }
 
