@@ -13,8 +13,11 @@
 // Scenarios: idle-memory, fan-out, market, slow-consumers, churn, burst; each
 // sets defaults that explicit flags override (-h lists them).
 //
-// Connections are read by a few goroutines per process over epoll, with one
-// buffer each, and spread over the source addresses 127.0.0.2 and up. Above
+// Connections are read by a few goroutines per process over edge-triggered
+// epoll, with one buffer each, and spread over the source addresses
+// 127.0.0.2 and up. With -read-every the readers collect events at most
+// that often, sparing the server's core the work of waking them, which
+// loopback bills to it. Above
 // -per-worker connections the load is split over worker processes (this
 // binary, re-executed) whose results are merged. Only loopback targets are
 // allowed without -allow-remote, and every run ends by -deadline.
