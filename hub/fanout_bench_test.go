@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/rawfd"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -41,7 +42,7 @@ func benchHub(tb testing.TB, cfg Config, nsym, n int, sub func(i int) []uint32) 
 		if err != nil {
 			tb.Fatal(err)
 		}
-		fd, err := takeFD(sc)
+		fd, err := rawfd.Take(sc)
 		if err != nil {
 			tb.Fatal(err)
 		}

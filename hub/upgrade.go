@@ -2,7 +2,6 @@ package hub
 
 import (
 	"crypto/tls"
-	"fmt"
 	"hash/fnv"
 	"net"
 	"net/http"
@@ -10,11 +9,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
+
+	"github.com/tickerd/tickerd/internal/rawfd"
 )
 
 // rejectCause says why an upgrade was refused; each has a counter.
@@ -129,7 +129,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		registered = true
 		return
 	}
-	fd, err := takeFD(nc)
+	fd, err := rawfd.Take(nc)
 	if err != nil {
 		h.stats.rejected[rejectTransport].Add(1)
 		h.log.Warn("cannot take the connection's fd", "err", err)
@@ -153,38 +153,6 @@ func (h *Hub) attach(c *conn, early []byte, open cmd) {
 	c.shard = h.shards[int(h.next.Add(1))%len(h.shards)]
 	open.kind, open.c = cmdOpen, c
 	c.shard.post(open)
-}
-
-// takeFD gives the hub its own non-blocking descriptor of nc's socket and
-// closes nc. The net.Conn, its netFD, its runtime poll descriptor and its
-// two addresses all go, which is most of what a Go connection costs; the
-// hub then reads and writes the fd with plain system calls, driven by its
-// own epoll. nc is closed on every path.
-func takeFD(nc net.Conn) (int, error) {
-	defer nc.Close()
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return -1, fmt.Errorf("hub: %T has no file descriptor", nc)
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	var derr error
-	if err := raw.Control(func(s uintptr) {
-		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return -1, err
-	}
-	if derr != nil {
-		return -1, derr
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		_ = unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
 }
 
 // dedupe drops repeated names, keeping the first of each.

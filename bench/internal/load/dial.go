@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tickerd/tickerd/bench/internal/wsframe"
+	"github.com/tickerd/tickerd/internal/rawfd"
 )
 
 // target is a parsed ws:// URL.
@@ -124,44 +124,11 @@ func (d *dialer) open(ctx context.Context, gidx int, syms []uint16, keepConn boo
 		initial = append([]byte(nil), b...)
 		ws.PutReader(br)
 	}
-	fd, err := detach(nc)
+	fd, err := rawfd.Take(nc)
 	if err != nil {
 		return nil, nil, dialed{}, err
 	}
 	return nil, nil, dialed{fd: fd, initial: initial}, nil
-}
-
-// detach duplicates nc's socket to a bare non-blocking fd and closes nc, so
-// that the runtime's poller no longer watches it and one fd stays per
-// connection.
-func detach(nc net.Conn) (int, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		nc.Close()
-		return -1, errors.New("load: not a socket")
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		nc.Close()
-		return -1, err
-	}
-	fd := -1
-	var derr error
-	if err := raw.Control(func(s uintptr) {
-		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		nc.Close()
-		return -1, err
-	}
-	nc.Close()
-	if derr != nil {
-		return -1, os.NewSyscallError("dup", derr)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return -1, os.NewSyscallError("setnonblock", err)
-	}
-	return fd, nil
 }
 
 func (d *dialer) join(syms []uint16) string {
