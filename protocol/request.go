@@ -129,33 +129,16 @@ func decodeRequest(data []byte, lim Limits) (Request, *Error) {
 		}
 	}
 	s := scanner{data: data}
-	s.ws()
-	if s.pos >= len(data) || data[s.pos] != '{' {
-		return req, badRequest(s.unexpected("'{'"), nil)
+	empty, err := s.topObject()
+	if err != nil {
+		return req, badRequest(err, nil)
 	}
-	s.pos++
-	s.ws()
-	if s.pos < len(data) && data[s.pos] == '}' {
-		s.pos++
-	} else {
+	if !empty {
+		var k, v token
 		for {
-			if s.pos >= len(data) || data[s.pos] != '"' {
-				return req, badRequest(s.unexpected("a string key"), req.ID)
-			}
-			k, err := s.str()
-			if err != nil {
-				return req, badRequest(err, req.ID)
-			}
-			if err := s.colon(); err != nil {
-				return req, badRequest(err, req.ID)
-			}
-			v, err := s.value(1)
-			if err != nil {
-				return req, badRequest(err, req.ID)
-			}
 			// A value counts only once the byte after it is right: in
 			// {"id":01} the id is not 0.
-			more, err := s.next('}')
+			more, err := s.member(1, &k, &v)
 			if err != nil {
 				return req, badRequest(err, req.ID)
 			}

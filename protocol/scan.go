@@ -118,37 +118,63 @@ func (s *scanner) value(depth int) (token, error) {
 	return token{}, s.unexpected("a value")
 }
 
+// topObject consumes the whitespace and '{' that open a message. empty
+// reports "{}", its '}' consumed too; otherwise the scanner is at the
+// first member.
+func (s *scanner) topObject() (empty bool, err error) {
+	s.ws()
+	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
+		return false, s.unexpected("'{'")
+	}
+	return s.enter('}'), nil
+}
+
+// enter steps over the '{' or '[' at s.pos and the whitespace after it. It
+// reports whether closing follows at once, and then consumes it too.
+func (s *scanner) enter(closing byte) (empty bool) {
+	s.pos++
+	s.ws()
+	if s.pos < len(s.data) && s.data[s.pos] == closing {
+		s.pos++
+		return true
+	}
+	return false
+}
+
+// member scans one "key": value member of an object whose values may nest
+// depth deep into *k and *v, and the ',' or '}' after it. more reports a
+// ','.
+func (s *scanner) member(depth int, k, v *token) (more bool, err error) {
+	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+		return false, s.unexpected("a string key")
+	}
+	if *k, err = s.str(); err != nil {
+		return false, err
+	}
+	if err = s.colon(); err != nil {
+		return false, err
+	}
+	if *v, err = s.value(depth); err != nil {
+		return false, err
+	}
+	return s.next('}')
+}
+
 // object scans an object whose '{' is at s.pos. It returns the first string
 // problem found inside.
 func (s *scanner) object(depth int) (problem string, err error) {
-	s.pos++ // '{'
-	s.ws()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
+	if s.enter('}') {
 		return "", nil
 	}
+	var k, v token
 	for {
-		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-			return problem, s.unexpected("a string key")
-		}
-		k, err := s.str()
-		if err != nil {
-			return problem, err
-		}
+		more, err := s.member(depth, &k, &v)
 		if problem == "" {
 			problem = k.problem
-		}
-		if err := s.colon(); err != nil {
-			return problem, err
-		}
-		v, err := s.value(depth)
-		if err != nil {
-			return problem, err
 		}
 		if problem == "" {
 			problem = v.problem
 		}
-		more, err := s.next('}')
 		if err != nil || !more {
 			return problem, err
 		}
@@ -158,10 +184,7 @@ func (s *scanner) object(depth int) (problem string, err error) {
 // array scans an array whose '[' is at s.pos. It returns the first string
 // problem found inside.
 func (s *scanner) array(depth int) (problem string, err error) {
-	s.pos++ // '['
-	s.ws()
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
+	if s.enter(']') {
 		return "", nil
 	}
 	for {

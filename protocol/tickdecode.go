@@ -39,27 +39,14 @@ func DecodeTick(data []byte) (t Tick, typ string, err error) {
 	var vals [len(tickFields)]token
 	seen := 0
 	s := scanner{data: data}
-	s.ws()
-	if s.pos >= len(data) || data[s.pos] != '{' {
-		return t, "", tickError(s.unexpected("'{'"))
+	empty, err := s.topObject()
+	if err != nil {
+		return t, "", tickError(err)
 	}
-	s.pos++
-	s.ws()
-	if s.pos < len(data) && data[s.pos] == '}' {
-		s.pos++
-	} else {
+	if !empty {
+		var k, v token
 		for {
-			if s.pos >= len(data) || data[s.pos] != '"' {
-				return t, "", tickError(s.unexpected("a string key"))
-			}
-			k, err := s.str()
-			if err != nil {
-				return t, "", tickError(err)
-			}
-			if err := s.colon(); err != nil {
-				return t, "", tickError(err)
-			}
-			v, err := s.value(1)
+			more, err := s.member(1, &k, &v)
 			if err != nil {
 				return t, "", tickError(err)
 			}
@@ -78,10 +65,6 @@ func DecodeTick(data []byte) (t Tick, typ string, err error) {
 					vals[i] = v
 					break
 				}
-			}
-			more, err := s.next('}')
-			if err != nil {
-				return t, "", tickError(err)
 			}
 			if !more {
 				break
