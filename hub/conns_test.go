@@ -15,32 +15,9 @@ import (
 // read up to its limits message (so the hub has registered it).
 func dialMany(t *testing.T, srv *testServer, path string, n, workers int) []*testutil.RawConn {
 	t.Helper()
-	conns := make([]*testutil.RawConn, n)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += workers {
-				rc, err := srv.rawConn(path, nil)
-				if err == nil {
-					err = rc.ReadLimits(wait)
-				}
-				if err != nil {
-					errs <- fmt.Errorf("connection %d: %w", i, err)
-					return
-				}
-				conns[i] = rc
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	return conns
+	return testutil.OpenMany(t, n, workers, wait, func(int) (*testutil.RawConn, error) {
+		return srv.rawConn(path, nil)
+	})
 }
 
 // TestManyConnsNoLeak opens 2,000 connections, some subscribed, closes

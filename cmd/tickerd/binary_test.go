@@ -184,38 +184,12 @@ func TestBigConnCount(t *testing.T) {
 	baseFDs := testutil.FDsOf(pid)
 	baseG := goroutines(t, pprof)
 
-	conns := make([]*testutil.RawConn, n)
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	const workers = 32
 	start := time.Now()
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += workers {
-				src := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%4))}
-				d := &net.Dialer{Timeout: wait, LocalAddr: src}
-				rc, err := testutil.DialRawWith(d, p.addr, "/ws?symbols=AAPL", nil, wait)
-				if err == nil {
-					err = rc.ReadLimits(wait)
-				}
-				if err != nil {
-					select {
-					case errs <- fmt.Errorf("connection %d: %w", i, err):
-					default:
-					}
-					return
-				}
-				conns[i] = rc
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	conns := testutil.OpenMany(t, n, 32, wait, func(i int) (*testutil.RawConn, error) {
+		src := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%4))}
+		d := &net.Dialer{Timeout: wait, LocalAddr: src}
+		return testutil.DialRawWith(d, p.addr, "/ws?symbols=AAPL", nil, wait)
+	})
 	t.Logf("%d connections in %v; tickerd has %d fds", n, time.Since(start), testutil.FDsOf(pid))
 	// One fd per connection, not two (netpoll.Handle would dup each). The
 	// baseline may include a probe's socket that has closed since, so a
