@@ -51,6 +51,18 @@ export class History {
     return lo;
   }
 
+  /** Lowest and highest price from index `from` to the end, as [lo, hi]. */
+  range(from) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let k = from; k < this.len; k++) {
+      const v = this.p[this.at(k)];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    return [lo, hi];
+  }
+
   get lastTime() {
     return this.len ? this.t[this.at(this.len - 1)] : 0;
   }
@@ -104,13 +116,7 @@ export function drawSpark(canvas, h, theme, windowMs = 120000) {
   const from = h.since(end - windowMs);
   const n = h.len - from;
   if (n < 2) return;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let k = from; k < h.len; k++) {
-    const v = h.p[h.at(k)];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
+  const [lo, hi] = h.range(from);
   const span = hi - lo || Math.abs(hi) * 1e-6 || 1;
   const t0 = h.t[h.at(from)]; // young histories fill the width too
   const tspan = end - t0 || 1;
@@ -198,13 +204,7 @@ export class Chart {
     const firstT = h.t[h.at(from)];
     const span = Math.max(end - firstT, 30000); // grow from the left for the first 30 s
     const t0 = firstT;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let k = from; k < h.len; k++) {
-      const v = h.p[h.at(k)];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+    let [lo, hi] = h.range(from);
     const prec = q ? (q.price.split(".")[1] || "").length : 2;
     const minSpan = 10 ** -prec * 4;
     if (hi - lo < minSpan) {
