@@ -81,7 +81,7 @@ func (f *lineFeed) Watch(symbol string, watched bool) {
 }
 
 // printSink encodes each tick the way the hub does.
-type printSink struct{}
+type printSink struct{ feed.SinkFuncs }
 
 func (printSink) Publish(t *protocol.Tick) {
 	os.Stdout.Write(append(protocol.AppendTick(nil, t), '\n'))

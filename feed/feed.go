@@ -51,11 +51,87 @@ type Symbol struct {
 	TickSize   decimal.Decimal // smallest price increment
 }
 
-// Sink receives updates from a feed. Publish is called from the feed's own
-// goroutine, one call at a time; t is only valid until Publish returns.
-// Publish never blocks for long: the hub encodes and queues.
+// Sink receives what a feed publishes. The server's hub is the sink; a
+// cluster publisher, a recorder or a candle builder may stand in front of
+// it. Every method is called from the feed's one publishing goroutine, one
+// call at a time; its argument is only borrowed until the call returns, so
+// a feed reuses one value. No method blocks for long: the hub encodes and
+// queues, and never waits for a client.
 type Sink interface {
+	// Publish publishes a quote: the full state of a symbol after an
+	// update (the "quotes" channel).
 	Publish(t *protocol.Tick)
+	// PublishTrade publishes one trade (the "trades" channel). Trade seqs
+	// are per symbol and contiguous.
+	PublishTrade(t *protocol.Trade)
+	// PublishBook publishes an order-book snapshot or level changes (the
+	// "book" channel).
+	PublishBook(b *protocol.BookUpdate)
+	// PublishCandle publishes a candle built elsewhere. Feeds normally
+	// leave candles to the server, which builds them from trades; a relay
+	// of another node's candles (an edge) publishes them here.
+	PublishCandle(c *protocol.Candle)
+	// List adds symbols while the feed runs (a new listing); a symbol
+	// already listed is updated. Delist removes symbols: their
+	// subscribers are told and unsubscribed.
+	List(syms []Symbol)
+	Delist(names []string)
+}
+
+// SinkFuncs adapts functions to a Sink, as http.HandlerFunc adapts one to
+// a Handler. A nil field drops what it would receive: tests and small
+// tools set only the kinds they care about.
+//
+//	sink := feed.SinkFuncs{Tick: func(t *protocol.Tick) { fmt.Println(t.Symbol, t.Price) }}
+type SinkFuncs struct {
+	Tick     func(*protocol.Tick)
+	Trade    func(*protocol.Trade)
+	Book     func(*protocol.BookUpdate)
+	Candle   func(*protocol.Candle)
+	Listed   func([]Symbol)
+	Delisted func([]string)
+}
+
+// Publish calls f.Tick.
+func (f SinkFuncs) Publish(t *protocol.Tick) {
+	if f.Tick != nil {
+		f.Tick(t)
+	}
+}
+
+// PublishTrade calls f.Trade.
+func (f SinkFuncs) PublishTrade(t *protocol.Trade) {
+	if f.Trade != nil {
+		f.Trade(t)
+	}
+}
+
+// PublishBook calls f.Book.
+func (f SinkFuncs) PublishBook(b *protocol.BookUpdate) {
+	if f.Book != nil {
+		f.Book(b)
+	}
+}
+
+// PublishCandle calls f.Candle.
+func (f SinkFuncs) PublishCandle(c *protocol.Candle) {
+	if f.Candle != nil {
+		f.Candle(c)
+	}
+}
+
+// List calls f.Listed.
+func (f SinkFuncs) List(syms []Symbol) {
+	if f.Listed != nil {
+		f.Listed(syms)
+	}
+}
+
+// Delist calls f.Delisted.
+func (f SinkFuncs) Delist(names []string) {
+	if f.Delisted != nil {
+		f.Delisted(names)
+	}
 }
 
 // Feed is a source of ticks. Symbols is called once before Run and declares

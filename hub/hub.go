@@ -169,6 +169,15 @@ func (h *Hub) publish(sym *symbol, seq uint64, ts int64, tick []byte) {
 	}
 }
 
+// PublishTrade, PublishBook, PublishCandle, List and Delist complete
+// feed.Sink. Transient: the hub does not serve these channels yet, so it
+// counts them as unknown and drops them.
+func (h *Hub) PublishTrade(*protocol.Trade)     { h.stats.unknown.Add(1) }
+func (h *Hub) PublishBook(*protocol.BookUpdate) { h.stats.unknown.Add(1) }
+func (h *Hub) PublishCandle(*protocol.Candle)   { h.stats.unknown.Add(1) }
+func (h *Hub) List([]feed.Symbol)               {}
+func (h *Hub) Delist([]string)                  {}
+
 // Symbols returns the names of the symbols the hub serves, in feed order.
 func (h *Hub) Symbols() []string { return h.names }
 

@@ -41,6 +41,30 @@ type Request struct {
 	ID      []byte   // raw JSON of "id" exactly as sent (`1`, `"abc"`), nil if absent; may alias the input
 	Symbols []string // without duplicates, in the order first sent; nil if absent or empty
 	Token   string   // "token", for OpAuth
+
+	// Channel is what a subscribe or unsubscribe is about; ChannelQuotes
+	// when "channel" is absent.
+	Channel Channel
+	// Since asks a trades subscribe to resume: for each symbol named, the
+	// last trade seq the client has; it gets every later trade first.
+	Since []SinceSeq
+	// Interval is the candle interval of a candles subscribe.
+	Interval Interval
+	// Depth is the book depth of a book subscribe: 10, 50 or 200; 0 when
+	// absent (the server's default, 10).
+	Depth int
+	// MaxRate caps updates per second per symbol of a subscribe (0.1 to
+	// 1000); 0 when absent: as fast as they come.
+	MaxRate float64
+	// Prefix and Limit are a search's symbol prefix and result cap.
+	Prefix string
+	Limit  int
+}
+
+// SinceSeq is one entry of a subscribe's "since" object.
+type SinceSeq struct {
+	Symbol string
+	Seq    uint64
 }
 
 // Defaults for the zero fields of Limits.

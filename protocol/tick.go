@@ -20,6 +20,12 @@ type Tick struct {
 	Low    decimal.Decimal // session low
 	Volume decimal.Decimal // cumulative session volume
 	TS     int64           // feed event time, Unix nanoseconds
+	// Epoch names the seq space of the symbol. A source whose seq starts
+	// over (a feed node restarted without its stored state) publishes a
+	// higher epoch, and the server accepts the lower seq and tells every
+	// subscriber (a "reset", then a snapshot). Feeds whose seq never
+	// restarts leave it 0.
+	Epoch uint64
 
 	PricePrec  int32 // decimal places of Price, Bid, Ask, Open, High, Low
 	VolumePrec int32 // decimal places of Volume

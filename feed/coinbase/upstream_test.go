@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -270,7 +271,12 @@ func wantTick(t *testing.T, msg string, symbol string, seq uint64, pricePrec, vo
 // sink collects published ticks, encoded.
 type sink chan string
 
-func (s sink) Publish(t *protocol.Tick) { s <- string(protocol.AppendTick(nil, t)) }
+func (s sink) Publish(t *protocol.Tick)       { s <- string(protocol.AppendTick(nil, t)) }
+func (sink) PublishTrade(*protocol.Trade)     {}
+func (sink) PublishBook(*protocol.BookUpdate) {}
+func (sink) PublishCandle(*protocol.Candle)   {}
+func (sink) List([]feed.Symbol)               {}
+func (sink) Delist([]string)                  {}
 
 func (s sink) next(t *testing.T) string {
 	t.Helper()

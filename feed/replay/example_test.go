@@ -6,11 +6,15 @@ import (
 	"math"
 	"os"
 
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/replay"
 	"github.com/tickerd/tickerd/protocol"
 )
 
-type printSink struct{ n int }
+type printSink struct {
+	feed.SinkFuncs
+	n int
+}
 
 func (p *printSink) Publish(t *protocol.Tick) {
 	if p.n++; p.n <= 3 {

@@ -24,7 +24,8 @@ const flushEvery = time.Second
 // the feed's Run has returned. A write error stops the recording (Err
 // reports it) but not the forwarding.
 type Recorder struct {
-	next feed.Sink
+	feed.SinkFuncs // transient: trades and books are not yet recorded
+	next           feed.Sink
 
 	mu        sync.Mutex // guards the fields below
 	w         *bufio.Writer

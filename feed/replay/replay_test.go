@@ -19,6 +19,7 @@ import (
 
 // collect is a sink that keeps the encoded ticks and the time each arrived.
 type collect struct {
+	feed.SinkFuncs
 	mu    sync.Mutex
 	lines []string
 	at    []time.Duration
@@ -265,7 +266,12 @@ func TestReplayRunTwice(t *testing.T) {
 
 type feedFunc func(*protocol.Tick)
 
-func (f feedFunc) Publish(t *protocol.Tick) { f(t) }
+func (f feedFunc) Publish(t *protocol.Tick)       { f(t) }
+func (feedFunc) PublishTrade(*protocol.Trade)     {}
+func (feedFunc) PublishBook(*protocol.BookUpdate) {}
+func (feedFunc) PublishCandle(*protocol.Candle)   {}
+func (feedFunc) List([]feed.Symbol)               {}
+func (feedFunc) Delist([]string)                  {}
 
 // TestReplayCapture: a client's capture (replies, snapshots, ticks) plays
 // as one sequence: the first snapshot, the ticks, and not the stale

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -21,6 +22,7 @@ const (
 
 // limitSink passes the first n ticks to next, then cancels.
 type limitSink struct {
+	feed.SinkFuncs
 	n      int
 	next   interface{ Publish(*protocol.Tick) }
 	cancel context.CancelFunc

@@ -5,14 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/protocol"
 )
-
-// printer is a feed.Sink that prints each tick.
-type printer func(t *protocol.Tick)
-
-func (p printer) Publish(t *protocol.Tick) { p(t) }
 
 // A steady market of three symbols, round-robin, with a fixed clock: the
 // output is the same on every run because the seed fixes the sequence.
@@ -35,14 +31,14 @@ func Example() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	n := 0
-	err = m.Run(ctx, printer(func(t *protocol.Tick) {
+	err = m.Run(ctx, feed.SinkFuncs{Tick: func(t *protocol.Tick) {
 		if n++; n > 6 {
 			cancel() // Run notices soon and returns nil
 			return
 		}
 		fmt.Println(t.Symbol, t.Seq, t.Bid.StringFixed(t.PricePrec), t.Price.StringFixed(t.PricePrec),
 			t.Ask.StringFixed(t.PricePrec), t.Volume.StringFixed(t.VolumePrec), t.TS)
-	}))
+	}})
 	fmt.Println("Run:", err)
 	// Output:
 	// AAPL equity tick 0.01

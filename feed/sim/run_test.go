@@ -14,7 +14,12 @@ import (
 
 type sinkFunc func(t *protocol.Tick)
 
-func (f sinkFunc) Publish(t *protocol.Tick) { f(t) }
+func (f sinkFunc) Publish(t *protocol.Tick)       { f(t) }
+func (sinkFunc) PublishTrade(*protocol.Trade)     {}
+func (sinkFunc) PublishBook(*protocol.BookUpdate) {}
+func (sinkFunc) PublishCandle(*protocol.Candle)   {}
+func (sinkFunc) List([]feed.Symbol)               {}
+func (sinkFunc) Delist([]string)                  {}
 
 // runFor runs m until ctx ends and returns Run's error, failing the test if
 // Run does not return within a generous bound after ctx ends.

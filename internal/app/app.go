@@ -232,5 +232,30 @@ func (t tee) Publish(tk *protocol.Tick) {
 	t.b.Publish(tk)
 }
 
+func (t tee) PublishTrade(tr *protocol.Trade) {
+	t.a.PublishTrade(tr)
+	t.b.PublishTrade(tr)
+}
+
+func (t tee) PublishBook(b *protocol.BookUpdate) {
+	t.a.PublishBook(b)
+	t.b.PublishBook(b)
+}
+
+func (t tee) PublishCandle(c *protocol.Candle) {
+	t.a.PublishCandle(c)
+	t.b.PublishCandle(c)
+}
+
+func (t tee) List(syms []feed.Symbol) {
+	t.a.List(syms)
+	t.b.List(syms)
+}
+
+func (t tee) Delist(names []string) {
+	t.a.Delist(names)
+	t.b.Delist(names)
+}
+
 // Close stops the hub without serving; for an App whose Serve never ran.
 func (a *App) Close() error { return a.hub.Close() }

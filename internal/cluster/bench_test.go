@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -78,7 +79,10 @@ func benchPublish(b *testing.B, stream bool) {
 }
 
 // encodedCounter counts what a hub would get.
-type encodedCounter struct{ n uint64 }
+type encodedCounter struct {
+	feed.SinkFuncs
+	n uint64
+}
 
 func (c *encodedCounter) Publish(*protocol.Tick) { c.n++ }
 func (c *encodedCounter) PublishEncoded(string, uint64, int64, []byte) error {

@@ -235,10 +235,11 @@ type gate struct {
 }
 
 func (g *gate) Run(ctx context.Context, sink feed.Sink) error {
-	return g.Feed.Run(ctx, gateSink{g, sink})
+	return g.Feed.Run(ctx, gateSink{g: g, sink: sink})
 }
 
 type gateSink struct {
+	feed.SinkFuncs
 	g    *gate
 	sink feed.Sink
 }

@@ -341,9 +341,10 @@ type heartbeat struct {
 // pubSink is the sink the wrapped feed publishes into. It is owned by the
 // feed's goroutine: Publish is called one at a time.
 type pubSink struct {
-	p    *Publisher
-	next feed.Sink   // the local sink; nil when PublishOnly
-	enc  encodedSink // next, when it takes encoded ticks
+	feed.SinkFuncs // transient: trades, books and listings are not yet relayed
+	p              *Publisher
+	next           feed.Sink   // the local sink; nil when PublishOnly
+	enc            encodedSink // next, when it takes encoded ticks
 
 	base    []uint64 // stored seq per symbol when Run started
 	off     []uint64 // added to the feed's seq, per symbol

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -38,6 +39,7 @@ func TestEdgeWithoutFeedNode(t *testing.T) {
 
 // recorder is a plain feed.Sink (no PublishEncoded): the Edge decodes.
 type recorder struct {
+	feed.SinkFuncs
 	mu    sync.Mutex
 	ticks map[string][]protocol.Tick
 }

@@ -8,12 +8,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/metrics"
 	"github.com/tickerd/tickerd/protocol"
 )
 
-type discard struct{}
+type discard struct{ feed.SinkFuncs }
 
 func (discard) Publish(*protocol.Tick) {}
 
