@@ -19,6 +19,9 @@ func BenchmarkDecodeRequest(b *testing.B) {
 		{"ping", `{"op":"ping","id":4}`},
 		{"subscribe2", `{"op":"subscribe","symbols":["AAPL","BTC-USD"],"id":1}`},
 		{"subscribe100", `{"op":"subscribe","symbols":[` + symbolList(100) + `],"id":1}`},
+		{"trades_since", `{"op":"subscribe","channel":"trades","symbols":["AAPL","MSFT"],"since":{"AAPL":88100,"MSFT":12},"id":5}`},
+		{"book", `{"op":"subscribe","channel":"book","symbols":["BTC-USD"],"depth":50,"max_rate":5,"id":9}`},
+		{"search", `{"op":"search","prefix":"AA","limit":50,"id":11}`},
 	}
 	for _, r := range reqs {
 		b.Run(r.name, func(b *testing.B) {

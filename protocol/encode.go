@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"math"
 	"strconv"
 	"unicode/utf8"
 )
@@ -131,10 +132,17 @@ func appendSymbolsField(dst []byte, symbols []string) []byte {
 	return append(dst, ']')
 }
 
-// AppendRequest appends r as a client request in canonical form:
-// {"op":…,"id":…,"symbols":[…],"token":…}, leaving out an absent id, empty
-// symbols and an empty token. Clients (the load tester, tests) use it;
-// DecodeRequest reads it back to the same Request.
+// AppendRequest appends r as a client request in canonical form, fields in
+// this order:
+//
+//	{"op":…,"id":…,"channel":…,"interval":…,"symbols":[…],"since":{…},
+//	 "depth":…,"max_rate":…,"prefix":…,"limit":…,"token":…}
+//
+// It leaves out an absent id, ChannelQuotes, empty symbols, since, prefix
+// and token, and zero depth, max_rate and limit; "interval" is written for
+// ChannelCandles only. Clients (the load tester, tests) use it;
+// DecodeRequest reads it back to the same Request, or says what is wrong
+// with it.
 func AppendRequest(dst []byte, r *Request) []byte {
 	dst = append(dst, `{"op":`...)
 	dst = AppendString(dst, r.Op.String())
@@ -142,8 +150,44 @@ func AppendRequest(dst []byte, r *Request) []byte {
 		dst = append(dst, `,"id":`...)
 		dst = append(dst, r.ID...)
 	}
+	if r.Channel != ChannelQuotes {
+		dst = append(dst, `,"channel":`...)
+		dst = AppendString(dst, r.Channel.String())
+	}
+	if r.Channel == ChannelCandles {
+		dst = append(dst, `,"interval":`...)
+		dst = AppendString(dst, r.Interval.String())
+	}
 	if len(r.Symbols) > 0 {
 		dst = appendSymbolsField(dst, r.Symbols)
+	}
+	if len(r.Since) > 0 {
+		dst = append(dst, `,"since":{`...)
+		for i, e := range r.Since {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, e.Symbol)
+			dst = append(dst, ':')
+			dst = strconv.AppendUint(dst, e.Seq, 10)
+		}
+		dst = append(dst, '}')
+	}
+	if r.Depth != 0 {
+		dst = append(dst, `,"depth":`...)
+		dst = strconv.AppendInt(dst, int64(r.Depth), 10)
+	}
+	if r.MaxRate != 0 && !math.IsNaN(r.MaxRate) && !math.IsInf(r.MaxRate, 0) {
+		dst = append(dst, `,"max_rate":`...)
+		dst = strconv.AppendFloat(dst, r.MaxRate, 'g', -1, 64)
+	}
+	if r.Prefix != "" {
+		dst = append(dst, `,"prefix":`...)
+		dst = AppendString(dst, r.Prefix)
+	}
+	if r.Limit != 0 {
+		dst = append(dst, `,"limit":`...)
+		dst = strconv.AppendInt(dst, int64(r.Limit), 10)
 	}
 	if r.Token != "" {
 		dst = append(dst, `,"token":`...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -36,10 +37,17 @@ func FuzzDecodeRequest(f *testing.F) {
 
 		// encoding/json must read the same values.
 		var ref struct {
-			Op      string
-			ID      json.RawMessage
-			Symbols []string
-			Token   string
+			Op       string
+			ID       json.RawMessage
+			Symbols  []string
+			Token    string
+			Channel  string
+			Since    map[string]uint64
+			Interval string
+			Depth    int
+			MaxRate  float64 `json:"max_rate"`
+			Prefix   string
+			Limit    int
 		}
 		if err := json.Unmarshal(data, &ref); err != nil {
 			t.Fatalf("DecodeRequest(%q) accepts what encoding/json rejects: %v", data, err)
@@ -50,7 +58,14 @@ func FuzzDecodeRequest(f *testing.F) {
 				refSyms = append(refSyms, s)
 			}
 		}
-		if ref.Op != req.Op.String() || !bytes.Equal(ref.ID, req.ID) || !slices.Equal(refSyms, req.Symbols) || ref.Token != req.Token {
+		refSince := make(map[string]uint64)
+		for _, e := range req.Since {
+			refSince[e.Symbol] = e.Seq
+		}
+		if ref.Op != req.Op.String() || !bytes.Equal(ref.ID, req.ID) || !slices.Equal(refSyms, req.Symbols) || ref.Token != req.Token ||
+			ref.Channel != "" && ref.Channel != req.Channel.String() || len(ref.Since) != len(req.Since) || !maps.Equal(ref.Since, refSince) ||
+			ref.Interval != "" && ref.Interval != req.Interval.String() || ref.Depth != 0 && ref.Depth != req.Depth ||
+			ref.MaxRate != req.MaxRate || ref.Prefix != req.Prefix || ref.Limit != 0 && ref.Limit != req.Limit {
 			t.Fatalf("DecodeRequest(%q) = %+v, encoding/json reads %+v", data, req, ref)
 		}
 
