@@ -93,3 +93,18 @@ func BenchmarkAppendFixed(b *testing.B) {
 		buf = AppendFixed(buf[:0], 9154930, 2)
 	}
 }
+
+// BenchmarkEncoders measures the encoders of the channel messages; each
+// must report 0 allocs/op.
+func BenchmarkEncoders(b *testing.B) {
+	for _, bm := range encoders() {
+		b.Run(bm.name, func(b *testing.B) {
+			buf := make([]byte, 0, 512)
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = bm.f(buf[:0])
+			}
+			b.SetBytes(int64(len(buf)))
+		})
+	}
+}

@@ -79,7 +79,8 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("DecodeRequest(%q) = %+v; canonical %s decodes to %+v, %v", data, req, enc, req2, err)
 		}
 		for _, reply := range [][]byte{
-			AppendSubscribed(nil, req.ID, req.Symbols),
+			AppendSubscribed(nil, req.ID, req.Stream(), req.Symbols),
+			AppendSearch(nil, req.ID, req.Prefix, req.Symbols, true),
 			AppendPong(nil, req.ID, 1),
 		} {
 			if !json.Valid(reply) {

@@ -67,6 +67,12 @@ type Request struct {
 	Limit  int
 }
 
+// Stream returns what a subscribe or unsubscribe request is about: its
+// channel, interval and depth.
+func (r *Request) Stream() Stream {
+	return Stream{Channel: r.Channel, Interval: r.Interval, Depth: r.Depth}
+}
+
 // SinceSeq is one entry of a subscribe's "since" object.
 type SinceSeq struct {
 	Symbol string
