@@ -108,3 +108,25 @@ func BenchmarkEncoders(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkScanTrade(b *testing.B) {
+	in := ReplayFromTrade(nil, []byte(aaplTradeJSON))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, _, _, _, ok := ScanTrade(in); !ok {
+			b.Fatal("ScanTrade failed")
+		}
+	}
+}
+
+func BenchmarkDecodeTrade(b *testing.B) {
+	in := []byte(aaplTradeJSON)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, _, err := DecodeTrade(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -231,3 +231,59 @@ func FuzzAppendFixed(f *testing.F) {
 		checkFixed(t, v, prec)
 	})
 }
+
+func FuzzDecodeTrade(f *testing.F) {
+	f.Add([]byte(aaplTradeJSON))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ssym, sseq, sts, sreplay, sok := ScanTrade(data)
+		tr, replay, err := DecodeTrade(data)
+		if err != nil {
+			return
+		}
+		if !json.Valid(data) {
+			t.Fatalf("DecodeTrade(%q) accepts invalid JSON", data)
+		}
+		if sok && (string(ssym) != tr.Symbol && !bytes.Contains(ssym, []byte(`\`)) || sseq != tr.Seq || sts != tr.TS || sreplay != replay) {
+			t.Fatalf("ScanTrade(%q) = %q, %d, %d, %v; DecodeTrade gives %+v, %v", data, ssym, sseq, sts, sreplay, tr, replay)
+		}
+		enc := AppendTrade(nil, &tr)
+		if replay {
+			enc = ReplayFromTrade(nil, enc)
+		}
+		tr2, replay2, err := DecodeTrade(enc)
+		if err != nil || replay2 != replay || !sameTrade(tr, tr2) {
+			t.Fatalf("DecodeTrade(%q) = %+v, %v; re-encoded %s decodes to %+v, %v, %v", data, tr, replay, enc, tr2, replay2, err)
+		}
+		enc2 := AppendTrade(nil, &tr2)
+		if replay2 {
+			enc2 = ReplayFromTrade(nil, enc2)
+		}
+		if !bytes.Equal(enc, enc2) {
+			t.Fatalf("round trip of %q changed the bytes:\n%s\n%s", data, enc, enc2)
+		}
+		if ssym, sseq, sts, sreplay, sok := ScanTrade(enc); !sok || sseq != tr.Seq || sts != tr.TS || sreplay != replay {
+			t.Fatalf("ScanTrade(%s) = %q, %d, %d, %v, %v", enc, ssym, sseq, sts, sreplay, sok)
+		}
+	})
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	f.Add([]byte(`{"type":"gap","channel":"trades","symbol":"AAPL","from":88101,"to":88110}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := DecodeEvent(data)
+		if err != nil {
+			return
+		}
+		if !json.Valid(data) {
+			t.Fatalf("DecodeEvent(%q) accepts invalid JSON", data)
+		}
+		enc := appendEvent(nil, &e)
+		e2, err := DecodeEvent(enc)
+		if err != nil || !sameEvent(e, e2) {
+			t.Fatalf("DecodeEvent(%q) = %+v; re-encoded %s decodes to %+v, %v", data, e, enc, e2, err)
+		}
+		if enc2 := appendEvent(nil, &e2); !bytes.Equal(enc, enc2) {
+			t.Fatalf("round trip of %q changed the bytes:\n%s\n%s", data, enc, enc2)
+		}
+	})
+}
