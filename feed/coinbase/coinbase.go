@@ -39,6 +39,10 @@ type Config struct {
 	// DialTimeout bounds the TCP, TLS and WebSocket handshake. Default 10s.
 	DialTimeout time.Duration
 
+	// MaxMessage bounds one upstream message, in bytes; a longer one drops
+	// the connection. Default 16 MiB.
+	MaxMessage int64
+
 	// Logger receives connection events, upstream errors and gaps; nil
 	// discards them.
 	Logger *slog.Logger
@@ -109,6 +113,12 @@ func New(cfg Config) (*Feed, error) {
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = 10 * time.Second
+	}
+	if cfg.MaxMessage < 0 {
+		return nil, fmt.Errorf("coinbase: negative MaxMessage %d", cfg.MaxMessage)
+	}
+	if cfg.MaxMessage == 0 {
+		cfg.MaxMessage = 16 << 20
 	}
 	f := &Feed{
 		cfg:     cfg,

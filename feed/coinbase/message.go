@@ -26,8 +26,8 @@ import (
 //	{"type":"heartbeat","sequence":90,"last_trade_id":20,"product_id":"BTC-USD",
 //	 "time":"2014-11-07T08:19:28.464459Z"}
 //
-// Decimals are JSON strings and are parsed with decimal.NewFromString,
-// never through float64.
+// Decimals are JSON strings and are parsed with protocol.ParseDecimal,
+// which bounds the work a hostile number can cause, never through float64.
 type message struct {
 	Type        string `json:"type"`
 	ProductID   string `json:"product_id"`
@@ -63,7 +63,7 @@ type state struct {
 var errUpstream = errors.New("coinbase: upstream error")
 
 // handle processes one message. It returns an error for a message it
-// could not use; the caller logs it and goes on reading.
+// could not use; the caller logs it, counts it and goes on reading.
 func (f *Feed) handle(data []byte, sink feed.Sink, t *protocol.Tick) error {
 	var m message
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -178,13 +178,18 @@ func (f *Feed) heartbeat(m *message) {
 	}
 }
 
+// parseDecimal parses a non-negative decimal with protocol.ParseDecimal;
+// "" gives def.
 func parseDecimal(name, s string, def decimal.Decimal) (decimal.Decimal, error) {
 	if s == "" {
 		return def, nil
 	}
-	d, err := decimal.NewFromString(s)
-	if err != nil || d.IsNegative() {
-		return d, fmt.Errorf("%s %q is not a non-negative decimal", name, s)
+	d, err := protocol.ParseDecimal(s)
+	if err != nil {
+		return d, fmt.Errorf("%s: %w", name, err)
+	}
+	if d.IsNegative() {
+		return d, fmt.Errorf("%s %q is negative", name, s)
 	}
 	return d, nil
 }

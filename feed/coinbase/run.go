@@ -7,19 +7,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"slices"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/protocol"
-)
-
-// Limits of one connection.
-const (
-	readLimit    = 1 << 20 // bytes per upstream message
-	writeTimeout = 5 * time.Second
 )
 
 // Run connects, subscribes and publishes ticker updates until ctx ends,
@@ -76,19 +68,12 @@ func backoff(lo, hi time.Duration, n int) time.Duration {
 // that the connection delivered at least one usable message, which resets
 // the backoff.
 func (f *Feed) session(ctx context.Context, sink feed.Sink, t *protocol.Tick, reconnect bool) (healthy bool, err error) {
-	dialer := websocket.Dialer{
-		Proxy:            http.ProxyFromEnvironment,
-		HandshakeTimeout: f.cfg.DialTimeout,
-	}
-	conn, resp, err := dialer.DialContext(ctx, f.cfg.URL, nil)
+	c, err := dial(ctx, f.cfg.URL, f.cfg.DialTimeout, f.cfg.MaxMessage)
 	if err != nil {
-		if resp != nil {
-			err = fmt.Errorf("%w (HTTP %s)", err, resp.Status)
-		}
 		return false, fmt.Errorf("coinbase: dial %s: %w", f.cfg.URL, err)
 	}
-	defer conn.Close()
-	conn.SetReadLimit(readLimit)
+	defer c.release()
+	defer c.nc.Close()
 
 	// Subscribe: heartbeats for every product, tickers for the wanted ones.
 	var all []string
@@ -97,7 +82,7 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, t *protocol.Tick, re
 	}
 	slices.Sort(all)
 	on := f.wanted()
-	if err := f.send(conn, "subscribe", all, on); err != nil {
+	if err := f.send(c, "subscribe", all, on); err != nil {
 		return false, err
 	}
 	f.setTickerOn(on, true)
@@ -120,30 +105,28 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, t *protocol.Tick, re
 	}
 	done := make(chan result, 1)
 	go func() {
-		h, err := f.read(conn, sink, t)
+		h, err := f.read(c, sink, t)
 		done <- result{h, err}
 	}()
+	stop := func() bool {
+		c.close()
+		return (<-done).healthy
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseGoingAway, ""), time.Now().Add(time.Second))
-			conn.Close()
-			r := <-done
-			return r.healthy, nil
+			return stop(), nil
 		case r := <-done:
 			return r.healthy, r.err
 		case <-f.watchC:
 			want := f.wanted()
 			add, drop := diff(on, want)
-			err := f.send(conn, "unsubscribe", nil, drop)
+			err := f.send(c, "unsubscribe", nil, drop)
 			if err == nil {
-				err = f.send(conn, "subscribe", nil, add)
+				err = f.send(c, "subscribe", nil, add)
 			}
 			if err != nil {
-				conn.Close()
-				r := <-done
-				return r.healthy, err
+				return stop(), err
 			}
 			f.setTickerOn(drop, false)
 			f.setTickerOn(add, true)
@@ -154,24 +137,21 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, t *protocol.Tick, re
 
 // read reads and handles messages until the connection fails or stays idle
 // for IdleTimeout.
-func (f *Feed) read(conn *websocket.Conn, sink feed.Sink, t *protocol.Tick) (healthy bool, err error) {
+func (f *Feed) read(c *conn, sink feed.Sink, t *protocol.Tick) (healthy bool, err error) {
 	for _, p := range f.products { // a new session: forget per-connection state
 		p.st.upSeq, p.st.claim = 0, 0
 	}
 	bad := 0
 	for {
-		conn.SetReadDeadline(time.Now().Add(f.cfg.IdleTimeout))
-		typ, data, err := conn.ReadMessage()
-		if err != nil {
+		data, err := c.readMessage(f.cfg.IdleTimeout)
+		if err != nil && !errors.Is(err, errBinary) {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				return healthy, fmt.Errorf("coinbase: no message for %v", f.cfg.IdleTimeout)
 			}
 			return healthy, fmt.Errorf("coinbase: read: %w", err)
 		}
-		if typ != websocket.TextMessage {
-			err = fmt.Errorf("coinbase: unexpected binary message of %d bytes", len(data))
-		} else {
+		if err == nil {
 			err = f.handle(data, sink, t)
 		}
 		if err != nil {
@@ -183,7 +163,7 @@ func (f *Feed) read(conn *websocket.Conn, sink feed.Sink, t *protocol.Tick) (hea
 			} else {
 				f.log.Debug("coinbase: message skipped", "err", err)
 			}
-			f.updateHealth(func(h *feed.Health) { h.Err = err.Error() })
+			f.updateHealth(func(h *feed.Health) { h.Err, h.Rejected = err.Error(), h.Rejected+1 })
 			continue
 		}
 		healthy = true
@@ -203,7 +183,7 @@ type channel struct {
 
 // send writes a subscribe or unsubscribe for the heartbeat channel of
 // heartbeats and the ticker channel of tickers; empty lists are left out.
-func (f *Feed) send(conn *websocket.Conn, typ string, heartbeats, tickers []string) error {
+func (f *Feed) send(c *conn, typ string, heartbeats, tickers []string) error {
 	msg := subscription{Type: typ}
 	if len(heartbeats) > 0 {
 		msg.Channels = append(msg.Channels, channel{"heartbeat", heartbeats})
@@ -218,11 +198,10 @@ func (f *Feed) send(conn *websocket.Conn, typ string, heartbeats, tickers []stri
 	if err != nil {
 		return err
 	}
-	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if err := conn.WriteMessage(websocket.TextMessage, data); err != nil {
+	f.log.Debug("coinbase: sent", "message", string(data))
+	if err := c.writeText(data); err != nil {
 		return fmt.Errorf("coinbase: %s: %w", typ, err)
 	}
-	f.log.Debug("coinbase: sent", "message", string(data))
 	return nil
 }
 

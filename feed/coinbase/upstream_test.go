@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +39,7 @@ type upConn struct {
 	subs   chan subscription // later subscribe/unsubscribe messages
 	closed chan struct{}     // closed when the client has gone
 	stall  chan struct{}     // closed to stop the heartbeats
+	pongs  chan string       // payloads of the pongs received
 
 	mu        sync.Mutex       // serializes writes
 	lastTrade map[string]int64 // per product, the last trade_id sent
@@ -67,7 +70,11 @@ func newUpstreamBeating(t *testing.T, beat time.Duration) *upstream {
 		}
 		ws.SetReadDeadline(time.Time{})
 		c := &upConn{t: t, ws: ws, first: first, subs: make(chan subscription, 16),
-			closed: make(chan struct{}), stall: make(chan struct{}), lastTrade: map[string]int64{}}
+			closed: make(chan struct{}), stall: make(chan struct{}), pongs: make(chan string, 16), lastTrade: map[string]int64{}}
+		ws.SetPongHandler(func(p string) error {
+			c.pongs <- p
+			return nil
+		})
 		reply := `{"type":"subscriptions","channels":` + mustJSON(t, first.Channels) + `}`
 		c.send(reply)
 		select {
@@ -131,6 +138,34 @@ func (c *upConn) send(msgs ...string) {
 			return
 		}
 	}
+}
+
+// sendFragmented sends msg, longer than the write buffer, as a message of
+// several frames, with a ping carrying payload after the first one.
+func (c *upConn) sendFragmented(msg, payload string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, err := c.ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	half := len(msg) / 2 // over the 4 KiB buffer: a frame is written
+	io.WriteString(w, msg[:half])
+	if err := c.ws.WriteControl(websocket.PingMessage, []byte(payload), time.Now().Add(5*time.Second)); err != nil {
+		c.t.Fatal(err)
+	}
+	io.WriteString(w, msg[half:])
+	if err := w.Close(); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// closeWith sends a close frame with code, as the real feed does before
+// maintenance.
+func (c *upConn) closeWith(code int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, "maintenance"), time.Now().Add(5*time.Second))
 }
 
 // heartbeats sends a heartbeat per subscribed product every beat, naming
@@ -268,24 +303,68 @@ func wantTick(t *testing.T, msg string, symbol string, seq uint64, pricePrec, vo
 		pad(s("volume_24h"), volPrec), tm.UnixNano())
 }
 
-// sink collects published ticks, encoded.
-type sink chan string
+// sink collects what the feed publishes: ticks encoded, trades and book
+// updates copied.
+type sink struct {
+	ticks  chan string
+	trades chan protocol.Trade
+	books  chan protocol.BookUpdate
+}
 
-func (s sink) Publish(t *protocol.Tick)       { s <- string(protocol.AppendTick(nil, t)) }
-func (sink) PublishTrade(*protocol.Trade)     {}
-func (sink) PublishBook(*protocol.BookUpdate) {}
-func (sink) PublishCandle(*protocol.Candle)   {}
-func (sink) List([]feed.Symbol)               {}
-func (sink) Delist([]string)                  {}
+func newSink() sink {
+	return sink{ticks: make(chan string, 1024), trades: make(chan protocol.Trade, 1024), books: make(chan protocol.BookUpdate, 1024)}
+}
 
-func (s sink) next(t *testing.T) string {
+func (s sink) Publish(t *protocol.Tick)       { s.ticks <- string(protocol.AppendTick(nil, t)) }
+func (s sink) PublishTrade(t *protocol.Trade) { s.trades <- *t }
+func (s sink) PublishBook(b *protocol.BookUpdate) {
+	c := *b
+	c.Bids, c.Asks = slices.Clone(b.Bids), slices.Clone(b.Asks)
+	s.books <- c
+}
+func (sink) PublishCandle(*protocol.Candle) {}
+func (sink) List([]feed.Symbol)             {}
+func (sink) Delist([]string)                {}
+
+// next waits for the next tick.
+func (s sink) next(t *testing.T) string { t.Helper(); return receive(t, s.ticks, "tick") }
+
+// nextTrade waits for the next trade.
+func (s sink) nextTrade(t *testing.T) protocol.Trade {
+	t.Helper()
+	return receive(t, s.trades, "trade")
+}
+
+// nextBook waits for the next book update.
+func (s sink) nextBook(t *testing.T) protocol.BookUpdate {
+	t.Helper()
+	return receive(t, s.books, "book update")
+}
+
+// none checks that nothing more was published. Call it after something
+// the feed published later than what must not have been.
+func (s sink) none(t *testing.T) {
 	t.Helper()
 	select {
-	case m := <-s:
-		return m
+	case x := <-s.ticks:
+		t.Errorf("unexpected tick %s", x)
+	case x := <-s.trades:
+		t.Errorf("unexpected trade %+v", x)
+	case x := <-s.books:
+		t.Errorf("unexpected book update %+v", x)
+	default:
+	}
+}
+
+func receive[T any](t *testing.T, c chan T, what string) T {
+	t.Helper()
+	select {
+	case x := <-c:
+		return x
 	case <-time.After(20 * time.Second):
-		t.Fatal("no tick published within 20s")
-		return ""
+		t.Fatalf("no %s published within 20s", what)
+		var zero T
+		return zero
 	}
 }
 
