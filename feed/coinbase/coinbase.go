@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 // DefaultURL is the public Coinbase Exchange market-data feed.
@@ -21,7 +22,12 @@ type Config struct {
 	URL      string    // WebSocket URL; "" means DefaultURL
 	Products []Product // "" means DefaultProducts
 
-	// OnDemand subscribes upstream to the ticker of a product only while a
+	// Channels are the kinds of data followed for every product: quotes
+	// (the "ticker" channel) and trades ("matches"). nil means both.
+	// Candles are the server's to build from trades.
+	Channels []protocol.Channel
+
+	// OnDemand subscribes upstream to a product's channels only while a
 	// client watches its symbol (see feed.Watcher); heartbeats are always
 	// subscribed for every product. Otherwise every product is subscribed
 	// for the feed's whole life.
@@ -48,8 +54,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Feed follows the Coinbase Exchange "ticker" channel. It implements
-// feed.Feed, feed.HealthReporter and feed.Watcher.
+// Feed follows the Coinbase Exchange "ticker" and "matches" channels. It
+// implements feed.Feed, feed.HealthReporter and feed.Watcher.
 type Feed struct {
 	// Static after New.
 	cfg      Config
@@ -57,6 +63,7 @@ type Feed struct {
 	products []*product
 	byID     map[string]*product // upstream product_id -> product
 	bySym    map[string]*product // our symbol -> product
+	channels []string            // upstream data channels, from Config.Channels
 	running  atomic.Bool
 
 	// watchC wakes Run's session when the watched set changed; capacity
@@ -73,9 +80,14 @@ type product struct {
 	Product
 	sym feed.Symbol
 
-	// tickerOn is set by the session goroutine while the ticker channel
-	// is subscribed for this product; the reader uses it to judge gaps.
-	tickerOn atomic.Bool
+	// subscribed is set by the session goroutine while the product's data
+	// channels are subscribed; the reader uses it to judge ticker gaps.
+	subscribed atomic.Bool
+	// tradesLapsed is set by the session goroutine when it unsubscribes
+	// the product's trades (OnDemand); the reader clears it at the
+	// product's next last_match, whose trade_id then skips ahead by
+	// choice, not by loss.
+	tradesLapsed atomic.Bool
 
 	// Owned by the reader goroutine of the current session (sessions run
 	// one after another, so ownership passes from one to the next).
@@ -120,14 +132,19 @@ func New(cfg Config) (*Feed, error) {
 	if cfg.MaxMessage == 0 {
 		cfg.MaxMessage = 16 << 20
 	}
+	channels, err := upstreamChannels(cfg.Channels)
+	if err != nil {
+		return nil, err
+	}
 	f := &Feed{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		byID:    map[string]*product{},
-		bySym:   map[string]*product{},
-		watchC:  make(chan struct{}, 1),
-		watched: map[string]bool{},
-		health:  feed.Health{Source: "coinbase"},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		byID:     map[string]*product{},
+		bySym:    map[string]*product{},
+		channels: channels,
+		watchC:   make(chan struct{}, 1),
+		watched:  map[string]bool{},
+		health:   feed.Health{Source: "coinbase"},
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
@@ -167,7 +184,7 @@ func (f *Feed) Symbols() []feed.Symbol {
 }
 
 // Watch records that clients started or stopped watching symbol. With
-// OnDemand, Run subscribes or unsubscribes the product's ticker upstream
+// OnDemand, Run subscribes or unsubscribes the product's channels upstream
 // soon after. It never blocks; unknown symbols are ignored.
 func (f *Feed) Watch(symbol string, watched bool) {
 	p := f.bySym[symbol]
@@ -187,7 +204,8 @@ func (f *Feed) Watch(symbol string, watched bool) {
 	}
 }
 
-// wanted returns the product ids whose ticker should be subscribed, sorted.
+// wanted returns the product ids whose data channels should be
+// subscribed, sorted.
 func (f *Feed) wanted() []string {
 	var ids []string
 	f.mu.Lock()
@@ -212,4 +230,33 @@ func (f *Feed) updateHealth(fn func(h *feed.Health)) {
 	f.mu.Lock()
 	fn(&f.health)
 	f.mu.Unlock()
+}
+
+// upstreamChannels returns the upstream channel names for chans, in a
+// fixed order; nil means every channel the feed follows.
+func upstreamChannels(chans []protocol.Channel) ([]string, error) {
+	if chans == nil {
+		chans = []protocol.Channel{protocol.ChannelQuotes, protocol.ChannelTrades}
+	}
+	var names []string
+	for _, c := range []struct {
+		ch   protocol.Channel
+		name string
+	}{
+		{protocol.ChannelQuotes, chanTicker},
+		{protocol.ChannelTrades, chanMatches},
+	} {
+		if slices.Contains(chans, c.ch) {
+			names = append(names, c.name)
+		}
+	}
+	for _, c := range chans {
+		if c != protocol.ChannelQuotes && c != protocol.ChannelTrades {
+			return nil, fmt.Errorf("coinbase: channel %s is not one the feed follows (quotes, trades)", c)
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("coinbase: no channels to follow")
+	}
+	return names, nil
 }

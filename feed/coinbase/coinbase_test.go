@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 var twoProducts = []Product{{ID: "BTC-USD"}, {ID: "ETH-USD"}}
@@ -104,7 +105,7 @@ func TestStream(t *testing.T) {
 	sm := loadSample(t)
 	f, s, _ := start(t, u, Config{})
 	c := u.next()
-	checkSub(t, "subscribe", c.first, "subscribe heartbeat[BTC-USD ETH-USD] ticker[BTC-USD ETH-USD]")
+	checkSub(t, "subscribe", c.first, "subscribe heartbeat[BTC-USD ETH-USD] ticker[BTC-USD ETH-USD] matches[BTC-USD ETH-USD]")
 	c.send(sm.tickers...)
 	seq := map[string]uint64{}
 	for _, msg := range sm.tickers {
@@ -204,7 +205,7 @@ func TestGarbage(t *testing.T) {
 		strings.Replace(good[1], `"time":"`, `"time":"yesterday `, 1),
 		strings.Replace(good[1], `"BTC-USD"`, `"ZZZ-USD"`, 1), // not ours: ignored
 		`{"type":"error","message":"Failed to subscribe","reason":"ZZZ-USD is not a valid product"}`,
-		`{"type":"l2update","product_id":"BTC-USD","changes":[]}`, // a type we do not use
+		`{"type":"received","product_id":"BTC-USD","sequence":10}`, // a type we do not use
 		good[0],
 	)
 	c.ws.WriteMessage(2, []byte{0xff, 0x00}) // a binary frame
@@ -245,17 +246,22 @@ func TestHugeDecimals(t *testing.T) {
 		strings.Replace(btc[0], `"volume_24h":"9756.92478692"`, `"volume_24h":"`+long+`"`, 1),
 		strings.Replace(btc[0], `"best_bid":"91250.27"`, `"best_bid":"1e-100000000"`, 1),
 		strings.Replace(btc[0], `"trade_id":734680335`, `"trade_id":`+huge, 1),
+		matchMsg("match", "BTC-USD", 5, huge, "1", "buy"),
+		matchMsg("match", "BTC-USD", 6, "91250.30", "0."+long, "buy"),
 	)
-	c.send(btc[1])
+	c.send(btc[1], matchMsg("match", "BTC-USD", 8, "91250.30", "1", "buy"))
 	if got := s.next(t); !strings.Contains(got, `"seq":1,`) {
 		t.Errorf("tick after the huge decimals = %s, want seq 1", got)
 	}
-	h := f.Health()[0]
-	if h.Rejected != 4 || h.Reconnects != 0 || !h.Connected {
-		t.Errorf("Health() = %+v, want 4 rejected, connected, no reconnects", h)
+	if got := s.nextTrade(t); got.Seq != 8 {
+		t.Errorf("trade after the huge decimals = %+v, want seq 8", got)
 	}
-	if n := strings.Count(logs.String(), "1e100000000"); n < 2 {
-		t.Errorf("the log names 1e100000000 %d times, want 2:\n%.4000s", n, logs.String())
+	h := f.Health()[0]
+	if h.Rejected != 6 || h.Reconnects != 0 || !h.Connected {
+		t.Errorf("Health() = %+v, want 6 rejected, connected, no reconnects", h)
+	}
+	if n := strings.Count(logs.String(), "1e100000000"); n < 3 {
+		t.Errorf("the log names 1e100000000 %d times, want 3 (ticker, match):\n%.4000s", n, logs.String())
 	}
 }
 
@@ -333,15 +339,15 @@ func TestOnDemand(t *testing.T) {
 	checkSub(t, "first subscribe", c1.first, "subscribe heartbeat[BTC-USD ETH-USD]")
 	var w feed.Watcher = f
 	w.Watch("BTC-USD", true)
-	checkSub(t, "after Watch(BTC-USD)", c1.nextSub(), "subscribe ticker[BTC-USD]")
+	checkSub(t, "after Watch(BTC-USD)", c1.nextSub(), "subscribe ticker[BTC-USD] matches[BTC-USD]")
 	w.Watch("NOPE", true) // unknown: ignored
 	w.Watch("ETH-USD", true)
-	checkSub(t, "after Watch(ETH-USD)", c1.nextSub(), "subscribe ticker[ETH-USD]")
+	checkSub(t, "after Watch(ETH-USD)", c1.nextSub(), "subscribe ticker[ETH-USD] matches[ETH-USD]")
 	w.Watch("BTC-USD", false)
-	checkSub(t, "after unwatch BTC-USD", c1.nextSub(), "unsubscribe ticker[BTC-USD]")
+	checkSub(t, "after unwatch BTC-USD", c1.nextSub(), "unsubscribe ticker[BTC-USD] matches[BTC-USD]")
 	c1.drop()
 	c2 := u.next()
-	checkSub(t, "resubscribe", c2.first, "subscribe heartbeat[BTC-USD ETH-USD] ticker[ETH-USD]")
+	checkSub(t, "resubscribe", c2.first, "subscribe heartbeat[BTC-USD ETH-USD] ticker[ETH-USD] matches[ETH-USD]")
 }
 
 // TestDeadUpstream: nothing listens; Run keeps retrying, reports it, and
@@ -457,6 +463,8 @@ func TestNew(t *testing.T) {
 		{"same symbol", Config{Products: []Product{{ID: "BTC-USD", Symbol: "X"}, {ID: "ETH-USD", Symbol: "X"}}}, "used by two products"},
 		{"negative timeout", Config{IdleTimeout: -time.Second}, "negative duration"},
 		{"negative MaxMessage", Config{MaxMessage: -1}, "negative MaxMessage"},
+		{"candles", Config{Channels: []protocol.Channel{protocol.ChannelTrades, protocol.ChannelCandles}}, "channel candles is not one the feed follows"},
+		{"no channels", Config{Channels: []protocol.Channel{}}, "no channels"},
 		{"fine increment", Config{Products: []Product{{ID: "X-Y", QuoteIncrement: decimal.New(1, -19), BaseIncrement: decimal.New(1, 0)}}}, "at most 18 decimals"},
 		{"huge increment", Config{Products: []Product{{ID: "X-Y", QuoteIncrement: decimal.New(1, 100_000_000), BaseIncrement: decimal.New(1, 0)}}}, "exponent of at most 30"},
 		{"tiny increment", Config{Products: []Product{{ID: "X-Y", QuoteIncrement: decimal.New(1, -100_000_000), BaseIncrement: decimal.New(1, 0)}}}, "at most 18 decimals"},

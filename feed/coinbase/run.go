@@ -11,27 +11,35 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
-	"github.com/tickerd/tickerd/protocol"
 )
 
-// Run connects, subscribes and publishes ticker updates until ctx ends,
-// then returns nil. Connection failures, idle connections, upstream errors
-// and undecodable messages never end Run: it logs them, reports them in
-// Health, and reconnects with backoff, resubscribing to what is wanted.
+// Upstream channel names, as the subscribe message spells them.
+const (
+	chanHeartbeat = "heartbeat"
+	chanTicker    = "ticker"  // quotes
+	chanMatches   = "matches" // trades
+)
+
+// Run connects, subscribes and publishes quotes and trades until ctx
+// ends, then returns nil. Connection failures, idle connections,
+// upstream errors and undecodable messages never end Run: it logs them,
+// reports them in Health, and reconnects with backoff, resubscribing to
+// what is wanted.
 //
-// Seq is the feed's own: +1 per published update of a symbol, continuing
-// across reconnects. Price, bid and ask are the ticker's price, best_bid and
-// best_ask; open, high, low and volume are Coinbase's rolling 24-hour
-// open_24h, high_24h, low_24h and volume_24h; TS is the ticker's time.
+// Quotes: seq is the feed's own, +1 per published update of a symbol,
+// continuing across reconnects. Price, bid and ask are the ticker's price,
+// best_bid and best_ask; open, high, low and volume are Coinbase's rolling
+// 24-hour open_24h, high_24h, low_24h and volume_24h; TS is the ticker's
+// time. Trades: seq is Coinbase's trade_id (see the package doc).
 func (f *Feed) Run(ctx context.Context, sink feed.Sink) error {
 	if !f.running.CompareAndSwap(false, true) {
 		return errors.New("coinbase: Run is already running")
 	}
 	defer f.running.Store(false)
 
-	var t protocol.Tick
+	var bufs buffers
 	for attempt, sessions := 0, 0; ; {
-		healthy, err := f.session(ctx, sink, &t, sessions > 0)
+		healthy, err := f.session(ctx, sink, &bufs, sessions > 0)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -67,7 +75,7 @@ func backoff(lo, hi time.Duration, n int) time.Duration {
 // session runs one connection until it fails or ctx ends. healthy reports
 // that the connection delivered at least one usable message, which resets
 // the backoff.
-func (f *Feed) session(ctx context.Context, sink feed.Sink, t *protocol.Tick, reconnect bool) (healthy bool, err error) {
+func (f *Feed) session(ctx context.Context, sink feed.Sink, bufs *buffers, reconnect bool) (healthy bool, err error) {
 	c, err := dial(ctx, f.cfg.URL, f.cfg.DialTimeout, f.cfg.MaxMessage)
 	if err != nil {
 		return false, fmt.Errorf("coinbase: dial %s: %w", f.cfg.URL, err)
@@ -75,7 +83,8 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, t *protocol.Tick, re
 	defer c.release()
 	defer c.nc.Close()
 
-	// Subscribe: heartbeats for every product, tickers for the wanted ones.
+	// Subscribe: heartbeats for every product, data channels for the
+	// wanted ones.
 	var all []string
 	for _, p := range f.products {
 		all = append(all, p.ID)
@@ -85,10 +94,10 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, t *protocol.Tick, re
 	if err := f.send(c, "subscribe", all, on); err != nil {
 		return false, err
 	}
-	f.setTickerOn(on, true)
-	defer f.setTickerOn(all, false)
+	f.setSubscribed(on, true)
+	defer f.setSubscribed(all, false)
 
-	f.log.Info("coinbase: connected", "url", f.cfg.URL, "tickers", on)
+	f.log.Info("coinbase: connected", "url", f.cfg.URL, "channels", f.channels, "products", on)
 	f.updateHealth(func(h *feed.Health) {
 		h.Connected, h.Err = true, ""
 		if reconnect {
@@ -97,15 +106,15 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, t *protocol.Tick, re
 	})
 
 	// The reader publishes; this goroutine writes (subscription changes)
-	// and owns the connection. It closes conn to stop the reader, and
-	// waits for it before returning.
+	// and owns the connection. It closes the connection to stop the
+	// reader, and waits for it before returning.
 	type result struct {
 		healthy bool
 		err     error
 	}
 	done := make(chan result, 1)
 	go func() {
-		h, err := f.read(c, sink, t)
+		h, err := f.read(c, sink, bufs)
 		done <- result{h, err}
 	}()
 	stop := func() bool {
@@ -128,8 +137,9 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, t *protocol.Tick, re
 			if err != nil {
 				return stop(), err
 			}
-			f.setTickerOn(drop, false)
-			f.setTickerOn(add, true)
+			f.setSubscribed(drop, false)
+			f.setSubscribed(add, true)
+			f.setTradesLapsed(drop)
 			on = want
 		}
 	}
@@ -137,7 +147,7 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, t *protocol.Tick, re
 
 // read reads and handles messages until the connection fails or stays idle
 // for IdleTimeout.
-func (f *Feed) read(c *conn, sink feed.Sink, t *protocol.Tick) (healthy bool, err error) {
+func (f *Feed) read(c *conn, sink feed.Sink, bufs *buffers) (healthy bool, err error) {
 	for _, p := range f.products { // a new session: forget per-connection state
 		p.st.upSeq, p.st.claim = 0, 0
 	}
@@ -152,7 +162,7 @@ func (f *Feed) read(c *conn, sink feed.Sink, t *protocol.Tick) (healthy bool, er
 			return healthy, fmt.Errorf("coinbase: read: %w", err)
 		}
 		if err == nil {
-			err = f.handle(data, sink, t)
+			err = f.handle(data, sink, bufs)
 		}
 		if err != nil {
 			// Skip it and go on: one bad message does not make the
@@ -182,15 +192,22 @@ type channel struct {
 }
 
 // send writes a subscribe or unsubscribe for the heartbeat channel of
-// heartbeats and the ticker channel of tickers; empty lists are left out.
-func (f *Feed) send(c *conn, typ string, heartbeats, tickers []string) error {
+// heartbeats and every data channel of products; empty lists are left
+// out.
+func (f *Feed) send(c *conn, typ string, heartbeats, products []string) error {
 	msg := subscription{Type: typ}
 	if len(heartbeats) > 0 {
-		msg.Channels = append(msg.Channels, channel{"heartbeat", heartbeats})
+		msg.Channels = append(msg.Channels, channel{chanHeartbeat, heartbeats})
 	}
-	if len(tickers) > 0 {
-		msg.Channels = append(msg.Channels, channel{"ticker", tickers})
+	if len(products) > 0 {
+		for _, name := range f.channels {
+			msg.Channels = append(msg.Channels, channel{name, products})
+		}
 	}
+	return f.write(c, msg)
+}
+
+func (f *Feed) write(c *conn, msg subscription) error {
 	if len(msg.Channels) == 0 {
 		return nil
 	}
@@ -200,14 +217,20 @@ func (f *Feed) send(c *conn, typ string, heartbeats, tickers []string) error {
 	}
 	f.log.Debug("coinbase: sent", "message", string(data))
 	if err := c.writeText(data); err != nil {
-		return fmt.Errorf("coinbase: %s: %w", typ, err)
+		return fmt.Errorf("coinbase: %s: %w", msg.Type, err)
 	}
 	return nil
 }
 
-func (f *Feed) setTickerOn(ids []string, on bool) {
+func (f *Feed) setSubscribed(ids []string, on bool) {
 	for _, id := range ids {
-		f.byID[id].tickerOn.Store(on)
+		f.byID[id].subscribed.Store(on)
+	}
+}
+
+func (f *Feed) setTradesLapsed(ids []string) {
+	for _, id := range ids {
+		f.byID[id].tradesLapsed.Store(true)
 	}
 }
 

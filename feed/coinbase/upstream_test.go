@@ -385,3 +385,31 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// lines returns the lines of testdata/name: messages in the documented
+// format, one per line.
+func lines(t testing.TB, name string) []string {
+	data, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(data)), "\n")
+}
+
+// byProduct returns the messages of msgs about product, in order.
+func byProduct(t *testing.T, msgs []string, product string) []string {
+	var out []string
+	for _, m := range msgs {
+		if field(t, m, "product_id") == product {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// matchMsg is a trade on the matches channel in the documented format;
+// typ is "match" or "last_match", side the maker's side.
+func matchMsg(typ, product string, tradeID int64, price, size, side string) string {
+	return fmt.Sprintf(`{"type":%q,"trade_id":%d,"maker_order_id":"ac928c66-ca53-498f-9c13-a110027a60e8","taker_order_id":"132fb6ae-456b-4654-b4e0-d681ac05cea1","side":%q,"size":%q,"price":%q,"product_id":%q,"sequence":%d,"time":"2025-11-21T14:30:05.000001Z"}`,
+		typ, tradeID, side, size, price, product, 90000000000+tradeID)
+}
