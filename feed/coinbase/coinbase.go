@@ -23,8 +23,9 @@ type Config struct {
 	Products []Product // "" means DefaultProducts
 
 	// Channels are the kinds of data followed for every product: quotes
-	// (the "ticker" channel) and trades ("matches"). nil means both.
-	// Candles are the server's to build from trades.
+	// (the "ticker" channel), trades ("matches") and book
+	// ("level2_batch"). nil means all three. Candles are the server's to
+	// build from trades.
 	Channels []protocol.Channel
 
 	// OnDemand subscribes upstream to a product's channels only while a
@@ -46,16 +47,25 @@ type Config struct {
 	DialTimeout time.Duration
 
 	// MaxMessage bounds one upstream message, in bytes; a longer one drops
-	// the connection. Default 16 MiB.
+	// the connection. A level2 snapshot of a busy product is the largest
+	// message, megabytes long; decoding it takes a few times its size for
+	// a moment. Default 16 MiB.
 	MaxMessage int64
+
+	// BookLevels is how many price levels of each side of a book the feed
+	// keeps and publishes, the best ones: a snapshot deeper than that is
+	// cut, and updates beyond the cut are ignored until the next snapshot.
+	// Default 10,000 (160 KB per side).
+	BookLevels int
 
 	// Logger receives connection events, upstream errors and gaps; nil
 	// discards them.
 	Logger *slog.Logger
 }
 
-// Feed follows the Coinbase Exchange "ticker" and "matches" channels. It
-// implements feed.Feed, feed.HealthReporter and feed.Watcher.
+// Feed follows the Coinbase Exchange "ticker", "matches" and
+// "level2_batch" channels. It implements feed.Feed, feed.HealthReporter and
+// feed.Watcher.
 type Feed struct {
 	// Static after New.
 	cfg      Config
@@ -66,12 +76,15 @@ type Feed struct {
 	channels []string            // upstream data channels, from Config.Channels
 	running  atomic.Bool
 
-	// watchC wakes Run's session when the watched set changed; capacity
-	// one, sent to without blocking, never closed.
-	watchC chan struct{}
+	// watchC wakes Run's session when the watched set changed, resyncC
+	// when a book asked for a fresh snapshot; capacity one, sent to
+	// without blocking, never closed.
+	watchC  chan struct{}
+	resyncC chan struct{}
 
-	mu      sync.Mutex      // guards the fields below
-	watched map[string]bool // product ids watched by clients
+	mu      sync.Mutex           // guards the fields below
+	watched map[string]bool      // product ids watched by clients
+	resync  map[string]time.Time // product id -> when to re-fetch its book
 	health  feed.Health
 }
 
@@ -126,11 +139,14 @@ func New(cfg Config) (*Feed, error) {
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = 10 * time.Second
 	}
-	if cfg.MaxMessage < 0 {
-		return nil, fmt.Errorf("coinbase: negative MaxMessage %d", cfg.MaxMessage)
+	if cfg.MaxMessage < 0 || cfg.BookLevels < 0 {
+		return nil, fmt.Errorf("coinbase: negative MaxMessage %d or BookLevels %d", cfg.MaxMessage, cfg.BookLevels)
 	}
 	if cfg.MaxMessage == 0 {
 		cfg.MaxMessage = 16 << 20
+	}
+	if cfg.BookLevels == 0 {
+		cfg.BookLevels = 10_000
 	}
 	channels, err := upstreamChannels(cfg.Channels)
 	if err != nil {
@@ -143,7 +159,9 @@ func New(cfg Config) (*Feed, error) {
 		bySym:    map[string]*product{},
 		channels: channels,
 		watchC:   make(chan struct{}, 1),
+		resyncC:  make(chan struct{}, 1),
 		watched:  map[string]bool{},
+		resync:   map[string]time.Time{},
 		health:   feed.Health{Source: "coinbase"},
 	}
 	if f.log == nil {
@@ -167,6 +185,7 @@ func New(cfg Config) (*Feed, error) {
 			VolumePrec: decimals(p.BaseIncrement),
 			TickSize:   p.QuoteIncrement,
 		}}
+		pp.st.book.init(cfg.BookLevels)
 		f.products = append(f.products, pp)
 		f.byID[p.ID], f.bySym[p.Symbol] = pp, pp
 	}
@@ -236,7 +255,7 @@ func (f *Feed) updateHealth(fn func(h *feed.Health)) {
 // fixed order; nil means every channel the feed follows.
 func upstreamChannels(chans []protocol.Channel) ([]string, error) {
 	if chans == nil {
-		chans = []protocol.Channel{protocol.ChannelQuotes, protocol.ChannelTrades}
+		chans = []protocol.Channel{protocol.ChannelQuotes, protocol.ChannelTrades, protocol.ChannelBook}
 	}
 	var names []string
 	for _, c := range []struct {
@@ -245,14 +264,15 @@ func upstreamChannels(chans []protocol.Channel) ([]string, error) {
 	}{
 		{protocol.ChannelQuotes, chanTicker},
 		{protocol.ChannelTrades, chanMatches},
+		{protocol.ChannelBook, chanLevel2},
 	} {
 		if slices.Contains(chans, c.ch) {
 			names = append(names, c.name)
 		}
 	}
 	for _, c := range chans {
-		if c != protocol.ChannelQuotes && c != protocol.ChannelTrades {
-			return nil, fmt.Errorf("coinbase: channel %s is not one the feed follows (quotes, trades)", c)
+		if c != protocol.ChannelQuotes && c != protocol.ChannelTrades && c != protocol.ChannelBook {
+			return nil, fmt.Errorf("coinbase: channel %s is not one the feed follows (quotes, trades, book)", c)
 		}
 	}
 	if len(names) == 0 {

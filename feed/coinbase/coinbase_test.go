@@ -105,7 +105,7 @@ func TestStream(t *testing.T) {
 	sm := loadSample(t)
 	f, s, _ := start(t, u, Config{})
 	c := u.next()
-	checkSub(t, "subscribe", c.first, "subscribe heartbeat[BTC-USD ETH-USD] ticker[BTC-USD ETH-USD] matches[BTC-USD ETH-USD]")
+	checkSub(t, "subscribe", c.first, "subscribe heartbeat[BTC-USD ETH-USD] ticker[BTC-USD ETH-USD] matches[BTC-USD ETH-USD] level2_batch[BTC-USD ETH-USD]")
 	c.send(sm.tickers...)
 	seq := map[string]uint64{}
 	for _, msg := range sm.tickers {
@@ -248,20 +248,27 @@ func TestHugeDecimals(t *testing.T) {
 		strings.Replace(btc[0], `"trade_id":734680335`, `"trade_id":`+huge, 1),
 		matchMsg("match", "BTC-USD", 5, huge, "1", "buy"),
 		matchMsg("match", "BTC-USD", 6, "91250.30", "0."+long, "buy"),
+		strings.Replace(matchMsg("match", "BTC-USD", 7, "91250.30", "1", "buy"), `"trade_id":7`, `"trade_id":`+huge, 1),
+		snapshotMsg("BTC-USD", []string{"91250.27", huge}, []string{"91250.30", "1"}),
 	)
-	c.send(btc[1], matchMsg("match", "BTC-USD", 8, "91250.30", "1", "buy"))
+	resync(t, c, "BTC-USD") // the snapshot was not usable
+	c.send(btc[1], matchMsg("match", "BTC-USD", 8, "91250.30", "1", "buy"),
+		snapshotMsg("BTC-USD", []string{"91250.27", "1"}, []string{"91250.30", "1"}))
 	if got := s.next(t); !strings.Contains(got, `"seq":1,`) {
 		t.Errorf("tick after the huge decimals = %s, want seq 1", got)
 	}
 	if got := s.nextTrade(t); got.Seq != 8 {
 		t.Errorf("trade after the huge decimals = %+v, want seq 8", got)
 	}
+	if got := s.nextBook(t); !got.Snapshot || len(got.Bids) != 1 {
+		t.Errorf("book after the huge decimals = %+v, want the snapshot", got)
+	}
 	h := f.Health()[0]
-	if h.Rejected != 6 || h.Reconnects != 0 || !h.Connected {
-		t.Errorf("Health() = %+v, want 6 rejected, connected, no reconnects", h)
+	if h.Rejected != 8 || h.Reconnects != 0 || !h.Connected {
+		t.Errorf("Health() = %+v, want 8 rejected, connected, no reconnects", h)
 	}
 	if n := strings.Count(logs.String(), "1e100000000"); n < 3 {
-		t.Errorf("the log names 1e100000000 %d times, want 3 (ticker, match):\n%.4000s", n, logs.String())
+		t.Errorf("the log names 1e100000000 %d times, want 3 (ticker, match, snapshot):\n%.4000s", n, logs.String())
 	}
 }
 
@@ -339,15 +346,15 @@ func TestOnDemand(t *testing.T) {
 	checkSub(t, "first subscribe", c1.first, "subscribe heartbeat[BTC-USD ETH-USD]")
 	var w feed.Watcher = f
 	w.Watch("BTC-USD", true)
-	checkSub(t, "after Watch(BTC-USD)", c1.nextSub(), "subscribe ticker[BTC-USD] matches[BTC-USD]")
+	checkSub(t, "after Watch(BTC-USD)", c1.nextSub(), "subscribe ticker[BTC-USD] matches[BTC-USD] level2_batch[BTC-USD]")
 	w.Watch("NOPE", true) // unknown: ignored
 	w.Watch("ETH-USD", true)
-	checkSub(t, "after Watch(ETH-USD)", c1.nextSub(), "subscribe ticker[ETH-USD] matches[ETH-USD]")
+	checkSub(t, "after Watch(ETH-USD)", c1.nextSub(), "subscribe ticker[ETH-USD] matches[ETH-USD] level2_batch[ETH-USD]")
 	w.Watch("BTC-USD", false)
-	checkSub(t, "after unwatch BTC-USD", c1.nextSub(), "unsubscribe ticker[BTC-USD] matches[BTC-USD]")
+	checkSub(t, "after unwatch BTC-USD", c1.nextSub(), "unsubscribe ticker[BTC-USD] matches[BTC-USD] level2_batch[BTC-USD]")
 	c1.drop()
 	c2 := u.next()
-	checkSub(t, "resubscribe", c2.first, "subscribe heartbeat[BTC-USD ETH-USD] ticker[ETH-USD] matches[ETH-USD]")
+	checkSub(t, "resubscribe", c2.first, "subscribe heartbeat[BTC-USD ETH-USD] ticker[ETH-USD] matches[ETH-USD] level2_batch[ETH-USD]")
 }
 
 // TestDeadUpstream: nothing listens; Run keeps retrying, reports it, and

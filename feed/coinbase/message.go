@@ -28,8 +28,8 @@ import (
 //	{"type":"heartbeat","sequence":90,"last_trade_id":20,"product_id":"BTC-USD",
 //	 "time":"2014-11-07T08:19:28.464459Z"}
 //
-// and a trade on the matches channel as ("last_match" for the latest
-// trade, sent first after a subscribe)
+// a trade on the matches channel as ("last_match" for the latest trade,
+// sent first after a subscribe)
 //
 //	{"type":"match","trade_id":10,"sequence":50,
 //	 "maker_order_id":"ac928c66-ca53-498f-9c13-a110027a60e8",
@@ -37,8 +37,17 @@ import (
 //	 "time":"2014-11-07T08:19:27.028459Z","product_id":"BTC-USD",
 //	 "size":"5.23512","price":"400.23","side":"sell"}
 //
-// Decimals are JSON strings and are parsed with protocol.ParseDecimal,
-// which bounds the work a hostile number can cause, never through float64.
+// and the level2 book, first the whole book, then changes to it, each
+// [side, price, new size] where size "0" removes the level:
+//
+//	{"type":"snapshot","product_id":"BTC-USD","bids":[["10101.10","0.45054140"]],
+//	 "asks":[["10102.55","0.57753524"]]}
+//	{"type":"l2update","product_id":"BTC-USD","time":"2019-08-14T20:42:27.265Z",
+//	 "changes":[["buy","10101.80000000","0.162567"]]}
+//
+// Decimals are JSON strings and are parsed with protocol.ParseDecimal or
+// protocol.ParseFixed, which bound the work a hostile number can cause,
+// never through float64.
 type message struct {
 	Type        string `json:"type"`
 	ProductID   string `json:"product_id"`
@@ -58,6 +67,10 @@ type message struct {
 	Size string `json:"size"` // match
 	Side string `json:"side"` // match: the maker's side; ticker: the taker's
 
+	Bids    [][2]string `json:"bids"`    // snapshot
+	Asks    [][2]string `json:"asks"`    // snapshot
+	Changes [][3]string `json:"changes"` // l2update
+
 	Message string `json:"message"` // type "error"
 	Reason  string `json:"reason"`
 }
@@ -75,6 +88,8 @@ type state struct {
 
 	// Trades (matches).
 	lastMatch int64 // trade_id of the last published trade; 0 before the first
+
+	book book
 }
 
 // buffers are the values the reader publishes, reused message after
@@ -82,6 +97,8 @@ type state struct {
 type buffers struct {
 	tick  protocol.Tick
 	trade protocol.Trade
+	book  protocol.BookUpdate
+	chg   []change // an l2update's changes, parsed
 }
 
 // errUpstream is a decoded "error" message.
@@ -92,6 +109,11 @@ var errUpstream = errors.New("coinbase: upstream error")
 func (f *Feed) handle(data []byte, sink feed.Sink, bufs *buffers) error {
 	var m message
 	if err := json.Unmarshal(data, &m); err != nil {
+		// A value of the wrong type leaves the rest decoded: a book
+		// message that lost part of itself leaves its book behind.
+		if p := f.byID[m.ProductID]; p != nil && (m.Type == "snapshot" || m.Type == "l2update") && f.follows(chanLevel2) {
+			f.resyncBook(p, "undecodable "+m.Type)
+		}
 		return fmt.Errorf("coinbase: bad message %.64q: %w", data, err)
 	}
 	switch m.Type {
@@ -102,6 +124,14 @@ func (f *Feed) handle(data []byte, sink feed.Sink, bufs *buffers) error {
 	case "match", "last_match":
 		if f.follows(chanMatches) {
 			return f.match(&m, sink, &bufs.trade)
+		}
+	case "snapshot":
+		if f.follows(chanLevel2) {
+			return f.snapshot(&m, sink, bufs)
+		}
+	case "l2update":
+		if f.follows(chanLevel2) {
+			return f.l2update(&m, sink, bufs)
 		}
 	case "heartbeat":
 		f.heartbeat(&m)

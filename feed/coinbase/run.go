@@ -16,12 +16,13 @@ import (
 // Upstream channel names, as the subscribe message spells them.
 const (
 	chanHeartbeat = "heartbeat"
-	chanTicker    = "ticker"  // quotes
-	chanMatches   = "matches" // trades
+	chanTicker    = "ticker"       // quotes
+	chanMatches   = "matches"      // trades
+	chanLevel2    = "level2_batch" // book; "level2" itself needs authentication
 )
 
-// Run connects, subscribes and publishes quotes and trades until ctx
-// ends, then returns nil. Connection failures, idle connections,
+// Run connects, subscribes and publishes quotes, trades and book updates
+// until ctx ends, then returns nil. Connection failures, idle connections,
 // upstream errors and undecodable messages never end Run: it logs them,
 // reports them in Health, and reconnects with backoff, resubscribing to
 // what is wanted.
@@ -30,7 +31,8 @@ const (
 // continuing across reconnects. Price, bid and ask are the ticker's price,
 // best_bid and best_ask; open, high, low and volume are Coinbase's rolling
 // 24-hour open_24h, high_24h, low_24h and volume_24h; TS is the ticker's
-// time. Trades: seq is Coinbase's trade_id (see the package doc).
+// time. Trades: seq is Coinbase's trade_id (see the package doc). Books:
+// seq is the feed's own, +1 per published update of a symbol.
 func (f *Feed) Run(ctx context.Context, sink feed.Sink) error {
 	if !f.running.CompareAndSwap(false, true) {
 		return errors.New("coinbase: Run is already running")
@@ -96,6 +98,7 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, bufs *buffers, recon
 	}
 	f.setSubscribed(on, true)
 	defer f.setSubscribed(all, false)
+	f.takeResyncs() // asked for on the last connection; this one starts with snapshots
 
 	f.log.Info("coinbase: connected", "url", f.cfg.URL, "channels", f.channels, "products", on)
 	f.updateHealth(func(h *feed.Health) {
@@ -105,9 +108,9 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, bufs *buffers, recon
 		}
 	})
 
-	// The reader publishes; this goroutine writes (subscription changes)
-	// and owns the connection. It closes the connection to stop the
-	// reader, and waits for it before returning.
+	// The reader publishes; this goroutine writes (subscription changes,
+	// book re-fetches) and owns the connection. It closes the connection
+	// to stop the reader, and waits for it before returning.
 	type result struct {
 		healthy bool
 		err     error
@@ -121,6 +124,12 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, bufs *buffers, recon
 		c.close()
 		return (<-done).healthy
 	}
+
+	// Books waiting for a fresh snapshot: product id -> when to ask.
+	pending := map[string]time.Time{}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop() // armed when a re-fetch is pending
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -141,6 +150,41 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, bufs *buffers, recon
 			f.setSubscribed(add, true)
 			f.setTradesLapsed(drop)
 			on = want
+		case <-f.resyncC:
+			for id, at := range f.takeResyncs() {
+				pending[id] = at
+			}
+		case <-timer.C:
+		}
+		// Re-fetch the books that are due: unsubscribing and subscribing
+		// again makes the upstream send a snapshot.
+		var due []string
+		next := time.Time{}
+		now := time.Now()
+		for id, at := range pending {
+			switch {
+			case !slices.Contains(on, id):
+				delete(pending, id) // not subscribed: its next subscribe brings a snapshot
+			case !at.After(now):
+				due = append(due, id)
+				delete(pending, id)
+			case next.IsZero() || at.Before(next):
+				next = at
+			}
+		}
+		if len(due) > 0 {
+			slices.Sort(due)
+			err := f.sendChannel(c, "unsubscribe", chanLevel2, due)
+			if err == nil {
+				err = f.sendChannel(c, "subscribe", chanLevel2, due)
+			}
+			if err != nil {
+				return stop(), err
+			}
+		}
+		timer.Stop()
+		if !next.IsZero() {
+			timer.Reset(time.Until(next))
 		}
 	}
 }
@@ -150,6 +194,9 @@ func (f *Feed) session(ctx context.Context, sink feed.Sink, bufs *buffers, recon
 func (f *Feed) read(c *conn, sink feed.Sink, bufs *buffers) (healthy bool, err error) {
 	for _, p := range f.products { // a new session: forget per-connection state
 		p.st.upSeq, p.st.claim = 0, 0
+		if p.st.book.state != bookDisabled {
+			p.st.book.state = bookNone
+		}
 	}
 	bad := 0
 	for {
@@ -207,6 +254,11 @@ func (f *Feed) send(c *conn, typ string, heartbeats, products []string) error {
 	return f.write(c, msg)
 }
 
+// sendChannel writes a subscribe or unsubscribe for one channel.
+func (f *Feed) sendChannel(c *conn, typ, name string, products []string) error {
+	return f.write(c, subscription{Type: typ, Channels: []channel{{name, products}}})
+}
+
 func (f *Feed) write(c *conn, msg subscription) error {
 	if len(msg.Channels) == 0 {
 		return nil
@@ -232,6 +284,27 @@ func (f *Feed) setTradesLapsed(ids []string) {
 	for _, id := range ids {
 		f.byID[id].tradesLapsed.Store(true)
 	}
+}
+
+// requestResync asks the session to re-fetch the book of product id at
+// time at. Called by the reader; it never blocks.
+func (f *Feed) requestResync(id string, at time.Time) {
+	f.mu.Lock()
+	f.resync[id] = at
+	f.mu.Unlock()
+	select {
+	case f.resyncC <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// takeResyncs returns and forgets the requested book re-fetches.
+func (f *Feed) takeResyncs() map[string]time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.resync
+	f.resync = map[string]time.Time{}
+	return r
 }
 
 // diff returns what is in b and not in a (add), and in a and not in b (drop).

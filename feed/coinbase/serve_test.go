@@ -45,7 +45,7 @@ func TestServeThroughUpstreamTrouble(t *testing.T) {
 	}
 	defer ws.Close()
 	// The hub tells the feed that BTC-USD is watched; it subscribes upstream.
-	if got, want := coinbase.Channels(c1.NextSub()), "subscribe ticker[BTC-USD] matches[BTC-USD]"; got != want {
+	if got, want := coinbase.Channels(c1.NextSub()), "subscribe ticker[BTC-USD] matches[BTC-USD] level2_batch[BTC-USD]"; got != want {
 		t.Errorf("after a client subscribed: %s, want %s", got, want)
 	}
 
@@ -82,7 +82,7 @@ func TestServeThroughUpstreamTrouble(t *testing.T) {
 	expect("tick after garbage")
 	c1.Drop()
 	c2 := u.Next()
-	if got, want := coinbase.Channels(c2.First()), "subscribe heartbeat[BTC-USD ETH-USD] ticker[BTC-USD] matches[BTC-USD]"; got != want {
+	if got, want := coinbase.Channels(c2.First()), "subscribe heartbeat[BTC-USD ETH-USD] ticker[BTC-USD] matches[BTC-USD] level2_batch[BTC-USD]"; got != want {
 		t.Errorf("resubscribe = %s, want %s, the watched product again", got, want)
 	}
 	c2.Send(btc[2])

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -412,4 +413,55 @@ func byProduct(t *testing.T, msgs []string, product string) []string {
 func matchMsg(typ, product string, tradeID int64, price, size, side string) string {
 	return fmt.Sprintf(`{"type":%q,"trade_id":%d,"maker_order_id":"ac928c66-ca53-498f-9c13-a110027a60e8","taker_order_id":"132fb6ae-456b-4654-b4e0-d681ac05cea1","side":%q,"size":%q,"price":%q,"product_id":%q,"sequence":%d,"time":"2025-11-21T14:30:05.000001Z"}`,
 		typ, tradeID, side, size, price, product, 90000000000+tradeID)
+}
+
+// snapshotMsg is a level2 snapshot in the documented format; bids and asks
+// alternate price and size.
+func snapshotMsg(product string, bids, asks []string) string {
+	return fmt.Sprintf(`{"type":"snapshot","product_id":%q,"bids":%s,"asks":%s}`, product, pairs(bids, 2), pairs(asks, 2))
+}
+
+// l2updateMsg is a level2 update in the documented format; changes are
+// side, price, size triples.
+func l2updateMsg(product string, changes ...string) string {
+	return fmt.Sprintf(`{"type":"l2update","product_id":%q,"changes":%s,"time":"2025-11-21T14:30:05.000002Z"}`, product, pairs(changes, 3))
+}
+
+// pairs writes flat as a JSON array of arrays of n strings.
+func pairs(flat []string, n int) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := 0; i < len(flat); i += n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('[')
+		for j, s := range flat[i : i+n] {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%q", s)
+		}
+		b.WriteByte(']')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// fixed converts a decimal string to fixed point at prec places with
+// string operations only, independently of protocol.ParseFixed.
+func fixed(t *testing.T, s string, prec int) int64 {
+	t.Helper()
+	whole, frac, _ := strings.Cut(s, ".")
+	if len(frac) > prec {
+		if strings.Trim(frac[prec:], "0") != "" {
+			t.Fatalf("fixed(%q, %d): more decimals than that", s, prec)
+		}
+		frac = frac[:prec]
+	}
+	n, err := strconv.ParseInt(whole+frac+strings.Repeat("0", prec-len(frac)), 10, 64)
+	if err != nil {
+		t.Fatalf("fixed(%q, %d): %v", s, prec, err)
+	}
+	return n
 }
