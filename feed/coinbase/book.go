@@ -59,6 +59,14 @@ func (b *book) init(levels int) {
 	b.asks = bookSide{max: levels, floor: math.MinInt64, ask: true}
 }
 
+// snapshotArrived ends a wait for a snapshot: the one asked for has come,
+// usable or not.
+func (b *book) snapshotArrived() {
+	if b.state == bookWaiting {
+		b.state = bookNone
+	}
+}
+
 func (b *book) crossed() bool {
 	bid, ask := b.bids.best(), b.asks.best()
 	return bid != nil && ask != nil && bid.Price >= ask.Price
@@ -76,6 +84,7 @@ func (f *Feed) snapshot(m *message, sink feed.Sink, bufs *buffers) error {
 	if b.state == bookDisabled {
 		return nil
 	}
+	b.snapshotArrived()
 	ts, err := parseTime(m.Time)
 	if err == nil {
 		err = b.bids.load(m.Bids, p.sym.PricePrec, p.sym.VolumePrec)
@@ -124,21 +133,16 @@ func (f *Feed) l2update(m *message, sink feed.Sink, bufs *buffers) error {
 	// or not at all.
 	ts, err := parseTime(m.Time)
 	chg := bufs.chg[:0]
-	for _, c := range m.Changes {
-		if err != nil {
+	for i := 0; err == nil && i < len(m.Changes); i++ {
+		c := m.Changes[i]
+		ch := change{ask: c[0] == "sell"}
+		if !ch.ask && c[0] != "buy" {
+			err = fmt.Errorf("change side %q is neither buy nor sell", c[0])
 			break
 		}
-		var ch change
-		switch c[0] {
-		case "buy":
-		case "sell":
-			ch.ask = true
-		default:
-			err = fmt.Errorf("change side %q is neither buy nor sell", c[0])
-			continue
+		if ch.lvl, err = parseLevel(c[1], c[2], p.sym.PricePrec, p.sym.VolumePrec); err == nil {
+			chg = append(chg, ch)
 		}
-		ch.lvl, err = parseLevel(c[1], c[2], p.sym.PricePrec, p.sym.VolumePrec)
-		chg = append(chg, ch)
 	}
 	bufs.chg = chg
 	if cap(chg) > maxKeptChanges {

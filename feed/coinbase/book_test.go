@@ -209,6 +209,30 @@ func TestBookResync(t *testing.T) {
 	s.none(t)
 }
 
+// TestBookBadAnswer: a re-fetched snapshot that is no better is re-fetched
+// again.
+func TestBookBadAnswer(t *testing.T) {
+	u := newUpstream(t)
+	f, s, _ := start(t, u, Config{Channels: booksOnly})
+	c := u.next()
+	c.send(l2updateMsg("BTC-USD", "buy", "100.50", "1"))
+	resync(t, c, "BTC-USD")
+	for _, bad := range []string{
+		snapshotMsg("BTC-USD", []string{"101.00", "1"}, []string{"100.00", "1"}),
+		`{"type":"snapshot","product_id":"BTC-USD","bids":[["100.00",1]],"asks":[]}`,
+	} {
+		c.send(bad)
+		resync(t, c, "BTC-USD")
+	}
+	c.send(snapshotMsg("BTC-USD", []string{"100.00", "1"}, []string{"101.00", "1"}))
+	if up := s.nextBook(t); !up.Snapshot || up.Seq != 1 {
+		t.Errorf("after the re-fetches: %+v, want the snapshot, seq 1", up)
+	}
+	if h := f.Health()[0]; h.Resyncs != 3 {
+		t.Errorf("Health().Resyncs = %d, want 3", h.Resyncs)
+	}
+}
+
 // TestBookResyncBackoff: re-fetches of one book in a row wait longer and
 // longer, as reconnects do, so a book that keeps making no sense costs a
 // few messages a minute.

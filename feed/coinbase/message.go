@@ -112,6 +112,9 @@ func (f *Feed) handle(data []byte, sink feed.Sink, bufs *buffers) error {
 		// A value of the wrong type leaves the rest decoded: a book
 		// message that lost part of itself leaves its book behind.
 		if p := f.byID[m.ProductID]; p != nil && (m.Type == "snapshot" || m.Type == "l2update") && f.follows(chanLevel2) {
+			if m.Type == "snapshot" {
+				p.st.book.snapshotArrived()
+			}
 			f.resyncBook(p, "undecodable "+m.Type)
 		}
 		return fmt.Errorf("coinbase: bad message %.64q: %w", data, err)
