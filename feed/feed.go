@@ -29,7 +29,7 @@
 //
 // Implementations in this module: feed/sim (a deterministic simulated
 // market), feed/replay (recorded NDJSON or CSV ticks, and a Recorder),
-// feed/coinbase (the Coinbase Exchange ticker channel), and feed/source,
+// feed/coinbase (Coinbase Exchange quotes, trades and books), and feed/source,
 // which opens any of them from a spec string such as "replay:FILE".
 package feed
 
@@ -149,6 +149,8 @@ type Health struct {
 	LastUpdate time.Time // when the feed last published from this source; zero if never
 	Reconnects uint64    // connections lost and re-established since start
 	Gaps       uint64    // upstream updates known to be missed
+	Resyncs    uint64    // order books re-fetched whole after an inconsistency
+	Rejected   uint64    // upstream messages rejected as malformed (logged, skipped)
 	Err        string    // the last error, "" if none
 }
 

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 var twoProducts = []Product{{ID: "BTC-USD"}, {ID: "ETH-USD"}}
@@ -31,7 +33,7 @@ func start(t *testing.T, u *upstream, cfg Config) (*Feed, sink, *syncBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := make(sink, 1024)
+	s := newSink()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- f.Run(ctx, s) }()
@@ -68,6 +70,25 @@ func waitHealth(t *testing.T, f *Feed, ok func(h feed.Health) bool) feed.Health 
 	}
 }
 
+// checkSub checks that the subscription message s is want, as channels
+// writes it; what names s in the error.
+func checkSub(t *testing.T, what string, s subscription, want string) {
+	t.Helper()
+	if got := channels(s); got != want {
+		t.Errorf("%s = %s, want %s", what, got, want)
+	}
+}
+
+// reconnect drops c's TCP connection and returns the feed's next
+// connection, checked to subscribe to the same as c.
+func reconnect(t *testing.T, u *upstream, c *upConn) *upConn {
+	t.Helper()
+	c.drop()
+	next := u.next()
+	checkSub(t, "resubscribe", next.first, channels(c.first))
+	return next
+}
+
 func channels(s subscription) string {
 	var parts []string
 	for _, c := range s.Channels {
@@ -84,9 +105,7 @@ func TestStream(t *testing.T) {
 	sm := loadSample(t)
 	f, s, _ := start(t, u, Config{})
 	c := u.next()
-	if got, want := channels(c.first), "subscribe heartbeat[BTC-USD ETH-USD] ticker[BTC-USD ETH-USD]"; got != want {
-		t.Errorf("subscribe = %s, want %s", got, want)
-	}
+	checkSub(t, "subscribe", c.first, "subscribe heartbeat[BTC-USD ETH-USD] ticker[BTC-USD ETH-USD] matches[BTC-USD ETH-USD] level2_batch[BTC-USD ETH-USD]")
 	c.send(sm.tickers...)
 	seq := map[string]uint64{}
 	for _, msg := range sm.tickers {
@@ -137,11 +156,7 @@ func TestDisconnect(t *testing.T) {
 	for range 3 {
 		s.next(t)
 	}
-	c1.drop()
-	c2 := u.next()
-	if got, want := channels(c2.first), channels(c1.first); got != want {
-		t.Errorf("resubscribe = %s, want %s", got, want)
-	}
+	c2 := reconnect(t, u, c1)
 	c2.send(btc[3:6]...)
 	for i := range 3 {
 		if got := s.next(t); !strings.Contains(got, fmt.Sprintf(`"seq":%d,`, 4+i)) {
@@ -190,7 +205,7 @@ func TestGarbage(t *testing.T) {
 		strings.Replace(good[1], `"time":"`, `"time":"yesterday `, 1),
 		strings.Replace(good[1], `"BTC-USD"`, `"ZZZ-USD"`, 1), // not ours: ignored
 		`{"type":"error","message":"Failed to subscribe","reason":"ZZZ-USD is not a valid product"}`,
-		`{"type":"l2update","product_id":"BTC-USD","changes":[]}`, // a type we do not use
+		`{"type":"received","product_id":"BTC-USD","sequence":10}`, // a type we do not use
 		good[0],
 	)
 	c.ws.WriteMessage(2, []byte{0xff, 0x00}) // a binary frame
@@ -212,6 +227,48 @@ func TestGarbage(t *testing.T) {
 	}
 	if strings.Count(log, "level=WARN msg=\"coinbase: message skipped\"") != 3 {
 		t.Errorf("want exactly 3 skipped messages at WARN (the rest at DEBUG):\n%s", log)
+	}
+}
+
+// TestHugeDecimals: a number like "1e100000000", or one with a hundred
+// thousand digits, in any upstream message is rejected at once with an
+// error that names it, and counted; the connection stays up and the good
+// messages that follow are published. (Through shopspring/decimal alone,
+// one such ticker took 30 s and 240 MB.)
+func TestHugeDecimals(t *testing.T) {
+	u := newUpstream(t)
+	f, s, logs := start(t, u, Config{})
+	c := u.next()
+	btc := loadSample(t).byProduct["BTC-USD"]
+	huge, long := "1e100000000", strings.Repeat("9", 100_000)
+	c.send(
+		strings.Replace(btc[0], `"price":"91250.3"`, `"price":"`+huge+`"`, 1),
+		strings.Replace(btc[0], `"volume_24h":"9756.92478692"`, `"volume_24h":"`+long+`"`, 1),
+		strings.Replace(btc[0], `"best_bid":"91250.27"`, `"best_bid":"1e-100000000"`, 1),
+		strings.Replace(btc[0], `"trade_id":734680335`, `"trade_id":`+huge, 1),
+		matchMsg("match", "BTC-USD", 5, huge, "1", "buy"),
+		matchMsg("match", "BTC-USD", 6, "91250.30", "0."+long, "buy"),
+		strings.Replace(matchMsg("match", "BTC-USD", 7, "91250.30", "1", "buy"), `"trade_id":7`, `"trade_id":`+huge, 1),
+		snapshotMsg("BTC-USD", []string{"91250.27", huge}, []string{"91250.30", "1"}),
+	)
+	resync(t, c, "BTC-USD") // the snapshot was not usable
+	c.send(btc[1], matchMsg("match", "BTC-USD", 8, "91250.30", "1", "buy"),
+		snapshotMsg("BTC-USD", []string{"91250.27", "1"}, []string{"91250.30", "1"}))
+	if got := s.next(t); !strings.Contains(got, `"seq":1,`) {
+		t.Errorf("tick after the huge decimals = %s, want seq 1", got)
+	}
+	if got := s.nextTrade(t); got.Seq != 8 {
+		t.Errorf("trade after the huge decimals = %+v, want seq 8", got)
+	}
+	if got := s.nextBook(t); !got.Snapshot || len(got.Bids) != 1 {
+		t.Errorf("book after the huge decimals = %+v, want the snapshot", got)
+	}
+	h := f.Health()[0]
+	if h.Rejected != 8 || h.Reconnects != 0 || !h.Connected {
+		t.Errorf("Health() = %+v, want 8 rejected, connected, no reconnects", h)
+	}
+	if n := strings.Count(logs.String(), "1e100000000"); n < 3 {
+		t.Errorf("the log names 1e100000000 %d times, want 3 (ticker, match, snapshot):\n%.4000s", n, logs.String())
 	}
 }
 
@@ -277,11 +334,7 @@ func TestStale(t *testing.T) {
 			t.Errorf("tick %d: %s, want %s", i, prices[i], want)
 		}
 	}
-	select {
-	case extra := <-s:
-		t.Errorf("published a stale ticker: %s", extra)
-	default:
-	}
+	s.none(t) // no stale ticker
 }
 
 // TestOnDemand: with OnDemand the feed subscribes to tickers only for
@@ -290,28 +343,18 @@ func TestOnDemand(t *testing.T) {
 	u := newUpstream(t)
 	f, _, _ := start(t, u, Config{OnDemand: true})
 	c1 := u.next()
-	if got, want := channels(c1.first), "subscribe heartbeat[BTC-USD ETH-USD]"; got != want {
-		t.Errorf("first subscribe = %s, want %s", got, want)
-	}
+	checkSub(t, "first subscribe", c1.first, "subscribe heartbeat[BTC-USD ETH-USD]")
 	var w feed.Watcher = f
 	w.Watch("BTC-USD", true)
-	if got, want := channels(c1.nextSub()), "subscribe ticker[BTC-USD]"; got != want {
-		t.Errorf("after Watch(BTC-USD) = %s, want %s", got, want)
-	}
+	checkSub(t, "after Watch(BTC-USD)", c1.nextSub(), "subscribe ticker[BTC-USD] matches[BTC-USD] level2_batch[BTC-USD]")
 	w.Watch("NOPE", true) // unknown: ignored
 	w.Watch("ETH-USD", true)
-	if got, want := channels(c1.nextSub()), "subscribe ticker[ETH-USD]"; got != want {
-		t.Errorf("after Watch(ETH-USD) = %s, want %s", got, want)
-	}
+	checkSub(t, "after Watch(ETH-USD)", c1.nextSub(), "subscribe ticker[ETH-USD] matches[ETH-USD] level2_batch[ETH-USD]")
 	w.Watch("BTC-USD", false)
-	if got, want := channels(c1.nextSub()), "unsubscribe ticker[BTC-USD]"; got != want {
-		t.Errorf("after unwatch BTC-USD = %s, want %s", got, want)
-	}
+	checkSub(t, "after unwatch BTC-USD", c1.nextSub(), "unsubscribe ticker[BTC-USD] matches[BTC-USD] level2_batch[BTC-USD]")
 	c1.drop()
 	c2 := u.next()
-	if got, want := channels(c2.first), "subscribe heartbeat[BTC-USD ETH-USD] ticker[ETH-USD]"; got != want {
-		t.Errorf("resubscribe = %s, want %s", got, want)
-	}
+	checkSub(t, "resubscribe", c2.first, "subscribe heartbeat[BTC-USD ETH-USD] ticker[ETH-USD] matches[ETH-USD] level2_batch[ETH-USD]")
 }
 
 // TestDeadUpstream: nothing listens; Run keeps retrying, reports it, and
@@ -329,7 +372,7 @@ func TestDeadUpstream(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- f.Run(ctx, make(sink, 1)) }()
+	go func() { errc <- f.Run(ctx, newSink()) }()
 	waitHealth(t, f, func(h feed.Health) bool { return !h.Connected && strings.Contains(h.Err, "dial") })
 	cancel()
 	select {
@@ -373,6 +416,8 @@ func TestParseProducts(t *testing.T) {
 		{"A-B:0.1", "", "want ID:QUOTE_INCREMENT:BASE_INCREMENT"},
 		{"A-B:x:1", "", `quote increment "x"`},
 		{"A-B:1:y", "", `base increment "y"`},
+		{"A-B:1e100000000:1", "", `quote increment "1e100000000"`},
+		{"A-B:1:0." + strings.Repeat("0", 100_000) + "1", "", `base increment`},
 	}
 	for _, tt := range tests {
 		ps, err := ParseProducts(tt.in)
@@ -424,6 +469,12 @@ func TestNew(t *testing.T) {
 		{"twice", Config{Products: []Product{{ID: "BTC-USD"}, {ID: "BTC-USD", Symbol: "X"}}}, "listed twice"},
 		{"same symbol", Config{Products: []Product{{ID: "BTC-USD", Symbol: "X"}, {ID: "ETH-USD", Symbol: "X"}}}, "used by two products"},
 		{"negative timeout", Config{IdleTimeout: -time.Second}, "negative duration"},
+		{"negative MaxMessage", Config{MaxMessage: -1}, "negative MaxMessage"},
+		{"candles", Config{Channels: []protocol.Channel{protocol.ChannelTrades, protocol.ChannelCandles}}, "channel candles is not one the feed follows"},
+		{"no channels", Config{Channels: []protocol.Channel{}}, "no channels"},
+		{"fine increment", Config{Products: []Product{{ID: "X-Y", QuoteIncrement: decimal.New(1, -19), BaseIncrement: decimal.New(1, 0)}}}, "at most 18 decimals"},
+		{"huge increment", Config{Products: []Product{{ID: "X-Y", QuoteIncrement: decimal.New(1, 100_000_000), BaseIncrement: decimal.New(1, 0)}}}, "exponent of at most 30"},
+		{"tiny increment", Config{Products: []Product{{ID: "X-Y", QuoteIncrement: decimal.New(1, -100_000_000), BaseIncrement: decimal.New(1, 0)}}}, "at most 18 decimals"},
 	} {
 		if _, err := New(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("New(%s) = %v, want error containing %q", tt.name, err, tt.want)

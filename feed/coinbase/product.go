@@ -2,9 +2,12 @@ package coinbase
 
 import (
 	"fmt"
+	"math"
+	"math/big"
 	"strings"
 
 	"github.com/shopspring/decimal"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 // Product is one Coinbase product the feed follows.
@@ -67,10 +70,10 @@ func ParseProducts(s string) ([]Product, error) {
 				return nil, fmt.Errorf("coinbase: product %q: want ID:QUOTE_INCREMENT:BASE_INCREMENT", item)
 			}
 			var err error
-			if p.QuoteIncrement, err = decimal.NewFromString(q); err != nil {
+			if p.QuoteIncrement, err = protocol.ParseDecimal(q); err != nil {
 				return nil, fmt.Errorf("coinbase: product %q: quote increment %q is not a decimal", item, q)
 			}
-			if p.BaseIncrement, err = decimal.NewFromString(b); err != nil {
+			if p.BaseIncrement, err = protocol.ParseDecimal(b); err != nil {
 				return nil, fmt.Errorf("coinbase: product %q: base increment %q is not a decimal", item, b)
 			}
 		}
@@ -98,17 +101,34 @@ func (p Product) resolve() (Product, error) {
 		p.QuoteIncrement = decimal.RequireFromString(inc[0])
 		p.BaseIncrement = decimal.RequireFromString(inc[1])
 	}
-	if !p.QuoteIncrement.IsPositive() || !p.BaseIncrement.IsPositive() {
-		return p, fmt.Errorf("coinbase: product %s: increments %s and %s must be positive", p.ID, p.QuoteIncrement, p.BaseIncrement)
+	for _, inc := range []decimal.Decimal{p.QuoteIncrement, p.BaseIncrement} {
+		if !inc.IsPositive() || inc.Exponent() > protocol.MaxDecimalExponent || decimals(inc) > maxDecimals {
+			return p, fmt.Errorf("coinbase: product %s: increments must be positive, with at most %d decimals and an exponent of at most %d",
+				p.ID, maxDecimals, protocol.MaxDecimalExponent)
+		}
 	}
 	return p, nil
 }
 
-// decimals is the number of decimal places of an increment: 0.01 has 2.
+// maxDecimals is the most decimal places an increment may have: prices and
+// sizes travel in int64 fixed point at that precision.
+const maxDecimals = 18
+
+// decimals is the number of decimal places of an increment: 0.01 and
+// 0.0100 have 2, 5 has 0. The work is bounded by the digits of d's
+// coefficient, whatever its exponent.
 func decimals(d decimal.Decimal) int32 {
-	s := d.String() // without trailing zeros
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		return int32(len(s) - i - 1)
+	n := -int64(d.Exponent())
+	if n <= 0 {
+		return 0
 	}
-	return 0
+	c, ten, r := d.Coefficient(), big.NewInt(10), new(big.Int)
+	for n > 0 {
+		q, rem := new(big.Int).QuoRem(c, ten, r)
+		if rem.Sign() != 0 {
+			break
+		}
+		c, n = q, n-1
+	}
+	return int32(min(n, math.MaxInt32))
 }

@@ -45,8 +45,8 @@ func TestServeThroughUpstreamTrouble(t *testing.T) {
 	}
 	defer ws.Close()
 	// The hub tells the feed that BTC-USD is watched; it subscribes upstream.
-	if got := coinbase.Channels(c1.NextSub()); got != "subscribe ticker[BTC-USD]" {
-		t.Errorf("after a client subscribed: %s, want subscribe ticker[BTC-USD]", got)
+	if got, want := coinbase.Channels(c1.NextSub()), "subscribe ticker[BTC-USD] matches[BTC-USD] level2_batch[BTC-USD]"; got != want {
+		t.Errorf("after a client subscribed: %s, want %s", got, want)
 	}
 
 	wantSeq := uint64(0)
@@ -82,8 +82,8 @@ func TestServeThroughUpstreamTrouble(t *testing.T) {
 	expect("tick after garbage")
 	c1.Drop()
 	c2 := u.Next()
-	if got := coinbase.Channels(c2.First()); got != "subscribe heartbeat[BTC-USD ETH-USD] ticker[BTC-USD]" {
-		t.Errorf("resubscribe = %s, want the watched ticker again", got)
+	if got, want := coinbase.Channels(c2.First()), "subscribe heartbeat[BTC-USD ETH-USD] ticker[BTC-USD] matches[BTC-USD] level2_batch[BTC-USD]"; got != want {
+		t.Errorf("resubscribe = %s, want %s, the watched product again", got, want)
 	}
 	c2.Send(btc[2])
 	expect("tick after a disconnect")

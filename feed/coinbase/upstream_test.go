@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +40,7 @@ type upConn struct {
 	subs   chan subscription // later subscribe/unsubscribe messages
 	closed chan struct{}     // closed when the client has gone
 	stall  chan struct{}     // closed to stop the heartbeats
+	pongs  chan string       // payloads of the pongs received
 
 	mu        sync.Mutex       // serializes writes
 	lastTrade map[string]int64 // per product, the last trade_id sent
@@ -67,7 +71,11 @@ func newUpstreamBeating(t *testing.T, beat time.Duration) *upstream {
 		}
 		ws.SetReadDeadline(time.Time{})
 		c := &upConn{t: t, ws: ws, first: first, subs: make(chan subscription, 16),
-			closed: make(chan struct{}), stall: make(chan struct{}), lastTrade: map[string]int64{}}
+			closed: make(chan struct{}), stall: make(chan struct{}), pongs: make(chan string, 16), lastTrade: map[string]int64{}}
+		ws.SetPongHandler(func(p string) error {
+			c.pongs <- p
+			return nil
+		})
 		reply := `{"type":"subscriptions","channels":` + mustJSON(t, first.Channels) + `}`
 		c.send(reply)
 		select {
@@ -131,6 +139,34 @@ func (c *upConn) send(msgs ...string) {
 			return
 		}
 	}
+}
+
+// sendFragmented sends msg, longer than the write buffer, as a message of
+// several frames, with a ping carrying payload after the first one.
+func (c *upConn) sendFragmented(msg, payload string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, err := c.ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	half := len(msg) / 2 // over the 4 KiB buffer: a frame is written
+	io.WriteString(w, msg[:half])
+	if err := c.ws.WriteControl(websocket.PingMessage, []byte(payload), time.Now().Add(5*time.Second)); err != nil {
+		c.t.Fatal(err)
+	}
+	io.WriteString(w, msg[half:])
+	if err := w.Close(); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// closeWith sends a close frame with code, as the real feed does before
+// maintenance.
+func (c *upConn) closeWith(code int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, "maintenance"), time.Now().Add(5*time.Second))
 }
 
 // heartbeats sends a heartbeat per subscribed product every beat, naming
@@ -268,24 +304,68 @@ func wantTick(t *testing.T, msg string, symbol string, seq uint64, pricePrec, vo
 		pad(s("volume_24h"), volPrec), tm.UnixNano())
 }
 
-// sink collects published ticks, encoded.
-type sink chan string
+// sink collects what the feed publishes: ticks encoded, trades and book
+// updates copied.
+type sink struct {
+	ticks  chan string
+	trades chan protocol.Trade
+	books  chan protocol.BookUpdate
+}
 
-func (s sink) Publish(t *protocol.Tick)       { s <- string(protocol.AppendTick(nil, t)) }
-func (sink) PublishTrade(*protocol.Trade)     {}
-func (sink) PublishBook(*protocol.BookUpdate) {}
-func (sink) PublishCandle(*protocol.Candle)   {}
-func (sink) List([]feed.Symbol)               {}
-func (sink) Delist([]string)                  {}
+func newSink() sink {
+	return sink{ticks: make(chan string, 1024), trades: make(chan protocol.Trade, 1024), books: make(chan protocol.BookUpdate, 1024)}
+}
 
-func (s sink) next(t *testing.T) string {
+func (s sink) Publish(t *protocol.Tick)       { s.ticks <- string(protocol.AppendTick(nil, t)) }
+func (s sink) PublishTrade(t *protocol.Trade) { s.trades <- *t }
+func (s sink) PublishBook(b *protocol.BookUpdate) {
+	c := *b
+	c.Bids, c.Asks = slices.Clone(b.Bids), slices.Clone(b.Asks)
+	s.books <- c
+}
+func (sink) PublishCandle(*protocol.Candle) {}
+func (sink) List([]feed.Symbol)             {}
+func (sink) Delist([]string)                {}
+
+// next waits for the next tick.
+func (s sink) next(t *testing.T) string { t.Helper(); return receive(t, s.ticks, "tick") }
+
+// nextTrade waits for the next trade.
+func (s sink) nextTrade(t *testing.T) protocol.Trade {
+	t.Helper()
+	return receive(t, s.trades, "trade")
+}
+
+// nextBook waits for the next book update.
+func (s sink) nextBook(t *testing.T) protocol.BookUpdate {
+	t.Helper()
+	return receive(t, s.books, "book update")
+}
+
+// none checks that nothing more was published. Call it after something
+// the feed published later than what must not have been.
+func (s sink) none(t *testing.T) {
 	t.Helper()
 	select {
-	case m := <-s:
-		return m
+	case x := <-s.ticks:
+		t.Errorf("unexpected tick %s", x)
+	case x := <-s.trades:
+		t.Errorf("unexpected trade %+v", x)
+	case x := <-s.books:
+		t.Errorf("unexpected book update %+v", x)
+	default:
+	}
+}
+
+func receive[T any](t *testing.T, c chan T, what string) T {
+	t.Helper()
+	select {
+	case x := <-c:
+		return x
 	case <-time.After(20 * time.Second):
-		t.Fatal("no tick published within 20s")
-		return ""
+		t.Fatalf("no %s published within 20s", what)
+		var zero T
+		return zero
 	}
 }
 
@@ -305,4 +385,83 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// lines returns the lines of testdata/name: messages in the documented
+// format, one per line.
+func lines(t testing.TB, name string) []string {
+	data, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(data)), "\n")
+}
+
+// byProduct returns the messages of msgs about product, in order.
+func byProduct(t *testing.T, msgs []string, product string) []string {
+	var out []string
+	for _, m := range msgs {
+		if field(t, m, "product_id") == product {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// matchMsg is a trade on the matches channel in the documented format;
+// typ is "match" or "last_match", side the maker's side.
+func matchMsg(typ, product string, tradeID int64, price, size, side string) string {
+	return fmt.Sprintf(`{"type":%q,"trade_id":%d,"maker_order_id":"ac928c66-ca53-498f-9c13-a110027a60e8","taker_order_id":"132fb6ae-456b-4654-b4e0-d681ac05cea1","side":%q,"size":%q,"price":%q,"product_id":%q,"sequence":%d,"time":"2025-11-21T14:30:05.000001Z"}`,
+		typ, tradeID, side, size, price, product, 90000000000+tradeID)
+}
+
+// snapshotMsg is a level2 snapshot in the documented format; bids and asks
+// alternate price and size.
+func snapshotMsg(product string, bids, asks []string) string {
+	return fmt.Sprintf(`{"type":"snapshot","product_id":%q,"bids":%s,"asks":%s}`, product, pairs(bids, 2), pairs(asks, 2))
+}
+
+// l2updateMsg is a level2 update in the documented format; changes are
+// side, price, size triples.
+func l2updateMsg(product string, changes ...string) string {
+	return fmt.Sprintf(`{"type":"l2update","product_id":%q,"changes":%s,"time":"2025-11-21T14:30:05.000002Z"}`, product, pairs(changes, 3))
+}
+
+// pairs writes flat as a JSON array of arrays of n strings.
+func pairs(flat []string, n int) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := 0; i < len(flat); i += n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('[')
+		for j, s := range flat[i : i+n] {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%q", s)
+		}
+		b.WriteByte(']')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// fixed converts a decimal string to fixed point at prec places with
+// string operations only, independently of protocol.ParseFixed.
+func fixed(t *testing.T, s string, prec int) int64 {
+	t.Helper()
+	whole, frac, _ := strings.Cut(s, ".")
+	if len(frac) > prec {
+		if strings.Trim(frac[prec:], "0") != "" {
+			t.Fatalf("fixed(%q, %d): more decimals than that", s, prec)
+		}
+		frac = frac[:prec]
+	}
+	n, err := strconv.ParseInt(whole+frac+strings.Repeat("0", prec-len(frac)), 10, 64)
+	if err != nil {
+		t.Fatalf("fixed(%q, %d): %v", s, prec, err)
+	}
+	return n
 }
