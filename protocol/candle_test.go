@@ -13,6 +13,9 @@ import (
 // The candle message of the package doc.
 const candleJSON = `{"type":"candle","symbol":"AAPL","interval":"1m","start":1763718000000000000,"open":"187.10","high":"187.40","low":"187.00","close":"187.24","volume":"12033","trades":57,"closed":false}`
 
+// The history message of the package doc.
+const candlesJSON = `{"type":"candles","symbol":"AAPL","interval":"1m","candles":[{"start":1763717940000000000,"open":"187.02","high":"187.12","low":"186.98","close":"187.10","volume":"11873","trades":49,"closed":true},{"start":1763718000000000000,"open":"187.10","high":"187.40","low":"187.00","close":"187.24","volume":"12033","trades":57,"closed":false}]}`
+
 func aaplCandle() *Candle {
 	return &Candle{
 		Symbol: "AAPL", Interval: Interval1m, Start: 1763718000000000000,
@@ -174,6 +177,10 @@ func TestDecodeCandles(t *testing.T) {
 		msg  string
 	}{
 		{name: "two", in: msg, want: []Candle{first, second}},
+		{name: "doc example", in: candlesJSON, want: []Candle{{
+			Symbol: "AAPL", Interval: Interval1m, Start: 1763717940000000000, Open: dec("187.02"), High: dec("187.12"),
+			Low: dec("186.98"), Close: dec("187.1"), Volume: dec("11873"), Trades: 49, Closed: true, PricePrec: 2,
+		}, *aaplCandle()}},
 		{name: "none", in: `{"type":"candles","symbol":"AAPL","interval":"1m","candles":[ ]}`},
 		{name: "spaced", in: strings.ReplaceAll(strings.ReplaceAll(msg, ",", " ,\n"), ":", ": "), want: []Candle{first, second}},
 		{name: "unknown fields", in: strings.Replace(strings.Replace(msg, `"start"`, `"x":[{}],"start"`, 1), `"type"`, `"more":true,"type"`, 1), want: []Candle{first, second}},
@@ -226,6 +233,17 @@ func randomCandle(r *rand.Rand) Candle {
 }
 
 func TestCandleRoundTrip(t *testing.T) {
+	for _, doc := range []string{candleJSON, candlesJSON} {
+		var enc []byte
+		if c, err := DecodeCandle([]byte(doc)); err == nil {
+			enc = AppendCandle(nil, &c)
+		} else if sym, iv, cs, err := DecodeCandles([]byte(doc)); err == nil {
+			enc = AppendCandles(nil, sym, iv, cs)
+		}
+		if string(enc) != doc {
+			t.Errorf("the doc's example\n%s\nencodes back as\n%s", doc, enc)
+		}
+	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 1000 {
 		c := randomCandle(r)
