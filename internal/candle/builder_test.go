@@ -492,6 +492,55 @@ func TestLateAndEpoch(t *testing.T) {
 	})
 }
 
+// With trades out of order and epochs restarting, every accepted trade is
+// counted once per interval, in a closed candle or as late, and a symbol's
+// closed candles of one epoch come in start order.
+func TestDisorder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 3))
+		trades := randomTrades(r, []string{"A", "B", "C", "D"}, 5000, t0)
+		epochs := map[string]uint64{}
+		for i := range trades {
+			trades[i].TS += r.Int64N(int64(3*time.Second)) - int64(1500*time.Millisecond)
+			if r.IntN(500) == 0 {
+				epochs[trades[i].Symbol]++
+			}
+			trades[i].Epoch = epochs[trades[i].Symbol]
+			if r.IntN(200) == 0 && trades[i].Epoch > 0 {
+				trades[i].Epoch-- // stale
+			}
+		}
+		var pub collector
+		b := NewBuilder(Config{}, &pub)
+		stop := start(t, b)
+		play(b, trades, 2)
+		stop()
+		st := b.Stats()
+		accepted := uint64(len(trades)) - st.Rejected - st.Stale
+		if st.Stale == 0 || st.Late[protocol.Interval1s] == 0 || st.Open != 0 {
+			t.Fatalf("Stats = %+v: the test should make stale and late trades, and close everything", st)
+		}
+		var counted [protocol.NumIntervals]uint64
+		last := map[string]int64{}
+		for _, f := range pub.all() {
+			if !f.c.Closed {
+				continue
+			}
+			counted[f.c.Interval] += f.c.Trades
+			k := fmt.Sprint(f.c.Symbol, f.c.Interval, f.c.Epoch)
+			if prev, ok := last[k]; ok && f.c.Start <= prev {
+				t.Errorf("%s: closed candle at %d after one at %d", k, f.c.Start, prev)
+			}
+			last[k] = f.c.Start
+		}
+		for iv := range protocol.NumIntervals {
+			if counted[iv]+st.Late[iv] != accepted {
+				t.Errorf("%v: %d trades in closed candles + %d late, want %d accepted", iv, counted[iv], st.Late[iv], accepted)
+			}
+		}
+	})
+}
+
 func TestRejectAndDelist(t *testing.T) {
 	var pub collector
 	b := NewBuilder(Config{}, &pub)
