@@ -176,6 +176,39 @@
 // exponent of MaxDecimalExponent, such as "1e100000000". AppendFixed
 // writes fixed point back.
 //
+// # Candles
+//
+//	{"op":"subscribe","channel":"candles","interval":"1m","symbols":["AAPL"],"id":7}
+//	{"type":"subscribed","id":7,"channel":"candles","interval":"1m","symbols":["AAPL"]}
+//	{"type":"candles","symbol":"AAPL","interval":"1m","candles":[{"start":1763717940000000000,"open":"187.02","high":"187.12","low":"186.98","close":"187.10","volume":"11873","trades":49,"closed":true},{"start":1763718000000000000,"open":"187.10","high":"187.40","low":"187.00","close":"187.24","volume":"12033","trades":57,"closed":false}]}
+//	{"type":"candle","symbol":"AAPL","interval":"1m","start":1763718000000000000,"open":"187.10","high":"187.40","low":"187.00","close":"187.24","volume":"12033","trades":57,"closed":false}
+//
+// A candle sums up a symbol's trades whose ts falls in [start,
+// start+interval), in Unix nanoseconds, start a multiple of the interval
+// ("1s", "1m", "5m" or "1h"): "open" is the first trade's price, "high"
+// and "low" the extremes, "close" the last price, "volume" the sum of the
+// sizes and "trades" their count. Prices have the symbol's price precision
+// and volume its size precision, as in a trade. The node that has the feed
+// builds candles from its trades; every edge sends the same frames.
+//
+// A subscriber first gets "candles": the last closed candles, oldest first
+// (500 by default, or as many as exist), then the open one, if any; the
+// elements have the fields of "candle" from "start" on. Then it gets a
+// "candle" whenever the open candle changes, at most every 250 ms, and
+// once more with "closed":true when its interval has ended. A candle frame
+// is the latest state of the candle its "start" names, so it has no seq:
+// a client keeps candles by start, each frame replacing the one with the
+// same start, and an update merged away leaves nothing to fill in; a
+// closed frame is final and never merged away. An interval without trades
+// has no candle (a gap in the chart).
+//
+// A candle closes when its symbol trades past its end, or when the
+// server's clock (the largest trade ts, running on with the wall clock
+// while the feed is quiet) passes its end by half a second; a trade that
+// arrives after its candle has closed is left out of it. After a "reset"
+// of a symbol's trades, its candles start afresh: a candle may come again
+// with a start already sent as closed, and replaces it.
+//
 // # Requests
 //
 // DecodeRequest is strict and bounded (Limits): one JSON object in valid
