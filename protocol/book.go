@@ -3,6 +3,7 @@ package protocol
 import (
 	"hash/crc32"
 	"strconv"
+	"sync"
 )
 
 // BookPrefix starts every "book" message AppendBook writes.
@@ -99,8 +100,7 @@ func appendLevels(dst []byte, levels []Level, pricePrec, sizePrec int32) []byte 
 // checksum is the CRC-32 (IEEE) of the concatenation, unsigned. Sides
 // shorter than ChecksumLevels contribute the levels they have.
 func BookChecksum(bids, asks []Level, pricePrec, sizePrec int32) uint32 {
-	// 20 levels of two int64 values: 19 digits and a sign each.
-	var buf [2 * ChecksumLevels * 2 * 20]byte
+	buf := checksumBufs.Get().(*checksumBuf)
 	b := buf[:0]
 	for _, l := range asks[:min(len(asks), ChecksumLevels)] {
 		b = appendChecksumValue(b, l.Price, pricePrec)
@@ -110,8 +110,17 @@ func BookChecksum(bids, asks []Level, pricePrec, sizePrec int32) uint32 {
 		b = appendChecksumValue(b, l.Price, pricePrec)
 		b = appendChecksumValue(b, l.Size, sizePrec)
 	}
-	return crc32.ChecksumIEEE(b)
+	sum := crc32.ChecksumIEEE(b)
+	checksumBufs.Put(buf)
+	return sum
 }
+
+// checksumBuf holds the text of a checksum: 20 levels of two int64 values,
+// 19 digits and a sign each. Passing a stack buffer to crc32 would move it
+// to the heap, so BookChecksum reuses these.
+type checksumBuf [2 * ChecksumLevels * 2 * 20]byte
+
+var checksumBufs = sync.Pool{New: func() any { return new(checksumBuf) }}
 
 // appendChecksumValue appends the checksum form of v at prec: its decimal
 // string without the point and without leading zeros. For v > 0 and
