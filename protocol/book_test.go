@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"hash/crc32"
 	"math"
 	"math/rand/v2"
@@ -373,5 +374,41 @@ func BenchmarkAppendBook(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The worked example of the package doc.
+func ExampleBookChecksum() {
+	bids := []Level{{Price: 9154930, Size: 52}, {Price: 9154920, Size: 100}} // "91549.30" "0.52", …
+	asks := []Level{{Price: 9154940, Size: 120}, {Price: 9154945, Size: 80}}
+	fmt.Println(BookChecksum(bids, asks, 2, 2))
+	fmt.Println(BookChecksum(bids[1:], asks, 2, 2)) // after the delta
+	// Output:
+	// 624224893
+	// 2036543682
+}
+
+// TestBookDocMessages checks the messages of the package doc: they are
+// what AppendBook writes, and their checksums are right.
+func TestBookDocMessages(t *testing.T) {
+	snap := `{"type":"book","symbol":"BTC-USD","depth":10,"seq":500,"snapshot":true,"bids":[["91549.30","0.52"],["91549.20","1.00"]],"asks":[["91549.40","1.20"],["91549.45","0.80"]],"checksum":624224893,"ts":1763718000123456789}`
+	delta := `{"type":"book","symbol":"BTC-USD","depth":10,"seq":501,"prev_seq":500,"bids":[["91549.30","0"]],"asks":[],"checksum":2036543682,"ts":1763718000223456789}`
+	var s, d BookMessage
+	for _, tt := range []struct {
+		in string
+		m  *BookMessage
+	}{{snap, &s}, {delta, &d}} {
+		if err := DecodeBook([]byte(tt.in), tt.m); err != nil {
+			t.Fatal(err)
+		}
+		if out := AppendBook(nil, tt.m); string(out) != tt.in {
+			t.Errorf("AppendBook = %s, doc has %s", out, tt.in)
+		}
+	}
+	if sum := BookChecksum(s.Bids, s.Asks, s.PricePrec, s.SizePrec); sum != s.Checksum {
+		t.Errorf("snapshot checksum %d, doc has %d", sum, s.Checksum)
+	}
+	if sum := BookChecksum(s.Bids[1:], s.Asks, s.PricePrec, s.SizePrec); sum != d.Checksum || d.Bids[0].Price != s.Bids[0].Price {
+		t.Errorf("checksum after the delta %d, doc has %d", sum, d.Checksum)
 	}
 }
