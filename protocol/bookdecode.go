@@ -232,9 +232,9 @@ func (lr *levelReader) value(s *scanner, prec *int32, what string, size bool) (i
 	if size && string(text) == "0" {
 		return 0, nil
 	}
-	v, p, ok := parseFixedText(text)
+	v, p, fits, ok := parseFixedText(text)
 	switch {
-	case !ok:
+	case !ok || !fits:
 		return 0, fmt.Errorf("%s %s is not a canonical decimal string that fits 64 bits", what, snippet(raw))
 	case size && v == 0:
 		return 0, fmt.Errorf("size %s: a zero size is written \"0\"", snippet(raw))
@@ -243,54 +243,4 @@ func (lr *levelReader) value(s *scanner, prec *int32, what string, size bool) (i
 	}
 	*prec = p
 	return v, nil
-}
-
-// parseFixedText parses canonical decimal text, -?(0|[1-9][0-9]*)(\.[0-9]+)?
-// and not a negative zero, into v units of 10^-prec. ok is false for other
-// text and for values that do not fit an int64.
-func parseFixedText(b []byte) (v int64, prec int32, ok bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	i := 0
-	if neg {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = digits(b, i)
-	default:
-		return 0, 0, false
-	}
-	point := i
-	if i < len(b) && b[i] == '.' {
-		i = digits(b, i+1)
-		if i == point+1 {
-			return 0, 0, false
-		}
-		prec = int32(min(i-point-1, math.MaxInt32))
-	}
-	if i != len(b) {
-		return 0, 0, false
-	}
-	var u uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			continue
-		}
-		d := uint64(c - '0')
-		if u > (math.MaxUint64-d)/10 {
-			return 0, 0, false
-		}
-		u = u*10 + d
-	}
-	switch {
-	case neg && u == 0:
-		return 0, 0, false
-	case neg && u <= 1<<63:
-		return int64(-u), prec, true // also right for math.MinInt64
-	case !neg && u <= math.MaxInt64:
-		return int64(u), prec, true
-	}
-	return 0, 0, false
 }
