@@ -194,3 +194,40 @@ func TestApplyNoAlloc(t *testing.T) {
 		}
 	}
 }
+
+// TestBuffersBounded tries to grow a book's buffers past their bounds: a
+// side at an odd bound, and the change log after a huge update.
+func TestBuffersBounded(t *testing.T) {
+	const maxBytes = 5000 // 312 levels
+	b := New("X", Config{MaxSideBytes: maxBytes})
+	mustApply(t, b, &protocol.BookUpdate{Symbol: "X", Seq: 1, Snapshot: true}, AllDepths)
+	for i := range 2000 {
+		err := b.Apply(&protocol.BookUpdate{Symbol: "X", Seq: uint64(2 + i), Bids: lv(int64(i), 1)}, AllDepths)
+		if err != nil && !errors.Is(err, ErrLevelBound) {
+			t.Fatal(err)
+		}
+		if n := cap(b.bids.levels) * LevelBytes; n > maxBytes {
+			t.Fatalf("after %d inserts the bids take %d bytes, over the bound %d", i+1, n, maxBytes)
+		}
+	}
+	huge := &protocol.BookUpdate{Symbol: "X", Seq: 2002}
+	for i := range 3 * maxLogKeep {
+		huge.Asks = append(huge.Asks, protocol.Level{Price: int64(10000 + i), Size: 1})
+	}
+	if err := b.Apply(huge, AllDepths); err != nil && !errors.Is(err, ErrLevelBound) {
+		t.Fatal(err)
+	}
+	for i, l := range b.log {
+		if cap(l) > maxLogKeep {
+			t.Errorf("change log %d keeps %d entries after a huge update, bound %d", i, cap(l), maxLogKeep)
+		}
+	}
+	// A delta names at most the N levels before and the N after a side;
+	// append may double that.
+	for d := range NumDepths {
+		v := &b.views[d]
+		if len(v.asks) == 0 || cap(v.bids) > 4*d.Levels() || cap(v.asks) > 4*d.Levels() {
+			t.Errorf("depth %d delta buffers: %d bids, %d asks", d.Levels(), cap(v.bids), cap(v.asks))
+		}
+	}
+}

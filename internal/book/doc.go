@@ -21,6 +21,17 @@
 //	// any shard goroutine, for a subscriber of depth d that needs a snapshot:
 //	frame, seq, ok := b.Snapshot(d) // cached; then send deltas with PrevSeq seq
 //
+// Apply and AppendDelta belong to one goroutine, the publisher. Snapshot,
+// State, Best, AppendTop and Symbol may be called from any goroutine at
+// any time. Add a depth to want before its first subscriber takes a
+// snapshot: the snapshot of a depth that is not wanted is at the book's
+// seq, and the next update not worked out for it moves that on, so the
+// subscriber's first delta would not apply and it would need another
+// snapshot.
+//
+// A client keeps a view with a Mirror, from messages read by
+// protocol.DecodeBook; it verifies every checksum.
+//
 // # Views and versions
 //
 // A depth's view is the top 10, 50 or 200 levels of each side. Its version
@@ -42,7 +53,8 @@
 // touch costs a few compares; see BenchmarkApply. Apply allocates nothing
 // once the arrays have grown. A wanted depth costs a walk over the update's
 // changes plus the levels that cross its boundary, not a pass over the
-// view.
+// view, and the encoding of its delta; the checksum is worked out again
+// only when the top 10 levels change.
 //
 // # Memory
 //
@@ -51,9 +63,10 @@
 // n levels sizes a side to 1.25n, inserts past that double it, never past
 // Config.MaxSideBytes (default 1 MiB, 65,536 levels), and it shrinks only
 // at a snapshot that needs less than a quarter of it: about 20 bytes a
-// level after a snapshot, 32 at most after growth. Serving views adds the
+// level after a snapshot, up to 32 at the most levels a side has held. Serving views adds the
 // cached snapshot messages (about 40 bytes a level of the view) and the
-// delta buffers: 22 KB for all three depths of a deep book. A book of
+// delta buffers (at most 2N levels a side): 22 KB for all three depths of
+// a deep book. The change log of an update over 4,096 levels is let go. A book of
 // 1,000 levels a side takes 42 KB. TestMemoryPerBook measures these
 // figures and fails if they grow.
 //

@@ -164,7 +164,9 @@ func (s *side) grow(n int) {
 	if s.max > 0 {
 		c = min(c, s.max)
 	}
-	s.levels = slices.Grow(s.levels, c-len(s.levels))[:len(s.levels)]
+	l := make([]protocol.Level, len(s.levels), c)
+	copy(l, s.levels)
+	s.levels = l
 }
 
 // Errors of a snapshot's levels.

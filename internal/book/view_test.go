@@ -75,9 +75,9 @@ func TestViewsFollowBook(t *testing.T) {
 		{"bounded", 15, 600, 0.3, MinSideBytes},
 	}
 	for _, tc := range cases {
-		for seed := range uint64(3) {
+		for seed := range uint64(2) {
 			t.Run(fmt.Sprintf("%s/seed=%d", tc.name, seed), func(t *testing.T) {
-				runViews(t, newMarket(seed, tc.near, tc.deepSlots, tc.deep), tc.maxBytes, 3000)
+				runViews(t, newMarket(seed, tc.near, tc.deepSlots, tc.deep), tc.maxBytes, 2000)
 			})
 		}
 	}
