@@ -13,7 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tickerd/tickerd/bench/internal/stats"
-	"github.com/tickerd/tickerd/bench/internal/wsframe"
+	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
 // churner runs connect/subscribe/unsubscribe/close cycles at a bounded rate.
@@ -101,7 +101,7 @@ func (ch *churner) cycle(ctx context.Context, gidx int) error {
 	if err := fr.await(`"type":"unsubscribed"`); err != nil {
 		return err
 	}
-	if _, err := nc.Write(wsframe.Append(nil, wsframe.OpClose, []byte{0x03, 0xE8}, maskKey())); err != nil {
+	if _, err := nc.Write(wsframe.AppendClient(nil, wsframe.OpClose, wsframe.AppendCloseBody(nil, wsframe.StatusNormalClosure, ""))); err != nil {
 		return err
 	}
 	return fr.awaitClose()
@@ -115,7 +115,7 @@ type frameReader struct {
 
 func (fr *frameReader) next() (wsframe.Frame, error) {
 	for {
-		if f, n, err := wsframe.Next(fr.buf); err != nil {
+		if f, n, err := wsframe.Next(fr.buf, maxFrame); err != nil {
 			return f, err
 		} else if n > 0 {
 			// Copy the payload out so buf can be compacted.

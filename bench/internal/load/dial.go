@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"strconv"
@@ -18,8 +17,8 @@ import (
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 
-	"github.com/tickerd/tickerd/bench/internal/wsframe"
 	"github.com/tickerd/tickerd/internal/rawfd"
+	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
 // target is a parsed ws:// URL.
@@ -150,12 +149,7 @@ func (d *dialer) request(op string, syms []uint16, id int) []byte {
 		Symbols []string `json:"symbols"`
 		ID      int      `json:"id"`
 	}{op, names, id})
-	return wsframe.Append(nil, wsframe.OpText, payload, maskKey())
-}
-
-func maskKey() [4]byte {
-	v := rand.Uint32()
-	return [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
+	return wsframe.AppendClient(nil, wsframe.OpText, payload)
 }
 
 // Cause names the reason of a failed dial or a lost connection, for counting.
