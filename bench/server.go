@@ -240,7 +240,8 @@ func fetchMetrics(base string) map[string]float64 {
 	if resp.StatusCode != http.StatusOK {
 		return nil
 	}
-	m, err := procstat.ParseMetrics(resp.Body, "go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total", "go_memstats_heap_inuse_bytes")
+	m, err := procstat.ParseMetrics(resp.Body, "go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total",
+		"process_open_fds", "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "tickerd_connections")
 	if err != nil {
 		return nil
 	}
