@@ -175,7 +175,7 @@ func (r *hostileReport) printSummary(w io.Writer) {
 			notes = append(notes, "failed to open: "+counts(a.Failures))
 		}
 		if a.Server.CPUPerRequestUS > 0 {
-			notes = append(notes, fmt.Sprintf("%.3g µs of server CPU per request above the quiet rate", a.Server.CPUPerRequestUS))
+			notes = append(notes, fmt.Sprintf("%s µs of server CPU per request above the quiet rate", num(a.Server.CPUPerRequestUS)))
 		}
 		p("%s\n%s%s", line, strings.Repeat(" ", 17), strings.Join(notes, "; "))
 	}
@@ -193,6 +193,14 @@ func knownBytes(v float64, known bool) string {
 		return "?"
 	}
 	return bytesH(v)
+}
+
+// num formats v with three significant digits, without an exponent.
+func num(v float64) string {
+	if v >= 100 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // count formats a count, -1 as unknown.

@@ -9,7 +9,8 @@ type Frame struct {
 // Next scans the whole frame at the start of b. It returns n == 0 and a nil
 // error while b holds only part of the frame, and ErrTooLarge as soon as a
 // header announcing more than limit payload bytes is in. A masked payload
-// is unmasked in place; f.Payload points into b.
+// is unmasked in place once the whole frame is in, so calling Next again
+// on the same bytes after a "need more" is safe; f.Payload points into b.
 func Next(b []byte, limit int64) (f Frame, n int, err error) {
 	h, hlen, err := ParseHeader(b)
 	if err != nil || hlen == 0 {

@@ -127,7 +127,7 @@ func Run(ctx context.Context, cl Class, t Target, n int) *Report {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			tl.count(tl.rep.Failures, "not_attempted", n-i)
+			tl.ended(func(r *Report) { r.Failures["not_attempted"] += n - i })
 			wg.Wait()
 			return tl.report(start)
 		}
@@ -135,25 +135,28 @@ func Run(ctx context.Context, cl Class, t Target, n int) *Report {
 			c, err := t.open(ctx, i, cl.ws, tl)
 			<-sem
 			if err != nil {
-				tl.count(tl.rep.Failures, load.Cause(err), 1)
+				tl.ended(func(r *Report) { r.Failures[load.Cause(err)]++ })
 				return
 			}
 			defer c.nc.Close()
-			tl.count(nil, "", 1) // opened
 			stop := context.AfterFunc(ctx, c.end)
 			err = cl.run(ctx, c)
 			stop()
-			if ctx.Err() == nil {
-				tl.count(tl.rep.Closed, cause(err), 1)
-				return
+			how := ""
+			switch {
+			case ctx.Err() == nil:
+				how = cause(err)
+			default:
+				how = peerGone(c.nc) // "" unless the server hung up unnoticed (a connection that never reads)
 			}
-			// Held to the end, unless the server hung up unnoticed (a
-			// connection that never reads).
-			if how := peerGone(c.nc); how != "" {
-				tl.count(tl.rep.Closed, how, 1)
-				return
-			}
-			tl.count(nil, "held", 1)
+			tl.ended(func(r *Report) {
+				r.Opened++
+				if how == "" {
+					r.Held++
+				} else {
+					r.Closed[how]++
+				}
+			})
 		})
 	}
 	wg.Wait()
@@ -163,22 +166,14 @@ func Run(ctx context.Context, cl Class, t Target, n int) *Report {
 // tally collects a run's counts from its connections' goroutines.
 type tally struct {
 	mu  sync.Mutex
-	rep Report
+	rep Report // guarded by mu
 }
 
-// count adds v to m[k]; with a nil m it counts an opened connection
-// (k == "") or one held to the end (k == "held").
-func (tl *tally) count(m map[string]int, k string, v int) {
+// ended records how a connection ended, under the lock.
+func (tl *tally) ended(f func(r *Report)) {
 	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	switch {
-	case m != nil:
-		m[k] += v
-	case k == "held":
-		tl.rep.Held += v
-	default:
-		tl.rep.Opened += v
-	}
+	f(&tl.rep)
+	tl.mu.Unlock()
 }
 
 func (tl *tally) sent(bytes, requests int) {
@@ -194,6 +189,7 @@ func (tl *tally) answer(kind string) {
 	tl.mu.Unlock()
 }
 
+// report returns the counts; call it after every connection has ended.
 func (tl *tally) report(start time.Time) *Report {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()

@@ -47,6 +47,7 @@ func slowHeaders(ctx context.Context, c *conn) error {
 		c.readDeadline(time.Now().Add(trickleEvery))
 		if _, err := c.r.Peek(1); err == nil {
 			// The server answered the unfinished request (408, 400).
+			c.readDeadline(time.Time{})
 			if _, err := c.readResponse(); err != nil {
 				return err
 			}
