@@ -27,7 +27,7 @@ import (
 // once at each boundary, for RSS, Go heap and stacks, fds, connections and
 // CPU. Memory per attacking connection is the peak during the attack less
 // the value at its start, over the connections the attack opened. The
-// fds "after" are read at the end of the recovery, once the attackers
+// fds "after" are the fewest seen during the recovery, once the attackers
 // have closed their side.
 
 // sampleEvery is how often the server is sampled during a hostile run.
@@ -317,6 +317,13 @@ func serverPhaseOf(s *slot, samples []hostileSample) serverPhase {
 		p.ConnsPeak = max(p.ConnsPeak, sm.conns)
 		if !sm.at.After(s.deadline) { // the last reading with the attackers still there
 			p.RSSEnd, p.FDsEnd = sm.rss, sm.fds
+		}
+	}
+	// After: the fewest fds during the recovery, so that a connection of
+	// our own sampler, or another passing one, does not count as left over.
+	for _, sm := range samples {
+		if sm.at.After(s.atEnd.at) && sm.at.Before(s.atAfter.at) && sm.fds >= 0 && sm.fds < p.FDsAfter {
+			p.FDsAfter = sm.fds
 		}
 	}
 	if n := float64(s.rep.Opened); n > 0 {

@@ -81,7 +81,7 @@ type serverPhase struct {
 	FDsBefore       int     `json:"fds_before"`
 	FDsPeak         int     `json:"fds_peak"`
 	FDsEnd          int     `json:"fds_end"`   // last reading before the attack window ended, attackers still connected
-	FDsAfter        int     `json:"fds_after"` // after the recovery
+	FDsAfter        int     `json:"fds_after"` // the fewest during the recovery
 	FDsBack         bool    `json:"fds_back"`  // after <= before
 	ConnsBefore     float64 `json:"ws_conns_before"`
 	ConnsPeak       float64 `json:"ws_conns_peak"`
@@ -181,7 +181,7 @@ func (r *hostileReport) printSummary(w io.Writer) {
 	}
 	p("")
 	p("per conn: (peak during the attack - value at its start) / connections opened; Go mem = heap in use + stacks;")
-	p("socket buffers are kernel memory, in neither. fds after: at the end of the recovery (! = not back to before).")
+	p("socket buffers are kernel memory, in neither. fds after: the fewest during the recovery (! = not back to before).")
 	for _, m := range r.Suspect {
 		p("SUSPECT    %s", m)
 	}
