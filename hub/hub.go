@@ -120,8 +120,8 @@ func (h *Hub) Publish(t *protocol.Tick) {
 
 // PublishEncoded publishes a tick already encoded by protocol.AppendTick,
 // for instance received from another node. It must start with
-// protocol.TickPrefix.
-func (h *Hub) PublishEncoded(symbol string, seq uint64, ts int64, tick []byte) error {
+// protocol.TickPrefix. epoch is the tick's seq space (protocol.Tick.Epoch).
+func (h *Hub) PublishEncoded(symbol string, epoch, seq uint64, ts int64, tick []byte) error {
 	sym := h.byName[symbol]
 	if sym == nil {
 		h.stats.unknown.Add(1)
