@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -36,26 +37,73 @@ func Connect(urls, name string, log *slog.Logger) (*nats.Conn, error) {
 		nats.MaxPingsOutstanding(2),
 		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
 			if err != nil {
-				log.Warn("nats disconnected", "err", err)
+				log.Warn("nats disconnected", "err", redactError(err, urls))
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
-			log.Info("nats reconnected", "server", c.ConnectedUrlRedacted(), "reconnects", c.Stats().Reconnects)
+			log.Info("nats reconnected", "server", connectedURL(c), "reconnects", c.Stats().Reconnects)
 		}),
 		nats.ConnectHandler(func(c *nats.Conn) {
-			log.Info("nats connected", "server", c.ConnectedUrlRedacted())
+			log.Info("nats connected", "server", connectedURL(c))
 		}),
 		nats.ErrorHandler(func(c *nats.Conn, s *nats.Subscription, err error) {
 			subj := ""
 			if s != nil {
 				subj = s.Subject
 			}
-			log.Warn("nats error", "subject", subj, "err", err)
+			log.Warn("nats error", "subject", subj, "err", redactError(err, urls))
 		}),
 		nats.NoCallbacksAfterClientClose(),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
+		// Not wrapped: a URL that does not parse is quoted in err.
+		return nil, fmt.Errorf("cluster: connect to %s: %s", redactURLs(urls), redactError(err, urls))
 	}
 	return nc, nil
+}
+
+// connectedURL is the URL of the server nc is connected to, for logs,
+// without any credentials ("" when not connected).
+func connectedURL(nc *nats.Conn) string { return redactURL(nc.ConnectedUrl()) }
+
+// redactURL returns u with its user information, a user and password or
+// a token, replaced by "redacted". A string that does not parse is
+// returned as "(unparsable URL)", since it may hold credentials anywhere.
+func redactURL(u string) string {
+	if u == "" {
+		return ""
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if p.User != nil {
+		p.User = url.User("redacted")
+	}
+	return p.String()
+}
+
+// redactURLs applies redactURL to each URL of a comma-separated list.
+func redactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, u := range parts {
+		parts[i] = redactURL(strings.TrimSpace(u))
+	}
+	return strings.Join(parts, ",")
+}
+
+// redactError returns err's message with every user information of urls
+// taken out, for errors that may quote a URL (a parse error does).
+func redactError(err error, urls string) string {
+	msg := err.Error()
+	for _, u := range strings.Split(urls, ",") {
+		u = strings.TrimSpace(u)
+		if i := strings.Index(u, "://"); i >= 0 {
+			u = u[i+3:]
+		}
+		if at := strings.LastIndex(u, "@"); at > 0 {
+			msg = strings.ReplaceAll(msg, u[:at], "redacted")
+		}
+	}
+	return msg
 }

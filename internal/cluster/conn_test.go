@@ -1,0 +1,76 @@
+package cluster
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConnectRedactsCredentials checks that no user, password or token of
+// a NATS URL reaches the log or an error (issue 13 item 10): the server
+// takes any credentials when it has no auth, so the connection succeeds
+// with them and logs the server it is connected to.
+func TestConnectRedactsCredentials(t *testing.T) {
+	srv := startSingle(t)
+	port := srv.Addr().String()[strings.LastIndexByte(srv.Addr().String(), ':')+1:]
+	for _, tt := range []struct{ name, urls, secret string }{
+		{"user and password", "nats://alice:pa55word@127.0.0.1:" + port, "pa55word"},
+		{"token", "nats://t0ken-s3cret@127.0.0.1:" + port, "t0ken-s3cret"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// A file: the NATS callbacks log from their own goroutines.
+			out, err := os.Create(filepath.Join(t.TempDir(), "log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			logged := func() string {
+				b, _ := os.ReadFile(out.Name())
+				return string(b)
+			}
+			log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			nc, err := Connect(tt.urls, "redact-test", log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			waitFor(t, 5*time.Second, "connected", nc.IsConnected)
+			waitFor(t, 5*time.Second, "the connect log", func() bool { return strings.Contains(logged(), "nats connected") })
+			if got := logged(); strings.Contains(got, tt.secret) || !strings.Contains(got, "redacted@127.0.0.1") {
+				t.Errorf("log shows the secret or not the redacted server:\n%s", got)
+			}
+		})
+	}
+	for _, urls := range []string{"nats://alice:pa55word@[::1", "nats://127.0.0.1:1,nats://t0ken-s3cret@%zz:4222"} {
+		_, err := Connect(urls, "redact-test", nil)
+		if err == nil {
+			t.Fatalf("Connect(%q) worked, want an error", urls)
+		}
+		if msg := err.Error(); strings.Contains(msg, "pa55word") || strings.Contains(msg, "t0ken-s3cret") {
+			t.Errorf("Connect error shows a secret: %s", msg)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"nats://127.0.0.1:4222", "nats://127.0.0.1:4222"},
+		{"nats://alice:secret@h:4222", "nats://redacted@h:4222"},
+		{"nats://token@h:4222", "nats://redacted@h:4222"},
+		{"tls://u:p@h", "tls://redacted@h"},
+		{"nats://u:p@[::1", "(unparsable URL)"},
+		{"", ""},
+	} {
+		if got := redactURL(tt.in); got != tt.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	err := fmt.Errorf(`parse "nats://alice:secret@[::1": missing ']'`)
+	if got := redactError(err, "nats://alice:secret@[::1"); strings.Contains(got, "secret") {
+		t.Errorf("redactError left the secret: %s", got)
+	}
+}
