@@ -27,7 +27,7 @@ func BenchmarkPublish(b *testing.B) {
 }
 
 func benchPublish(b *testing.B, stream bool) {
-	s, err := StartServer(ServerConfig{Port: -1, StoreDir: b.TempDir(), MaxMemory: 64 << 20}, nil)
+	s, err := StartServer(ServerConfig{Port: -1, StoreDir: b.TempDir(), MaxMemory: 256 << 20}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,16 +48,16 @@ func benchPublish(b *testing.B, stream bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	base := make([]uint64, len(p.syms))
+	st := &setupState{epoch: 1}
 	if stream {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if base, err = p.setup(ctx); err != nil {
+		if st, err = p.setup(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
 	var local encodedCounter
-	sink := &pubSink{p: p, next: &local, enc: &local, base: base, off: make([]uint64, len(p.syms)), seen: make([]bool, len(p.syms))}
+	sink := newPubRun(p, st, &local)
 	syms := p.Symbols()
 	px := syms[0].TickSize.Shift(4)
 	t := protocol.Tick{Price: px, Bid: px, Ask: px, Open: px, High: px, Low: px, Volume: px}
@@ -85,7 +85,7 @@ type encodedCounter struct {
 }
 
 func (c *encodedCounter) Publish(*protocol.Tick) { c.n++ }
-func (c *encodedCounter) PublishEncoded(string, uint64, int64, []byte) error {
+func (c *encodedCounter) PublishEncoded(string, uint64, uint64, int64, []byte) error {
 	c.n++
 	return nil
 }

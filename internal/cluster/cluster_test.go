@@ -142,7 +142,7 @@ func TestCluster(t *testing.T) {
 	})
 
 	t.Run("interest follows local clients", func(t *testing.T) {
-		const sym, subj = "MSFT", "tickerd.tick.MSFT" // only client B watches MSFT
+		const sym, subj = "MSFT", "tickerd.sym.MSFT.*" // only client B watches MSFT
 		if n := nc.literalSubs(t, subj); n == 0 {
 			t.Fatalf("no subscription on %s while client B watches MSFT", subj)
 		}
@@ -244,10 +244,14 @@ func storedIsLatest(t *testing.T, nc *nats.Conn, pub *Publisher, symbols ...stri
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	for _, s := range symbols {
-		got, err := leaderLast(ctx, nc, "tickerd_last", "tickerd.tick."+SubjectToken(s))
-		pub.lmu.Lock()
-		want := string(pub.latest[pub.index[s]])
-		pub.lmu.Unlock()
+		got, err := leaderLast(ctx, nc, "tickerd_last", "tickerd.sym."+SubjectToken(s)+".tick")
+		r := pub.run.Load()
+		if r == nil {
+			return false
+		}
+		r.mu.Lock()
+		want := string(r.syms[s].latest)
+		r.mu.Unlock()
 		if err != nil || string(got) != want {
 			return false
 		}

@@ -8,35 +8,36 @@ import (
 // fetchParallel is how many last-value requests a fetcher has in flight.
 const fetchParallel = 8
 
-// fetchedMsg is a symbol's last tick read from the stream.
+// fetchedMsg is the last message of a subject of the last-value stream.
 type fetchedMsg struct {
-	idx  int
-	data []byte
+	subject string
+	data    []byte
 }
 
 // fetcher reads last values from the stream for an Edge's Run, off its
-// goroutine: from the stream's leader, or any replica while it has none. Requests are coalesced per symbol, so its queue is bounded by
-// the number of symbols.
+// goroutine: from the stream's leader, or any replica while it has none.
+// Requests are coalesced per subject, so its queue is bounded by the
+// number of subjects (two per listed symbol).
 type fetcher struct {
 	e    *Edge
 	out  chan<- fetchedMsg
 	wake chan struct{} // capacity 1
 
 	mu      sync.Mutex // guards pending and list
-	pending []bool
-	list    []int
+	pending map[string]bool
+	list    []string
 }
 
 func newFetcher(e *Edge, out chan<- fetchedMsg) *fetcher {
-	return &fetcher{e: e, out: out, wake: make(chan struct{}, 1), pending: make([]bool, len(e.syms))}
+	return &fetcher{e: e, out: out, wake: make(chan struct{}, 1), pending: map[string]bool{}}
 }
 
-// add asks for symbol i's last value. It does not block.
-func (f *fetcher) add(i int) {
+// add asks for subject's last message. It does not block.
+func (f *fetcher) add(subject string) {
 	f.mu.Lock()
-	if !f.pending[i] {
-		f.pending[i] = true
-		f.list = append(f.list, i)
+	if !f.pending[subject] {
+		f.pending[subject] = true
+		f.list = append(f.list, subject)
 	}
 	f.mu.Unlock()
 	select {
@@ -47,7 +48,7 @@ func (f *fetcher) add(i int) {
 
 // run serves requests until ctx is done.
 func (f *fetcher) run(ctx context.Context) {
-	var batch []int
+	var batch []string
 	for {
 		select {
 		case <-ctx.Done():
@@ -56,50 +57,49 @@ func (f *fetcher) run(ctx context.Context) {
 		}
 		f.mu.Lock()
 		batch = append(batch[:0], f.list...)
-		for _, i := range f.list {
-			f.pending[i] = false
-		}
+		clear(f.pending)
+		clear(f.list)
 		f.list = f.list[:0]
 		f.mu.Unlock()
 
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, fetchParallel)
-		for _, i := range batch {
+		for _, subject := range batch {
 			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				f.one(ctx, i)
-			}()
+			wg.Go(func() {
+				defer func() { <-sem }()
+				f.one(ctx, subject)
+			})
 		}
 		wg.Wait()
 	}
 }
 
-func (f *fetcher) one(ctx context.Context, i int) {
+func (f *fetcher) one(ctx context.Context, subject string) {
 	e := f.e
-	// The leader has every stored tick; a follower, which a direct get
-	// may reach, can be a little behind. Without a leader (an election),
-	// a follower's answer beats none.
+	stream := e.subj.lastStream()
+	// The leader has every stored message; a follower, which a direct
+	// get may reach, can be a little behind. Without a leader (an
+	// election), a follower's answer beats none.
 	lctx, cancel := context.WithTimeout(ctx, e.cfg.RequestTimeout/2)
-	data, err := leaderLast(lctx, e.nc, e.subj.stream(), e.tickSubj[i])
+	data, err := leaderLast(lctx, e.nc, stream, subject)
 	cancel()
 	if err != nil && ctx.Err() == nil {
 		dctx, cancel := context.WithTimeout(ctx, e.cfg.RequestTimeout/2)
-		data, err = directLast(dctx, e.nc, e.subj.stream(), e.tickSubj[i])
+		data, err = directLast(dctx, e.nc, stream, subject)
 		cancel()
 	}
 	if err != nil {
 		if ctx.Err() == nil {
-			e.log.Debug("edge cannot fetch a last value", "symbol", e.syms[i].Name, "err", err)
+			e.log.Debug("edge cannot fetch a last value", "subject", subject, "err", err)
 		}
 		return
 	}
-	if data == nil {
-		return
+	if len(data) == 0 {
+		return // none, or a delisting
 	}
 	select {
-	case f.out <- fetchedMsg{i, data}:
+	case f.out <- fetchedMsg{subject, data}:
 	case <-ctx.Done():
 	}
 }

@@ -85,7 +85,7 @@ func startNATSCluster(t *testing.T, n int) *natsCluster {
 	c := &natsCluster{t: t}
 	for i := range n {
 		c.cfgs = append(c.cfgs, ServerConfig{
-			Name: fmt.Sprintf("n%d", i), Port: ports[i], StoreDir: t.TempDir(), MaxMemory: 64 << 20,
+			Name: fmt.Sprintf("n%d", i), Port: ports[i], StoreDir: t.TempDir(), MaxMemory: 256 << 20,
 			Cluster: "tickerd-test", ClusterHost: "127.0.0.1", ClusterPort: ports[n+i], Routes: routes,
 		})
 		c.servers = append(c.servers, nil)
@@ -149,7 +149,8 @@ func (c *natsCluster) literalSubs(t *testing.T, subject string) int {
 		if !c.alive[i] {
 			continue
 		}
-		sz, err := s.Subsz(&server.SubszOptions{Subscriptions: true, Limit: 1 << 16, Test: subject})
+		test := strings.ReplaceAll(subject, "*", "x") // a subject the wildcard matches
+		sz, err := s.Subsz(&server.SubszOptions{Subscriptions: true, Limit: 1 << 16, Test: test})
 		if err != nil {
 			t.Fatal(err)
 		}

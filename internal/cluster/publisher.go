@@ -20,43 +20,46 @@ import (
 // encodedSink is a sink that takes ticks already encoded by
 // protocol.AppendTick; *hub.Hub is one.
 type encodedSink interface {
-	PublishEncoded(symbol string, seq uint64, ts int64, tick []byte) error
+	PublishEncoded(symbol string, epoch, seq uint64, ts int64, tick []byte) error
 }
 
-// Publisher is the feed node's side: a feed.Feed that runs another feed,
-// encodes each tick once with protocol.AppendTick and publishes the bytes
-// on PREFIX.tick.TOKEN, then hands the same bytes to its own sink (the
-// local hub) unless Config.PublishOnly. The stream PREFIX_last keeps the
-// newest message of each subject; the symbol list goes to PREFIX.symbols
-// and a heartbeat to PREFIX.heartbeat every Config.Heartbeat.
+// Publisher is the feed node's side: a feed.Feed that runs another feed
+// and publishes everything it produces to NATS (see the package doc for
+// the subjects), then hands the same to its own sink (the local hub)
+// unless Config.PublishOnly. Ticks, trades and candles are encoded once,
+// as client frames, and the hub gets a tick's very bytes; book updates
+// travel in a compact binary form, and the Publisher keeps a copy of each
+// book to store a snapshot of it every Config.BookSnapshot.
 //
-// Seq never goes back across restarts: before the feed starts, Run reads
-// each symbol's stored seq, and a symbol whose feed seq starts at or below
-// it (a restarted simulator) is published with that seq added.
+// Each run has an epoch, and each symbol's channels continue the seq space
+// stored in the streams or start the run's (see Epochs in the package
+// doc), so a sink never sees a seq go back within an epoch.
+//
+// The wrapped feed may list and delist symbols while it runs (its sink's
+// List and Delist): the Publisher stores the definitions, and a delisting
+// removes the symbol's stored state, so new edges see the current list.
 type Publisher struct {
 	// Static after NewPublisher.
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	inner    feed.Feed
-	cfg      Config
-	log      *slog.Logger
-	subj     subjects
-	syms     []feed.Symbol
-	index    map[string]int
-	tickSubj []string // by symbol index
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	inner feed.Feed
+	cfg   Config
+	log   *slog.Logger
+	subj  subjects
+	syms  []feed.Symbol // the wrapped feed's symbols at start
 
 	running  atomic.Bool
-	ready    atomic.Bool            // stream set up, feed running
-	setupErr atomic.Pointer[string] // why the last setup failed; nil once it worked
-	pubErr   atomic.Pointer[string] // the last publish error; nil after a success
-	lastPub  atomic.Int64           // Unix ns of the last publish
+	ready    atomic.Bool               // streams set up, feed running
+	setupErr atomic.Pointer[string]    // why the last setup failed; nil once it worked
+	pubErr   atomic.Pointer[string]    // the last publish error; nil after a success
+	lastPub  atomic.Int64              // Unix ns of the last publish
+	epoch    atomic.Uint64             // the running run's epoch
+	streams  atomic.Pointer[streamIDs] // the streams the run publishes into
+	run      atomic.Pointer[pubRun]    // the running run, nil between runs
+	dropped  atomic.Uint64             // messages not published: larger than the server takes
+	bookErrs atomic.Uint64             // book updates the Publisher's copy of the book refused
 
-	mu sync.Mutex // serialises stream setup (Run and maintain)
-
-	// lmu orders tick publishes: the feed's, and the republishing of the
-	// last ticks (see republish), so the stream never keeps an older one.
-	lmu    sync.Mutex
-	latest [][]byte // guarded by lmu: the last tick published per symbol
+	setupMu sync.Mutex // serialises stream setup (Run and maintain)
 }
 
 // NewPublisher wraps inner, whose symbols it checks. nc is a connection
@@ -79,20 +82,11 @@ func NewPublisher(nc *nats.Conn, inner feed.Feed, cfg Config, log *slog.Logger) 
 	p := &Publisher{nc: nc, js: js, inner: inner, cfg: cfg.withDefaults(), log: log, subj: subj}
 	p.syms = inner.Symbols()
 	if len(p.syms) == 0 {
-		return nil, errors.New("cluster: the feed has no symbols")
+		return nil, errNoSymbols
 	}
-	p.index = make(map[string]int, len(p.syms))
-	for i, s := range p.syms {
-		if s.Name == "" {
-			return nil, fmt.Errorf("cluster: symbol %d has no name", i)
-		}
-		if _, dup := p.index[s.Name]; dup {
-			return nil, fmt.Errorf("cluster: duplicate symbol %q", s.Name)
-		}
-		p.index[s.Name] = i
-		p.tickSubj = append(p.tickSubj, subj.tick(s.Name))
+	if err := checkSymbols(p.syms); err != nil {
+		return nil, err
 	}
-	p.latest = make([][]byte, len(p.syms))
 	msg := "not started"
 	p.setupErr.Store(&msg)
 	return p, nil
@@ -101,53 +95,60 @@ func NewPublisher(nc *nats.Conn, inner feed.Feed, cfg Config, log *slog.Logger) 
 // Symbols returns the wrapped feed's symbols.
 func (p *Publisher) Symbols() []feed.Symbol { return p.syms }
 
-// Run sets up the stream, publishes the symbol list, reads the stored
-// seqs, then runs the wrapped feed into NATS and sink until ctx is done.
-// While NATS cannot be reached it retries the setup every second without
-// starting the feed (ticks published before the stored seqs are known
-// could go back). It returns nil when ctx ends it, or the feed's error.
+// Run sets up the streams, reads what they hold, publishes the symbol
+// definitions, then runs the wrapped feed into NATS and sink until ctx is
+// done. While NATS cannot be reached it retries the setup every second
+// without starting the feed (seqs published before the stored ones are
+// known could go back). It returns nil when ctx ends it, or the feed's
+// error.
 func (p *Publisher) Run(ctx context.Context, sink feed.Sink) error {
 	if !p.running.CompareAndSwap(false, true) {
 		return errors.New("cluster: publisher already running")
 	}
 	defer p.running.Store(false)
-	base, ok := p.prepare(ctx)
+	st, ok := p.prepare(ctx)
 	if !ok {
 		return nil
 	}
+	r := newPubRun(p, st, sink)
+	wants, err := p.nc.Subscribe(p.subj.wants(), r.wantMsg)
+	if err != nil {
+		return fmt.Errorf("cluster: subscribe %s: %w", p.subj.wants(), err)
+	}
 	bctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		p.heartbeat(bctx)
-	}()
-	go func() {
-		defer wg.Done()
-		p.maintain(bctx)
-	}()
+	wg.Go(func() { p.heartbeat(bctx) })
+	wg.Go(func() { r.maintain(bctx) })
+	wg.Go(func() { r.snapshots(bctx) })
+	p.run.Store(r)
+	p.epoch.Store(st.epoch)
 	defer func() {
+		_ = wants.Unsubscribe()
 		stop()
 		wg.Wait()
 		p.ready.Store(false)
+		p.run.Store(nil)
 	}()
-	s := &pubSink{p: p, base: base, off: make([]uint64, len(p.syms)), seen: make([]bool, len(p.syms))}
-	if !p.cfg.PublishOnly {
-		s.next = sink
-		s.enc, _ = sink.(encodedSink)
-	}
 	p.ready.Store(true)
-	p.log.Info("publishing the feed to NATS", "symbols", len(p.syms), "stream", p.subj.stream(), "server", p.nc.ConnectedUrlRedacted())
-	return p.inner.Run(ctx, s)
+	p.log.Info("publishing the feed to NATS", "symbols", len(p.syms), "epoch", st.epoch, "server", connectedURL(p.nc))
+	return p.inner.Run(ctx, r)
+}
+
+// setupState is what setup found in the streams.
+type setupState struct {
+	epoch  uint64                 // the run's epoch
+	defs   map[string]feed.Symbol // stored definitions, by name
+	ticks  map[string]stored      // stored last tick, by name
+	trades map[string]stored      // stored last trade, by name
 }
 
 // prepare runs setup until it succeeds or ctx ends.
-func (p *Publisher) prepare(ctx context.Context) (base []uint64, ok bool) {
+func (p *Publisher) prepare(ctx context.Context) (*setupState, bool) {
 	for attempt := 0; ; attempt++ {
-		base, err := p.setup(ctx)
+		st, err := p.setup(ctx)
 		if err == nil {
 			p.setupErr.Store(nil)
-			return base, true
+			return st, true
 		}
 		if ctx.Err() != nil {
 			return nil, false
@@ -165,68 +166,121 @@ func (p *Publisher) prepare(ctx context.Context) (base []uint64, ok bool) {
 	}
 }
 
-// setup ensures the stream, publishes the symbol list and reads every
-// symbol's stored seq.
-func (p *Publisher) setup(ctx context.Context) ([]uint64, error) {
-	if err := p.setupStream(ctx); err != nil {
+// setup ensures the streams and reads the stored definitions and each
+// symbol's last tick and trade; the run's epoch is above every stored one.
+func (p *Publisher) setup(ctx context.Context) (*setupState, error) {
+	if err := p.ensureStreams(ctx); err != nil {
 		return nil, err
 	}
-	base := make([]uint64, len(p.syms))
-	errs := make([]error, len(p.syms))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i := range p.syms {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			rctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
-			defer cancel()
-			data, err := leaderLast(rctx, p.nc, p.subj.stream(), p.tickSubj[i])
-			switch {
-			case err != nil:
-				errs[i] = err
-			case data != nil:
-				_, sym, seq, _, ok := protocol.ScanTick(data)
-				if ok && string(sym) == p.syms[i].Name {
-					base[i] = seq
-				}
+	st := &setupState{defs: map[string]feed.Symbol{}, ticks: map[string]stored{}, trades: map[string]stored{}}
+	top := uint64(0)
+	read := func(stream, filter string, fn func(token string, data []byte) error) error {
+		var bad error
+		_, err := lastPerSubject(ctx, p.js, stream, filter, p.cfg.RequestTimeout, p.mirrorBytes(), func(subject string, data []byte) {
+			if len(data) == 0 {
+				return // a delisting
 			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return base, nil
-}
-
-// setupStream ensures the stream and publishes the symbol list into it.
-func (p *Publisher) setupStream(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	rctx, cancel := context.WithTimeout(ctx, 2*p.cfg.RequestTimeout)
-	defer cancel()
-	if err := ensureStream(rctx, p.js, p.subj, p.cfg.Replicas, p.cfg.FileStorage); err != nil {
+			tok, _, ok := p.subj.parseSymbol(subject)
+			if !ok {
+				tok, ok = p.subj.tradeToken(subject)
+			}
+			if !ok {
+				return
+			}
+			if err := fn(tok, data); err != nil && bad == nil {
+				bad = err
+			}
+		})
+		if bad != nil {
+			p.log.Warn("ignoring a stored message", "stream", stream, "err", bad)
+		}
 		return err
 	}
-	list, err := encodeSymbols(p.syms)
+	lastOf := func(into map[string]stored, scan func([]byte) ([]byte, uint64, bool)) func(string, []byte) error {
+		return func(tok string, data []byte) error {
+			epoch, frame, ok := cutEpoch(data)
+			var sym []byte
+			var seq uint64
+			if ok {
+				sym, seq, ok = scan(frame)
+			}
+			if !ok || SubjectToken(string(sym)) != tok {
+				return fmt.Errorf("cluster: stored message %.40q on token %q", data, tok)
+			}
+			into[string(sym)] = stored{epoch: epoch, seq: seq, ok: true}
+			top = max(top, epoch)
+			return nil
+		}
+	}
+	err := errors.Join(
+		read(p.subj.lastStream(), p.subj.allOf(kindDef), func(tok string, data []byte) error {
+			s, err := decodeSymbol(tok, data)
+			if err == nil {
+				st.defs[s.Name] = s
+			}
+			return err
+		}),
+		read(p.subj.lastStream(), p.subj.allOf(kindTick), lastOf(st.ticks, func(f []byte) ([]byte, uint64, bool) {
+			_, sym, seq, _, ok := protocol.ScanTick(f)
+			return sym, seq, ok
+		})),
+		read(p.subj.tradeStream(), p.subj.trades(), lastOf(st.trades, func(f []byte) ([]byte, uint64, bool) {
+			sym, seq, _, _, ok := protocol.ScanTrade(f)
+			return sym, seq, ok
+		})),
+	)
 	if err != nil {
-		return fmt.Errorf("cluster: %w", err)
+		return nil, err
 	}
-	if _, err := p.js.Publish(rctx, p.subj.symbols(), list); err != nil {
-		return fmt.Errorf("cluster: publish symbol list: %w", err)
+	st.epoch = freshEpoch(time.Now(), top)
+	return st, nil
+}
+
+// ensureStreams ensures the streams and records their identities for the
+// heartbeat.
+func (p *Publisher) ensureStreams(ctx context.Context) error {
+	p.setupMu.Lock()
+	defer p.setupMu.Unlock()
+	rctx, cancel := context.WithTimeout(ctx, 2*p.cfg.RequestTimeout)
+	defer cancel()
+	ids, err := ensureStreams(rctx, p.js, p.subj, p.cfg)
+	if err != nil {
+		return err
 	}
+	p.streams.Store(&ids)
 	return nil
 }
 
-// heartbeat publishes the feed node's liveness, with the wrapped feed's
-// health, every Config.Heartbeat until ctx is done.
+// mirrorBytes is the byte bound of a stream reader: Config.MirrorBytes,
+// and at least the largest message the server takes.
+func (p *Publisher) mirrorBytes() int { return mirrorBytes(p.nc, p.cfg) }
+
+func mirrorBytes(nc *nats.Conn, cfg Config) int {
+	return max(cfg.MirrorBytes, int(nc.MaxPayload())+4096)
+}
+
+// heartbeat is the JSON the feed node publishes on PREFIX.heartbeat: its
+// clock, its run's epoch, the identities of the streams it publishes into
+// (an edge whose stream readers started on an older stream starts them
+// again), and its feed's health.
+type heartbeat struct {
+	TS      int64         `json:"ts"`
+	Epoch   uint64        `json:"epoch"`
+	Streams streamIDs     `json:"streams,omitempty"`
+	Sources []feed.Health `json:"sources,omitempty"`
+}
+
+// heartbeat publishes the feed node's liveness every Config.Heartbeat
+// until ctx is done.
 func (p *Publisher) heartbeat(ctx context.Context) {
 	t := time.NewTicker(p.cfg.Heartbeat)
 	defer t.Stop()
 	for {
-		beat, err := json.Marshal(heartbeat{TS: time.Now().UnixNano(), Sources: feed.HealthOf(p.inner)})
+		hb := heartbeat{TS: time.Now().UnixNano(), Epoch: p.epoch.Load(), Sources: feed.HealthOf(p.inner)}
+		if ids := p.streams.Load(); ids != nil {
+			hb.Streams = *ids
+		}
+		beat, err := json.Marshal(hb)
 		if err == nil {
 			err = p.nc.Publish(p.subj.heartbeat(), beat)
 		}
@@ -241,14 +295,15 @@ func (p *Publisher) heartbeat(ctx context.Context) {
 	}
 }
 
-// maintain repairs the stream. After a reconnect it sets the stream up
-// again (a cluster that restarted with memory storage has lost the symbol
-// list) and republishes the last ticks; after the stream elects a new
-// leader it republishes them too, since ticks published while the stream
-// had no leader were delivered to edges but not stored.
-func (p *Publisher) maintain(ctx context.Context) {
+// maintain repairs the streams. After a reconnect it sets them up again
+// (a cluster that restarted with memory storage has lost them) and
+// republishes the last values; after the last-value stream elects a new
+// leader it republishes them too, since what was published while it had
+// no leader was delivered to edges but not stored.
+func (r *pubRun) maintain(ctx context.Context) {
+	p := r.p
 	elected := make(chan struct{}, 1)
-	sub, err := p.nc.Subscribe("$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED."+p.subj.stream(), func(*nats.Msg) {
+	sub, err := p.nc.Subscribe("$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED."+p.subj.lastStream(), func(*nats.Msg) {
 		select {
 		case elected <- struct{}{}:
 		default:
@@ -268,17 +323,17 @@ func (p *Publisher) maintain(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-elected:
-			p.republish("stream leader elected")
+			r.republish("stream leader elected")
 			continue
 		case <-t.C:
 		}
-		if r := p.nc.Stats().Reconnects; r != seen {
-			seen, pending = r, true
+		if n := p.nc.Stats().Reconnects; n != seen {
+			seen, pending = n, true
 		}
 		if !pending || !p.nc.IsConnected() {
 			continue
 		}
-		if err := p.setupStream(ctx); err != nil {
+		if err := p.ensureStreams(ctx); err != nil {
 			msg := err.Error()
 			p.setupErr.Store(&msg)
 			p.log.Warn("stream setup after reconnect failed; retrying", "err", err)
@@ -286,34 +341,17 @@ func (p *Publisher) maintain(ctx context.Context) {
 		}
 		p.setupErr.Store(nil)
 		pending = false
-		p.republish("reconnected")
+		r.republish("reconnected")
 	}
-}
-
-// republish publishes the last tick of every symbol again, so the stream
-// holds it. Edges drop the copies they already have (same seq).
-func (p *Publisher) republish(why string) {
-	p.lmu.Lock()
-	defer p.lmu.Unlock()
-	n := 0
-	for i, b := range p.latest {
-		if b == nil {
-			continue
-		}
-		if err := p.nc.Publish(p.tickSubj[i], b); err != nil {
-			p.log.Warn("republishing the last ticks failed", "why", why, "err", err)
-			return
-		}
-		n++
-	}
-	p.log.Info("republished the last ticks", "why", why, "symbols", n)
 }
 
 // Health reports the wrapped feed's sources and a "nats" source: connected
-// when the connection is up, the stream is set up and the last publish
-// worked. It implements feed.HealthReporter.
+// when the connection is up, the streams are set up and the last publish
+// worked. Rejected counts messages not published because the server would
+// not take them (larger than its maximum payload) and book updates the
+// Publisher's copy of a book refused. It implements feed.HealthReporter.
 func (p *Publisher) Health() []feed.Health {
-	h := feed.Health{Source: "nats", Reconnects: p.nc.Stats().Reconnects}
+	h := feed.Health{Source: "nats", Reconnects: p.nc.Stats().Reconnects, Rejected: p.dropped.Load() + p.bookErrs.Load()}
 	if ns := p.lastPub.Load(); ns != 0 {
 		h.LastUpdate = time.Unix(0, ns)
 	}
@@ -330,78 +368,4 @@ func (p *Publisher) Health() []feed.Health {
 		h.Connected = true
 	}
 	return append(slices.Clip(feed.HealthOf(p.inner)), h)
-}
-
-// heartbeat is the JSON the feed node publishes on PREFIX.heartbeat.
-type heartbeat struct {
-	TS      int64         `json:"ts"`
-	Sources []feed.Health `json:"sources,omitempty"`
-}
-
-// pubSink is the sink the wrapped feed publishes into. It is owned by the
-// feed's goroutine: Publish is called one at a time.
-type pubSink struct {
-	feed.SinkFuncs // transient: trades, books and listings are not yet relayed
-	p              *Publisher
-	next           feed.Sink   // the local sink; nil when PublishOnly
-	enc            encodedSink // next, when it takes encoded ticks
-
-	base    []uint64 // stored seq per symbol when Run started
-	off     []uint64 // added to the feed's seq, per symbol
-	seen    []bool   // the symbol has published since Run started
-	buf     []byte
-	tmp     protocol.Tick
-	failing bool // the last publish failed
-	shifted bool // a seq offset has been logged
-}
-
-func (s *pubSink) Publish(t *protocol.Tick) {
-	i, ok := s.p.index[t.Symbol]
-	if !ok {
-		if s.next != nil {
-			s.next.Publish(t) // the hub counts it as unknown
-		}
-		return
-	}
-	if !s.seen[i] {
-		s.seen[i] = true
-		if t.Seq <= s.base[i] {
-			s.off[i] = s.base[i]
-			if !s.shifted {
-				s.shifted = true
-				s.p.log.Info("feed seq is behind the stored one; continuing from it", "symbol", t.Symbol, "feed_seq", t.Seq, "stored_seq", s.base[i])
-			}
-		}
-	}
-	if off := s.off[i]; off != 0 {
-		s.tmp = *t
-		s.tmp.Seq += off
-		t = &s.tmp
-	}
-	s.buf = protocol.AppendTick(s.buf[:0], t)
-	s.p.lmu.Lock()
-	err := s.p.nc.Publish(s.p.tickSubj[i], s.buf)
-	s.p.latest[i] = append(s.p.latest[i][:0], s.buf...)
-	s.p.lmu.Unlock()
-	if err != nil {
-		if !s.failing {
-			s.failing = true
-			msg := "publish: " + err.Error()
-			s.p.pubErr.Store(&msg)
-			s.p.log.Warn("publishing to NATS failed", "err", err)
-		}
-	} else {
-		s.p.lastPub.Store(time.Now().UnixNano())
-		if s.failing {
-			s.failing = false
-			s.p.pubErr.Store(nil)
-			s.p.log.Info("publishing to NATS again")
-		}
-	}
-	switch {
-	case s.enc != nil:
-		_ = s.enc.PublishEncoded(t.Symbol, t.Seq, t.TS, s.buf)
-	case s.next != nil:
-		s.next.Publish(t)
-	}
 }

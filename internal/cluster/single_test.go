@@ -16,7 +16,7 @@ import (
 
 func startSingle(t *testing.T) *server.Server {
 	t.Helper()
-	s, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir(), MaxMemory: 64 << 20}, testLog())
+	s, err := StartServer(ServerConfig{Port: -1, StoreDir: t.TempDir(), MaxMemory: 256 << 20}, testLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +71,11 @@ func TestSingleServer(t *testing.T) {
 	// Every tick the feed node publishes, as published.
 	raw := map[uint64][]byte{}
 	var rawMu sync.Mutex
-	sub, err := ncFeed.Subscribe("tickerd.tick.EUR_2FUSD", func(m *nats.Msg) {
-		_, _, seq, _, _ := protocol.ScanTick(m.Data)
+	sub, err := ncFeed.Subscribe("tickerd.sym.EUR_2FUSD.tick", func(m *nats.Msg) {
+		_, frame, _ := cutEpoch(m.Data)
+		_, _, seq, _, _ := protocol.ScanTick(frame)
 		rawMu.Lock()
-		raw[seq] = m.Data
+		raw[seq] = frame
 		rawMu.Unlock()
 	})
 	if err != nil {
@@ -138,11 +139,12 @@ func TestSingleServer(t *testing.T) {
 
 	// A new feed node whose simulator starts again at seq 1.
 	stopPub()
-	data, err := leaderLast(ctx, ncFeed, "tickerd_last", "tickerd.tick.EUR_2FUSD")
+	data, err := leaderLast(ctx, ncFeed, "tickerd_last", "tickerd.sym.EUR_2FUSD.tick")
 	if err != nil || data == nil {
 		t.Fatalf("stored EUR/USD tick: %q, %v", data, err)
 	}
-	_, _, stored, _, _ := protocol.ScanTick(data)
+	_, frame, _ := cutEpoch(data)
+	_, _, stored, _, _ := protocol.ScanTick(frame)
 	waitFor(t, 2*time.Second, "the edge to get the stored tick", func() bool {
 		ticks := rec.get("EUR/USD")
 		return ticks[len(ticks)-1].Seq == stored

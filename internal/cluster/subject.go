@@ -3,15 +3,28 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/tickerd/tickerd/protocol"
 )
 
 // DefaultPrefix is the first token of every subject tickerd uses and the
-// start of its stream's name.
+// start of its streams' names.
 const DefaultPrefix = "tickerd"
 
-// subjects names everything one tickerd cluster puts on NATS.
+// Kinds of the per-symbol subjects PREFIX.sym.TOKEN.KIND.
+const (
+	kindDef  = "def"  // the symbol's definition; empty when delisted
+	kindTick = "tick" // its ticks
+	kindBook = "book" // its book updates (not stored)
+	kindSnap = "snap" // its book snapshots
+)
+
+// subjects names everything one tickerd cluster puts on NATS. The subjects
+// and streams are listed in the package doc.
 type subjects struct {
 	prefix string
+	sym    string // prefix + ".sym."
 }
 
 func newSubjects(prefix string) (subjects, error) {
@@ -23,24 +36,74 @@ func newSubjects(prefix string) (subjects, error) {
 			return subjects{}, fmt.Errorf("cluster: prefix %q: want letters, digits, '-' and '_' only", prefix)
 		}
 	}
-	return subjects{prefix: prefix}, nil
+	return subjects{prefix: prefix, sym: prefix + ".sym."}, nil
 }
 
-// tick is the subject of one symbol's ticks: PREFIX.tick.TOKEN.
-func (s subjects) tick(symbol string) string { return s.prefix + ".tick." + SubjectToken(symbol) }
+// symbol is the subject of one kind of a symbol's state:
+// PREFIX.sym.TOKEN.KIND.
+func (s subjects) symbol(token, kind string) string { return s.sym + token + "." + kind }
 
-// ticks matches every tick subject.
-func (s subjects) ticks() string { return s.prefix + ".tick.>" }
+// symbolAll matches every subject of one symbol: PREFIX.sym.TOKEN.*, the
+// one subscription an edge holds for a watched symbol.
+func (s subjects) symbolAll(token string) string { return s.sym + token + ".*" }
 
-// symbols is the subject of the symbol list the feed node publishes.
-func (s subjects) symbols() string { return s.prefix + ".symbols" }
+// allOf matches one kind over every symbol: PREFIX.sym.*.KIND.
+func (s subjects) allOf(kind string) string { return s.sym + "*." + kind }
+
+// parseSymbol splits PREFIX.sym.TOKEN.KIND; ok is false for any other
+// subject.
+func (s subjects) parseSymbol(subject string) (token, kind string, ok bool) {
+	rest, ok := strings.CutPrefix(subject, s.sym)
+	if !ok {
+		return "", "", false
+	}
+	token, kind, ok = strings.Cut(rest, ".")
+	if !ok || token == "" || strings.IndexByte(kind, '.') >= 0 {
+		return "", "", false
+	}
+	return token, kind, true
+}
+
+// trade is the subject of a symbol's trades: PREFIX.trade.TOKEN.
+func (s subjects) trade(token string) string { return s.prefix + ".trade." + token }
+
+// trades matches every trade subject.
+func (s subjects) trades() string { return s.prefix + ".trade.*" }
+
+// tradeToken returns the token of a trade subject.
+func (s subjects) tradeToken(subject string) (string, bool) {
+	tok, ok := strings.CutPrefix(subject, s.prefix+".trade.")
+	return tok, ok && tok != "" && strings.IndexByte(tok, '.') < 0
+}
+
+// candle is the subject of a symbol's candles of one interval: closed
+// ones on PREFIX.candle.TOKEN.IV.closed, the open one on ….open.
+func (s subjects) candle(token string, iv protocol.Interval, closed bool) string {
+	state := "open"
+	if closed {
+		state = "closed"
+	}
+	return s.prefix + ".candle." + token + "." + iv.String() + "." + state
+}
+
+// candles matches every candle subject.
+func (s subjects) candles() string { return s.prefix + ".candle.>" }
+
+// want is the subject on which edges ask for a fresh snapshot of a
+// symbol's book: PREFIX.want.TOKEN.
+func (s subjects) want(token string) string { return s.prefix + ".want." + token }
+
+// wants matches every want subject.
+func (s subjects) wants() string { return s.prefix + ".want.*" }
 
 // heartbeat is the subject of the feed node's liveness beat.
 func (s subjects) heartbeat() string { return s.prefix + ".heartbeat" }
 
-// stream is the JetStream stream that keeps the last message of each tick
-// subject and the symbol list.
-func (s subjects) stream() string { return s.prefix + "_last" }
+// Streams: the last values (definitions, ticks, book snapshots), the trade
+// history and the candles.
+func (s subjects) lastStream() string   { return s.prefix + "_last" }
+func (s subjects) tradeStream() string  { return s.prefix + "_trades" }
+func (s subjects) candleStream() string { return s.prefix + "_candles" }
 
 // tokenSafe reports whether c stands for itself in a subject token.
 func tokenSafe(c byte) bool {

@@ -1,0 +1,169 @@
+package cluster
+
+import (
+	"time"
+
+	"github.com/tickerd/tickerd/protocol"
+)
+
+// Book updates an Edge asks a snapshot for at most this often per book,
+// and again after wantRetry while it still waits.
+const (
+	wantMin   = 250 * time.Millisecond
+	wantRetry = 500 * time.Millisecond
+)
+
+// edgeBook is what an Edge knows of the book its sink holds for a symbol.
+// Owned by the Run goroutine.
+type edgeBook struct {
+	at     seqState // the last update handed to the sink: the sink's book is at it
+	synced bool     // the next update in order applies to the sink's book
+	held   [][]byte // updates that came while not synced, oldest first
+	bytes  int      // their size
+	wantAt time.Time
+}
+
+// bookMsg handles a book message of s: from its subscription, or (fetched)
+// the stored snapshot.
+func (r *edgeRun) bookMsg(s *edgeSym, data []byte, live bool) {
+	if len(data) == 0 {
+		return // what a delisting left
+	}
+	u := &r.bu
+	if err := decodeBookWire(data, u); err != nil {
+		if r.e.stats.bad.Add(1) == 1 {
+			r.e.log.Warn("edge dropped a malformed book message", "symbol", s.def.Name, "err", err)
+		}
+		return
+	}
+	u.Symbol = s.def.Name
+	if u.Snapshot {
+		r.bookSnapshot(s, u, live)
+		return
+	}
+	b := &s.book
+	v := b.at.check(u.Epoch, u.Seq)
+	switch {
+	case b.synced && v == deliverNew && u.Seq == b.at.seq+1:
+		r.deliverBook(s, u)
+		return
+	case v == dropDup, v == dropOlder:
+		return
+	case v == dropStale:
+		r.dropStale(s, "book", b.at, u.Epoch, u.Seq)
+		return
+	}
+	// A gap, a new epoch without a snapshot yet, or no snapshot yet: hold
+	// the update for the snapshot it will follow.
+	if b.synced {
+		b.synced = false
+		r.e.stats.resyncs.Add(1)
+	}
+	r.unsynced[s] = struct{}{}
+	r.holdBook(s, data)
+	r.wantBook(s, time.Now())
+}
+
+// bookSnapshot hands a snapshot newer than the sink's book to the sink,
+// then the held updates that follow it.
+func (r *edgeRun) bookSnapshot(s *edgeSym, u *protocol.BookUpdate, live bool) {
+	b := &s.book
+	switch v := b.at.check(u.Epoch, u.Seq); {
+	case v == dropStale:
+		if live {
+			r.dropStale(s, "book", b.at, u.Epoch, u.Seq)
+		}
+		return
+	case v == dropOlder, v == dropDup && b.synced:
+		return // the sink's book is as new
+	case v == deliverReset:
+		r.reset(s, "book", b.at.epoch, u.Epoch)
+	case b.synced:
+		r.e.stats.resyncs.Add(1) // ahead of the updates handed on: some were missed
+	}
+	b.synced = true
+	delete(r.unsynced, s)
+	r.deliverBook(s, u)
+	held := b.held
+	b.held, b.bytes = nil, 0
+	for i, data := range held {
+		if err := decodeBookWire(data, u); err != nil {
+			continue // checked when it came
+		}
+		u.Symbol = s.def.Name
+		switch v := b.at.check(u.Epoch, u.Seq); {
+		case v == deliverNew && u.Seq == b.at.seq+1 && !u.Snapshot:
+			r.deliverBook(s, u)
+		case v == deliverNew, v == deliverReset:
+			// A gap after the snapshot: hold the rest for the next one.
+			b.synced = false
+			r.unsynced[s] = struct{}{}
+			for _, d := range held[i:] {
+				r.holdBook(s, d)
+			}
+			r.wantBook(s, time.Now())
+			return
+		}
+	}
+}
+
+func (r *edgeRun) deliverBook(s *edgeSym, u *protocol.BookUpdate) {
+	s.book.at.take(u.Epoch, u.Seq)
+	r.fresh(s)
+	r.flushListings()
+	r.sink.PublishBook(u)
+}
+
+// holdBook keeps an update of s until a snapshot, within Config.BookBuffer
+// bytes: the oldest go first (a snapshot will be newer than them).
+func (r *edgeRun) holdBook(s *edgeSym, data []byte) {
+	b := &s.book
+	limit := r.e.cfg.BookBuffer
+	if len(data) > limit {
+		b.held, b.bytes = nil, 0
+		return
+	}
+	drop := 0
+	for b.bytes+len(data) > limit {
+		b.bytes -= len(b.held[drop])
+		drop++
+	}
+	if drop > 0 {
+		n := copy(b.held, b.held[drop:])
+		clear(b.held[n:])
+		b.held = b.held[:n]
+	}
+	b.held = append(b.held, data)
+	b.bytes += len(data)
+}
+
+// wantBook asks the feed node for a fresh snapshot of s's book, at most
+// once per wantMin.
+func (r *edgeRun) wantBook(s *edgeSym, now time.Time) {
+	b := &s.book
+	if now.Sub(b.wantAt) < wantMin {
+		return
+	}
+	b.wantAt = now
+	if err := r.e.nc.Publish(r.e.subj.want(s.token), nil); err != nil {
+		r.e.log.Debug("edge cannot ask for a book snapshot", "symbol", s.def.Name, "err", err)
+	}
+}
+
+// bookRetries asks again for the books still waiting with held updates.
+func (r *edgeRun) bookRetries(now time.Time) {
+	for s := range r.unsynced {
+		if s.sub != nil && len(s.book.held) > 0 && now.Sub(s.book.wantAt) >= wantRetry {
+			r.wantBook(s, now)
+		}
+	}
+}
+
+// bookUnwatched forgets the updates held for s, which is no longer
+// watched. The sink's book stays at s.book.at: updates that follow it
+// when s is watched again apply, and a gap asks for a snapshot.
+func (r *edgeRun) bookUnwatched(s *edgeSym) {
+	b := &s.book
+	b.held, b.bytes = nil, 0
+	delete(r.unsynced, s)
+}

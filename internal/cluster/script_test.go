@@ -1,0 +1,260 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/shopspring/decimal"
+	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/protocol"
+)
+
+// scripted is a feed the test drives: do runs a function with the sink on
+// the feed's goroutine, as a feed publishes.
+type scripted struct {
+	syms []feed.Symbol
+	fns  chan func(feed.Sink)
+}
+
+func newScripted(names ...string) *scripted {
+	f := &scripted{fns: make(chan func(feed.Sink))}
+	for _, n := range names {
+		f.syms = append(f.syms, testSymbol(n))
+	}
+	return f
+}
+
+func testSymbol(name string) feed.Symbol {
+	return feed.Symbol{Name: name, Class: "equity", PricePrec: 2, VolumePrec: 0, TickSize: decimal.New(1, -2)}
+}
+
+func (f *scripted) Symbols() []feed.Symbol { return f.syms }
+
+func (f *scripted) Run(ctx context.Context, sink feed.Sink) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case fn := <-f.fns:
+			fn(sink)
+		}
+	}
+}
+
+// do runs fn on the feed's goroutine and waits for it.
+func (f *scripted) do(t *testing.T, fn func(feed.Sink)) {
+	t.Helper()
+	done := make(chan struct{})
+	select {
+	case f.fns <- func(s feed.Sink) { fn(s); close(done) }:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the scripted feed is not running")
+	}
+	<-done
+}
+
+// Values for scripted feeds.
+func testTick(sym string, seq uint64, px int64) protocol.Tick {
+	d := decimal.New(px, -2)
+	return protocol.Tick{Symbol: sym, Seq: seq, Price: d, Bid: d, Ask: d, Open: d, High: d, Low: d,
+		Volume: decimal.New(int64(seq), 0), TS: int64(seq) * 1e6, PricePrec: 2}
+}
+
+func testTrade(sym string, seq uint64) protocol.Trade {
+	return protocol.Trade{Symbol: sym, Seq: seq, Price: decimal.New(10000+int64(seq), -2), Size: decimal.New(int64(seq%7+1), 0),
+		Side: protocol.SideBuy, TS: 1_763_718_000_000_000_000 + int64(seq)*1e6, PricePrec: 2}
+}
+
+func testCandle(sym string, iv protocol.Interval, start int64, closed bool, close int64) protocol.Candle {
+	return protocol.Candle{Symbol: sym, Interval: iv, Start: start, Open: decimal.New(100, 0), High: decimal.New(close+1, 0),
+		Low: decimal.New(99, 0), Close: decimal.New(close, 0), Volume: decimal.New(10, 0), Trades: 3, Closed: closed, PricePrec: 2}
+}
+
+// rec is a sink that records everything, with PublishEncoded as a hub
+// has it.
+type rec struct {
+	mu       sync.Mutex
+	ticks    map[string][]recTick
+	trades   map[string][]protocol.Trade
+	books    map[string][]protocol.BookUpdate
+	candles  []protocol.Candle
+	listed   []string
+	delisted []string
+}
+
+type recTick struct {
+	epoch, seq uint64
+	frame      string
+}
+
+func newRec() *rec {
+	return &rec{ticks: map[string][]recTick{}, trades: map[string][]protocol.Trade{}, books: map[string][]protocol.BookUpdate{}}
+}
+
+func (r *rec) Publish(t *protocol.Tick) {
+	r.PublishEncoded(t.Symbol, t.Epoch, t.Seq, t.TS, protocol.AppendTick(nil, t)) //nolint:errcheck
+}
+
+func (r *rec) PublishEncoded(symbol string, epoch, seq uint64, _ int64, tick []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ticks[symbol] = append(r.ticks[symbol], recTick{epoch, seq, string(tick)})
+	return nil
+}
+
+func (r *rec) PublishTrade(t *protocol.Trade) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.trades[t.Symbol] = append(r.trades[t.Symbol], *t)
+}
+
+func (r *rec) PublishBook(b *protocol.BookUpdate) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := *b
+	c.Bids, c.Asks = slices.Clone(b.Bids), slices.Clone(b.Asks)
+	r.books[b.Symbol] = append(r.books[b.Symbol], c)
+}
+
+func (r *rec) PublishCandle(c *protocol.Candle) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.candles = append(r.candles, *c)
+}
+
+func (r *rec) List(syms []feed.Symbol) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range syms {
+		r.listed = append(r.listed, s.Name)
+	}
+}
+
+func (r *rec) Delist(names []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delisted = append(r.delisted, names...)
+}
+
+func (r *rec) tickList(sym string) []recTick {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.ticks[sym])
+}
+
+func (r *rec) tradeList(sym string) []protocol.Trade {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.trades[sym])
+}
+
+func (r *rec) bookList(sym string) []protocol.BookUpdate {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.books[sym])
+}
+
+func (r *rec) candleList() []protocol.Candle {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.candles)
+}
+
+func (r *rec) listings() (listed, delisted []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.listed), slices.Clone(r.delisted)
+}
+
+// trio is a feed node running a scripted feed into a recording local sink
+// through a Publisher, on one NATS server.
+type trio struct {
+	srv   *server.Server
+	f     *scripted
+	pub   *Publisher
+	local *rec
+	stop  func()
+}
+
+func startTrio(t *testing.T, srv *server.Server, cfg Config, f *scripted) *trio {
+	t.Helper()
+	pub, err := NewPublisher(dialNATS(t, srv, "feed"), f, cfg, testLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := newRec()
+	stop := runFeed(t, pub, local)
+	waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return pub.Ready() == nil })
+	return &trio{srv: srv, f: f, pub: pub, local: local, stop: stop}
+}
+
+// startTestEdge runs an edge on srv into a recording sink.
+func startTestEdge(t *testing.T, srv *server.Server, cfg Config) (*Edge, *rec, func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e, err := NewEdge(ctx, dialNATS(t, srv, "edge"), cfg, testLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := newRec()
+	stop := runFeed(t, e, sink)
+	waitFor(t, 5*time.Second, "the edge to hear the feed node", func() bool { return e.Ready() == nil })
+	return e, sink, stop
+}
+
+// testCfg makes things happen within a second in tests.
+var testCfg = Config{Heartbeat: 100 * time.Millisecond, FeedTimeout: time.Second, Settle: 200 * time.Millisecond,
+	BookSnapshot: 200 * time.Millisecond, StaleAfter: 300 * time.Millisecond,
+	LastBytes: 8 << 20, TradeBytes: 8 << 20, CandleBytes: 8 << 20}
+
+// subjectCount returns how many messages stream holds on subject.
+func subjectCount(t *testing.T, nc *nats.Conn, stream, subject string) uint64 {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Subjects[subject]
+}
+
+func seqsOf(trades []protocol.Trade) []uint64 {
+	out := make([]uint64, len(trades))
+	for i, t := range trades {
+		out[i] = t.Seq
+	}
+	return out
+}
+
+func seqRange(from, to uint64) []uint64 {
+	var out []uint64
+	for s := from; s <= to; s++ {
+		out = append(out, s)
+	}
+	return out
+}
+
+func names(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("S%04d", i)
+	}
+	return out
+}
