@@ -16,8 +16,13 @@ import (
 // at most once per wantEvery per book.
 const wantEvery = 100 * time.Millisecond
 
-// maxWanted bounds the set of books edges asked a snapshot of.
-const maxWanted = 1 << 16
+// maxWanted bounds the set of books edges asked a snapshot of, and
+// wantsPerRound how many of them one round (wantEvery) serves; the rest
+// wait for the next.
+const (
+	maxWanted     = 1 << 16
+	wantsPerRound = 256
+)
 
 // pubBook is the Publisher's copy of a symbol's book, from which it
 // stores snapshots. Guarded by pubRun.mu.
@@ -112,15 +117,17 @@ func (r *pubRun) snapshots(ctx context.Context) {
 		wanted = r.takeWanted(wanted[:0])
 		r.mu.Lock()
 		books = append(books[:0], r.withBook...)
+		served := 0
 		for _, tok := range wanted {
 			name, err := SymbolFromToken(tok)
 			s := r.syms[name]
 			switch {
 			case err != nil || s == nil || s.ob == nil:
-			case now.Sub(s.ob.snapAt) < wantEvery:
-				r.want(tok) // just stored one; the next round
+			case now.Sub(s.ob.snapAt) < wantEvery || served == wantsPerRound:
+				r.want(tok) // the next round
 			default:
 				r.snapshotLocked(s, now)
+				served++
 			}
 		}
 		if all {
