@@ -55,3 +55,38 @@ func BenchmarkDecodeTick(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkParseDecimal(b *testing.B) {
+	for _, in := range []struct{ name, s string }{
+		{"price", "91549.30"},
+		{"exponent", "1.5e-3"},
+		{"digits40", "1234567890.123456789012345678901234567890"},
+		{"hostile/exponent", hostileDecimals[0]},
+		{"hostile/digits10000", hostileDecimals[3]},
+		{"hostile/zeros1MiB", hostileDecimals[4]},
+	} {
+		b.Run(in.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ParseDecimal(in.s)
+			}
+		})
+	}
+}
+
+func BenchmarkParseFixed(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseFixed("91549.30", 8); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendFixed(b *testing.B) {
+	buf := make([]byte, 0, 32)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendFixed(buf[:0], 9154930, 2)
+	}
+}

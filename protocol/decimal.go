@@ -2,11 +2,106 @@ package protocol
 
 import (
 	"math"
+	"math/big"
 	"math/bits"
 	"strconv"
 
 	"github.com/shopspring/decimal"
 )
+
+// Bounds of the decimals ParseDecimal and ParseFixed accept. Real prices and
+// sizes are far inside them; what is outside ("1e100000000", ten thousand
+// digits) is rejected before any arithmetic, in time and memory bounded by
+// the constants, not by the input.
+const (
+	// MaxDecimalDigits is the most significant digits a decimal may have:
+	// the digits from the first non-zero one to the last one written, so
+	// "0.00120" has 3 and "1500" has 4.
+	MaxDecimalDigits = 40
+	// MaxDecimalExponent is the largest exponent, in absolute value, of a
+	// decimal in exponent form ("1.5e-3").
+	MaxDecimalExponent = 30
+	// maxDecimalLen is the longest decimal string accepted, in bytes: room
+	// for MaxDecimalDigits, a sign, a point, an exponent and plenty of
+	// leading zeros.
+	maxDecimalLen = 128
+)
+
+// ParseDecimal parses a decimal number as feeds write it: an optional sign,
+// digits with an optional point ("187.24", "-0.5", ".5", "5."), and an
+// optional exponent ("1.5e3", "2E-8"). The result keeps the digits written:
+// "187.20" is 18720×10^-2, exactly what decimal.NewFromString gives. It
+// rejects, with an error naming the input, anything else and anything
+// beyond MaxDecimalDigits, MaxDecimalExponent or 128 bytes, doing work
+// bounded by those constants whatever the input's length.
+//
+// Feeds parse every price and size through ParseDecimal or ParseFixed, so
+// that no hostile or corrupt number reaches the rest of the server.
+func ParseDecimal(s string) (decimal.Decimal, error) {
+	return parseDecimalText(s)
+}
+
+// ParseFixed parses s, in the syntax and within the bounds of ParseDecimal,
+// into fixed point at prec decimal places: the result counts units of
+// 10^-prec, so ParseFixed("91549.3", 2) is 9154930. It is exact: a value
+// with non-zero digits beyond prec places, or one that does not fit an
+// int64, is an error. It does not allocate unless it fails.
+func ParseFixed(s string, prec int32) (int64, error) {
+	v, err := scanDecimal(s)
+	if err != nil {
+		return 0, err
+	}
+	n, exp := v.n, v.exp
+	for n > 0 && v.digits[n-1] == 0 {
+		n--
+		exp++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	shift := exp + int64(prec) // value = digits[:n] × 10^shift units
+	if shift < 0 {
+		return 0, decimalError(s, "more than "+strconv.Itoa(int(prec))+" decimal places", true)
+	}
+	if int64(n)+shift > 19 { // 10^19 > MaxInt64
+		return 0, decimalError(s, "out of range at "+strconv.Itoa(int(prec))+" decimal places", true)
+	}
+	var u uint64 // < 10^19 < 2^64: no overflow
+	for _, d := range v.digits[:n] {
+		u = u*10 + uint64(d)
+	}
+	u *= pow10[shift]
+	switch {
+	case v.neg && u <= 1<<63:
+		return int64(-u), nil // also right for math.MinInt64
+	case !v.neg && u <= math.MaxInt64:
+		return int64(u), nil
+	}
+	return 0, decimalError(s, "out of range at "+strconv.Itoa(int(prec))+" decimal places", true)
+}
+
+// AppendFixed appends the fixed-point value v (units of 10^-prec) with
+// exactly prec digits after the point: AppendFixed(dst, 9154930, 2) appends
+// "91549.30". The text is what decimal.New(v, -prec).StringFixed(prec)
+// gives: no point when prec is 0, and for a negative prec the value times
+// 10^-prec ("12300" for 123 at -2). It does not allocate when dst has room.
+func AppendFixed(dst []byte, v int64, prec int32) []byte {
+	u := uint64(v)
+	if v < 0 {
+		dst = append(dst, '-')
+		u = -u // also right for math.MinInt64
+	}
+	if prec >= 0 {
+		return appendFixed(dst, u, prec)
+	}
+	dst = strconv.AppendUint(dst, u, 10)
+	if u != 0 {
+		for range -int64(prec) {
+			dst = append(dst, '0')
+		}
+	}
+	return dst
+}
 
 // pow10 holds 10^0 … 10^19, every power of ten that fits a uint64.
 var pow10 = func() (p [20]uint64) {
@@ -105,9 +200,131 @@ func appendFixed(dst []byte, u uint64, prec int32) []byte {
 	return append(dst, digits...)
 }
 
+// decimalDigits is a decimal number as scanDecimal read it: its value is
+// ±digits[:n] × 10^exp.
+type decimalDigits struct {
+	neg    bool
+	n      int                     // significant digits; 0 for zero
+	digits [MaxDecimalDigits]uint8 // values 0 to 9, most significant first
+	exp    int64                   // exponent of the last digit
+}
+
+// scanDecimal reads s in the syntax of ParseDecimal, checking its bounds
+// as it goes: it stops at the first byte past a bound.
+func scanDecimal[T string | []byte](s T) (v decimalDigits, err error) {
+	if len(s) > maxDecimalLen {
+		return v, decimalError(s, strconv.Itoa(len(s))+" bytes long, more than "+strconv.Itoa(maxDecimalLen), true)
+	}
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		v.neg = s[i] == '-'
+		i++
+	}
+	mantissa, frac := 0, -1 // digits seen; digits after the point, -1 before it
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '.' && frac < 0 {
+			frac = 0
+			continue
+		}
+		if c < '0' || c > '9' {
+			break
+		}
+		mantissa++
+		if frac >= 0 {
+			frac++
+		}
+		if v.n == 0 && c == '0' {
+			continue // a leading zero
+		}
+		if v.n == MaxDecimalDigits {
+			return v, decimalError(s, "more than "+strconv.Itoa(MaxDecimalDigits)+" significant digits", true)
+		}
+		v.digits[v.n] = c - '0'
+		v.n++
+	}
+	if mantissa == 0 {
+		return v, decimalError(s, "not a decimal number", false)
+	}
+	var exp int64
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		neg := false
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			neg = s[i] == '-'
+			i++
+		}
+		start := i
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			if exp = exp*10 + int64(s[i]-'0'); exp > MaxDecimalExponent {
+				return v, decimalError(s, "exponent beyond ±"+strconv.Itoa(MaxDecimalExponent), true)
+			}
+		}
+		if i == start {
+			return v, decimalError(s, "not a decimal number", false)
+		}
+		if neg {
+			exp = -exp
+		}
+	}
+	if i != len(s) {
+		return v, decimalError(s, "not a decimal number", false)
+	}
+	v.exp = exp - int64(max(frac, 0))
+	return v, nil
+}
+
+// parseDecimalText is ParseDecimal for a string or a byte slice.
+func parseDecimalText[T string | []byte](s T) (decimal.Decimal, error) {
+	v, err := scanDecimal(s)
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	// |v.exp| is at most maxDecimalLen + MaxDecimalExponent.
+	exp := int32(v.exp)
+	if v.n <= 18 { // 18 digits always fit an int64
+		var c int64
+		for _, d := range v.digits[:v.n] {
+			c = c*10 + int64(d)
+		}
+		if v.neg {
+			c = -c
+		}
+		return decimal.New(c, exp), nil
+	}
+	var buf [1 + MaxDecimalDigits]byte
+	text := buf[:0]
+	if v.neg {
+		text = append(text, '-')
+	}
+	for _, d := range v.digits[:v.n] {
+		text = append(text, '0'+d)
+	}
+	c, _ := new(big.Int).SetString(string(text), 10)
+	return decimal.NewFromBigInt(c, exp), nil
+}
+
+// decimalError is the error for the decimal s; bound tells a number beyond
+// the bounds from one that is not a number.
+func decimalError[T string | []byte](s T, msg string, bound bool) error {
+	const show = 40 // bytes of s to show
+	return &parseError{text: quote([]byte(s[:min(len(s), show+1)])), msg: msg, bound: bound}
+}
+
+// parseError is the error of ParseDecimal and ParseFixed.
+type parseError struct {
+	text  string // the input, quoted and cut short
+	msg   string
+	bound bool // syntactically a number, but beyond a bound
+}
+
+func (e *parseError) Error() string {
+	return "protocol: decimal " + e.text + ": " + e.msg
+}
+
 // parseDecimal parses the canonical fixed-point text that appendDecimal
-// writes: -?(0|[1-9][0-9]*)(\.[0-9]+)?, and not a negative zero. It returns
-// the number of digits after the point.
+// writes: -?(0|[1-9][0-9]*)(\.[0-9]+)?, not a negative zero, and within the
+// bounds of ParseDecimal. It returns the number of digits after the point.
 func parseDecimal(b []byte) (d decimal.Decimal, prec int32, ok bool) {
 	i := 0
 	neg := len(b) > 0 && b[0] == '-'
@@ -128,37 +345,14 @@ func parseDecimal(b []byte) (d decimal.Decimal, prec int32, ok bool) {
 		if i == intEnd+1 {
 			return d, 0, false
 		}
-		prec = int32(min(i-intEnd-1, math.MaxInt32))
+		prec = int32(i - intEnd - 1)
 	}
 	if i != len(b) {
 		return d, 0, false
 	}
-	var c uint64
-	nonzero := false
-	for _, ch := range b {
-		if ch >= '0' && ch <= '9' {
-			c = c*10 + uint64(ch-'0')
-			nonzero = nonzero || ch != '0'
-		}
+	d, err := parseDecimalText(b)
+	if err != nil || neg && d.Sign() == 0 {
+		return decimal.Decimal{}, 0, false
 	}
-	if neg && !nonzero {
-		return d, 0, false
-	}
-	ndigits := len(b)
-	if neg {
-		ndigits--
-	}
-	if intEnd < len(b) {
-		ndigits-- // the point
-	}
-	if ndigits > 18 { // 18 digits always fit an int64
-		var err error
-		d, err = decimal.NewFromString(string(b))
-		return d, prec, err == nil
-	}
-	v := int64(c)
-	if neg {
-		v = -v
-	}
-	return decimal.New(v, -prec), prec, true
+	return d, prec, true
 }

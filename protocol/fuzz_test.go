@@ -3,9 +3,15 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"math"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
 )
 
 // The seed corpora are in testdata/fuzz/<FuzzName>/.
@@ -123,5 +129,89 @@ func FuzzAppendString(f *testing.F) {
 		if want != "" && (err != nil || req.Token != want) {
 			t.Fatalf("DecodeRequest(%s) = %q, %v; want token %q", msg, req.Token, err, want)
 		}
+	})
+}
+
+func FuzzParseDecimal(f *testing.F) {
+	for _, s := range []string{"187.24", "-0.5", ".5", "1.5e3", "2E-8", "1e100000000", "00.0100", "+0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDecimal(s)
+		ref, refErr := decimal.NewFromString(s)
+		if err != nil {
+			var pe *parseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("ParseDecimal(%q) error %v is not a *parseError", s, err)
+			}
+			if !pe.bound && decimalSyntax.MatchString(s) {
+				t.Fatalf("ParseDecimal(%q): %v; want it read", s, err)
+			}
+			if _, ferr := ParseFixed(s, 2); ferr == nil {
+				t.Fatalf("ParseFixed(%q, 2) accepts what ParseDecimal rejects: %v", s, err)
+			}
+			return
+		}
+		if !decimalSyntax.MatchString(s) {
+			t.Fatalf("ParseDecimal(%q) accepts a string outside the syntax", s)
+		}
+		if refErr != nil || ref.Coefficient().Cmp(d.Coefficient()) != 0 || ref.Exponent() != d.Exponent() {
+			t.Fatalf("ParseDecimal(%q) = %s×10^%d; decimal.NewFromString gives %s×10^%d, %v",
+				s, d.Coefficient(), d.Exponent(), ref.Coefficient(), ref.Exponent(), refErr)
+		}
+		if len(s) > maxDecimalLen || len(d.Coefficient().String()) > MaxDecimalDigits+1 {
+			t.Fatalf("ParseDecimal(%q) = %s exceeds the bounds", s, d)
+		}
+
+		// ParseFixed is exact: it succeeds when the value is a whole
+		// number of units that fits an int64, and gives that number.
+		for _, prec := range []int32{0, 2, 8, -d.Exponent(), -1} {
+			v, err := ParseFixed(s, prec)
+			units := d.Shift(prec)
+			fits := units.IsInteger() && units.Cmp(decimal.NewFromInt(math.MinInt64)) >= 0 && units.Cmp(decimal.NewFromInt(math.MaxInt64)) <= 0
+			if fits != (err == nil) || fits && v != units.IntPart() {
+				t.Fatalf("ParseFixed(%q, %d) = %d, %v; want %s", s, prec, v, err, units)
+			}
+			if out := AppendFixed(nil, v, prec); err == nil && withinBounds(out) {
+				if back, err := ParseDecimal(string(out)); err != nil || !back.Equal(d) {
+					t.Fatalf("ParseDecimal(AppendFixed(ParseFixed(%q, %d)) = %s) = %s, %v", s, prec, out, back, err)
+				}
+			}
+		}
+
+		// What the encoder writes at the decimal's own precision parses
+		// back to the same value, within the bounds.
+		prec := max(-d.Exponent(), 0)
+		out := appendDecimal(nil, d, prec)
+		back, err := ParseDecimal(string(out))
+		if err == nil && (!back.Equal(d) || back.Exponent() != -prec) {
+			t.Fatalf("ParseDecimal(appendDecimal(%q, %d) = %s) = %s×10^%d", s, prec, out, back.Coefficient(), back.Exponent())
+		}
+		if err != nil && withinBounds(out) {
+			t.Fatalf("ParseDecimal(appendDecimal(%q, %d) = %s): %v", s, prec, out, err)
+		}
+	})
+}
+
+// decimalSyntax is the syntax ParseDecimal documents.
+var decimalSyntax = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
+// withinBounds reports whether the decimal text b, as appendDecimal
+// writes it, is within the length and digit bounds of ParseDecimal.
+func withinBounds(b []byte) bool {
+	sig := strings.TrimLeft(strings.NewReplacer("-", "", ".", "").Replace(string(b)), "0")
+	return len(b) <= maxDecimalLen && len(sig) <= MaxDecimalDigits
+}
+
+func FuzzAppendFixed(f *testing.F) {
+	f.Add(int64(9154930), int8(2))
+	f.Add(int64(math.MinInt64), int8(19))
+	f.Add(int64(-123), int8(-3))
+	f.Fuzz(func(t *testing.T, v int64, prec8 int8) {
+		prec := int32(prec8)
+		if prec < -21 || prec > 100 { // beyond: more digits or bytes than ParseDecimal takes
+			return
+		}
+		checkFixed(t, v, prec)
 	})
 }
