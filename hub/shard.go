@@ -364,7 +364,7 @@ func (s *shard) subscribe(c *conn, m *cmd) {
 		s.mark[c.subs[i].sym] = 0
 	}
 	if len(names) > 0 {
-		s.reply(c, textFrame(protocol.AppendSubscribed(nil, m.id, names)))
+		s.reply(c, textFrame(protocol.AppendSubscribed(nil, m.id, protocol.Stream{}, names)))
 	}
 	if len(m.unknown) > 0 {
 		s.h.stats.errors[codeIndex(protocol.CodeUnknownSymbol)].Add(1)
@@ -385,7 +385,7 @@ func (s *shard) unsubscribe(c *conn, m *cmd) {
 			}
 		}
 	}
-	s.reply(c, textFrame(protocol.AppendUnsubscribed(nil, m.id, m.names)))
+	s.reply(c, textFrame(protocol.AppendUnsubscribed(nil, m.id, protocol.Stream{}, m.names)))
 	if len(m.unknown) > 0 {
 		s.h.stats.errors[codeIndex(protocol.CodeUnknownSymbol)].Add(1)
 		s.reply(c, errorFrame(m.id, protocol.CodeUnknownSymbol, "unknown symbol: ", m.unknown))

@@ -19,6 +19,9 @@ func BenchmarkDecodeRequest(b *testing.B) {
 		{"ping", `{"op":"ping","id":4}`},
 		{"subscribe2", `{"op":"subscribe","symbols":["AAPL","BTC-USD"],"id":1}`},
 		{"subscribe100", `{"op":"subscribe","symbols":[` + symbolList(100) + `],"id":1}`},
+		{"trades_since", `{"op":"subscribe","channel":"trades","symbols":["AAPL","MSFT"],"since":{"AAPL":88100,"MSFT":12},"id":5}`},
+		{"book", `{"op":"subscribe","channel":"book","symbols":["BTC-USD"],"depth":50,"max_rate":5,"id":9}`},
+		{"search", `{"op":"search","prefix":"AA","limit":50,"id":11}`},
 	}
 	for _, r := range reqs {
 		b.Run(r.name, func(b *testing.B) {
@@ -88,5 +91,42 @@ func BenchmarkAppendFixed(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = AppendFixed(buf[:0], 9154930, 2)
+	}
+}
+
+// BenchmarkEncoders measures the encoders of the channel messages; each
+// must report 0 allocs/op.
+func BenchmarkEncoders(b *testing.B) {
+	for _, bm := range encoders() {
+		b.Run(bm.name, func(b *testing.B) {
+			buf := make([]byte, 0, 512)
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = bm.f(buf[:0])
+			}
+			b.SetBytes(int64(len(buf)))
+		})
+	}
+}
+
+func BenchmarkScanTrade(b *testing.B) {
+	in := ReplayFromTrade(nil, []byte(aaplTradeJSON))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, _, _, _, ok := ScanTrade(in); !ok {
+			b.Fatal("ScanTrade failed")
+		}
+	}
+}
+
+func BenchmarkDecodeTrade(b *testing.B) {
+	in := []byte(aaplTradeJSON)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, _, err := DecodeTrade(in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

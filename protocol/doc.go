@@ -2,7 +2,10 @@
 // and their JSON encoding and decoding. It starts no goroutines and does no
 // I/O; everything is safe for concurrent use.
 //
-// Each WebSocket text frame carries one JSON object.
+// Each WebSocket text frame carries one JSON object. A client subscribes
+// to symbols on a channel: quotes (the full state of a symbol, the latest
+// value wins), trades (every print, in order), candles (OHLCV per interval)
+// or book (the L2 order book).
 //
 // # Client to server
 //
@@ -11,15 +14,40 @@
 //	{"op":"list","id":3}
 //	{"op":"ping","id":4}
 //	{"op":"auth","token":"eyJhbGciOi…","id":5}
+//	{"op":"subscribe","channel":"quotes","symbols":["AAPL"],"max_rate":1,"id":6}
+//	{"op":"subscribe","channel":"trades","symbols":["AAPL"],"since":{"AAPL":88100},"id":7}
+//	{"op":"subscribe","channel":"candles","interval":"1m","symbols":["AAPL"],"id":8}
+//	{"op":"subscribe","channel":"book","symbols":["BTC-USD"],"depth":10,"id":9}
+//	{"op":"unsubscribe","channel":"trades","symbols":["AAPL"],"id":10}
+//	{"op":"search","prefix":"AA","limit":50,"id":11}
 //
 // The "id" is optional. It is a JSON number or string, and the reply echoes
 // it exactly as sent (`1` stays `1`, `"a"` stays `"a"`, `1e3` stays `1e3`).
 // "auth" is for browsers, which cannot set headers on a WebSocket request.
-// Connecting to /ws?symbols=AAPL,MSFT subscribes at connect time.
+// Connecting to /ws?symbols=AAPL,MSFT subscribes to their quotes at connect
+// time.
+//
+// The other fields go only where they mean something; anywhere else they
+// are a bad_request:
+//
+//	channel   subscribe, unsubscribe: "quotes" (the default), "trades", "candles" or "book"
+//	since     subscribe to trades: {symbol: the last trade seq the client has}, for symbols of the request
+//	interval  subscribe, unsubscribe to candles, where it is required: "1s", "1m", "5m" or "1h"
+//	depth     subscribe to book: 10 (the default), 50 or 200
+//	max_rate  subscribe to quotes, candles or book: updates per second per symbol, 0.1 to 1000
+//	prefix    search: the start of the symbol names wanted, possibly empty
+//	limit     search: how many names at most, 1 to 500 (default 50)
+//
+// A connection holds one subscription per (symbol, channel), per interval
+// for candles. A subscribe that names symbols already subscribed on the
+// channel updates the subscription: a new max_rate takes effect at once
+// (leaving it out removes the cap); a book subscribe with another depth
+// replaces the book subscription, and a fresh snapshot follows. An
+// unsubscribe of a book needs no depth.
 //
 // # Server to client
 //
-//	{"type":"limits","max_message_bytes":65536,"max_symbols":1000,"max_request_symbols":1000,"messages_per_second":20,"burst":40,"ping_interval_ms":30000,"backlog_timeout_ms":30000,"auth":false}
+//	{"type":"limits","max_message_bytes":65536,"max_symbols":1000,"max_request_symbols":1000,"messages_per_second":20,"burst":40,"ping_interval_ms":30000,"backlog_timeout_ms":30000,"auth":false,"channels":["quotes","trades","candles","book"],"max_rate":0,"trade_history":10000,"trade_history_ms":300000,"candle_history":500,"book_depths":[10,50,200],"compression":true}
 //	{"type":"subscribed","id":1,"symbols":["AAPL","BTC-USD"]}
 //	{"type":"snapshot","symbol":"AAPL","seq":1042,"price":"187.23","bid":"187.22","ask":"187.24","open":"185.00","high":"188.10","low":"184.90","volume":"1203344","ts":1763718000123456789}
 //	{"type":"tick","symbol":"AAPL","seq":1043,"price":"187.24","bid":"187.23","ask":"187.25","open":"185.00","high":"188.10","low":"184.90","volume":"1203400","ts":1763718000223456789}
@@ -28,46 +56,141 @@
 //	{"type":"pong","id":4,"ts":1763718000123456789}
 //	{"type":"error","id":1,"code":"unknown_symbol","message":"unknown symbol: XYZ","symbols":["XYZ"]}
 //	{"type":"authenticated","id":5,"subject":"alice","expires":1763721600000000000}
+//	{"type":"subscribed","id":7,"channel":"trades","symbols":["AAPL"]}
+//	{"type":"trade","symbol":"AAPL","seq":88101,"price":"187.22","size":"300","side":"sell","ts":1763718000023456789,"replay":true}
+//	{"type":"trade","symbol":"AAPL","seq":88123,"price":"187.24","size":"100","side":"buy","ts":1763718000123456789}
+//	{"type":"gap","channel":"trades","symbol":"AAPL","from":88124,"to":88130}
+//	{"type":"subscribed","id":8,"channel":"candles","interval":"1m","symbols":["AAPL"]}
+//	{"type":"subscribed","id":9,"channel":"book","symbols":["BTC-USD"],"depth":10}
+//	{"type":"unsubscribed","id":10,"channel":"trades","symbols":["AAPL"]}
+//	{"type":"search","id":11,"prefix":"AA","symbols":["AAL","AAPL"],"more":false}
+//	{"type":"reset","channel":"trades","symbol":"AAPL","epoch":2}
+//	{"type":"delisted","symbol":"AAPL261218C00190000","ts":1763718000123456789}
 //
 // "limits" is the first message on every connection: the server's limits
-// for this client (ServerLimits). "authenticated" answers a good "auth".
-// A subscriber first gets a "snapshot" per symbol, then a "tick" per update.
-// Both carry the full state of the symbol in the same field order, so a
-// snapshot is a tick with another prefix (SnapshotFromTick). "seq" counts
-// updates per symbol at the feed; a client that sees it jump knows updates
-// were merged (conflated) and its view is still correct. "ts" is the feed's
-// event time in Unix nanoseconds; in "pong" it is the server's clock. Fields
-// may be added in later versions, so readers ignore fields they do not know
-// (DecodeTick does). Replies without an id leave "id" out; "error" leaves
-// "symbols" out when it is about none.
+// for this client (ServerLimits), including the channels it carries, its
+// own cap on max_rate (0: none), how many trades and for how long it keeps
+// per symbol for "since", how many closed candles a candles subscribe
+// starts with, the book depths offered and whether permessage-deflate can
+// be negotiated. "authenticated" answers a good "auth". A subscribe is
+// answered with "subscribed" naming the symbols subscribed; symbols it
+// could not subscribe get an "error" after it. Replies without an id leave
+// "id" out; "error" leaves "symbols" out when it is about none. "ts" is
+// the feed's event time in Unix nanoseconds; in "pong" it is the server's
+// clock.
+//
+// Every message type has a fixed field order, the one shown; the encoders
+// (AppendTick, AppendTrade, AppendGap, …) write it, and readers should
+// accept any order. Fields and message types may be added in later
+// versions, so readers ignore fields and types they do not know (the
+// decoders here do).
+//
+// # Quotes
+//
+// A quote subscriber first gets a "snapshot" per symbol, then a "tick" per
+// update. Both carry the full state of the symbol in the same field order,
+// so a snapshot is a tick with another prefix (SnapshotFromTick). "seq"
+// counts updates per symbol at the feed. Quotes merge: a client that keeps
+// up gets every update in order; one that falls behind, or that asked for
+// a max_rate, gets the latest value of each symbol, and a seq that jumps
+// tells it updates were merged (its view is still correct).
+//
+// # Trades
+//
+// Trades never merge. "seq" is per symbol and contiguous, +1 per trade, so
+// a client that sees a hole knows it lost something, and the server never
+// makes one silently: when it cannot deliver trades (the client fell
+// further behind than its budget, the history no longer holds what "since"
+// asked for, or the feed itself missed trades) it sends a "gap" naming the
+// inclusive range of seqs missed, and continues after it. "side" is the
+// aggressor side: "buy", "sell", or "" when the venue does not say. "size"
+// has the symbol's volume precision.
+//
+// A trades subscribe with "since" resumes a tape after a reconnect: for
+// each symbol named, the client first gets every later trade the server's
+// history holds, each with "replay":true (ReplayFromTrade), then the live
+// ones; a gap names what the history no longer holds. The history is kept
+// per symbol (limits: trade_history trades or trade_history_ms, whichever
+// is less), once per server, not per connection. A client resumes by
+// remembering the last seq it got per symbol.
+//
+// max_rate does not go with trades: a rate cap would have to merge prints,
+// which this channel never does, or queue them without bound.
+//
+// # Candles
+//
+// This section is the candle channel's; its frames are encoded in
+// candle.go.
+//
+// # Order books
+//
+// This section is the book channel's; its frames and checksum are encoded
+// in book.go.
+//
+// # Rates
+//
+// "max_rate" caps the updates per second per symbol of one subscription,
+// from 0.1 to 1000; absent, updates come as fast as they happen (the
+// server's cap in "limits" aside). Each update sent is the latest value,
+// and it is never older than 1/max_rate plus one delivery pass. For books
+// it limits how often deltas are sent (merged deltas, or a snapshot). The
+// rate is changed live by subscribing again to the same symbols with the
+// new max_rate.
+//
+// # Search
+//
+// "search" answers with the server's symbols whose names start with
+// "prefix", in byte order, at most "limit" of them; "more" says whether
+// more matched. It serves universes far too large to list.
+//
+// # Listings, delistings and resets
+//
+// Symbols are listed and delisted while the server runs. A delisted
+// symbol's subscribers get one "delisted" message: every subscription of
+// the connection to that symbol has ended, on every channel; "list" and
+// "search" no longer name it, and subscribing to it is an unknown_symbol.
+//
+// A "reset" says that the seq space of a symbol's channel started over:
+// the feed lost its state and counts from a lower seq, in a new "epoch".
+// A quote or book subscriber gets a snapshot after it; a trade subscriber
+// gets the new epoch's trades and must forget the seq it would have
+// resumed from.
 //
 // # Prices and precision
 //
-// Prices and volume are decimal strings, never JSON numbers, so no float
-// rounding can creep in. Every symbol has a fixed precision: Tick.PricePrec
-// digits after the point for price, bid, ask, open, high and low, and
-// Tick.VolumePrec for volume. The encoder always writes exactly that many
-// ("185.00", not "185"; "0.00" for zero; no point when the precision is 0),
-// with '-' for negatives, never an exponent and never "-0". A value with
-// more decimals than the precision is rounded half away from zero, like
-// decimal.Decimal.StringFixed. DecodeTick reads the precisions back from the
-// number of decimals in "price" and "volume", so encoding what it decoded
-// gives the same bytes.
+// Prices, sizes and volume are decimal strings, never JSON numbers, so no
+// float rounding can creep in. Every symbol has a fixed precision: digits
+// after the point for prices (Tick.PricePrec, Trade.PricePrec) and for
+// volumes and sizes (Tick.VolumePrec, Trade.SizePrec). The encoder always
+// writes exactly that many ("185.00", not "185"; "0.00" for zero; no point
+// when the precision is 0), with '-' for negatives, never an exponent and
+// never "-0". A value with more decimals than the precision is rounded
+// half away from zero, like decimal.Decimal.StringFixed. DecodeTick and
+// DecodeTrade read the precisions back from the number of decimals, so
+// encoding what they decoded gives the same bytes.
+//
+// Feeds parse every decimal they receive with ParseDecimal, or ParseFixed
+// for fixed point (book levels): both accept the usual forms ("187.24",
+// "-0.5", "1.5e-3") and reject, at once and with an error naming the
+// input, anything beyond MaxDecimalDigits significant digits or an
+// exponent of MaxDecimalExponent, such as "1e100000000". AppendFixed
+// writes fixed point back.
 //
 // # Requests
 //
 // DecodeRequest is strict and bounded (Limits): one JSON object in valid
-// UTF-8, only the fields op, id, symbols and token, each once; no trailing
-// data. Symbols are 1 to 32 bytes (Limits.MaxSymbolLen) of printable ASCII
-// without spaces, quotes, backslashes or commas; duplicates are dropped. The first problem
-// found decides the error, and the id is echoed whenever it could be read,
-// even if it comes after the problem.
+// UTF-8, only the fields above, each once and where it belongs; no
+// trailing data. Symbols are 1 to 32 bytes (Limits.MaxSymbolLen) of
+// printable ASCII without spaces, quotes, backslashes or commas;
+// duplicates are dropped. The first problem found decides the error, and
+// the id is echoed whenever it could be read, even if it comes after the
+// problem. Its work is linear in the request's size.
 //
 // # Errors
 //
 // Codes (type Code):
 //
-//	bad_request       malformed JSON, wrong types, unknown or repeated fields, bad symbol names
+//	bad_request       malformed JSON, wrong types, unknown, misplaced or repeated fields, bad symbol names or values
 //	unknown_op        "op" names no operation
 //	unknown_symbol    the server does not carry the symbol; a subscribe subscribes the others
 //	too_many_symbols  more symbols than one request or one connection may have
@@ -82,12 +205,24 @@
 // consumer" when a client falls behind for too long, 1008 for a client that
 // floods requests or fails to authenticate, and 4001 when its token expires.
 //
+// # Compatibility
+//
+// The channels extend version 1 without changing it for quote clients: a
+// subscribe without "channel" is a quote subscribe, and the replies to it
+// and the snapshots and ticks after it are byte for byte what they were
+// before channels existed. New fields of "limits" follow the old ones. The
+// only new messages a quote client can get are "delisted" and "reset",
+// which a client that ignores unknown types can ignore: no ticks follow a
+// delisting, and a snapshot follows a reset.
+//
 // # Usage
 //
 // Encode each update once and send the same bytes to every subscriber:
 //
 //	buf = protocol.AppendTick(buf[:0], &tick) // no allocation once buf has grown
 //	snap := protocol.SnapshotFromTick(nil, buf)
+//	live = protocol.AppendTrade(live[:0], &trade)
+//	replay := protocol.ReplayFromTrade(nil, live)
 //
 // Decode a client frame and reply:
 //
@@ -98,12 +233,13 @@
 //	}
 //	switch req.Op {
 //	case protocol.OpSubscribe:
-//		reply = protocol.AppendSubscribed(reply[:0], req.ID, subscribed)
+//		reply = protocol.AppendSubscribed(reply[:0], req.ID, req.Stream(), subscribed)
 //	case protocol.OpPing:
 //		reply = protocol.AppendPong(reply[:0], req.ID, time.Now().UnixNano())
 //	}
 //
-// Clients read market data with DecodeTick, or with ScanTick when they only
-// need the type, symbol, seq and ts (load testers: it does not allocate).
-// AppendRequest writes requests.
+// Clients write requests with AppendRequest and read market data with
+// DecodeTick and DecodeTrade, or with ScanTick and ScanTrade when they only
+// need the type, symbol, seq and ts (load testers: they do not allocate).
+// DecodeEvent reads the replies and the gap, reset and delisted notices.
 package protocol

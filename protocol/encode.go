@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"math"
 	"strconv"
 	"unicode/utf8"
 )
@@ -26,10 +27,7 @@ func AppendSnapshot(dst []byte, t *Tick) []byte {
 }
 
 func appendTickFields(dst []byte, t *Tick) []byte {
-	dst = append(dst, `"symbol":`...)
-	dst = AppendString(dst, t.Symbol)
-	dst = append(dst, `,"seq":`...)
-	dst = strconv.AppendUint(dst, t.Seq, 10)
+	dst = appendSymbolSeq(dst, t.Symbol, t.Seq)
 	dst = append(dst, `,"price":"`...)
 	dst = appendDecimal(dst, t.Price, t.PricePrec)
 	dst = append(dst, `","bid":"`...)
@@ -49,6 +47,15 @@ func appendTickFields(dst []byte, t *Tick) []byte {
 	return append(dst, '}')
 }
 
+// appendSymbolSeq appends the "symbol" and "seq" fields that market-data
+// messages start with, after their type.
+func appendSymbolSeq(dst []byte, symbol string, seq uint64) []byte {
+	dst = append(dst, `"symbol":`...)
+	dst = AppendString(dst, symbol)
+	dst = append(dst, `,"seq":`...)
+	return strconv.AppendUint(dst, seq, 10)
+}
+
 // SnapshotFromTick appends the snapshot form of the tick message tick to dst:
 // the same bytes with TickPrefix replaced by SnapshotPrefix, so the result is
 // exactly what AppendSnapshot gives for the same Tick. A message that already
@@ -66,16 +73,110 @@ func SnapshotFromTick(dst, tick []byte) []byte {
 }
 
 // AppendSubscribed appends the reply to a subscribe request. id is the raw
-// JSON of the request's id (Request.ID) or nil to leave it out.
-func AppendSubscribed(dst []byte, id []byte, symbols []string) []byte {
-	dst = appendReplyStart(dst, "subscribed", id)
-	return append(appendSymbolsField(dst, symbols), '}')
+// JSON of the request's id (Request.ID) or nil to leave it out; st is what
+// was subscribed to (Request.Stream). For the quote channel the reply has
+// no "channel":
+//
+//	{"type":"subscribed","id":1,"symbols":["AAPL"]}
+//	{"type":"subscribed","id":7,"channel":"candles","interval":"1m","symbols":["AAPL"]}
+//	{"type":"subscribed","id":9,"channel":"book","symbols":["BTC-USD"],"depth":10}
+func AppendSubscribed(dst []byte, id []byte, st Stream, symbols []string) []byte {
+	return appendStreamReply(dst, "subscribed", id, st, symbols)
 }
 
-// AppendUnsubscribed appends the reply to an unsubscribe request.
-func AppendUnsubscribed(dst []byte, id []byte, symbols []string) []byte {
-	dst = appendReplyStart(dst, "unsubscribed", id)
-	return append(appendSymbolsField(dst, symbols), '}')
+// AppendUnsubscribed appends the reply to an unsubscribe request, in the
+// shape of AppendSubscribed's.
+func AppendUnsubscribed(dst []byte, id []byte, st Stream, symbols []string) []byte {
+	return appendStreamReply(dst, "unsubscribed", id, st, symbols)
+}
+
+func appendStreamReply(dst []byte, typ string, id []byte, st Stream, symbols []string) []byte {
+	dst = appendReplyStart(dst, typ, id)
+	dst = appendChannel(dst, st)
+	dst = appendSymbolsField(dst, symbols)
+	if st.Channel == ChannelBook && st.Depth != 0 {
+		dst = append(dst, `,"depth":`...)
+		dst = strconv.AppendInt(dst, int64(st.Depth), 10)
+	}
+	return append(dst, '}')
+}
+
+// appendChannel appends the "channel" field, and "interval" for candles;
+// nothing for quotes.
+func appendChannel(dst []byte, st Stream) []byte {
+	if st.Channel == ChannelQuotes {
+		return dst
+	}
+	dst = append(dst, `,"channel":`...)
+	dst = AppendString(dst, st.Channel.String())
+	if st.Channel == ChannelCandles {
+		dst = append(dst, `,"interval":`...)
+		dst = AppendString(dst, st.Interval.String())
+	}
+	return dst
+}
+
+// AppendSearch appends the reply to a search request: the symbols whose
+// names start with prefix, and whether more matched than were sent.
+//
+//	{"type":"search","id":11,"prefix":"AA","symbols":["AAL","AAPL"],"more":false}
+func AppendSearch(dst []byte, id []byte, prefix string, symbols []string, more bool) []byte {
+	dst = appendReplyStart(dst, "search", id)
+	dst = append(dst, `,"prefix":`...)
+	dst = AppendString(dst, prefix)
+	dst = appendSymbolsField(dst, symbols)
+	dst = append(dst, `,"more":`...)
+	dst = strconv.AppendBool(dst, more)
+	return append(dst, '}')
+}
+
+// AppendGap appends a "gap" message: the subscriber missed the messages of
+// the channel for symbol with seqs from to to, inclusive, and the next one
+// it gets is to+1.
+//
+//	{"type":"gap","channel":"trades","symbol":"AAPL","from":88101,"to":88110}
+func AppendGap(dst []byte, ch Channel, symbol string, from, to uint64) []byte {
+	dst = appendEventStart(dst, "gap", ch, symbol)
+	dst = append(dst, `,"from":`...)
+	dst = strconv.AppendUint(dst, from, 10)
+	dst = append(dst, `,"to":`...)
+	dst = strconv.AppendUint(dst, to, 10)
+	return append(dst, '}')
+}
+
+// AppendReset appends a "reset" message: the seq space of the channel for
+// symbol restarted at epoch (the feed lost its state), so seqs start over.
+//
+//	{"type":"reset","channel":"trades","symbol":"AAPL","epoch":2}
+func AppendReset(dst []byte, ch Channel, symbol string, epoch uint64) []byte {
+	dst = appendEventStart(dst, "reset", ch, symbol)
+	dst = append(dst, `,"epoch":`...)
+	dst = strconv.AppendUint(dst, epoch, 10)
+	return append(dst, '}')
+}
+
+// appendEventStart appends `{"type":"<typ>","channel":…,"symbol":…`. typ
+// needs no escaping.
+func appendEventStart(dst []byte, typ string, ch Channel, symbol string) []byte {
+	dst = append(dst, `{"type":"`...)
+	dst = append(dst, typ...)
+	dst = append(dst, `","channel":`...)
+	dst = AppendString(dst, ch.String())
+	dst = append(dst, `,"symbol":`...)
+	return AppendString(dst, symbol)
+}
+
+// AppendDelisted appends a "delisted" message: symbol is gone and every
+// subscription of the connection to it has ended. ts is when, in Unix
+// nanoseconds.
+//
+//	{"type":"delisted","symbol":"AAPL261218C00190000","ts":1763718000123456789}
+func AppendDelisted(dst []byte, symbol string, ts int64) []byte {
+	dst = append(dst, `{"type":"delisted","symbol":`...)
+	dst = AppendString(dst, symbol)
+	dst = append(dst, `,"ts":`...)
+	dst = strconv.AppendInt(dst, ts, 10)
+	return append(dst, '}')
 }
 
 // AppendSymbols appends the reply to a list request.
@@ -131,10 +232,17 @@ func appendSymbolsField(dst []byte, symbols []string) []byte {
 	return append(dst, ']')
 }
 
-// AppendRequest appends r as a client request in canonical form:
-// {"op":…,"id":…,"symbols":[…],"token":…}, leaving out an absent id, empty
-// symbols and an empty token. Clients (the load tester, tests) use it;
-// DecodeRequest reads it back to the same Request.
+// AppendRequest appends r as a client request in canonical form, fields in
+// this order:
+//
+//	{"op":…,"id":…,"channel":…,"interval":…,"symbols":[…],"since":{…},
+//	 "depth":…,"max_rate":…,"prefix":…,"limit":…,"token":…}
+//
+// It leaves out an absent id, ChannelQuotes, empty symbols, since, prefix
+// and token, and zero depth, max_rate and limit; "interval" is written for
+// ChannelCandles only. Clients (the load tester, tests) use it;
+// DecodeRequest reads it back to the same Request, or says what is wrong
+// with it.
 func AppendRequest(dst []byte, r *Request) []byte {
 	dst = append(dst, `{"op":`...)
 	dst = AppendString(dst, r.Op.String())
@@ -142,8 +250,44 @@ func AppendRequest(dst []byte, r *Request) []byte {
 		dst = append(dst, `,"id":`...)
 		dst = append(dst, r.ID...)
 	}
+	if r.Channel != ChannelQuotes {
+		dst = append(dst, `,"channel":`...)
+		dst = AppendString(dst, r.Channel.String())
+	}
+	if r.Channel == ChannelCandles {
+		dst = append(dst, `,"interval":`...)
+		dst = AppendString(dst, r.Interval.String())
+	}
 	if len(r.Symbols) > 0 {
 		dst = appendSymbolsField(dst, r.Symbols)
+	}
+	if len(r.Since) > 0 {
+		dst = append(dst, `,"since":{`...)
+		for i, e := range r.Since {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, e.Symbol)
+			dst = append(dst, ':')
+			dst = strconv.AppendUint(dst, e.Seq, 10)
+		}
+		dst = append(dst, '}')
+	}
+	if r.Depth != 0 {
+		dst = append(dst, `,"depth":`...)
+		dst = strconv.AppendInt(dst, int64(r.Depth), 10)
+	}
+	if r.MaxRate != 0 && !math.IsNaN(r.MaxRate) && !math.IsInf(r.MaxRate, 0) {
+		dst = append(dst, `,"max_rate":`...)
+		dst = strconv.AppendFloat(dst, r.MaxRate, 'g', -1, 64)
+	}
+	if r.Prefix != "" {
+		dst = append(dst, `,"prefix":`...)
+		dst = AppendString(dst, r.Prefix)
+	}
+	if r.Limit != 0 {
+		dst = append(dst, `,"limit":`...)
+		dst = strconv.AppendInt(dst, int64(r.Limit), 10)
 	}
 	if r.Token != "" {
 		dst = append(dst, `,"token":`...)

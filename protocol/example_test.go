@@ -28,7 +28,9 @@ func ExampleAppendTick() {
 func ExampleDecodeRequest() {
 	for _, msg := range []string{
 		`{"op":"subscribe","symbols":["AAPL","BTC-USD"],"id":1}`,
+		`{"op":"subscribe","channel":"trades","symbols":["AAPL"],"since":{"AAPL":88100},"id":5}`,
 		`{"op":"subscribe","symbols":["AAPL"],"id":"a","x":true}`,
+		`{"op":"subscribe","channel":"book","symbols":["BTC-USD"],"depth":20,"id":9}`,
 		`{"op":"watch","id":2}`,
 	} {
 		req, err := protocol.DecodeRequest([]byte(msg), protocol.Limits{})
@@ -36,10 +38,12 @@ func ExampleDecodeRequest() {
 			fmt.Println(string(protocol.AppendError(nil, err.ID, err.Code, err.Message, err.Symbols)))
 			continue
 		}
-		fmt.Println(req.Op, req.Symbols, string(protocol.AppendSubscribed(nil, req.ID, req.Symbols)))
+		fmt.Println(req.Op, req.Symbols, req.Since, string(protocol.AppendSubscribed(nil, req.ID, req.Stream(), req.Symbols)))
 	}
 	// Output:
-	// subscribe [AAPL BTC-USD] {"type":"subscribed","id":1,"symbols":["AAPL","BTC-USD"]}
+	// subscribe [AAPL BTC-USD] [] {"type":"subscribed","id":1,"symbols":["AAPL","BTC-USD"]}
+	// subscribe [AAPL] [{AAPL 88100}] {"type":"subscribed","id":5,"channel":"trades","symbols":["AAPL"]}
 	// {"type":"error","id":"a","code":"bad_request","message":"unknown field \"x\""}
+	// {"type":"error","id":9,"code":"bad_request","message":"depth 20: want 10, 50 or 200"}
 	// {"type":"error","id":2,"code":"unknown_op","message":"unknown op \"watch\""}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -36,10 +37,17 @@ func FuzzDecodeRequest(f *testing.F) {
 
 		// encoding/json must read the same values.
 		var ref struct {
-			Op      string
-			ID      json.RawMessage
-			Symbols []string
-			Token   string
+			Op       string
+			ID       json.RawMessage
+			Symbols  []string
+			Token    string
+			Channel  string
+			Since    map[string]uint64
+			Interval string
+			Depth    int
+			MaxRate  float64 `json:"max_rate"`
+			Prefix   string
+			Limit    int
 		}
 		if err := json.Unmarshal(data, &ref); err != nil {
 			t.Fatalf("DecodeRequest(%q) accepts what encoding/json rejects: %v", data, err)
@@ -50,7 +58,14 @@ func FuzzDecodeRequest(f *testing.F) {
 				refSyms = append(refSyms, s)
 			}
 		}
-		if ref.Op != req.Op.String() || !bytes.Equal(ref.ID, req.ID) || !slices.Equal(refSyms, req.Symbols) || ref.Token != req.Token {
+		refSince := make(map[string]uint64)
+		for _, e := range req.Since {
+			refSince[e.Symbol] = e.Seq
+		}
+		if ref.Op != req.Op.String() || !bytes.Equal(ref.ID, req.ID) || !slices.Equal(refSyms, req.Symbols) || ref.Token != req.Token ||
+			ref.Channel != "" && ref.Channel != req.Channel.String() || len(ref.Since) != len(req.Since) || !maps.Equal(ref.Since, refSince) ||
+			ref.Interval != "" && ref.Interval != req.Interval.String() || ref.Depth != 0 && ref.Depth != req.Depth ||
+			ref.MaxRate != req.MaxRate || ref.Prefix != req.Prefix || ref.Limit != 0 && ref.Limit != req.Limit {
 			t.Fatalf("DecodeRequest(%q) = %+v, encoding/json reads %+v", data, req, ref)
 		}
 
@@ -64,7 +79,8 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("DecodeRequest(%q) = %+v; canonical %s decodes to %+v, %v", data, req, enc, req2, err)
 		}
 		for _, reply := range [][]byte{
-			AppendSubscribed(nil, req.ID, req.Symbols),
+			AppendSubscribed(nil, req.ID, req.Stream(), req.Symbols),
+			AppendSearch(nil, req.ID, req.Prefix, req.Symbols, true),
 			AppendPong(nil, req.ID, 1),
 		} {
 			if !json.Valid(reply) {
@@ -213,5 +229,61 @@ func FuzzAppendFixed(f *testing.F) {
 			return
 		}
 		checkFixed(t, v, prec)
+	})
+}
+
+func FuzzDecodeTrade(f *testing.F) {
+	f.Add([]byte(aaplTradeJSON))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ssym, sseq, sts, sreplay, sok := ScanTrade(data)
+		tr, replay, err := DecodeTrade(data)
+		if err != nil {
+			return
+		}
+		if !json.Valid(data) {
+			t.Fatalf("DecodeTrade(%q) accepts invalid JSON", data)
+		}
+		if sok && (string(ssym) != tr.Symbol && !bytes.Contains(ssym, []byte(`\`)) || sseq != tr.Seq || sts != tr.TS || sreplay != replay) {
+			t.Fatalf("ScanTrade(%q) = %q, %d, %d, %v; DecodeTrade gives %+v, %v", data, ssym, sseq, sts, sreplay, tr, replay)
+		}
+		enc := AppendTrade(nil, &tr)
+		if replay {
+			enc = ReplayFromTrade(nil, enc)
+		}
+		tr2, replay2, err := DecodeTrade(enc)
+		if err != nil || replay2 != replay || !sameTrade(tr, tr2) {
+			t.Fatalf("DecodeTrade(%q) = %+v, %v; re-encoded %s decodes to %+v, %v, %v", data, tr, replay, enc, tr2, replay2, err)
+		}
+		enc2 := AppendTrade(nil, &tr2)
+		if replay2 {
+			enc2 = ReplayFromTrade(nil, enc2)
+		}
+		if !bytes.Equal(enc, enc2) {
+			t.Fatalf("round trip of %q changed the bytes:\n%s\n%s", data, enc, enc2)
+		}
+		if ssym, sseq, sts, sreplay, sok := ScanTrade(enc); !sok || sseq != tr.Seq || sts != tr.TS || sreplay != replay {
+			t.Fatalf("ScanTrade(%s) = %q, %d, %d, %v, %v", enc, ssym, sseq, sts, sreplay, sok)
+		}
+	})
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	f.Add([]byte(`{"type":"gap","channel":"trades","symbol":"AAPL","from":88101,"to":88110}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := DecodeEvent(data)
+		if err != nil {
+			return
+		}
+		if !json.Valid(data) {
+			t.Fatalf("DecodeEvent(%q) accepts invalid JSON", data)
+		}
+		enc := appendEvent(nil, &e)
+		e2, err := DecodeEvent(enc)
+		if err != nil || !sameEvent(e, e2) {
+			t.Fatalf("DecodeEvent(%q) = %+v; re-encoded %s decodes to %+v, %v", data, e, enc, e2, err)
+		}
+		if enc2 := appendEvent(nil, &e2); !bytes.Equal(enc, enc2) {
+			t.Fatalf("round trip of %q changed the bytes:\n%s\n%s", data, enc, enc2)
+		}
 	})
 }

@@ -42,6 +42,16 @@ func ParseChannel(s string) (Channel, bool) {
 	return 0, false
 }
 
+// Stream is what a subscription is to, besides its symbols: a channel and,
+// for candles, an interval or, for books, a depth. The zero Stream is the
+// quote channel. A connection holds one candles subscription per (symbol,
+// interval) and one book subscription per symbol, whatever its depth.
+type Stream struct {
+	Channel  Channel
+	Interval Interval // ChannelCandles only
+	Depth    int      // ChannelBook only: 10, 50 or 200; 0 in an unsubscribe
+}
+
 // Side is the aggressor side of a trade: the side of the order that took
 // liquidity.
 type Side uint8

@@ -18,10 +18,15 @@ func sameTick(a, b Tick) bool {
 // tickWith returns the AAPL tick message with field name's value replaced
 // by raw, or the field removed when raw is "".
 func tickWith(name, raw string) string {
-	fields := []string{
+	return messageWith([]string{
 		`"type":"tick"`, `"symbol":"AAPL"`, `"seq":1042`, `"price":"187.23"`, `"bid":"187.22"`, `"ask":"187.24"`,
 		`"open":"185.00"`, `"high":"188.10"`, `"low":"184.90"`, `"volume":"1203344"`, `"ts":1763718000123456789`,
-	}
+	}, name, raw)
+}
+
+// messageWith returns the object of fields with field name's value
+// replaced by raw, or the field removed when raw is "".
+func messageWith(fields []string, name, raw string) string {
 	var out []string
 	for _, f := range fields {
 		switch {

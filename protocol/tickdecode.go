@@ -37,48 +37,12 @@ const (
 // byte. typ is "tick" or "snapshot".
 func DecodeTick(data []byte) (t Tick, typ string, err error) {
 	var vals [len(tickFields)]token
-	seen := 0
-	s := scanner{data: data}
-	empty, err := s.topObject()
+	seen, err := readObject(data, tickFields[:], vals[:])
+	if err == nil {
+		err = missingField(seen, 1<<len(tickFields)-1, tickFields[:])
+	}
 	if err != nil {
 		return t, "", tickError(err)
-	}
-	if !empty {
-		var k, v token
-		for {
-			more, err := s.member(1, &k, &v)
-			if err != nil {
-				return t, "", tickError(err)
-			}
-			if k.problem != "" {
-				return t, "", errors.New("protocol: tick: bad field name: " + k.problem)
-			}
-			if v.problem != "" {
-				return t, "", errors.New("protocol: tick: " + v.problem)
-			}
-			for i, name := range tickFields {
-				if stringIs(data, k, name) {
-					if seen&(1<<i) != 0 {
-						return t, "", fmt.Errorf("protocol: tick: duplicate field %q", name)
-					}
-					seen |= 1 << i
-					vals[i] = v
-					break
-				}
-			}
-			if !more {
-				break
-			}
-		}
-	}
-	s.ws()
-	if s.pos != len(data) {
-		return t, "", tickError(s.fail("trailing data after the object"))
-	}
-	for i, name := range tickFields {
-		if seen&(1<<i) == 0 {
-			return t, "", fmt.Errorf("protocol: tick: missing field %q", name)
-		}
 	}
 
 	switch v := vals[tfType]; {
@@ -89,16 +53,10 @@ func DecodeTick(data []byte) (t Tick, typ string, err error) {
 	default:
 		return t, "", fmt.Errorf(`protocol: tick: type %s is not "tick" or "snapshot"`, snippet(data[v.start:v.end]))
 	}
-	v := vals[tfSymbol]
-	if v.kind != kindString || v.end-v.start == 2 {
+	var ok bool
+	if t.Symbol, ok = symbolValue(data, vals[tfSymbol]); !ok {
 		return t, "", errors.New("protocol: tick: symbol must be a non-empty string")
 	}
-	if v.esc {
-		t.Symbol = string(appendUnquoted(nil, data[v.start:v.end]))
-	} else {
-		t.Symbol = string(data[v.start+1 : v.end-1])
-	}
-	var ok bool
 	if t.Seq, ok = parseUint(data, vals[tfSeq]); !ok {
 		return t, "", fmt.Errorf("protocol: tick: seq %s is not an unsigned 64-bit integer", snippet(data[vals[tfSeq].start:vals[tfSeq].end]))
 	}
@@ -110,10 +68,7 @@ func DecodeTick(data []byte) (t Tick, typ string, err error) {
 		f := tfPrice + i
 		v := vals[f]
 		var prec int32
-		if v.kind == kindString && !v.esc {
-			*p, prec, ok = parseDecimal(data[v.start+1 : v.end-1])
-		}
-		if v.kind != kindString || v.esc || !ok {
+		if *p, prec, ok = decimalValue(data, v); !ok {
 			return t, "", fmt.Errorf("protocol: tick: %s %s is not a decimal string", tickFields[f], snippet(data[v.start:v.end]))
 		}
 		switch {
@@ -126,6 +81,71 @@ func DecodeTick(data []byte) (t Tick, typ string, err error) {
 		}
 	}
 	return t, typ, nil
+}
+
+// readObject reads data, which must be exactly one JSON object, into vals:
+// the value of the member named names[i] goes to vals[i], and bit i of seen
+// is set. Members with other names are skipped, since later protocol
+// versions may add some. A name twice, a string with a problem anywhere, or
+// anything but one object is an error.
+func readObject(data []byte, names []string, vals []token) (seen uint64, err error) {
+	s := scanner{data: data}
+	empty, err := s.topObject()
+	if err != nil {
+		return 0, err
+	}
+	for more := !empty; more; {
+		var k, v token
+		if more, err = s.member(1, &k, &v); err != nil {
+			return 0, err
+		}
+		if k.problem != "" {
+			return 0, errors.New("bad field name: " + k.problem)
+		}
+		if v.problem != "" {
+			return 0, errors.New(v.problem)
+		}
+		if i, ok := matchName(data, k, names); ok {
+			if seen&(1<<i) != 0 {
+				return 0, fmt.Errorf("duplicate field %q", names[i])
+			}
+			seen |= 1 << i
+			vals[i] = v
+		}
+	}
+	s.ws()
+	if s.pos != len(data) {
+		return 0, s.fail("trailing data after the object")
+	}
+	return seen, nil
+}
+
+// missingField reports the first field of names whose bit is in required
+// but not in seen.
+func missingField(seen, required uint64, names []string) error {
+	for i, name := range names {
+		if required&^seen&(1<<i) != 0 {
+			return fmt.Errorf("missing field %q", name)
+		}
+	}
+	return nil
+}
+
+// symbolValue decodes v, which must be a non-empty string.
+func symbolValue(data []byte, v token) (string, bool) {
+	if v.kind != kindString || v.end-v.start == 2 {
+		return "", false
+	}
+	return string(decodeString(nil, data, v)), true
+}
+
+// decimalValue parses v, which must be a string without escapes holding a
+// decimal in canonical form (see parseDecimal).
+func decimalValue(data []byte, v token) (decimal.Decimal, int32, bool) {
+	if v.kind != kindString || v.esc {
+		return decimal.Decimal{}, 0, false
+	}
+	return parseDecimal(data[v.start+1 : v.end-1])
 }
 
 // snippet shows the raw JSON value b in an error message, cut to a
@@ -202,94 +222,115 @@ func atou(b []byte) (uint64, bool) {
 // as soon as it has the four, so it does not validate the rest; use
 // DecodeTick for that.
 func ScanTick(data []byte) (typ, symbol []byte, seq uint64, ts int64, ok bool) {
-	if typ, symbol, seq, ts, ok = scanTickLayout(data); ok {
-		return typ, symbol, seq, ts, true
-	}
-	s := scanner{data: data}
-	s.ws()
-	if s.pos >= len(data) || data[s.pos] != '{' {
-		return nil, nil, 0, 0, false
-	}
-	s.pos++
-	s.ws()
-	const all = 1<<4 - 1
-	found := 0
-	for found != all {
-		if s.pos >= len(data) || data[s.pos] != '"' {
-			return nil, nil, 0, 0, false
-		}
-		k, err := s.str()
-		if err != nil || s.colon() != nil {
-			return nil, nil, 0, 0, false
-		}
-		v, err := s.value(1)
-		if err != nil {
-			return nil, nil, 0, 0, false
-		}
-		more, err := s.next('}') // in "ts":02 the ts is not 0
-		if err != nil {
-			return nil, nil, 0, 0, false
-		}
-		var bit int
-		switch key := data[k.start+1 : k.end-1]; string(key) {
-		case "type":
-			bit = 1
-			if v.kind != kindString {
-				return nil, nil, 0, 0, false
-			}
-			typ = data[v.start+1 : v.end-1]
-			if string(typ) != "tick" && string(typ) != "snapshot" {
-				return nil, nil, 0, 0, false
-			}
-		case "symbol":
-			bit = 2
-			if v.kind != kindString || v.problem != "" || v.end-v.start == 2 {
-				return nil, nil, 0, 0, false
-			}
-			symbol = data[v.start+1 : v.end-1]
-		case "seq":
-			bit = 4
-			if seq, ok = parseUint(data, v); !ok {
-				return nil, nil, 0, 0, false
-			}
-		case "ts":
-			bit = 8
-			if ts, ok = parseInt(data, v); !ok {
-				return nil, nil, 0, 0, false
-			}
-		}
-		if found&bit != 0 {
-			return nil, nil, 0, 0, false // duplicate
-		}
-		found |= bit
-		if found != all && !more {
-			return nil, nil, 0, 0, false
-		}
-	}
-	return typ, symbol, seq, ts, true
-}
-
-// scanTickLayout reads the four fields of ScanTick from a message in the
-// layout AppendTick writes: the prefix, "symbol" and "seq" first, "ts" last.
-// It reads only those bytes, so it is much faster than walking the object.
-// ok is false when the layout differs; ScanTick then walks the object.
-//
-// Reading "ts" from the end is sound: in valid JSON a message that ends in
-// `,"ts":123}` has ts as a member of the outermost object, since the last
-// '}' closes it and `"ts"` cannot be inside a string.
-func scanTickLayout(data []byte) (typ, symbol []byte, seq uint64, ts int64, ok bool) {
 	var rest []byte
 	switch {
 	case len(data) > len(TickPrefix) && string(data[:len(TickPrefix)]) == TickPrefix:
 		typ, rest = data[len(`{"type":"`):len(TickPrefix)-2], data[len(TickPrefix):]
 	case len(data) > len(SnapshotPrefix) && string(data[:len(SnapshotPrefix)]) == SnapshotPrefix:
 		typ, rest = data[len(`{"type":"`):len(SnapshotPrefix)-2], data[len(SnapshotPrefix):]
-	default:
-		return nil, nil, 0, 0, false
 	}
+	if rest != nil {
+		if symbol, seq, ts, ok = scanLayout(rest, "}"); ok {
+			return typ, symbol, seq, ts, true
+		}
+	}
+	typ, symbol, seq, ts, _, ok = scanMembers(data, [2]string{"tick", "snapshot"}, false)
+	return typ, symbol, seq, ts, ok
+}
+
+// scanMembers is the slow path of ScanTick and ScanTrade: it walks the
+// object data for the "type", "symbol", "seq" and "ts" members, the type
+// one of types, and stops when it has them unless wantReplay asks it to go
+// on to the end for a "replay" member.
+func scanMembers(data []byte, types [2]string, wantReplay bool) (typ, symbol []byte, seq uint64, ts int64, replay, ok bool) {
+	s := scanner{data: data}
+	s.ws()
+	if s.pos >= len(data) || data[s.pos] != '{' {
+		return nil, nil, 0, 0, false, false
+	}
+	s.pos++
+	s.ws()
+	const all = 1<<4 - 1
+	found := 0
+	for {
+		if s.pos >= len(data) || data[s.pos] != '"' {
+			return nil, nil, 0, 0, false, false
+		}
+		k, err := s.str()
+		if err != nil || s.colon() != nil {
+			return nil, nil, 0, 0, false, false
+		}
+		v, err := s.value(1)
+		if err != nil {
+			return nil, nil, 0, 0, false, false
+		}
+		more, err := s.next('}') // in "ts":02 the ts is not 0
+		if err != nil {
+			return nil, nil, 0, 0, false, false
+		}
+		var bit int
+		switch key := data[k.start+1 : k.end-1]; string(key) {
+		case "type":
+			bit = 1
+			if v.kind != kindString {
+				return nil, nil, 0, 0, false, false
+			}
+			if typ = data[v.start+1 : v.end-1]; string(typ) != types[0] && string(typ) != types[1] {
+				return nil, nil, 0, 0, false, false
+			}
+		case "symbol":
+			bit = 2
+			if v.kind != kindString || v.problem != "" || v.end-v.start == 2 {
+				return nil, nil, 0, 0, false, false
+			}
+			symbol = data[v.start+1 : v.end-1]
+		case "seq":
+			bit = 4
+			if seq, ok = parseUint(data, v); !ok {
+				return nil, nil, 0, 0, false, false
+			}
+		case "ts":
+			bit = 8
+			if ts, ok = parseInt(data, v); !ok {
+				return nil, nil, 0, 0, false, false
+			}
+		case "replay":
+			if !wantReplay {
+				break
+			}
+			bit = 16
+			if v.kind != kindBool {
+				return nil, nil, 0, 0, false, false
+			}
+			replay = data[v.start] == 't'
+		}
+		if found&bit != 0 {
+			return nil, nil, 0, 0, false, false // duplicate
+		}
+		found |= bit
+		switch {
+		case found&all == all && (!wantReplay || !more):
+			return typ, symbol, seq, ts, replay, true
+		case !more:
+			return nil, nil, 0, 0, false, false
+		}
+	}
+}
+
+// scanLayout reads "symbol", "seq" and "ts" from rest, a message after its
+// type prefix, in the layout the encoders write: "symbol" and "seq" first,
+// "ts" last before end. It reads only those bytes, so it is much faster
+// than walking the object. ok is false when the layout differs; the
+// callers then walk the object.
+//
+// Reading "ts" from the end is sound: in valid JSON a message that ends in
+// `,"ts":123}` has ts as a member of the outermost object, since the last
+// '}' closes it and `"ts"` cannot be inside a string; the same holds for
+// `,"ts":123,"replay":true}`.
+func scanLayout(rest []byte, end string) (symbol []byte, seq uint64, ts int64, ok bool) {
 	const symKey, seqKey, tsKey = `"symbol":"`, `","seq":`, `,"ts":`
 	if len(rest) < len(symKey) || string(rest[:len(symKey)]) != symKey {
-		return nil, nil, 0, 0, false
+		return nil, 0, 0, false
 	}
 	rest = rest[len(symKey):]
 	i := 0
@@ -297,28 +338,28 @@ func scanTickLayout(data []byte) (typ, symbol []byte, seq uint64, ts int64, ok b
 		i++
 	}
 	if i == 0 || len(rest)-i < len(seqKey) || string(rest[i:i+len(seqKey)]) != seqKey {
-		return nil, nil, 0, 0, false // empty, escaped or non-ASCII symbol, or another layout
+		return nil, 0, 0, false // empty, escaped or non-ASCII symbol, or another layout
 	}
 	symbol, rest = rest[:i], rest[i+len(seqKey):]
 	j := digits(rest, 0)
 	if seq, ok = atou(rest[:j]); !ok || j == len(rest) || rest[j] != ',' {
-		return nil, nil, 0, 0, false
+		return nil, 0, 0, false
 	}
 	rest = rest[j:]
-	end := len(rest) - 1
-	if end < 0 || rest[end] != '}' {
-		return nil, nil, 0, 0, false
+	n := len(rest) - len(end)
+	if n < 0 || string(rest[n:]) != end {
+		return nil, 0, 0, false
 	}
-	k := end
+	k := n
 	for k > 0 && (rest[k-1] >= '0' && rest[k-1] <= '9' || rest[k-1] == '-') {
 		k--
 	}
 	if k < len(tsKey) || string(rest[k-len(tsKey):k]) != tsKey {
-		return nil, nil, 0, 0, false
+		return nil, 0, 0, false
 	}
-	v := token{kind: kindNumber, start: k, end: end}
+	v := token{kind: kindNumber, start: k, end: n}
 	if ts, ok = parseInt(rest, v); !ok {
-		return nil, nil, 0, 0, false
+		return nil, 0, 0, false
 	}
-	return typ, symbol, seq, ts, true
+	return symbol, seq, ts, true
 }
