@@ -88,7 +88,8 @@
 // A symbol costs about 200 bytes (its description, name and session) until
 // it updates: TestUniverseMemory measures it and holds it to 256, which
 // makes 100,000 symbols about 21 MB. An update adds the symbol's book,
-// 32 bytes a level (about 400 bytes at depth 10, 12.8 KB at depth 200). In
+// 32 bytes per level of depth (a level a side): about 400 bytes at depth
+// 10, 6.4 KB at depth 200. In
 // universe mode a day boundary frees the books of the symbols that did not
 // update during the day that ended; their next update starts with a fresh
 // snapshot. A Market also holds a 512 KiB cache of decimal values.
