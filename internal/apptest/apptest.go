@@ -1,6 +1,6 @@
 // Package apptest runs a real tickerd server in-process for tests:
 //
-//	addr := apptest.Serve(t, app.Config{Sim: sim.Config{Rate: 100, Symbols: 3}})
+//	addr := apptest.Serve(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 3}})
 //	c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws?symbols=AAPL", nil)
 //
 // Start returns a handle for tests that stop the server themselves.
@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/internal/app"
+	"github.com/tickerd/tickerd"
 )
 
-// Server is an app serving on 127.0.0.1.
+// Server is a tickerd.Server serving on 127.0.0.1.
 type Server struct {
-	App  *app.App
+	*tickerd.Server
 	Addr string // host:port
 	WS   string // ws://host:port/ws
 
@@ -28,30 +28,30 @@ type Server struct {
 	err    error         // Serve's result, set before done closes
 }
 
-// Start builds an app from cfg, serves it on a fresh 127.0.0.1 port and
+// Start builds a server from cfg, serves it on a fresh 127.0.0.1 port and
 // returns once it answers /healthz. At the end of the test it is shut down
 // if it still runs, and the test fails if Serve reported an error or did
 // not return within 30 s.
-func Start(t testing.TB, cfg app.Config) *Server {
+func Start(t testing.TB, cfg tickerd.Config) *Server {
 	t.Helper()
-	a, err := app.New(cfg)
+	a, err := tickerd.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		_ = a.Close()
+		_ = a.Shutdown(context.Background())
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{App: a, Addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}
+	s := &Server{Server: a, Addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}
 	s.WS = "ws://" + s.Addr + "/ws"
 	go func() {
 		defer close(s.done)
 		s.err = a.Serve(ctx, ln)
 	}()
 	t.Cleanup(func() {
-		s.Shutdown()
+		s.Stop()
 		err, ok := s.Wait(30 * time.Second)
 		switch {
 		case !ok:
@@ -60,20 +60,23 @@ func Start(t testing.TB, cfg app.Config) *Server {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	if !s.healthy(cfg.TLSCertFile != "", 10*time.Second) {
-		t.Fatal("the app does not answer /healthz")
+	if !s.healthy(cfg.TLS != nil, 10*time.Second) {
+		t.Fatal("the server does not answer /healthz")
 	}
 	return s
 }
 
 // Serve is Start for tests that need only the address.
-func Serve(t testing.TB, cfg app.Config) string {
+func Serve(t testing.TB, cfg tickerd.Config) string {
 	t.Helper()
 	return Start(t, cfg).Addr
 }
 
-// Shutdown ends Serve's context, which starts the drain. It does not wait.
-func (s *Server) Shutdown() { s.cancel() }
+// Stop ends Serve's context, which starts the drain. It does not wait.
+func (s *Server) Stop() { s.cancel() }
+
+// Done is closed when Serve has returned.
+func (s *Server) Done() <-chan struct{} { return s.done }
 
 // Wait waits up to timeout for Serve to return; ok is false if it did not.
 func (s *Server) Wait(timeout time.Duration) (err error, ok bool) {

@@ -42,7 +42,7 @@ func newServer(t *testing.T, cfg hub.Config) *server {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", h)
-	mux.Handle("GET /metrics", metrics.Handler(h))
+	mux.Handle("GET /metrics", metrics.Handler(metrics.NewRegistry(metrics.NewCollector(h))))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		_ = h.Close()
@@ -536,7 +536,7 @@ func BenchmarkScrape(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer h.Close()
-	handler := metrics.Handler(h)
+	handler := metrics.Handler(metrics.NewRegistry(metrics.NewCollector(h)))
 	req := httptest.NewRequest("GET", "/metrics", nil)
 	b.ReportAllocs()
 	for b.Loop() {
