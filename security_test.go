@@ -7,12 +7,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -356,4 +358,73 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+// TestAPISymbolsAuth: with auth on, /api/symbols needs a token, as /ws
+// does, and lists only the symbols the token allows.
+func TestAPISymbolsAuth(t *testing.T) {
+	addr := serveSecure(t, tickerd.Config{Auth: verifier(t)})
+	url := "http://" + addr + "/api/symbols"
+	good := mint(t, secret, []string{"AAPL", "BTC-*"}, time.Hour)
+	for _, tc := range []struct {
+		name  string
+		token string // "" for none
+		query bool   // in ?token= instead of the header
+		want  int
+	}{
+		{"no token", "", false, http.StatusUnauthorized},
+		{"expired", mint(t, secret, []string{"*"}, -time.Hour), false, http.StatusUnauthorized},
+		{"forged", mint(t, []byte("another-secret-another-secret-another!!"), []string{"*"}, time.Hour), false, http.StatusUnauthorized},
+		{"header", good, false, http.StatusOK},
+		{"query", good, true, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.query {
+				req.URL.RawQuery = "token=" + tc.token
+			} else if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			var names []string
+			ok := testutil.Eventually(wait, func() bool {
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				if resp.StatusCode != tc.want {
+					t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+				}
+				if tc.want != http.StatusOK {
+					if resp.Header.Get("WWW-Authenticate") == "" {
+						t.Errorf("401 without WWW-Authenticate")
+					}
+					return true
+				}
+				var snaps []struct{ Type, Symbol string }
+				if err := json.NewDecoder(resp.Body).Decode(&snaps); err != nil {
+					t.Fatal(err)
+				}
+				names = names[:0]
+				for _, s := range snaps {
+					names = append(names, s.Symbol)
+				}
+				return slices.Contains(names, "BTC-USD") && slices.Contains(names, "AAPL")
+			})
+			if tc.want != http.StatusOK {
+				return
+			}
+			if !ok {
+				t.Fatalf("symbols %v, want AAPL and BTC-USD", names)
+			}
+			for _, n := range names {
+				if n != "AAPL" && !strings.HasPrefix(n, "BTC-") {
+					t.Errorf("/api/symbols lists %s, which the token does not allow (all: %v)", n, names)
+				}
+			}
+		})
+	}
 }

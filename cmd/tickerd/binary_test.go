@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -236,4 +237,22 @@ func goroutines(t *testing.T, pprof string) int {
 		t.Fatalf("pprof: %v: %.80s", err, body)
 	}
 	return n
+}
+
+// TestNATSCredentialsRedacted: a NATS URL's password or token never
+// reaches tickerd's output, the configuration line at start included.
+func TestNATSCredentialsRedacted(t *testing.T) {
+	nats := freeAddr(t)
+	p := startBinary(t, "-log-level", "debug", "-role", "feed", "-nats-embed", nats,
+		"-nats", "nats://alice:s3cret-pw@"+nats+",nats://t0ken-s3cret@127.0.0.1:1", "-rate", "10", "-symbols", "1")
+	if !testutil.Eventually(wait, func() bool { return strings.Contains(p.out.String(), "publishing the feed to NATS") }) {
+		t.Fatalf("the feed node did not start publishing:\n%s", p.out.String())
+	}
+	out := p.out.String()
+	if strings.Contains(out, "s3cret") {
+		t.Errorf("a NATS credential is in tickerd's output:\n%s", out)
+	}
+	if !strings.Contains(out, "alice:xxxxx@"+nats) || !strings.Contains(out, "nats://xxxxx@127.0.0.1:1") {
+		t.Errorf("the config line does not show the NATS URLs redacted:\n%s", out)
+	}
 }
