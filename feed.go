@@ -86,7 +86,7 @@ func (r *feedRunner) run(ctx context.Context) {
 	for {
 		r.down.Store(nil)
 		start := time.Now()
-		err, p := r.once(ctx)
+		p, err := r.once(ctx)
 		if p == nil {
 			if ctx.Err() != nil {
 				return
@@ -121,13 +121,13 @@ type panicked struct {
 }
 
 // once runs the feed once, turning a panic into p.
-func (r *feedRunner) once(ctx context.Context) (err error, p *panicked) {
+func (r *feedRunner) once(ctx context.Context) (p *panicked, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			p = &panicked{value: v, stack: debug.Stack()}
 		}
 	}()
-	return r.feed.Run(ctx, r.sink), nil
+	return nil, r.feed.Run(ctx, r.sink)
 }
 
 func (r *feedRunner) setDown(why string) { r.down.Store(&why) }
