@@ -19,16 +19,16 @@ import (
 // upgrade is counted) and is ready while it publishes; the edge serves
 // the feed node's ticks. Credentials in a NATS URL never reach the log.
 func TestClusterRoles(t *testing.T) {
-	port := freePort(t)
-	var feedLog logBuffer
+	natsAddr := apptest.FreeAddr(t)
+	var feedLog apptest.Logs
 	feedNode := apptest.Start(t, tickerd.Config{
 		Sim: sim.Config{Rate: 200, Symbols: 5, Steady: true},
 		Cluster: tickerd.ClusterConfig{
 			Role:      tickerd.RoleFeed,
-			EmbedAddr: "127.0.0.1:" + port,
-			NATS:      []string{"nats://alice:s3cret-pw@127.0.0.1:" + port, "nats://t0ken-s3cret@127.0.0.1:1"},
+			EmbedAddr: natsAddr,
+			NATS:      []string{"nats://alice:s3cret-pw@" + natsAddr, "nats://t0ken-s3cret@127.0.0.1:1"},
 		},
-		Logger: feedLog.logger(), DrainWindow: -1,
+		Logger: feedLog.Logger(), DrainWindow: -1,
 	})
 	base := "http://" + feedNode.Addr
 	waitStatus(t, base+"/readyz", 200)
@@ -45,9 +45,10 @@ func TestClusterRoles(t *testing.T) {
 	}
 
 	edge := apptest.Start(t, tickerd.Config{
-		Cluster:     tickerd.ClusterConfig{Role: tickerd.RoleEdge, NATS: []string{"nats://127.0.0.1:" + port}},
+		Cluster:     tickerd.ClusterConfig{Role: tickerd.RoleEdge, NATS: []string{"nats://" + natsAddr}},
 		DrainWindow: -1,
 	})
+	waitStatus(t, "http://"+edge.Addr+"/readyz", 200) // it has the symbol list and hears the feed node
 	c, err := testutil.Dial(edge.WS+"?symbols=AAPL", wait)
 	if err != nil {
 		t.Fatal(err)
@@ -63,13 +64,12 @@ func TestClusterRoles(t *testing.T) {
 			seqs = append(seqs, m.Seq)
 		}
 	}
-	waitStatus(t, "http://"+edge.Addr+"/readyz", 200)
 
 	log := feedLog.String()
 	if strings.Contains(log, "s3cret") {
 		t.Errorf("a NATS credential is in the log:\n%s", log)
 	}
-	if !strings.Contains(log, "nats://alice:xxxxx@127.0.0.1:"+port) || !strings.Contains(log, "nats://xxxxx@127.0.0.1:1") {
+	if !strings.Contains(log, "nats://alice:xxxxx@"+natsAddr) || !strings.Contains(log, "nats://xxxxx@127.0.0.1:1") {
 		t.Errorf("the config line does not show the NATS URLs redacted:\n%s", log)
 	}
 }
@@ -79,7 +79,7 @@ func TestClusterRoles(t *testing.T) {
 // Cluster.Wait, saying so.
 func TestEdgeWaiting(t *testing.T) {
 	srv, err := tickerd.New(tickerd.Config{Cluster: tickerd.ClusterConfig{
-		Role: tickerd.RoleEdge, EmbedAddr: "127.0.0.1:" + freePort(t), Wait: 500 * time.Millisecond,
+		Role: tickerd.RoleEdge, EmbedAddr: apptest.FreeAddr(t), Wait: 500 * time.Millisecond,
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -108,10 +108,10 @@ func TestEdgeWaiting(t *testing.T) {
 // TestShutdownWhileWaiting: Shutdown ends an edge's wait for its symbol
 // list at once, and Run returns nil.
 func TestShutdownWhileWaiting(t *testing.T) {
-	var logs logBuffer
+	var logs apptest.Logs
 	srv, err := tickerd.New(tickerd.Config{Cluster: tickerd.ClusterConfig{
-		Role: tickerd.RoleEdge, EmbedAddr: "127.0.0.1:" + freePort(t), Wait: time.Minute,
-	}, Logger: logs.logger()})
+		Role: tickerd.RoleEdge, EmbedAddr: apptest.FreeAddr(t), Wait: time.Minute,
+	}, Logger: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -407,15 +407,7 @@ func TestShutdownGoingAway(t *testing.T) {
 				cs = append(cs, r.dial(t, "?symbols=AAPL,MSFT"))
 			}
 			r.Stop()
-			for i, c := range cs {
-				code, err := c.CloseCode(wait)
-				if err != nil {
-					t.Errorf("client %d: %v, want close 1001", i, err)
-				} else if code != 1001 {
-					t.Errorf("client %d: close %d, want 1001", i, code)
-				}
-				c.Close() // gorilla echoed the close frame
-			}
+			apptest.WantClose(t, 1001, wait, cs...)
 			err, ok := r.Wait(wait)
 			if !ok {
 				t.Fatalf("Serve did not return within %v", wait)

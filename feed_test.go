@@ -60,10 +60,10 @@ func TestFeedPanicRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &panicky{Market: m, panics: 2}
-	var logs logBuffer
+	var logs apptest.Logs
 	r := apptest.Start(t, tickerd.Config{
 		Feed: f, FeedRestart: 400 * time.Millisecond, FeedRestartMax: 10 * time.Second,
-		Logger: logs.logger(), DrainWindow: -1,
+		Logger: logs.Logger(), DrainWindow: -1,
 	})
 	c, err := testutil.Dial(r.WS+"?symbols=AAPL", wait)
 	if err != nil {
@@ -118,8 +118,8 @@ func TestFeedPanicRestarts(t *testing.T) {
 // run again; /readyz says why, and the server keeps serving the last
 // state.
 func TestFeedStopped(t *testing.T) {
-	var logs logBuffer
-	r := apptest.Start(t, tickerd.Config{Feed: failing{}, Logger: logs.logger(), ReadyMaxFeedAge: -1, DrainWindow: -1})
+	var logs apptest.Logs
+	r := apptest.Start(t, tickerd.Config{Feed: failing{}, Logger: logs.Logger(), ReadyMaxFeedAge: -1, DrainWindow: -1})
 	body := waitStatus(t, "http://"+r.Addr+"/readyz", 503)
 	if body != "feed: feed stopped: upstream gone for good\n" {
 		t.Errorf("/readyz = %q, want the feed's error", body)

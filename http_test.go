@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,35 +27,27 @@ import (
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
-// logBuffer collects a server's log lines, as text.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// logger returns a debug-level logger into l.
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // shortHTTP is a server whose HTTP timeouts are all short.
 var shortHTTP = tickerd.HTTPConfig{
 	ReadHeaderTimeout: 300 * time.Millisecond,
 	ReadTimeout:       300 * time.Millisecond,
 	WriteTimeout:      300 * time.Millisecond,
 	IdleTimeout:       300 * time.Millisecond,
+}
+
+// sendHTTP opens a TCP connection to addr and writes raw on it. The
+// connection is closed at the end of the test.
+func sendHTTP(t *testing.T, addr, raw string) net.Conn {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	if _, err := nc.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	return nc
 }
 
 // closedWithin reads from nc until the server ends the connection and
@@ -79,14 +69,7 @@ func closedWithin(t *testing.T, r io.Reader, nc net.Conn, limit time.Duration) t
 func TestIdleKeepAliveReclaimed(t *testing.T) {
 	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 2}, HTTP: shortHTTP, DrainWindow: -1})
 	base := testutil.TakeBaseline()
-	nc, err := net.DialTimeout("tcp", r.Addr, wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	if _, err := nc.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
-		t.Fatal(err)
-	}
+	nc := sendHTTP(t, r.Addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 	br := bufio.NewReader(nc)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -109,16 +92,9 @@ func TestIdleKeepAliveReclaimed(t *testing.T) {
 // ReadTimeout, after its answer.
 func TestSlowBodyCut(t *testing.T) {
 	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 2}, HTTP: shortHTTP, DrainWindow: -1})
-	nc, err := net.DialTimeout("tcp", r.Addr, wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	// 10 of the 1,000 bytes announced: the server answers, then waits
 	// for the rest to reuse the connection.
-	if _, err := nc.Write([]byte("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789")); err != nil {
-		t.Fatal(err)
-	}
+	nc := sendHTTP(t, r.Addr, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789")
 	d := closedWithin(t, nc, nc, 5*time.Second)
 	t.Logf("connection with an unfinished body closed after %v (ReadTimeout 300ms)", d.Round(time.Millisecond))
 }
@@ -242,8 +218,8 @@ func TestAcceptErrorsCounted(t *testing.T) {
 
 // acceptEMFILE is TestAcceptErrorsCounted in the child process.
 func acceptEMFILE(t *testing.T) {
-	var logs logBuffer
-	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 10, Symbols: 1}, Logger: logs.logger(), DrainWindow: -1})
+	var logs apptest.Logs
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 10, Symbols: 1}, Logger: logs.Logger(), DrainWindow: -1})
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		t.Fatal(err)

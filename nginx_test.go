@@ -51,7 +51,7 @@ func startNginx(t *testing.T, bin, upstream string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	_, port, _ := net.SplitHostPort(apptest.FreeAddr(t))
 	site := string(doc)
 	for _, r := range []struct{ old, new string }{
 		{"server 127.0.0.1:8080;", "server " + upstream + ";"},
@@ -136,18 +136,6 @@ http {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
 }
 
 // TestNginxProxy runs the documented nginx configuration in front of

@@ -53,6 +53,19 @@ func testTick(seq uint64, ts time.Time) *protocol.Tick {
 		Volume: decimal.NewFromInt(1), TS: ts.UnixNano(), PricePrec: 2}
 }
 
+// quietHub returns a quiet feed and a hub of its symbols, closed at the
+// end of the test.
+func quietHub(t *testing.T) (*quietFeed, *hub.Hub) {
+	t.Helper()
+	f := &quietFeed{}
+	h, err := hub.New(hub.Config{}, f.Symbols(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return f, h
+}
+
 // probe asks r once about st and returns the status and body.
 func probe(r *readiness, st state) (int, string) {
 	w := httptest.NewRecorder()
@@ -63,12 +76,7 @@ func probe(r *readiness, st state) (int, string) {
 // TestReadyz walks a hub and a feed through the states /readyz knows, on
 // a clock the test moves.
 func TestReadyz(t *testing.T) {
-	f := &quietFeed{}
-	h, err := hub.New(hub.Config{}, f.Symbols(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	f, h := quietHub(t)
 	now := time.Now()
 	r := newReadiness(2 * time.Second)
 	r.now = func() time.Time { return now }
@@ -123,12 +131,7 @@ func TestReadyz(t *testing.T) {
 // TestReadyzQuietFeed: with freshness off, a feed that never publishes is
 // ready as long as it says it is healthy.
 func TestReadyzQuietFeed(t *testing.T) {
-	f := &quietFeed{}
-	h, err := hub.New(hub.Config{}, f.Symbols(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	f, h := quietHub(t)
 	r := newReadiness(-1)
 	st := state{feed: f, hub: h}
 	if status, body := probe(r, st); status != 200 || body != "ready\n" {

@@ -121,15 +121,7 @@ func TestSlowHandshake(t *testing.T) {
 	base := testutil.TakeBaseline()
 	var conns []net.Conn
 	for range 20 {
-		nc, err := net.DialTimeout("tcp", r.Addr, wait)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
-		if _, err := nc.Write([]byte("GET /ws HT")); err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, nc)
+		conns = append(conns, sendHTTP(t, r.Addr, "GET /ws HT"))
 	}
 	if err := other.Ping("1", wait); err != nil {
 		t.Errorf("other client during slow handshakes: %v", err)

@@ -1,4 +1,6 @@
-// Package apptest runs a real tickerd server in-process for tests:
+// Package apptest runs a real tickerd server in-process for tests, and
+// holds what tests of a running server share: a log collector, a free
+// address, a check of close codes.
 //
 //	addr := apptest.Serve(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 3}})
 //	c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws?symbols=AAPL", nil)
@@ -7,14 +9,18 @@
 package apptest
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tickerd/tickerd"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // Server is a tickerd.Server serving on 127.0.0.1.
@@ -108,4 +114,61 @@ func (s *Server) healthy(useTLS bool, timeout time.Duration) bool {
 		}
 	}
 	return false
+}
+
+// Logs collects what a server logs, or a process prints, from any number
+// of goroutines.
+//
+//	var logs apptest.Logs
+//	s := apptest.Start(t, tickerd.Config{Logger: logs.Logger()})
+//	... strings.Contains(logs.String(), `level=WARN msg="accept failed`)
+type Logs struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Logger returns a debug-level text logger that writes to l.
+func (l *Logs) Logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// FreeAddr returns a 127.0.0.1 address whose port is free right now.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// WantClose fails the test unless the server closes each client with
+// code within timeout; it closes the clients.
+func WantClose(t testing.TB, code int, timeout time.Duration, clients ...*testutil.Client) {
+	t.Helper()
+	for i, c := range clients {
+		got, err := c.CloseCode(timeout)
+		switch {
+		case err != nil:
+			t.Errorf("client %d: %v, want close %d", i, err, code)
+		case got != code:
+			t.Errorf("client %d: close %d, want %d", i, got, code)
+		}
+		c.Close() // gorilla echoed the close frame
+	}
 }
