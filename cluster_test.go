@@ -64,6 +64,9 @@ func TestClusterRoles(t *testing.T) {
 			seqs = append(seqs, m.Seq)
 		}
 	}
+	if status, metrics := get(t, "http://"+edge.Addr+"/metrics"); status != 200 || !strings.Contains(metrics, `tickerd_feed_connected{source="feed-node"} 1`) {
+		t.Errorf("edge /metrics = %d, want 200 with the feed node's health:\n%s", status, metrics)
+	}
 
 	log := feedLog.String()
 	if strings.Contains(log, "s3cret") {
