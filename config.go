@@ -38,8 +38,9 @@ type Config struct {
 	Replay   replay.Config
 	Coinbase coinbase.Config
 	// Record, when set, receives every tick the server's hub is given, as
-	// NDJSON that Source "replay:FILE" plays. The server flushes it when
-	// Run returns; closing it is the caller's.
+	// NDJSON that Source "replay:FILE" plays (not on a RoleFeed node,
+	// which has no hub). The server flushes it when Run returns; closing
+	// it is the caller's.
 	Record io.Writer
 	// FeedRestart is the first wait before a feed that panicked is run
 	// again; each panic in a row doubles it, up to FeedRestartMax.
@@ -234,6 +235,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Cluster.Role == RoleEdge && c.Feed != nil {
 		bad("Cluster.Role edge takes its updates from NATS: Feed must be nil")
+	}
+	if c.Cluster.Role == RoleFeed && c.Record != nil {
+		bad("Record takes what the hub is given, and a Cluster.Role feed node has no hub")
 	}
 	if c.Cluster.Replicas < 0 {
 		bad("Cluster.Replicas %d: must not be negative", c.Cluster.Replicas)

@@ -2,6 +2,7 @@ package tickerd
 
 import (
 	"crypto/tls"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -43,6 +44,7 @@ func TestConfigRejected(t *testing.T) {
 		{"hub auth", Config{Hub: hub.Config{Authenticate: func(string) (*hub.Identity, error) { return nil, nil }}}, "set from Auth"},
 		{"negative timeout", Config{HTTP: HTTPConfig{IdleTimeout: -time.Second}}, "HTTP.IdleTimeout -1s: must not be negative"},
 		{"backoff upside down", Config{FeedRestart: time.Minute, FeedRestartMax: time.Second}, "FeedRestartMax 1s is below FeedRestart 1m0s"},
+		{"record on a feed node", Config{Record: io.Discard, Cluster: ClusterConfig{Role: RoleFeed, NATS: []string{"nats://h:4222"}}}, "has no hub"},
 		{"negative replicas", Config{Cluster: ClusterConfig{Replicas: -1, NATS: []string{"nats://h:4222"}}}, "Cluster.Replicas -1"},
 		{"TLS without a certificate", Config{TLS: &tls.Config{}}, "TLS has no certificate"},
 		{"unknown source", Config{Source: "nasdaq"}, `unknown feed "nasdaq"`},

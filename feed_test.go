@@ -141,3 +141,20 @@ func (failing) Run(context.Context, feed.Sink) error {
 }
 
 var errGone = errors.New("upstream gone for good")
+
+// TestRecord: Config.Record gets every tick the hub is given, as NDJSON
+// that the replay feed plays, flushed when Serve returns.
+func TestRecord(t *testing.T) {
+	var rec apptest.Logs // any concurrency-safe writer
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 500, Symbols: 2, Steady: true}, Record: &rec, DrainWindow: -1})
+	waitStatus(t, "http://"+r.Addr+"/readyz", 200)
+	published := r.Hub().Stats().Published
+	r.Stop()
+	if _, ok := r.Wait(wait); !ok {
+		t.Fatal("Serve did not return")
+	}
+	lines := strings.Split(strings.TrimSuffix(rec.String(), "\n"), "\n")
+	if uint64(len(lines)) < published || !strings.HasPrefix(lines[0], `{"type":"tick","symbol":"AAPL","seq":1,`) {
+		t.Errorf("recorded %d lines, first %.60q; want at least the %d published, from AAPL seq 1", len(lines), lines[0], published)
+	}
+}
