@@ -75,7 +75,7 @@
 // Handlers) on your mux and call Run, which runs the feed and drains the
 // WebSocket clients at the end but listens on nothing:
 //
-//	mux.Handle("/market/", http.StripPrefix("/market", srv.Handler()))
+//	mux.Handle("/market/", http.StripPrefix("/market", srv.Handler())) // /market/ws, /market/readyz, ...
 //	go func() { errc <- srv.Run(ctx) }()
 //
 // Either way the server stops when ctx is done or Shutdown is called:

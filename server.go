@@ -162,8 +162,9 @@ func (s *Server) hub() *hub.Hub {
 func (s *Server) Hub() *hub.Hub { return s.hub() }
 
 // Handlers are a server's endpoints, for a program that mounts them on a
-// mux of its own. Handler has them at their usual paths. The dashboard
-// expects /ws and /api/symbols beside it.
+// mux of its own. Handler has them at their usual paths. The dashboard's
+// page connects to /ws and fetches /api/symbols at the root of its host:
+// it works where those two are at the root.
 type Handlers struct {
 	WebSocket http.Handler // GET /ws: the WebSocket endpoint (protocol v1)
 	Symbols   http.Handler // GET /api/symbols: the latest snapshot of each symbol the caller may watch, a JSON array
@@ -195,7 +196,8 @@ func (s *Server) Handlers() Handlers {
 // Handler returns every endpoint at its usual path: /ws, /api/symbols,
 // /healthz, /readyz, /metrics and the dashboard at /. Mount it in a mux
 // of your own to serve tickerd beside other routes, with Run running the
-// feed.
+// feed; under a path prefix (http.StripPrefix) everything but the
+// dashboard's page works, since that page looks for /ws at the root.
 func (s *Server) Handler() http.Handler { return s.mux }
 
 const waitingForSymbols = "cluster: waiting for the feed node's symbol list"
