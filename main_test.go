@@ -1,4 +1,4 @@
-package app_test
+package tickerd_test
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package app_test
+package tickerd_test
 
 import (
 	"bufio"
@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed/sim"
-	"github.com/tickerd/tickerd/internal/app"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -38,7 +38,7 @@ func field(p []byte, name string) (int64, bool) {
 // small receive buffer); the others must keep getting fresh ticks with
 // rising seq.
 func TestStoppedReaderDoesNotDelayOthers(t *testing.T) {
-	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 20000, Symbols: 1, Steady: true}, DrainWindow: -1})
+	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 20000, Symbols: 1, Steady: true}, DrainWindow: -1})
 	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), r.WS+"?symbols=AAPL")
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestStoppedReaderDoesNotDelayOthers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	st := r.App.Hub().Stats()
+	st := r.Hub().Stats()
 	for i, res := range results {
 		t.Logf("reader %d: %d messages, seq %d..%d, worst age after warm-up %v", i, res.msgs, res.first, res.last, res.worst)
 		if res.err != nil {
@@ -116,20 +116,12 @@ func TestStoppedReaderDoesNotDelayOthers(t *testing.T) {
 // closes the connection after ReadHeaderTimeout and frees its fd, and
 // serves others meanwhile.
 func TestSlowHandshake(t *testing.T) {
-	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 2}, ReadHeaderTimeout: 500 * time.Millisecond, DrainWindow: -1})
+	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 2}, HTTP: tickerd.HTTPConfig{ReadHeaderTimeout: 500 * time.Millisecond}, DrainWindow: -1})
 	other := r.dial(t, "")
 	base := testutil.TakeBaseline()
 	var conns []net.Conn
 	for range 20 {
-		nc, err := net.DialTimeout("tcp", r.Addr, wait)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
-		if _, err := nc.Write([]byte("GET /ws HT")); err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, nc)
+		conns = append(conns, sendHTTP(t, r.Addr, "GET /ws HT"))
 	}
 	if err := other.Ping("1", wait); err != nil {
 		t.Errorf("other client during slow handshakes: %v", err)
@@ -161,7 +153,7 @@ func readToEnd(r io.Reader) error {
 // TestHeaderTooLarge sends an upgrade request with a 64 KiB header: the
 // answer is 431 and the connection is closed.
 func TestHeaderTooLarge(t *testing.T) {
-	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 2}, DrainWindow: -1})
+	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 2}, DrainWindow: -1})
 	base := testutil.TakeBaseline()
 	nc, err := net.DialTimeout("tcp", r.Addr, wait)
 	if err != nil {
@@ -200,7 +192,7 @@ func TestHeaderTooLarge(t *testing.T) {
 // never answer the close frame, do not hold the shutdown: Serve returns
 // within the drain window plus the hub's close timeout (and a margin).
 func TestShutdownUnresponsiveClients(t *testing.T) {
-	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 20000, Symbols: 1, Steady: true}, DrainWindow: 500 * time.Millisecond})
+	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 20000, Symbols: 1, Steady: true}, DrainWindow: 500 * time.Millisecond})
 	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), r.WS+"?symbols=AAPL")
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +210,7 @@ func TestShutdownUnresponsiveClients(t *testing.T) {
 	}()
 	time.Sleep(500 * time.Millisecond) // let the stopped client back up
 	start := time.Now()
-	r.Shutdown()
+	r.Stop()
 	if _, ok := r.Wait(wait); !ok { // its error is checked at cleanup
 		t.Fatalf("Serve still running %v after the context ended", wait)
 	}
@@ -226,7 +218,7 @@ func TestShutdownUnresponsiveClients(t *testing.T) {
 	if err := <-muteClosed; err != nil {
 		t.Errorf("client that does not answer: %v, want a close frame", err)
 	}
-	if n := r.App.Hub().Conns(); n != 0 {
+	if n := r.Hub().Conns(); n != 0 {
 		t.Errorf("Conns() = %d after Serve returned, want 0", n)
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package tickerd
 
 import (
 	"fmt"
@@ -11,13 +11,11 @@ import (
 	"github.com/tickerd/tickerd/hub"
 )
 
-// DefaultReadyMaxFeedAge is how long the feed may go without an update
-// before /readyz reports the server unready, unless configured otherwise.
-const DefaultReadyMaxFeedAge = 10 * time.Second
-
 // readiness answers /readyz: 200 "ready", or 503 with one reason per line.
 // The server is ready when
-//   - the hub is not draining (it takes new connections),
+//   - it is not draining (it takes new connections),
+//   - it has its feed: an edge has the feed node's symbol list,
+//   - the feed is running (it has not panicked, nor stopped with an error),
 //   - the feed, if it reports its health (feed.HealthReporter), has no
 //     source that is down with an error (feed.CheckHealth),
 //   - and, unless maxAge is negative or the feed is a feed.Watcher (it
@@ -25,16 +23,17 @@ const DefaultReadyMaxFeedAge = 10 * time.Second
 //     at least one update, one was published within maxAge, and the last
 //     one was less than maxAge old (event time to publish) when it came.
 //
-// A feed may be quiet and still healthy (-rate 0, a closed market): run it
-// with a negative maxAge, which leaves freshness unchecked, so that a load
-// balancer keeps sending clients to the snapshots they can still get.
+// A feed may be quiet and still healthy (Source "idle", a closed market):
+// run it with a negative maxAge, which leaves freshness unchecked, so that
+// a load balancer keeps sending clients to the snapshots they can still
+// get.
 //
 // The hub counts updates but does not time them, so the age is measured
 // from one probe to the next: readiness notes when the count last moved.
-// A feed that stops is reported within maxAge plus one probe interval.
+// A feed that stops is reported within maxAge plus one probe interval. A
+// node without a hub (RoleFeed) goes by the newest LastUpdate its feed's
+// sources report instead.
 type readiness struct {
-	hub    *hub.Hub
-	feed   feed.Feed
 	maxAge time.Duration    // negative: freshness not checked
 	now    func() time.Time // the clock; time.Now outside tests
 
@@ -43,32 +42,47 @@ type readiness struct {
 	moved     time.Time // guarded by mu: when the count was last seen to move
 }
 
-func newReadiness(h *hub.Hub, f feed.Feed, maxAge time.Duration) *readiness {
-	if maxAge == 0 {
-		maxAge = DefaultReadyMaxFeedAge
-	}
-	return &readiness{hub: h, feed: f, maxAge: maxAge, now: time.Now}
+// state is what a probe looks at.
+type state struct {
+	draining bool
+	waiting  string    // why the node has no feed yet; "" once it has
+	feedDown string    // why the feed is not running; "" while it runs
+	feed     feed.Feed // nil while waiting
+	hub      *hub.Hub  // nil on a node that serves no clients
+}
+
+func newReadiness(maxAge time.Duration) *readiness {
+	return &readiness{maxAge: maxAge, now: time.Now}
 }
 
 // check returns why the server is not ready; none means ready.
-func (r *readiness) check() []string {
+func (r *readiness) check(s state) []string {
 	var why []string
-	if r.hub.Draining() {
+	if s.draining {
 		why = append(why, "draining: shutting down, new connections refused")
 	}
-	if err := feed.CheckHealth(r.feed); err != nil {
+	if s.waiting != "" {
+		return append(why, s.waiting)
+	}
+	if s.feedDown != "" {
+		why = append(why, "feed: "+s.feedDown)
+	}
+	if err := feed.CheckHealth(s.feed); err != nil {
 		why = append(why, err.Error()) // "feed: SOURCE: reason"
 	}
 	if r.maxAge < 0 {
 		return why
 	}
-	if _, ok := r.feed.(feed.Watcher); ok {
+	if _, ok := s.feed.(feed.Watcher); ok {
 		// An interest-driven feed (a NATS edge, Coinbase on demand) sends
 		// only what clients watch: with no clients it is quiet and still
 		// live. Its health, above, says whether it is.
 		return why
 	}
-	st := r.hub.Stats()
+	if s.hub == nil {
+		return append(why, r.sourcesFresh(s.feed)...)
+	}
+	st := s.hub.Stats()
 	now := r.now()
 	r.mu.Lock()
 	if st.Published != r.published || r.moved.IsZero() {
@@ -89,11 +103,29 @@ func (r *readiness) check() []string {
 	return why
 }
 
-// ServeHTTP answers a readiness probe.
-func (r *readiness) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+// sourcesFresh checks freshness by the feed's own report, for a node
+// whose hub does not see the updates.
+func (r *readiness) sourcesFresh(f feed.Feed) []string {
+	var last time.Time
+	for _, h := range feed.HealthOf(f) {
+		if h.LastUpdate.After(last) {
+			last = h.LastUpdate
+		}
+	}
+	switch quiet := r.now().Sub(last); {
+	case last.IsZero():
+		return []string{"feed: no update published yet"}
+	case quiet > r.maxAge:
+		return []string{fmt.Sprintf("feed: no update for %v (limit %v)", quiet.Round(time.Millisecond), r.maxAge)}
+	}
+	return nil
+}
+
+// serve writes a probe's answer.
+func (r *readiness) serve(w http.ResponseWriter, s state) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	why := r.check()
+	why := r.check(s)
 	if len(why) == 0 {
 		_, _ = w.Write([]byte("ready\n"))
 		return

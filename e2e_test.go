@@ -1,4 +1,4 @@
-package app_test
+package tickerd_test
 
 import (
 	"encoding/json"
@@ -11,9 +11,9 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/shopspring/decimal"
+	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/hub"
-	"github.com/tickerd/tickerd/internal/app"
 	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
@@ -26,7 +26,7 @@ type running struct{ *apptest.Server }
 
 // startApp serves cfg until the test ends (or Shutdown is called) and
 // checks that Serve returns nil.
-func startApp(t *testing.T, cfg app.Config) running {
+func startApp(t *testing.T, cfg tickerd.Config) running {
 	t.Helper()
 	return running{apptest.Start(t, cfg)}
 }
@@ -112,7 +112,7 @@ func subscribeReq(id string, syms ...string) string {
 // message is a snapshot, then ticks with rising seq, every price with the
 // symbol's exact precision.
 func TestSnapshotThenTicks(t *testing.T) {
-	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 3000}, DrainWindow: -1})
+	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 3000}, DrainWindow: -1})
 	c := r.dial(t, "")
 	names := allNames()
 	m, err := c.Request(subscribeReq("1", names...), "1", wait)
@@ -163,7 +163,7 @@ func TestSnapshotThenTicks(t *testing.T) {
 // TestUnsubscribeStopsFlow: after the "unsubscribed" reply no tick of the
 // symbol arrives, while the symbol keeps ticking fast.
 func TestUnsubscribeStopsFlow(t *testing.T) {
-	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 2000, Symbols: 2, Steady: true}, Hub: hub.Config{MessageRate: -1}, DrainWindow: -1})
+	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 2000, Symbols: 2, Steady: true}, Hub: hub.Config{MessageRate: -1}, DrainWindow: -1})
 	c := r.dial(t, "?symbols=AAPL,MSFT")
 	if _, err := c.Await("", wait); err != nil { // the reply to ?symbols=
 		t.Fatal(err)
@@ -206,7 +206,7 @@ func TestUnsubscribeStopsFlow(t *testing.T) {
 // TestQuerySymbols subscribes with ?symbols=: the reply lists the known
 // ones, an error lists the unknown ones, and a snapshot of each follows.
 func TestQuerySymbols(t *testing.T) {
-	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 1000, Symbols: 10}, DrainWindow: -1})
+	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 1000, Symbols: 10}, DrainWindow: -1})
 	c := r.dial(t, "?symbols=AAPL,NOPE,EUR/USD")
 	expectPartial(t, c, "", []string{"AAPL", "EUR/USD"}, []string{"NOPE"})
 }
@@ -253,7 +253,7 @@ func expectPartial(t *testing.T, c *testutil.Client, id string, known, unknown [
 // with the id echoed exactly as sent (number or string), and the
 // connection keeps working.
 func TestBadRequests(t *testing.T) {
-	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 5}, Hub: hub.Config{MessageRate: -1}, DrainWindow: -1})
+	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 5}, Hub: hub.Config{MessageRate: -1}, DrainWindow: -1})
 	tooMany := make([]string, 1001)
 	for i := range tooMany {
 		tooMany[i] = fmt.Sprintf("S%d", i)
@@ -328,7 +328,7 @@ func TestBadRequests(t *testing.T) {
 // TestPartlyUnknownSubscribe: the known symbols are subscribed (and get
 // their snapshot), the unknown ones reported with the same id.
 func TestPartlyUnknownSubscribe(t *testing.T) {
-	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 500, Symbols: 5}, DrainWindow: -1})
+	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 500, Symbols: 5}, DrainWindow: -1})
 	c := r.dial(t, "")
 	if err := c.Send(`{"op":"subscribe","symbols":["XYZ","AAPL","MSFT","QQQQ"],"id":"s1"}`); err != nil {
 		t.Fatal(err)
@@ -338,7 +338,7 @@ func TestPartlyUnknownSubscribe(t *testing.T) {
 
 // TestListAndPing checks the list and ping replies.
 func TestListAndPing(t *testing.T) {
-	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 100}, DrainWindow: -1})
+	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100}, DrainWindow: -1})
 	c := r.dial(t, "")
 	m, err := c.Request(`{"op":"list","id":3}`, "3", wait)
 	if err != nil {
@@ -363,7 +363,7 @@ func TestListAndPing(t *testing.T) {
 // TestAPISymbolsAndHealthz checks /api/symbols (a JSON array of snapshot
 // objects) and /healthz.
 func TestAPISymbolsAndHealthz(t *testing.T) {
-	r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 2000, Symbols: 20, Steady: true}, DrainWindow: -1})
+	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 2000, Symbols: 20, Steady: true}, DrainWindow: -1})
 	base := "http://" + r.Addr
 	var snaps []json.RawMessage
 	ok := testutil.Eventually(wait, func() bool {
@@ -401,21 +401,13 @@ func TestAPISymbolsAndHealthz(t *testing.T) {
 func TestShutdownGoingAway(t *testing.T) {
 	for _, window := range []time.Duration{-1, time.Second} {
 		t.Run(fmt.Sprint("drain window ", window), func(t *testing.T) {
-			r := startApp(t, app.Config{Sim: sim.Config{Seed: 1, Rate: 1000, Symbols: 5}, DrainWindow: window})
+			r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 1000, Symbols: 5}, DrainWindow: window})
 			var cs []*testutil.Client
 			for range 5 {
 				cs = append(cs, r.dial(t, "?symbols=AAPL,MSFT"))
 			}
-			r.Shutdown()
-			for i, c := range cs {
-				code, err := c.CloseCode(wait)
-				if err != nil {
-					t.Errorf("client %d: %v, want close 1001", i, err)
-				} else if code != 1001 {
-					t.Errorf("client %d: close %d, want 1001", i, code)
-				}
-				c.Close() // gorilla echoed the close frame
-			}
+			r.Stop()
+			apptest.WantClose(t, 1001, wait, cs...)
 			err, ok := r.Wait(wait)
 			if !ok {
 				t.Fatalf("Serve did not return within %v", wait)
@@ -423,7 +415,7 @@ func TestShutdownGoingAway(t *testing.T) {
 			if err != nil {
 				t.Errorf("Serve = %v, want nil", err)
 			}
-			if n := r.App.Hub().Conns(); n != 0 {
+			if n := r.Hub().Conns(); n != 0 {
 				t.Errorf("Conns() = %d after Serve returned, want 0", n)
 			}
 		})

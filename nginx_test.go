@@ -1,4 +1,4 @@
-package app
+package tickerd_test
 
 import (
 	"encoding/json"
@@ -16,11 +16,13 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed/sim"
+	"github.com/tickerd/tickerd/internal/apptest"
 )
 
 // nginxConf is the documented reverse-proxy configuration the test runs.
-const nginxConf = "../../docs/ops/nginx.conf"
+const nginxConf = "docs/ops/nginx.conf"
 
 // findNginx returns the nginx binary, or skips the test (fails it when
 // TICKERD_REQUIRE_NGINX=1, as in CI).
@@ -49,7 +51,7 @@ func startNginx(t *testing.T, bin, upstream string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	_, port, _ := net.SplitHostPort(apptest.FreeAddr(t))
 	site := string(doc)
 	for _, r := range []struct{ old, new string }{
 		{"server 127.0.0.1:8080;", "server " + upstream + ";"},
@@ -136,25 +138,13 @@ http {
 	}
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
-
 // TestNginxProxy runs the documented nginx configuration in front of
 // tickerd. A browser-like client (with an Origin) subscribes through it,
 // gets its snapshot and ticks, and then the 1001 of a drain.
 func TestNginxProxy(t *testing.T) {
 	bin := findNginx(t)
-	s := serve(t, Config{Sim: sim.Config{Rate: 200, Steady: true, Symbols: 2}, DrainWindow: -1})
-	port := startNginx(t, bin, strings.TrimPrefix(s.url, "http://"))
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 200, Steady: true, Symbols: 2}, DrainWindow: -1})
+	port := startNginx(t, bin, r.Addr)
 	base := "http://127.0.0.1:" + port
 	sym := sim.Universe()[0].Name
 
@@ -171,7 +161,7 @@ func TestNginxProxy(t *testing.T) {
 	if status, _ := get(t, base+"/metrics"); status != http.StatusNotFound {
 		t.Errorf("GET /metrics through nginx = %d, want 404", status)
 	}
-	if status, _ := get(t, s.url+"/metrics"); status != 200 {
+	if status, _ := get(t, "http://"+r.Addr+"/metrics"); status != 200 {
 		t.Errorf("GET /metrics from tickerd = %d, want 200", status)
 	}
 
@@ -233,7 +223,7 @@ func TestNginxProxy(t *testing.T) {
 	}
 
 	// The drain's close frame reaches the client through nginx.
-	s.stop()
+	r.Stop()
 	for {
 		if _, _, err := ws.ReadMessage(); err != nil {
 			var ce *websocket.CloseError

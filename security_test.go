@@ -1,4 +1,4 @@
-package app_test
+package tickerd_test
 
 import (
 	"crypto/ecdsa"
@@ -7,26 +7,28 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed/sim"
-	"github.com/tickerd/tickerd/internal/app"
 	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/auth"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // serveSecure runs an app with cfg on 127.0.0.1 and returns its address.
-func serveSecure(t *testing.T, cfg app.Config) string {
+func serveSecure(t *testing.T, cfg tickerd.Config) string {
 	t.Helper()
 	if cfg.Sim.Rate == 0 {
 		cfg.Sim = sim.Config{Rate: 200, Symbols: 20, Steady: true}
@@ -37,13 +39,13 @@ func serveSecure(t *testing.T, cfg app.Config) string {
 
 var secret = []byte("0123456789abcdef0123456789abcdef-test-only")
 
-func verifier(t *testing.T) *auth.Verifier {
+func verifier(t *testing.T) *tickerd.JWTAuth {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(f, secret, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	v, err := auth.New(auth.Config{HMACSecretFile: f})
+	v, err := tickerd.NewJWTAuth(tickerd.JWTConfig{HMACSecretFile: f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func dialStatus(t *testing.T, url string, h http.Header) int {
 }
 
 func TestAuthUpgrade(t *testing.T) {
-	addr := serveSecure(t, app.Config{Auth: verifier(t)})
+	addr := serveSecure(t, tickerd.Config{Auth: verifier(t)})
 	good := mint(t, secret, []string{"AAPL", "BTC-*"}, time.Hour)
 	expired := mint(t, secret, []string{"AAPL"}, -time.Hour)
 	forged := mint(t, []byte("another-secret-another-secret-another!!"), []string{"*"}, time.Hour)
@@ -103,7 +105,7 @@ func TestAuthUpgrade(t *testing.T) {
 }
 
 func TestAuthMessageAndEntitlements(t *testing.T) {
-	addr := serveSecure(t, app.Config{Auth: verifier(t)})
+	addr := serveSecure(t, tickerd.Config{Auth: verifier(t)})
 	c, err := testutil.Dial("ws://"+addr+"/ws", 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +150,7 @@ func TestAuthMessageAndEntitlements(t *testing.T) {
 }
 
 func TestAuthFailureAndTimeoutClose(t *testing.T) {
-	cfg := app.Config{Auth: verifier(t)}
+	cfg := tickerd.Config{Auth: verifier(t)}
 	cfg.Hub.AuthTimeout = 500 * time.Millisecond
 	addr := serveSecure(t, cfg)
 
@@ -175,7 +177,7 @@ func TestAuthFailureAndTimeoutClose(t *testing.T) {
 }
 
 func TestTokenExpiryCloses(t *testing.T) {
-	addr := serveSecure(t, app.Config{Auth: verifier(t)})
+	addr := serveSecure(t, tickerd.Config{Auth: verifier(t)})
 	// Expires in 1 s; the verifier allows 30 s of clock skew, so mint with
 	// exp 29 s in the past: valid now (within leeway), expired a second later.
 	tok := mint(t, secret, []string{"*"}, -29*time.Second)
@@ -205,7 +207,7 @@ func TestOrigin(t *testing.T) {
 		{"any", []string{"*"}, "https://evil.example", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := serveSecure(t, app.Config{AllowedOrigins: tc.allowed})
+			addr := serveSecure(t, tickerd.Config{AllowedOrigins: tc.allowed})
 			h := http.Header{}
 			if tc.origin != "" {
 				h.Set("Origin", strings.ReplaceAll(tc.origin, "HOST", addr))
@@ -218,7 +220,7 @@ func TestOrigin(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	cfg := app.Config{}
+	cfg := tickerd.Config{}
 	cfg.Hub.MessageRate, cfg.Hub.MessageBurst = 5, 5
 	addr := serveSecure(t, cfg)
 	c, err := testutil.Dial("ws://"+addr+"/ws", 5*time.Second)
@@ -268,7 +270,11 @@ func TestRateLimit(t *testing.T) {
 func TestTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
-	addr := serveSecure(t, app.Config{TLSCertFile: certFile, TLSKeyFile: keyFile})
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serveSecure(t, tickerd.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	d := &websocket.Dialer{HandshakeTimeout: 5 * time.Second, TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}
 	c, err := testutil.DialWith(d, "wss://"+addr+"/ws?symbols=AAPL,MSFT")
 	if err != nil {
@@ -352,4 +358,73 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+// TestAPISymbolsAuth: with auth on, /api/symbols needs a token, as /ws
+// does, and lists only the symbols the token allows.
+func TestAPISymbolsAuth(t *testing.T) {
+	addr := serveSecure(t, tickerd.Config{Auth: verifier(t)})
+	url := "http://" + addr + "/api/symbols"
+	good := mint(t, secret, []string{"AAPL", "BTC-*"}, time.Hour)
+	for _, tc := range []struct {
+		name  string
+		token string // "" for none
+		query bool   // in ?token= instead of the header
+		want  int
+	}{
+		{"no token", "", false, http.StatusUnauthorized},
+		{"expired", mint(t, secret, []string{"*"}, -time.Hour), false, http.StatusUnauthorized},
+		{"forged", mint(t, []byte("another-secret-another-secret-another!!"), []string{"*"}, time.Hour), false, http.StatusUnauthorized},
+		{"header", good, false, http.StatusOK},
+		{"query", good, true, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.query {
+				req.URL.RawQuery = "token=" + tc.token
+			} else if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			var names []string
+			ok := testutil.Eventually(wait, func() bool {
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				if resp.StatusCode != tc.want {
+					t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+				}
+				if tc.want != http.StatusOK {
+					if resp.Header.Get("WWW-Authenticate") == "" {
+						t.Errorf("401 without WWW-Authenticate")
+					}
+					return true
+				}
+				var snaps []struct{ Type, Symbol string }
+				if err := json.NewDecoder(resp.Body).Decode(&snaps); err != nil {
+					t.Fatal(err)
+				}
+				names = names[:0]
+				for _, s := range snaps {
+					names = append(names, s.Symbol)
+				}
+				return slices.Contains(names, "BTC-USD") && slices.Contains(names, "AAPL")
+			})
+			if tc.want != http.StatusOK {
+				return
+			}
+			if !ok {
+				t.Fatalf("symbols %v, want AAPL and BTC-USD", names)
+			}
+			for _, n := range names {
+				if n != "AAPL" && !strings.HasPrefix(n, "BTC-") {
+					t.Errorf("/api/symbols lists %s, which the token does not allow (all: %v)", n, names)
+				}
+			}
+		})
+	}
 }
