@@ -304,7 +304,7 @@ func TestHostileEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	srv := apptest.Start(t, app.Config{Sim: sim.Config{Rate: 200, Symbols: 3, Steady: true}, DrainWindow: -1})
+	srv := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 200, Symbols: 3, Steady: true}, DrainWindow: -1})
 	dir := t.TempDir()
 	c, err := parseFlags([]string{
 		"-scenario", "hostile", "-url", srv.WS, "-attacks", "idle-http,reply-flood", "-attack-conns", "2",
