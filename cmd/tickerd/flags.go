@@ -33,6 +33,9 @@ type options struct {
 	rate                   float64
 	symbols                int
 	steady                 bool
+	universe, bookDepth    int
+	universeDay            time.Duration
+	quotesOnly             bool
 	replaySpeed            float64
 	replayLoop, replayTS   bool
 	record                 string
@@ -75,6 +78,10 @@ func flags(o *options) *flag.FlagSet {
 	fs.Float64Var(&o.rate, "rate", sim.DefaultRate, "simulated market: total updates per second (0: no updates, the symbols only)")
 	fs.IntVar(&o.symbols, "symbols", 0, "simulated market: run only the first N symbols (0: all)")
 	fs.BoolVar(&o.steady, "steady", false, "simulated market: uniform rate, symbols round-robin")
+	fs.IntVar(&o.universe, "universe", 0, "simulated market: run N symbols (the built-in ones, generated equities, option contracts listed and expired each simulated day); 0: the built-in ones only")
+	fs.DurationVar(&o.universeDay, "universe-day", sim.DefaultDayLength, "with -universe: length of a simulated trading day; options expire at its end")
+	fs.IntVar(&o.bookDepth, "book-depth", sim.DefaultBookDepth, "simulated market: price levels a side of each built-in symbol's book (generated symbols keep 10)")
+	fs.BoolVar(&o.quotesOnly, "quotes-only", false, "simulated market: publish quotes only, no trades or books (load tests of the quote path)")
 	fs.Float64Var(&o.replaySpeed, "replay-speed", 1, "replay: speed multiplier (2: twice as fast; inf: as fast as possible)")
 	fs.BoolVar(&o.replayLoop, "replay-loop", false, "replay: start again at the end of the file")
 	fs.BoolVar(&o.replayTS, "replay-keep-ts", false, "replay: keep the file's ts instead of the time of publishing")
@@ -195,6 +202,11 @@ func (o *options) check(fs *flag.FlagSet, from map[string]string) error {
 		{"nats-wait", o.natsWait > 0, positive},
 		{"rate", o.rate >= 0 && !math.IsInf(o.rate, 1), "must be a number, 0 or more"},
 		{"symbols", o.symbols >= 0, notNegative},
+		{"universe", o.universe == 0 || o.universe >= len(sim.Universe()) && o.universe <= sim.MaxUniverse,
+			fmt.Sprintf("must be 0, or from %d (the built-in symbols) to %d", len(sim.Universe()), sim.MaxUniverse)},
+		{"universe", o.universe == 0 || o.symbols == 0, "cannot go with -symbols"},
+		{"universe-day", o.universeDay > 0, positive},
+		{"book-depth", o.bookDepth > 0 && o.bookDepth <= sim.MaxBookDepth, fmt.Sprintf("must be from 1 to %d", sim.MaxBookDepth)},
 		{"shards", o.shards >= 0, notNegative},
 		{"drain", o.drain >= 0, notNegative},
 		{"max-conns-per-ip", o.perIP >= 0, notNegative},
@@ -234,9 +246,10 @@ func (o *options) authOn() bool { return o.authSecret != "" || o.authPub != "" |
 func (o *options) config(log *slog.Logger) (cfg tickerd.Config, closeRecord func() error, err error) {
 	closeRecord = func() error { return nil }
 	cfg = tickerd.Config{
-		Addr:     o.addr,
-		Source:   o.feed,
-		Sim:      sim.Config{Seed: o.seed, Rate: o.rate, Symbols: o.symbols, Steady: o.steady},
+		Addr:   o.addr,
+		Source: o.feed,
+		Sim: sim.Config{Seed: o.seed, Rate: o.rate, Symbols: o.symbols, Steady: o.steady,
+			Universe: o.universe, DayLength: o.universeDay, BookDepth: o.bookDepth, QuotesOnly: o.quotesOnly},
 		Replay:   replay.Config{Speed: o.replaySpeed, Loop: o.replayLoop, KeepTS: o.replayTS},
 		Coinbase: coinbase.Config{URL: o.cbURL, OnDemand: o.cbOnDemand, Logger: log},
 		Hub: hub.Config{
