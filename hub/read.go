@@ -311,6 +311,7 @@ func (rd *reader) serve(c *conn) bool {
 func (rd *reader) safeServe(c *conn) (done bool) {
 	defer func() {
 		if v := recover(); v != nil {
+			rd.pinged = false // the next connection must not answer this one's ping
 			rd.h.log.Error("reader panic: closing the connection", "panic", v, "stack", string(debug.Stack()))
 			rd.h.protocolClose(c, &closeErr{ws.StatusInternalServerError, "internal error", reasonError})
 			done = true
