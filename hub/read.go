@@ -163,9 +163,9 @@ func newReader(h *Hub, buf []byte) *reader {
 // fragmented message within FrameTimeout.
 var errFrameTimeout = &closeErr{ws.StatusPolicyViolation, "frame not finished in time", reasonFrameTimeout}
 
-// consume parses data, which starts with the carried bytes of c's partial
-// frame (the first carried bytes of data), handles every whole frame and
-// carries the rest. now is when data was read.
+// consume parses data, whose first carried bytes are those c's partial
+// frame carried over, handles every whole frame and carries the rest. now
+// is when data was read (Unix ns).
 func (rd *reader) consume(c *conn, data []byte, carried int, now int64) *closeErr {
 	rd.now, rd.start = now, now
 	if p := c.part; carried > 0 && p != nil && p.frameAt != 0 {

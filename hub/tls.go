@@ -108,7 +108,7 @@ func (t *tlsConn) waitReadable() error {
 	return t.raw.Read(func(fd uintptr) bool {
 		var b [1]byte
 		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		return err != unix.EAGAIN && err != unix.EINTR
+		return err != unix.EAGAIN // anything else: let Read see it
 	})
 }
 
