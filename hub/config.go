@@ -109,7 +109,9 @@ type Config struct {
 type Identity struct {
 	Subject string
 	Expiry  time.Time // zero: no expiry
-	// Allows reports whether the client may subscribe to symbol.
+	// Allows reports whether the client may subscribe to symbol. It is
+	// called from the hub's goroutines, concurrently, and for every
+	// subscription when a fresh token comes: it must be fast.
 	Allows func(symbol string) bool
 }
 

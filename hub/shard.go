@@ -438,6 +438,14 @@ func (s *shard) subscribe(c *conn, m *cmd) {
 // "unsubscribed" reply and a forbidden_symbol error, both with the auth
 // request's id.
 func (s *shard) reauth(c *conn, m *cmd) {
+	defer func() {
+		// Allows is the application's: a bug in it must not take the
+		// shard down, only this connection.
+		if v := recover(); v != nil {
+			s.h.log.Error("Identity.Allows panicked: closing the connection", "panic", v)
+			s.startClose(c, ws.StatusInternalServerError, "internal error", reasonError)
+		}
+	}()
 	s.queue(c, m.frame)
 	var ended []string
 	for i := len(c.subs) - 1; i >= 0; i-- { // unlink moves a checked entry into i
