@@ -457,7 +457,7 @@ func (s *shard) reauth(c *conn, m *cmd) {
 	if len(ended) == 0 {
 		return
 	}
-	s.reply(c, textFrame(protocol.AppendUnsubscribed(nil, m.id, ended)))
+	s.reply(c, textFrame(protocol.AppendUnsubscribed(nil, m.id, protocol.Stream{}, ended)))
 	s.h.stats.errors[codeIndex(protocol.CodeForbiddenSymbol)].Add(1)
 	s.reply(c, errorFrame(m.id, protocol.CodeForbiddenSymbol, "the new token does not allow: ", ended))
 }
