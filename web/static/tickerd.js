@@ -1130,49 +1130,15 @@ export class TickerClient {
     if (!m || typeof m !== "object") return;
     this._stats.messages++;
     this._emit("message", m);
-    switch (m.type) {
-      case "tick":
-      case "snapshot":
-        this._onQuote(m);
-        break;
-      case "trade":
-        this._onTrade(m);
-        break;
-      case "gap":
-        this._onGap(m);
-        break;
-      case "candles":
-      case "candle":
-        this._onCandle(m);
-        break;
-      case "book":
-        this._onBook(m);
-        break;
-      case "reset":
-        this._onReset(m);
-        break;
-      case "delisted":
-        this._onDelisted(m);
-        break;
-      case "limits":
-        this._onLimits(m);
-        break;
-      case "subscribed":
-      case "unsubscribed":
-      case "symbols":
-      case "search":
-        this._onReply(m);
-        break;
-      case "pong":
-        if (this._ping && this._ping.id === m.id) {
-          clearTimeout(this._ping.timer);
-          this._stats.rttMs = monoMs() - this._ping.sent;
-          this._ping = null;
-        }
-        break;
-      case "error":
-        this._onError(m);
-        break;
+    const handle = ON_MESSAGE.get(m.type); // types this client does not know are ignored
+    if (handle) this[handle](m);
+  }
+
+  _onPong(m) {
+    if (this._ping && this._ping.id === m.id) {
+      clearTimeout(this._ping.timer);
+      this._stats.rttMs = monoMs() - this._ping.sent;
+      this._ping = null;
     }
   }
 
@@ -1377,6 +1343,26 @@ export class TickerClient {
     if (!req.internal) req.reject(err);
   }
 }
+
+// ON_MESSAGE names the TickerClient method that takes each message type.
+const ON_MESSAGE = new Map([
+  ["tick", "_onQuote"],
+  ["snapshot", "_onQuote"],
+  ["trade", "_onTrade"],
+  ["gap", "_onGap"],
+  ["candles", "_onCandle"],
+  ["candle", "_onCandle"],
+  ["book", "_onBook"],
+  ["reset", "_onReset"],
+  ["delisted", "_onDelisted"],
+  ["limits", "_onLimits"],
+  ["subscribed", "_onReply"],
+  ["unsubscribed", "_onReply"],
+  ["symbols", "_onReply"],
+  ["search", "_onReply"],
+  ["pong", "_onPong"],
+  ["error", "_onError"],
+]);
 
 // wire is the message a request sends.
 function wire(req) {

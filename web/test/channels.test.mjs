@@ -634,3 +634,26 @@ describe("quotes, search and delistings", () => {
     assert.equal((await settled(quotes)).code, "closed");
   });
 });
+
+test("malformed messages of every type are taken without a throw, and break no book", () => {
+  const c = client();
+  c._onMessage(DOC.limits);
+  const b = c.book("BTC-USD", 10, () => {});
+  c.trades("AAPL", () => {});
+  c.candles("AAPL", "1m", () => {});
+  c._onMessage(BOOK.snapshot);
+  const junk = [
+    "", "[]", "null", "42", `"x"`, "{", `{"type":"constructor"}`, `{"type":"__proto__"}`, `{"type":"toString"}`,
+    `{"type":"trade"}`, `{"type":"trade","symbol":"AAPL","seq":"x"}`, `{"type":"gap","channel":"trades","symbol":"AAPL"}`,
+    `{"type":"candles","symbol":"AAPL","interval":"1m","candles":7}`, `{"type":"candles","symbol":"AAPL","interval":"1m","candles":[null,1,{}]}`,
+    `{"type":"candle","symbol":"AAPL","interval":"1m","start":"x"}`,
+    `{"type":"book","symbol":"BTC-USD","depth":10,"seq":501,"prev_seq":500,"bids":[["x","1"]],"asks":[],"checksum":1}`,
+    `{"type":"reset"}`, `{"type":"delisted"}`, `{"type":"limits"}`, `{"type":"search","id":999}`, `{"type":"error"}`,
+    `{"type":"subscribed","id":1,"symbols":7}`, `{"type":"pong","id":"x"}`,
+  ];
+  for (const j of junk) assert.doesNotThrow(() => c._onMessage(j), j);
+  // The bad book delta was a mismatch: the book asked for a fresh snapshot,
+  // and the limits without channels ended every channel subscription.
+  assert.equal(b.resyncs, 1);
+  assert.equal(b.closed, true);
+});
