@@ -216,10 +216,15 @@ function drawChart(now) {
   chartOwed = false;
   const q = selected ? client.quotes.get(selected) : undefined;
   const k = chans.candles;
+  const canvas = $("chart");
   if (interval !== "line" && k && !k.closed && k.symbol === selected) {
     chart.drawCandles(k.candles, INTERVAL_MS[interval], q);
+    canvas.dataset.mode = interval;
+    canvas.dataset.candles = String(k.candles.length);
   } else {
     chart.draw(selected ? history(selected) : null, q);
+    canvas.dataset.mode = "line";
+    delete canvas.dataset.candles;
   }
 }
 
@@ -279,8 +284,10 @@ function openChannels() {
   }, (msg) => {
     $("chart-note").textContent = msg;
   });
-  if (!carries("trades")) note("tape-note", why("trades", { code: "unsupported" }));
-  if (!carries("book")) note("book-note", why("book", { code: "unsupported" }));
+  for (const [channel, id] of [["trades", "tape-note"], ["book", "book-note"]]) {
+    if (!carries(channel)) note(id, why(channel, { code: "unsupported" }));
+    else if (chans[channel] && !chans[channel].closed) note(id, "");
+  }
   paintIntervals();
 }
 
@@ -364,9 +371,12 @@ function tapeRow(m) {
     td("t-size", fmt.compact(m.size));
     td("t-side" + dir, m.side === "buy" ? "B" : m.side === "sell" ? "S" : "");
     td("t-seq" + (m.replay ? " replay" : ""), m.replay ? `↻ ${m.seq}` : String(m.seq));
+    tr.dataset.seq = m.seq;
     tr.title = `${m.side || "?"} ${m.size} @ ${m.price}`;
   } else if (m.type === "gap") {
     tr.className = "t-gap";
+    tr.dataset.from = m.from;
+    tr.dataset.to = m.to;
     const n = m.to - m.from + 1;
     td("t-note", `gap: ${n} trade${n === 1 ? "" : "s"} missed, seq ${m.from}–${m.to}${m.inferred ? " (unannounced)" : ""}`, 5);
   } else {
