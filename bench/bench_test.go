@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/bench/internal/load"
 	"github.com/tickerd/tickerd/bench/internal/stats"
 	"github.com/tickerd/tickerd/feed/sim"
-	"github.com/tickerd/tickerd/internal/app"
 	"github.com/tickerd/tickerd/internal/apptest"
 )
 
@@ -228,7 +228,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	addr := apptest.Serve(t, app.Config{Sim: sim.Config{Rate: 100, Symbols: 3, Steady: true}})
+	addr := apptest.Serve(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 3, Steady: true}})
 	dir := t.TempDir()
 	c, err := parseFlags([]string{
 		"-scenario", "fan-out", "-url", "ws://" + addr + "/ws",
@@ -271,5 +271,95 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if svg, err := os.ReadFile(filepath.Join(dir, "r.svg")); err != nil || !strings.Contains(string(svg), "<svg") {
 		t.Errorf("SVG not written: %v", err)
+	}
+}
+
+func TestHostileFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-scenario", "hostile", "-attacks", "reply-flood,idle-http"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.conns != 500 || c.duration != 10*time.Second || c.quiet != 5*time.Second || c.attacks != "reply-flood,idle-http" {
+		t.Errorf("hostile defaults: conns %d duration %v quiet %v attacks %q", c.conns, c.duration, c.quiet, c.attacks)
+	}
+	for _, bad := range [][]string{
+		{"-scenario", "hostile", "-attacks", "idle-http,nope"},
+		{"-scenario", "hostile", "-quiet", "1500ms"},
+		{"-scenario", "hostile", "-recover", "-1s"},
+		{"-scenario", "hostile", "-allow-remote"},
+		{"-scenario", "hostile", "-spawn", "-spawn-nodes", "2"},
+		{"-scenario", "hostile", "-url", "ws://127.0.0.1:1/ws,ws://127.0.0.1:2/ws"},
+		{"-scenario", "hostile", "-conns", "18500", "-attacks", "idle-http"},
+		{"-scenario", "hostile", "-slow", "0.5"},
+	} {
+		if _, err := parseFlags(bad); err == nil {
+			t.Errorf("parseFlags(%q) = nil error, want error", bad)
+		}
+	}
+}
+
+// TestHostileEndToEnd runs the hostile scenario tiny against an in-process
+// tickerd: readers in a worker process, two attack classes in turn.
+func TestHostileEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	srv := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 200, Symbols: 3, Steady: true}, DrainWindow: -1})
+	dir := t.TempDir()
+	c, err := parseFlags([]string{
+		"-scenario", "hostile", "-url", srv.WS, "-attacks", "idle-http,reply-flood", "-attack-conns", "2",
+		"-conns", "4", "-k", "2", "-dist", "uniform", "-warmup", "0s", "-quiet", "1s", "-duration", "1s", "-recover", "0s",
+		"-settle", "0s", "-out", filepath.Join(dir, "h.json"), "-svg", filepath.Join(dir, "h.svg"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runHostile(context.Background(), c, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := rep.write(c, &out); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(out.String())
+	if rep.Readers.Connect.Established != 4 || rep.Readers.Quiet.Count == 0 {
+		t.Errorf("readers: %d established, %d quiet ticks; want 4 and some", rep.Readers.Connect.Established, rep.Readers.Quiet.Count)
+	}
+	if len(rep.Attacks) != 2 || rep.Attacks[0].Class != "idle-http" || rep.Attacks[1].Class != "reply-flood" {
+		t.Fatalf("attacks = %+v, want idle-http then reply-flood", rep.Attacks)
+	}
+	for i, a := range rep.Attacks {
+		if a.AttackFrom != a.QuietFrom+1 || a.AttackTo != a.AttackFrom+1 || (i > 0 && a.QuietFrom != rep.Attacks[i-1].AttackTo) {
+			t.Errorf("%s: windows quiet %d, attack %d..%d; want back to back whole seconds", a.Class, a.QuietFrom, a.AttackFrom, a.AttackTo)
+		}
+		if a.Opened != 2 || a.Requests == 0 {
+			t.Errorf("%s: opened %d, %d requests; want 2 and some", a.Class, a.Opened, a.Requests)
+		}
+		if a.Readers.Quiet.Count == 0 || a.Readers.Attack.Count == 0 || a.Readers.Ratio <= 0 {
+			t.Errorf("%s: readers %+v, want ticks in both windows and a ratio", a.Class, a.Readers)
+		}
+		v := a.Server
+		// In-process, each attacking connection is two fds of this process.
+		if v.RSSBefore <= 0 || v.GoMemBefore <= 0 || v.FDsPeak < v.FDsBefore+4 || v.CPUAttack < 0 {
+			t.Errorf("%s: server %+v, want known memory and CPU, and fds up by 4 or more at the peak", a.Class, v)
+		}
+	}
+	if got := rep.Attacks[0].Answers["http_200"]; got != 2 {
+		t.Errorf("idle-http answers %v, want 2 x http_200", rep.Attacks[0].Answers)
+	}
+	if len(rep.Series) != 4 || rep.Settings.PID != os.Getpid() {
+		t.Errorf("%d seconds of series, pid %d; want 4 and this process (%d)", len(rep.Series), rep.Settings.PID, os.Getpid())
+	}
+	var back hostileReport
+	b, err := os.ReadFile(filepath.Join(dir, "h.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Attacks) != 2 || back.Attacks[1].SentBytes != rep.Attacks[1].SentBytes {
+		t.Errorf("JSON result: %v, %d attacks", err, len(back.Attacks))
+	}
+	if svg, err := os.ReadFile(filepath.Join(dir, "h.svg")); err != nil || !strings.Contains(string(svg), "reply-flood") {
+		t.Errorf("SVG not written with the attack bands: %v", err)
 	}
 }

@@ -10,8 +10,16 @@
 //	go run ./bench -scenario idle-memory -spawn -conns 19000 -out idle.json
 //	go run ./bench -url ws://127.0.0.1:8080/ws -conns 2000 -k 5 -dist zipf
 //
-// Scenarios: idle-memory, fan-out, market, slow-consumers, churn, burst; each
-// sets defaults that explicit flags override (-h lists them).
+// Scenarios: idle-memory, fan-out, market, slow-consumers, churn, burst,
+// hostile; each sets defaults that explicit flags override (-h lists them).
+// hostile runs each attack of package attack (idle keep-alive HTTP, slow
+// headers, huge queries, partial frames, fragments, reply floods, pings,
+// stalled readers) in turn beside well-behaved readers, and reports the
+// server's memory per attacking connection, its fds during and after, and
+// the readers' p99 in each attack against the quiet window before it:
+//
+//	go run ./bench -scenario hostile -spawn
+//	go run ./bench -scenario hostile -spawn -attacks reply-flood,partial-frame -attack-conns 20
 //
 // Connections are read by a few goroutines per process over edge-triggered
 // epoll, with one buffer each, and spread over the source addresses
@@ -28,12 +36,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/tickerd/tickerd/bench/internal/attack"
 	"github.com/tickerd/tickerd/bench/internal/load"
 )
 
@@ -72,7 +82,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := run(ctx, cfg, os.Stderr)
+	rep, err := runScenario(ctx, cfg, os.Stderr)
 	if rep != nil {
 		if werr := rep.write(cfg, os.Stdout); werr != nil && err == nil {
 			err = werr
@@ -83,6 +93,28 @@ func main() {
 		stop()
 		os.Exit(1)
 	}
+}
+
+// result is a finished run's report.
+type result interface {
+	write(c *config, w io.Writer) error
+}
+
+// runScenario performs the run c asks for; the result may come with an
+// error, for a run that ended early.
+func runScenario(ctx context.Context, c *config, log io.Writer) (result, error) {
+	if c.scenario == "hostile" {
+		r, err := runHostile(ctx, c, log)
+		if r == nil {
+			return nil, err
+		}
+		return r, err
+	}
+	r, err := run(ctx, c, log)
+	if r == nil {
+		return nil, err
+	}
+	return r, err
 }
 
 // config is a run's settings, from flags.
@@ -104,6 +136,10 @@ type config struct {
 	churnConc  int
 	burstConns int
 	burstAt    time.Duration
+
+	attacks        string
+	attackConns    int
+	quiet, recover time.Duration
 
 	warmup, duration, deadline time.Duration
 
@@ -146,12 +182,15 @@ var scenarios = map[string]map[string]string{
 	"churn": {"conns": "2000", "k": "5", "dist": "zipf", "feed-symbols": "100", "feed-steady": "true", "feed-rate": "1000", "churn-rate": "200", "churn-conc": "32", "warmup": "5s", "duration": "20s"},
 	// Market open: a bursty feed, and as many clients again log on at once.
 	"burst": {"conns": "5000", "burst-conns": "5000", "burst-at": "10s", "k": "10", "dist": "zipf", "feed-symbols": "100", "feed-steady": "false", "feed-rate": "2000", "warmup": "5s", "duration": "25s"},
+	// Each attack class of issue 13 in turn beside well-behaved readers;
+	// -duration is each attack's window.
+	"hostile": {"conns": "500", "k": "10", "dist": "zipf", "feed-symbols": "100", "feed-steady": "true", "feed-rate": "1000", "warmup": "3s", "duration": "10s"},
 }
 
 func parseFlags(args []string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&c.scenario, "scenario", "fan-out", "scenario: idle-memory, fan-out, market, slow-consumers, churn, burst")
+	fs.StringVar(&c.scenario, "scenario", "fan-out", "scenario: idle-memory, fan-out, market, slow-consumers, churn, burst, hostile")
 	fs.StringVar(&c.urls, "url", "ws://127.0.0.1:8080/ws", "tickerd WebSocket URL(s), comma-separated; ignored with -spawn")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow non-loopback targets")
 
@@ -168,6 +207,11 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.churnConc, "churn-conc", 16, "churn cycles in flight")
 	fs.IntVar(&c.burstConns, "burst-conns", 0, "connections opened at once at -burst-at")
 	fs.DurationVar(&c.burstAt, "burst-at", 10*time.Second, "when the burst connects, after the end of the warm-up")
+
+	fs.StringVar(&c.attacks, "attacks", "all", "hostile: comma-separated attack classes: "+attackNames())
+	fs.IntVar(&c.attackConns, "attack-conns", 0, "hostile: connections per attack (0: each class's default)")
+	fs.DurationVar(&c.quiet, "quiet", 5*time.Second, "hostile: window without attackers before each attack (whole seconds)")
+	fs.DurationVar(&c.recover, "recover", 3*time.Second, "hostile: pause after each attack before the fds are read again (whole seconds)")
 
 	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "warm-up before the measurement window (whole seconds)")
 	fs.DurationVar(&c.duration, "duration", 20*time.Second, "measurement window (whole seconds)")
@@ -244,6 +288,11 @@ func (c *config) validate() error {
 	case c.burstConns > 0 && (c.burstAt < 0 || c.burstAt >= c.duration):
 		return errors.New("-burst-at must fall inside the measurement window")
 	}
+	if c.scenario == "hostile" {
+		if err := c.validateHostile(); err != nil {
+			return err
+		}
+	}
 	if c.cpus != "" {
 		if _, err := parseCPUs(c.cpus); err != nil {
 			return fmt.Errorf("-cpus: %w", err)
@@ -255,6 +304,46 @@ func (c *config) validate() error {
 		}
 	}
 	return load.CheckDist(c.dist)
+}
+
+// validateHostile checks the settings of a hostile run: one local server,
+// and whole-second windows.
+func (c *config) validateHostile() error {
+	classes, err := attack.Select(c.attacks)
+	switch {
+	case err != nil:
+		return fmt.Errorf("-attacks: %w", err)
+	case c.allowRemote:
+		return errors.New("-scenario hostile runs against loopback only")
+	case c.nodes != 1 || strings.Contains(c.urls, ",") && !c.spawn:
+		return errors.New("-scenario hostile takes one server")
+	case c.quiet < time.Second || c.quiet%time.Second != 0:
+		return errors.New("-quiet must be whole seconds, at least 1s")
+	case c.recover < 0 || c.recover%time.Second != 0:
+		return errors.New("-recover must be whole seconds")
+	case c.slow > 0 || c.churnRate > 0 || c.burstConns > 0:
+		return errors.New("-scenario hostile takes no -slow, -churn-rate or -burst-conns")
+	case c.attackConns < 0:
+		return errors.New("-attack-conns must be 0 or more")
+	}
+	for _, cl := range classes {
+		n := cl.Conns
+		if c.attackConns > 0 {
+			n = c.attackConns
+		}
+		if c.conns+n > 19000 {
+			return fmt.Errorf("%d readers and %d %s connections: more than the server's 20,000 fds allow", c.conns, n, cl.Name)
+		}
+	}
+	return nil
+}
+
+func attackNames() string {
+	names := make([]string, len(attack.Classes))
+	for i, cl := range attack.Classes {
+		names[i] = cl.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // spawnArgs returns the tickerd flags of a spawned server.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/tickerd/tickerd/bench/internal/load"
 	"github.com/tickerd/tickerd/bench/internal/procstat"
 	"github.com/tickerd/tickerd/bench/internal/stats"
+	"github.com/tickerd/tickerd/bench/internal/svgplot"
 )
 
 // report is a run's result; it is written as the JSON result file.
@@ -503,10 +505,16 @@ func (r *report) setCores(cpus [][]procstat.CPUTimes, from, seconds int) error {
 }
 
 // write prints the summary and writes the JSON and SVG files asked for.
-func (r *report) write(c *config, w *os.File) error {
+func (r *report) write(c *config, w io.Writer) error {
 	r.printSummary(w)
+	return writeFiles(c, w, r, len(r.Series) > 0, r.plot)
+}
+
+// writeFiles writes v as the JSON result to -out and, when there is
+// something to draw, plot's picture to -svg, and says so on w.
+func writeFiles(c *config, w io.Writer, v any, draw bool, plot func() svgplot.Plot) error {
 	if c.out != "" {
-		b, err := json.MarshalIndent(r, "", "  ")
+		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -515,12 +523,12 @@ func (r *report) write(c *config, w *os.File) error {
 		}
 		fmt.Fprintf(w, "result: %s\n", c.out)
 	}
-	if c.svg != "" && len(r.Series) > 0 {
+	if c.svg != "" && draw {
 		f, err := os.Create(c.svg)
 		if err != nil {
 			return err
 		}
-		if err := r.plot().Write(f); err != nil {
+		if err := plot().Write(f); err != nil {
 			f.Close()
 			return err
 		}

@@ -61,53 +61,11 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 		fmt.Fprintf(log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}
 
-	var nodes []*node
-	if c.spawn {
-		tmp, err := os.MkdirTemp("", "tickbench-")
-		if err != nil {
-			return nil, err
-		}
-		bin := c.serverBin
-		if bin == "" {
-			logf("building tickerd into %s", tmp)
-			if bin, err = buildServer(ctx, tmp); err != nil {
-				return nil, err
-			}
-		}
-		sc := spawnConfig{bin: bin, cpus: c.serverCPUs, gomaxprocs: c.serverGOMAX, args: c.spawnArgs(), logDir: tmp}
-		defer func() {
-			for _, n := range nodes {
-				n.stop()
-			}
-		}()
-		for i := range c.nodes {
-			port, err := freePort()
-			if err != nil {
-				return nil, err
-			}
-			n, err := startNode(ctx, sc, port)
-			if err != nil {
-				return nil, err
-			}
-			nodes = append(nodes, n)
-			logf("started tickerd %d: pid %d, %s %s (cpus %s, log %s)", i, n.pid, n.url, strings.Join(sc.args, " "), orAll(c.serverCPUs), n.logPath)
-		}
-	} else {
-		var err error
-		if nodes, err = parseTargets(c.urls, c.allowRemote); err != nil {
-			return nil, err
-		}
-		for i, n := range nodes {
-			if len(nodes) == 1 && c.serverPID > 0 {
-				n.pid = c.serverPID
-			} else if u, err := url.Parse(n.url); err == nil && checkLoopback(u.Hostname()) == nil {
-				if p, err := strconv.Atoi(u.Port()); err == nil {
-					n.pid = listenerPID(p)
-				}
-			}
-			logf("target %d: %s (local pid %d)", i, n.url, n.pid)
-		}
+	nodes, stopNodes, err := openNodes(ctx, c, logf)
+	if err != nil {
+		return nil, err
 	}
+	defer stopNodes()
 
 	universe, err := symbolUniverse(ctx, c, nodes[0])
 	if err != nil {
@@ -123,54 +81,12 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 		base[i] = sampleNode(n, true)
 	}
 
-	// Workers: enough that none holds more than -per-worker connections.
-	nw := workerCount(c.conns+c.burstConns+c.churnConc, c.perWorker, c.workers)
-	sizes, bursts := split(c.conns, nw), split(c.burstConns, nw)
-	churn := split(int(c.churnRate*1000), nw)
-	var src []string
-	if !c.allowRemote {
-		src = srcIPs(c.srcIPs)
+	workers, conns, took, err := connectWorkers(c, nodes, universe, logf)
+	defer killWorkers(&workers) // the ones left at return: after an error
+	if err != nil {
+		return nil, err
 	}
-	targets := make([]string, len(nodes))
-	for i, n := range nodes {
-		targets[i] = n.url
-	}
-	var workers []*workerProc
-	defer func() {
-		for _, w := range workers {
-			w.kill()
-		}
-	}()
-	first, burstFirst := 0, c.conns
-	for i := range nw {
-		p := load.Plan{
-			Worker: i, Targets: targets, First: first, Count: sizes[i], SrcIPs: src,
-			Symbols: universe, K: c.k, Dist: c.dist, Seed: c.seed, Query: c.query, Slow: c.slow,
-			Readers: c.readers, ReadEvery: c.readEvery, DialConcurrency: c.dialConc, ConnectRate: c.connectRate / float64(nw),
-			DialTimeout: c.dialTimeout, ConnectTimeout: c.connectTimeout,
-			Churn: load.ChurnPlan{Rate: float64(churn[i]) / 1000, Concurrency: max(1, c.churnConc/nw)},
-			Burst: load.BurstPlan{First: burstFirst, Count: bursts[i], At: (c.warmup + c.burstAt).Seconds()},
-		}
-		first += sizes[i]
-		burstFirst += bursts[i]
-		w, err := startWorker(i, p)
-		if err != nil {
-			return nil, err
-		}
-		workers = append(workers, w)
-	}
-	logf("%d worker process(es) connecting %d connections (k=%d, %s over %d symbols)", nw, c.conns, c.k, c.dist, len(universe))
-
-	connectStart := time.Now()
-	var conns []*load.ConnectReport
-	for _, w := range workers {
-		ev, err := w.next("connected", c.connectTimeout+time.Minute)
-		if err != nil {
-			return nil, err
-		}
-		conns = append(conns, ev.Connected)
-	}
-	rep.setConnect(conns, time.Since(connectStart))
+	rep.setConnect(conns, took)
 	logf("connected %d of %d in %.1fs; failures %v", rep.Connect.Established, rep.Connect.Attempted, rep.Connect.Seconds, rep.Connect.Failures)
 	if rep.Connect.Established == 0 {
 		return rep, errors.New("no connection could be established")
@@ -186,10 +102,8 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	seconds := int((c.warmup + c.duration) / time.Second)
 	from := int(c.warmup / time.Second)
 	t0 := time.Now().Add(300 * time.Millisecond).Truncate(time.Millisecond)
-	for _, w := range workers {
-		if err := w.send(load.Command{Op: "start", T0: t0.UnixNano(), Seconds: seconds, WindowFrom: from, WindowTo: seconds}); err != nil {
-			return nil, fmt.Errorf("worker %d: %w", w.id, err)
-		}
+	if err := startRun(workers, load.Command{Op: "start", T0: t0.UnixNano(), Seconds: seconds, WindowFrom: from, WindowTo: seconds}); err != nil {
+		return nil, err
 	}
 	logf("running: %ds warm-up, %ds window", from, seconds-from)
 
@@ -209,24 +123,10 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 			}
 		}
 	})
-	var results []*load.Result
-	var rerr error
-	for _, w := range workers {
-		ev, err := w.next("result", time.Until(t0)+time.Duration(seconds)*time.Second+time.Minute)
-		if err != nil {
-			rerr = err
-			break
-		}
-		results = append(results, ev.Result)
-	}
+	results, err := collectResults(workers, time.Until(t0)+time.Duration(seconds)*time.Second+time.Minute, logf)
 	swg.Wait()
-	if rerr != nil {
-		return nil, rerr
-	}
-	for _, w := range workers {
-		if err := w.finish(); err != nil {
-			logf("worker %d: %v", w.id, err)
-		}
+	if err != nil {
+		return nil, err
 	}
 	workers = nil
 	if err := rep.setResults(results, base, connected, samples, from, seconds); err != nil {
@@ -236,6 +136,144 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 		return rep, err
 	}
 	return rep, ctx.Err()
+}
+
+// openNodes starts the servers of a -spawn run, or parses -url; stop ends
+// the spawned ones by PID.
+func openNodes(ctx context.Context, c *config, logf func(string, ...any)) (nodes []*node, stop func(), err error) {
+	stop = func() {
+		for _, n := range nodes {
+			n.stop()
+		}
+	}
+	if !c.spawn {
+		if nodes, err = parseTargets(c.urls, c.allowRemote); err != nil {
+			return nil, stop, err
+		}
+		for i, n := range nodes {
+			if len(nodes) == 1 && c.serverPID > 0 {
+				n.pid = c.serverPID
+			} else if u, err := url.Parse(n.url); err == nil && checkLoopback(u.Hostname()) == nil {
+				if p, err := strconv.Atoi(u.Port()); err == nil {
+					n.pid = listenerPID(p)
+				}
+			}
+			logf("target %d: %s (local pid %d)", i, n.url, n.pid)
+		}
+		return nodes, stop, nil
+	}
+	tmp, err := os.MkdirTemp("", "tickbench-")
+	if err != nil {
+		return nil, stop, err
+	}
+	bin := c.serverBin
+	if bin == "" {
+		logf("building tickerd into %s", tmp)
+		if bin, err = buildServer(ctx, tmp); err != nil {
+			return nil, stop, err
+		}
+	}
+	sc := spawnConfig{bin: bin, cpus: c.serverCPUs, gomaxprocs: c.serverGOMAX, args: c.spawnArgs(), logDir: tmp}
+	for i := range c.nodes {
+		port, err := freePort()
+		if err != nil {
+			return nodes, stop, err
+		}
+		n, err := startNode(ctx, sc, port)
+		if err != nil {
+			return nodes, stop, err
+		}
+		nodes = append(nodes, n)
+		logf("started tickerd %d: pid %d, %s %s (cpus %s, log %s)", i, n.pid, n.url, strings.Join(sc.args, " "), orAll(c.serverCPUs), n.logPath)
+	}
+	return nodes, stop, nil
+}
+
+// startWorkers starts enough worker processes that none holds more than
+// -per-worker connections, and sends each its plan. The caller kills the
+// workers returned, also on error.
+func startWorkers(c *config, nodes []*node, universe []string) ([]*workerProc, error) {
+	nw := workerCount(c.conns+c.burstConns+c.churnConc, c.perWorker, c.workers)
+	sizes, bursts := split(c.conns, nw), split(c.burstConns, nw)
+	churn := split(int(c.churnRate*1000), nw)
+	var src []string
+	if !c.allowRemote {
+		src = srcIPs(c.srcIPs)
+	}
+	targets := make([]string, len(nodes))
+	for i, n := range nodes {
+		targets[i] = n.url
+	}
+	var workers []*workerProc
+	first, burstFirst := 0, c.conns
+	for i := range nw {
+		p := load.Plan{
+			Worker: i, Targets: targets, First: first, Count: sizes[i], SrcIPs: src,
+			Symbols: universe, K: c.k, Dist: c.dist, Seed: c.seed, Query: c.query, Slow: c.slow,
+			Readers: c.readers, ReadEvery: c.readEvery, DialConcurrency: c.dialConc, ConnectRate: c.connectRate / float64(nw),
+			DialTimeout: c.dialTimeout, ConnectTimeout: c.connectTimeout,
+			Churn: load.ChurnPlan{Rate: float64(churn[i]) / 1000, Concurrency: max(1, c.churnConc/nw)},
+			Burst: load.BurstPlan{First: burstFirst, Count: bursts[i], At: (c.warmup + c.burstAt).Seconds()},
+		}
+		first += sizes[i]
+		burstFirst += bursts[i]
+		w, err := startWorker(i, p)
+		if err != nil {
+			return workers, err
+		}
+		workers = append(workers, w)
+	}
+	return workers, nil
+}
+
+// connectWorkers starts the workers and waits until each has opened its
+// connections; it returns their reports and how long that took. The
+// caller kills the workers returned, also on error.
+func connectWorkers(c *config, nodes []*node, universe []string, logf func(string, ...any)) ([]*workerProc, []*load.ConnectReport, time.Duration, error) {
+	workers, err := startWorkers(c, nodes, universe)
+	if err != nil {
+		return workers, nil, 0, err
+	}
+	logf("%d worker process(es) connecting %d connections (k=%d, %s over %d symbols)", len(workers), c.conns, c.k, c.dist, len(universe))
+	start := time.Now()
+	var reps []*load.ConnectReport
+	for _, w := range workers {
+		ev, err := w.next("connected", c.connectTimeout+time.Minute)
+		if err != nil {
+			return workers, nil, 0, err
+		}
+		reps = append(reps, ev.Connected)
+	}
+	return workers, reps, time.Since(start), nil
+}
+
+// startRun sends every worker the start command.
+func startRun(workers []*workerProc, cmd load.Command) error {
+	for _, w := range workers {
+		if err := w.send(cmd); err != nil {
+			return fmt.Errorf("worker %d: %w", w.id, err)
+		}
+	}
+	return nil
+}
+
+// collectResults waits for every worker's result and lets the workers
+// exit; on error the caller kills them.
+func collectResults(workers []*workerProc, timeout time.Duration, logf func(string, ...any)) ([]*load.Result, error) {
+	var results []*load.Result
+	for _, w := range workers {
+		ev, err := w.next("result", timeout)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, ev.Result)
+	}
+	for _, w := range workers {
+		if err := w.finish(); err != nil {
+			logf("worker %d: %v", w.id, err)
+		}
+	}
+	return results, nil
 }
 
 func orAll(s string) string {

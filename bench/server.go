@@ -228,11 +228,14 @@ func listSymbols(ctx context.Context, wsURL string) ([]string, error) {
 	}
 }
 
+// metricsClient reads /metrics on a new connection each time, so the
+// server holds no fd of ours between samples.
+var metricsClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
 // fetchMetrics reads the standard process series from /metrics; it returns
 // nil when the server has no /metrics.
 func fetchMetrics(base string) map[string]float64 {
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(base + "/metrics")
+	resp, err := metricsClient.Get(base + "/metrics")
 	if err != nil {
 		return nil
 	}
@@ -240,7 +243,8 @@ func fetchMetrics(base string) map[string]float64 {
 	if resp.StatusCode != http.StatusOK {
 		return nil
 	}
-	m, err := procstat.ParseMetrics(resp.Body, "go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total", "go_memstats_heap_inuse_bytes")
+	m, err := procstat.ParseMetrics(resp.Body, "go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total",
+		"process_open_fds", "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "tickerd_connections")
 	if err != nil {
 		return nil
 	}

@@ -141,18 +141,8 @@ func sumThreads(ns []nodeSummary) int {
 
 // plot draws latency percentiles, throughput and CPU per second.
 func (r *report) plot() svgplot.Plot {
-	n := len(r.Series)
-	x := make([]float64, n)
-	col := func(f func(seriesPoint) float64) []float64 {
-		out := make([]float64, n)
-		for i, pt := range r.Series {
-			out[i] = f(pt)
-		}
-		return out
-	}
-	for i, pt := range r.Series {
-		x[i] = float64(pt.T) + 0.5 // the middle of the second
-	}
+	col := func(f func(seriesPoint) float64) []float64 { return column(r.Series, f) }
+	x := col(func(p seriesPoint) float64 { return float64(p.T) + 0.5 }) // the middle of the second
 	nan := func(v float64) float64 {
 		if v == 0 {
 			return math.NaN()
@@ -195,4 +185,13 @@ func (r *report) plot() svgplot.Plot {
 		bands = append(bands, svgplot.Band{From: at, To: at + math.Max(1, r.Burst.Seconds), Label: "burst"})
 	}
 	return svgplot.Plot{Title: title, Subtitle: sub, XLabel: "seconds since start (after connecting)", X: x, Bands: bands, Panels: panels}
+}
+
+// column returns f of every point, one line of a plot.
+func column[P any](points []P, f func(P) float64) []float64 {
+	out := make([]float64, len(points))
+	for i, p := range points {
+		out[i] = f(p)
+	}
+	return out
 }

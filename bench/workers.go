@@ -109,3 +109,11 @@ func (w *workerProc) kill() {
 	}
 	<-w.exited
 }
+
+// killWorkers kills every worker in *ws; the caller sets *ws to nil once
+// they have finished.
+func killWorkers(ws *[]*workerProc) {
+	for _, w := range *ws {
+		w.kill()
+	}
+}

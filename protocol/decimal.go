@@ -322,12 +322,13 @@ func (e *parseError) Error() string {
 	return "protocol: decimal " + e.text + ": " + e.msg
 }
 
-// parseDecimal parses the canonical fixed-point text that appendDecimal
-// writes: -?(0|[1-9][0-9]*)(\.[0-9]+)?, not a negative zero, and within the
-// bounds of ParseDecimal. It returns the number of digits after the point.
-func parseDecimal(b []byte) (d decimal.Decimal, prec int32, ok bool) {
-	i := 0
+// parseFixedText parses the canonical fixed-point text that appendDecimal
+// and AppendBook write, -?(0|[1-9][0-9]*)(\.[0-9]+)? and not a negative
+// zero, into v units of 10^-prec. ok is false for other text; fits is
+// false when the value does not fit an int64 (v is then 0).
+func parseFixedText(b []byte) (v int64, prec int32, fits, ok bool) {
 	neg := len(b) > 0 && b[0] == '-'
+	i := 0
 	if neg {
 		i++
 	}
@@ -337,22 +338,56 @@ func parseDecimal(b []byte) (d decimal.Decimal, prec int32, ok bool) {
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
 		i = digits(b, i)
 	default:
-		return d, 0, false
+		return 0, 0, false, false
 	}
-	intEnd := i
+	point := i
 	if i < len(b) && b[i] == '.' {
 		i = digits(b, i+1)
-		if i == intEnd+1 {
-			return d, 0, false
+		if i == point+1 {
+			return 0, 0, false, false
 		}
-		prec = int32(i - intEnd - 1)
+		prec = int32(min(i-point-1, math.MaxInt32))
 	}
 	if i != len(b) {
+		return 0, 0, false, false
+	}
+	var u uint64
+	nonzero, fits := false, true
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			continue
+		}
+		d := uint64(c - '0')
+		nonzero = nonzero || d != 0
+		if u > (math.MaxUint64-d)/10 {
+			fits = false
+		}
+		u = u*10 + d
+	}
+	switch {
+	case neg && !nonzero:
+		return 0, 0, false, false
+	case !fits:
+		return 0, prec, false, true
+	case neg && u <= 1<<63:
+		return int64(-u), prec, true, true // also right for math.MinInt64
+	case !neg && u <= math.MaxInt64:
+		return int64(u), prec, true, true
+	}
+	return 0, prec, false, true
+}
+
+// parseDecimal parses the canonical fixed-point text that appendDecimal
+// writes (see parseFixedText), within the bounds of ParseDecimal. It
+// returns the number of digits after the point.
+func parseDecimal(b []byte) (d decimal.Decimal, prec int32, ok bool) {
+	v, prec, fits, ok := parseFixedText(b)
+	switch {
+	case !ok:
 		return d, 0, false
+	case !fits:
+		d, err := parseDecimalText(b) // bounded: long text is an error, not work
+		return d, prec, err == nil
 	}
-	d, err := parseDecimalText(b)
-	if err != nil || neg && d.Sign() == 0 {
-		return decimal.Decimal{}, 0, false
-	}
-	return d, prec, true
+	return decimal.New(v, -prec), prec, true
 }

@@ -209,6 +209,50 @@
 // of a symbol's trades, its candles start afresh: a candle may come again
 // with a start already sent as closed, and replaces it.
 //
+// # Order books
+//
+// A "book" subscriber holds one depth's view of a symbol's L2 order book:
+// the best 10, 50 or 200 levels of each side. It gets a snapshot of the
+// view first, then deltas:
+//
+//	{"type":"book","symbol":"BTC-USD","depth":10,"seq":500,"snapshot":true,"bids":[["91549.30","0.52"],["91549.20","1.00"]],"asks":[["91549.40","1.20"],["91549.45","0.80"]],"checksum":624224893,"ts":1763718000123456789}
+//	{"type":"book","symbol":"BTC-USD","depth":10,"seq":501,"prev_seq":500,"bids":[["91549.30","0"]],"asks":[],"checksum":2036543682,"ts":1763718000223456789}
+//
+// Levels are [price, size] pairs of decimal strings at the symbol's
+// precision, bids best (highest) first and asks best (lowest) first. A
+// delta lists the levels of the view that changed: a new size, size "0"
+// for a level that left the view (removed, or pushed below the top N),
+// and the full size of a level that entered it (added, or pulled up when
+// others left). A client that holds exactly the view at "prev_seq" and
+// applies a delta holds exactly the server's view at "seq". "seq" names
+// the view: the feed seq of the last update that changed it, so updates
+// that leave a view alone send it nothing and seq may jump. The server
+// never sends a client a delta whose prev_seq is not the seq it last
+// sent it; a client that falls behind gets a fresh snapshot instead. "ts"
+// is the event time of the update at seq.
+//
+// "checksum" lets the client verify its view after every message. It is
+// Kraken's book checksum (BookChecksum) of the top 10 levels of each side
+// after the message: the asks best first, then the bids best first, each
+// level's price string followed by its size string, each with the point
+// removed and then its leading zeros; the CRC-32 (IEEE) of the
+// concatenation, unsigned. For the snapshot above:
+//
+//	asks  "91549.40" "1.20"  ->  "9154940" "120"
+//	      "91549.45" "0.80"  ->  "9154945" "80"
+//	bids  "91549.30" "0.52"  ->  "9154930" "52"
+//	      "91549.20" "1.00"  ->  "9154920" "100"
+//	CRC-32("91549401209154945809154930529154920100") = 624224893
+//
+// After the delta the bid at 91549.30 is gone, and the checksum is the
+// CRC-32 of "91549401209154945809154920100", 2036543682. Kraken's own
+// example ("Book checksum (WebSocket v2)" at docs.kraken.com) gives
+// Kraken's published 3310070434 (TestBookChecksumKraken).
+//
+// AppendBook writes book messages; DecodeBook reads them, strictly, for
+// clients; internal/book's Mirror keeps a view from them and verifies
+// every checksum.
+//
 // # Requests
 //
 // DecodeRequest is strict and bounded (Limits): one JSON object in valid

@@ -3,7 +3,7 @@
 # tickerd pinned to core 0 (GOMAXPROCS=1) and the generator to core 1, its
 # JSON and SVG written here. Run from the repository root:
 #
-#	bench/results/run.sh              # every scenario, ~15 minutes
+#	bench/results/run.sh              # every scenario, ~18 minutes
 #	bench/results/run.sh market       # those whose name starts with "market"
 #
 # The machine should be otherwise idle. Nothing here changes system settings.
@@ -34,3 +34,4 @@ run market-read-every -scenario market -read-every 1ms
 run slow-consumers -scenario slow-consumers -duration 45s
 run churn -scenario churn
 run burst -scenario burst
+run hostile -scenario hostile

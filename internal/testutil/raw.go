@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,87 +12,62 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
-// Opcodes of RFC 6455.
+// Opcodes, for building a Frame.
 const (
-	OpContinuation byte = 0x0
-	OpText         byte = 0x1
-	OpBinary       byte = 0x2
-	OpClose        byte = 0x8
-	OpPing         byte = 0x9
-	OpPong         byte = 0xA
+	OpContinuation = wsframe.OpContinuation
+	OpText         = wsframe.OpText
+	OpBinary       = wsframe.OpBinary
+	OpClose        = wsframe.OpClose
+	OpPing         = wsframe.OpPing
+	OpPong         = wsframe.OpPong
 )
 
 // Frame is one WebSocket frame as a client writes it. The zero Rsv, a false
-// NoMask and a negative Length give a well-formed masked frame; set the
-// fields to break it on purpose.
+// NoMask and a zero Length give a well-formed masked frame; set the fields
+// to break it on purpose.
 type Frame struct {
 	Fin     bool
 	Rsv     byte // the three RSV bits, 0..7
-	Op      byte
+	Op      wsframe.OpCode
 	NoMask  bool  // send unmasked (a protocol error from a client)
-	Length  int64 // announced payload length; <0 or 0 with a payload: len(Payload)
+	Length  int64 // announced payload length; <= 0: len(Payload)
 	Payload []byte
 }
 
-// AppendFrame appends the wire form of f to dst, masked with a random key
+// AppendFrame appends the wire form of f to dst, masked with a fresh key
 // unless f.NoMask.
 func AppendFrame(dst []byte, f Frame) []byte {
-	n := f.Length
-	if n <= 0 {
-		n = int64(len(f.Payload))
+	h := wsframe.Header{Fin: f.Fin, Rsv: f.Rsv, Op: f.Op, Masked: !f.NoMask}
+	if h.Masked {
+		h.Mask = wsframe.NewMask()
 	}
-	b0 := f.Rsv<<4 | f.Op&0x0f
-	if f.Fin {
-		b0 |= 0x80
+	frame := wsframe.AppendFrame(nil, h, f.Payload)
+	if f.Length <= 0 {
+		return append(dst, frame...)
 	}
-	var m byte
-	if !f.NoMask {
-		m = 0x80
-	}
-	switch {
-	case n <= 125:
-		dst = append(dst, b0, m|byte(n))
-	case n <= 0xffff:
-		dst = append(dst, b0, m|126, byte(n>>8), byte(n))
-	default:
-		dst = append(dst, b0, m|127)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
-	}
-	if f.NoMask {
-		return append(dst, f.Payload...)
-	}
-	var key [4]byte
-	_, _ = rand.Read(key[:])
-	dst = append(dst, key[:]...)
-	for i, c := range f.Payload {
-		dst = append(dst, c^key[i&3])
-	}
-	return dst
+	// A header that announces f.Length, then the payload there is.
+	h.Length = f.Length
+	return append(wsframe.AppendHeader(dst, h), frame[len(frame)-len(f.Payload):]...)
 }
 
-// CloseBody returns the body of a close frame: the code, then the reason.
+// CloseBody returns the body of a close frame: the code, then the reason,
+// as given.
 func CloseBody(code uint16, reason string) []byte {
-	return append(binary.BigEndian.AppendUint16(nil, code), reason...)
+	return wsframe.AppendCloseBody(nil, wsframe.StatusCode(code), reason)
 }
 
 // ServerFrame is a frame read from the server.
-type ServerFrame struct {
-	Fin     bool
-	Rsv     byte
-	Op      byte
-	Masked  bool
-	Payload []byte
-}
+type ServerFrame struct{ wsframe.Frame }
 
 // CloseCode returns the code and reason of a close frame; 1005 for a close
 // frame without a body.
 func (f ServerFrame) CloseCode() (uint16, string) {
-	if len(f.Payload) < 2 {
-		return 1005, ""
-	}
-	return binary.BigEndian.Uint16(f.Payload), string(f.Payload[2:])
+	code, reason, _ := wsframe.ParseCloseBody(f.Payload) // the caller judges a bad body by the code
+	return uint16(code), string(reason)
 }
 
 // RawConn is a WebSocket client connection that reads and writes frames
@@ -174,40 +148,36 @@ func (c *RawConn) WriteText(s string) error {
 	return c.WriteFrame(Frame{Fin: true, Op: OpText, Payload: []byte(s)})
 }
 
-// ReadFrame reads one server frame, waiting until the deadline.
+// maxServerFrame bounds the frames ReadFrame accepts.
+const maxServerFrame = 16 << 20
+
+// ReadFrame reads one server frame, waiting until the deadline. It fails
+// on a masked frame or one over 16 MiB, and checks nothing else.
 func (c *RawConn) ReadFrame(deadline time.Time) (ServerFrame, error) {
 	_ = c.SetReadDeadline(deadline)
-	var f ServerFrame
-	var h [2]byte
-	if _, err := io.ReadFull(c.R, h[:]); err != nil {
-		return f, err
-	}
-	f.Fin = h[0]&0x80 != 0
-	f.Rsv = h[0] >> 4 & 7
-	f.Op = h[0] & 0x0f
-	f.Masked = h[1]&0x80 != 0
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var b [2]byte
-		if _, err := io.ReadFull(c.R, b[:]); err != nil {
-			return f, err
+	var h wsframe.Header
+	for need := 2; ; need++ {
+		b, err := c.R.Peek(need)
+		if err != nil {
+			return ServerFrame{}, err
 		}
-		n = uint64(binary.BigEndian.Uint16(b[:]))
-	case 127:
-		var b [8]byte
-		if _, err := io.ReadFull(c.R, b[:]); err != nil {
-			return f, err
+		var n int
+		if h, n, err = wsframe.ParseHeader(b); err != nil {
+			return ServerFrame{}, err
 		}
-		n = binary.BigEndian.Uint64(b[:])
+		if n > 0 {
+			_, _ = c.R.Discard(n) // cannot fail: the bytes are buffered
+			break
+		}
 	}
-	if n > 16<<20 {
-		return f, fmt.Errorf("testutil: server frame of %d bytes", n)
-	}
-	if f.Masked {
+	f := ServerFrame{wsframe.Frame{Header: h}}
+	switch {
+	case h.Length > maxServerFrame:
+		return f, fmt.Errorf("testutil: server frame of %d bytes", h.Length)
+	case h.Masked:
 		return f, errors.New("testutil: masked server frame")
 	}
-	f.Payload = make([]byte, n)
+	f.Payload = make([]byte, h.Length)
 	_, err := io.ReadFull(c.R, f.Payload)
 	return f, err
 }

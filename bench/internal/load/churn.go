@@ -13,7 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tickerd/tickerd/bench/internal/stats"
-	"github.com/tickerd/tickerd/bench/internal/wsframe"
+	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
 // churner runs connect/subscribe/unsubscribe/close cycles at a bounded rate.
@@ -88,7 +88,7 @@ func (ch *churner) cycle(ctx context.Context, gidx int) error {
 	} else {
 		rd = bufio.NewReaderSize(nc, 4096)
 	}
-	fr := frameReader{r: rd}
+	fr := NewFrameReader(rd)
 	if _, err := nc.Write(ch.d.request("subscribe", syms, 1)); err != nil {
 		return err
 	}
@@ -101,21 +101,27 @@ func (ch *churner) cycle(ctx context.Context, gidx int) error {
 	if err := fr.await(`"type":"unsubscribed"`); err != nil {
 		return err
 	}
-	if _, err := nc.Write(wsframe.Append(nil, wsframe.OpClose, []byte{0x03, 0xE8}, maskKey())); err != nil {
+	if _, err := nc.Write(wsframe.AppendClient(nil, wsframe.OpClose, wsframe.AppendCloseBody(nil, wsframe.StatusNormalClosure, ""))); err != nil {
 		return err
 	}
 	return fr.awaitClose()
 }
 
-// frameReader reads whole frames from a blocking connection.
-type frameReader struct {
+// FrameReader reads whole server frames from a blocking connection. A
+// read error (a deadline, say) leaves what was read buffered, so Next can
+// be called again.
+type FrameReader struct {
 	r   *bufio.Reader
 	buf []byte
 }
 
-func (fr *frameReader) next() (wsframe.Frame, error) {
+// NewFrameReader returns a FrameReader reading from r.
+func NewFrameReader(r *bufio.Reader) *FrameReader { return &FrameReader{r: r} }
+
+// Next returns the next frame; its payload is the caller's.
+func (fr *FrameReader) Next() (wsframe.Frame, error) {
 	for {
-		if f, n, err := wsframe.Next(fr.buf); err != nil {
+		if f, n, err := wsframe.Next(fr.buf, maxFrame); err != nil {
 			return f, err
 		} else if n > 0 {
 			// Copy the payload out so buf can be compacted.
@@ -134,9 +140,9 @@ func (fr *frameReader) next() (wsframe.Frame, error) {
 
 // await reads until a text message containing marker; an error message
 // fails the cycle.
-func (fr *frameReader) await(marker string) error {
+func (fr *FrameReader) await(marker string) error {
 	for {
-		f, err := fr.next()
+		f, err := fr.Next()
 		if err != nil {
 			return err
 		}
@@ -155,9 +161,9 @@ func (fr *frameReader) await(marker string) error {
 var errServer = errors.New("load: server replied with an error")
 
 // awaitClose reads until the server's close frame or EOF.
-func (fr *frameReader) awaitClose() error {
+func (fr *FrameReader) awaitClose() error {
 	for {
-		f, err := fr.next()
+		f, err := fr.Next()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {

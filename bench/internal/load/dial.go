@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"strconv"
@@ -18,8 +17,8 @@ import (
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 
-	"github.com/tickerd/tickerd/bench/internal/wsframe"
 	"github.com/tickerd/tickerd/internal/rawfd"
+	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
 // target is a parsed ws:// URL.
@@ -59,8 +58,7 @@ type dialed struct {
 	initial []byte // bytes the server sent right after the handshake
 }
 
-// bindNoPort lets the kernel choose the source port at connect time, so the
-// port is unique per (source, destination) pair instead of per source address.
+// bindNoPort sets IP_BIND_ADDRESS_NO_PORT (see Dialer).
 func bindNoPort(_, _ string, c syscall.RawConn) error {
 	var serr error
 	if err := c.Control(func(fd uintptr) {
@@ -71,17 +69,28 @@ func bindNoPort(_, _ string, c syscall.RawConn) error {
 	return serr
 }
 
+// Dialer returns a TCP dialer bound to the source address src (nil: the
+// kernel's choice) that leaves the source port to connect time, so ports
+// are unique per (source, destination) pair instead of per source address.
+func Dialer(src net.IP, timeout time.Duration) *net.Dialer {
+	d := &net.Dialer{Timeout: timeout, Control: bindNoPort}
+	if src != nil {
+		d.LocalAddr = &net.TCPAddr{IP: src}
+	}
+	return d
+}
+
 // open dials connection gidx (its source address and target follow from
 // gidx), upgrades it, and subscribes to syms. If keepConn, it returns the
 // net.Conn for blocking use; otherwise it moves the socket to a bare
 // non-blocking fd for epoll.
 func (d *dialer) open(ctx context.Context, gidx int, syms []uint16, keepConn bool) (net.Conn, *bufio.Reader, dialed, error) {
 	t := d.targets[gidx%len(d.targets)]
-	nd := net.Dialer{Timeout: d.timeout, Control: bindNoPort}
+	var src net.IP
 	if len(d.srcIPs) > 0 {
-		nd.LocalAddr = &net.TCPAddr{IP: d.srcIPs[gidx%len(d.srcIPs)]}
+		src = d.srcIPs[gidx%len(d.srcIPs)]
 	}
-	nc, err := nd.DialContext(ctx, "tcp", t.addr)
+	nc, err := Dialer(src, d.timeout).DialContext(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, nil, dialed{}, err
 	}
@@ -150,12 +159,7 @@ func (d *dialer) request(op string, syms []uint16, id int) []byte {
 		Symbols []string `json:"symbols"`
 		ID      int      `json:"id"`
 	}{op, names, id})
-	return wsframe.Append(nil, wsframe.OpText, payload, maskKey())
-}
-
-func maskKey() [4]byte {
-	v := rand.Uint32()
-	return [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
+	return wsframe.AppendClient(nil, wsframe.OpText, payload)
 }
 
 // Cause names the reason of a failed dial or a lost connection, for counting.

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tickerd/tickerd/bench/internal/stats"
-	"github.com/tickerd/tickerd/bench/internal/wsframe"
+	"github.com/tickerd/tickerd/internal/wsframe"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -62,6 +62,7 @@ func (k *clock) inWindow(sec int) bool {
 }
 
 const (
+	maxFrame  = 1 << 20 // the largest server frame accepted; the server's own limit is far lower
 	maxEvents = 256
 	readBuf   = 64 << 10
 	pollMs    = 20
@@ -269,7 +270,10 @@ func recv(fd int, p []byte) (int, error) {
 // consume handles the complete frames in data and keeps the rest in c.partial.
 func (r *reader) consume(c *conn, data []byte, now int64) {
 	for {
-		f, n, err := wsframe.Next(data)
+		f, n, err := wsframe.Next(data, maxFrame)
+		if err == nil && n > 0 {
+			err = f.Check(wsframe.ClientSide, false, 0)
+		}
 		if err != nil {
 			r.drop(c, "protocol_error")
 			return
@@ -283,11 +287,12 @@ func (r *reader) consume(c *conn, data []byte, now int64) {
 			r.message(c, f.Payload, now)
 		case wsframe.OpPing:
 			r.pings++
-			r.wbuf = wsframe.Append(r.wbuf[:0], wsframe.OpPong, f.Payload, maskKey())
+			r.wbuf = wsframe.AppendClient(r.wbuf[:0], wsframe.OpPong, f.Payload)
 			_, _ = unix.Write(c.fd, r.wbuf) // best effort: a full socket means we are far behind anyway
 		case wsframe.OpClose:
-			c.closeCode = wsframe.CloseCode(f.Payload)
-			r.wbuf = wsframe.Append(r.wbuf[:0], wsframe.OpClose, f.Payload[:min(2, len(f.Payload))], maskKey())
+			code, _, _ := wsframe.ParseCloseBody(f.Payload)
+			c.closeCode = uint16(code)
+			r.wbuf = wsframe.AppendClient(r.wbuf[:0], wsframe.OpClose, f.Payload[:min(2, len(f.Payload))])
 			_, _ = unix.Write(c.fd, r.wbuf)
 			r.drop(c, "close_"+strconv.Itoa(int(c.closeCode)))
 			return

@@ -1,4 +1,4 @@
-// Package procstat reads a local process's CPU time, memory and thread count
+// Package procstat reads a local process's CPU time, memory, threads and fds
 // from /proc, and the few standard series of a Prometheus /metrics page.
 //
 //	s, err := procstat.Read(pid)          // at window start
@@ -196,4 +196,23 @@ func ParseCPUs(b []byte) ([]CPUTimes, error) {
 		return nil, errors.New("procstat: /proc/stat has no cpuN lines")
 	}
 	return out, nil
+}
+
+// FDs returns the number of open file descriptors of pid (0 means the
+// calling process).
+func FDs(pid int) (int, error) {
+	dir := "/proc/self/fd"
+	if pid != 0 {
+		dir = "/proc/" + strconv.Itoa(pid) + "/fd"
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return 0, fmt.Errorf("procstat: %w", err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return 0, fmt.Errorf("procstat: %w", err)
+	}
+	return len(names), nil
 }

@@ -98,3 +98,19 @@ intr 12345
 		t.Errorf("ReadCPUs() = %v, %v", got, err)
 	}
 }
+
+func TestFDs(t *testing.T) {
+	before, err := FDs(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := FDs(os.Getpid())
+	f.Close()
+	if err != nil || after != before+1 {
+		t.Errorf("FDs with one more file open = %d, %v; want %d", after, err, before+1)
+	}
+}
