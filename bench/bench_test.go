@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/bench/internal/load"
 	"github.com/tickerd/tickerd/bench/internal/stats"
 	"github.com/tickerd/tickerd/feed/sim"
-	"github.com/tickerd/tickerd/internal/app"
 	"github.com/tickerd/tickerd/internal/apptest"
 )
 
@@ -228,7 +228,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	addr := apptest.Serve(t, app.Config{Sim: sim.Config{Rate: 100, Symbols: 3, Steady: true}})
+	addr := apptest.Serve(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 3, Steady: true}})
 	dir := t.TempDir()
 	c, err := parseFlags([]string{
 		"-scenario", "fan-out", "-url", "ws://" + addr + "/ws",
@@ -304,7 +304,7 @@ func TestHostileEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	srv := apptest.Start(t, app.Config{Sim: sim.Config{Rate: 200, Symbols: 3, Steady: true}, DrainWindow: -1})
+	srv := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 200, Symbols: 3, Steady: true}, DrainWindow: -1})
 	dir := t.TempDir()
 	c, err := parseFlags([]string{
 		"-scenario", "hostile", "-url", srv.WS, "-attacks", "idle-http,reply-flood", "-attack-conns", "2",

@@ -10,18 +10,21 @@ import (
 type closeReason uint8
 
 const (
-	reasonPeer       closeReason = iota // the client closed or hung up
-	reasonProtocol                      // the client broke RFC 6455 or a size limit
-	reasonSlow                          // backlogged longer than BacklogTimeout
-	reasonIdle                          // nothing read for two ping intervals
-	reasonShutdown                      // the server is going away
-	reasonWriteError                    // the socket failed
-	reasonError                         // registration or another local failure
-	reasonAuth                          // no token in time, or it expired
+	reasonProtocol     closeReason = iota // the client broke RFC 6455 or a limit (the zero value)
+	reasonPeer                            // the client closed or hung up
+	reasonSlow                            // backlogged longer than BacklogTimeout
+	reasonIdle                            // nothing read for two ping intervals
+	reasonShutdown                        // the server is going away
+	reasonWriteError                      // the socket failed
+	reasonError                           // registration or another local failure
+	reasonAuth                            // no token in time, or it expired
+	reasonReplies                         // unread replies over MaxPendingReplies or MaxPendingReplyBytes
+	reasonFrameTimeout                    // a frame or message not finished within FrameTimeout
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"peer", "protocol", "slow", "idle", "shutdown", "write_error", "error", "auth"}
+var reasonNames = [numReasons]string{"protocol", "peer", "slow", "idle", "shutdown", "write_error", "error", "auth",
+	"unread_replies", "frame_timeout"}
 
 func (r closeReason) String() string { return reasonNames[r] }
 
@@ -35,7 +38,7 @@ func (s *shard) startClose(c *conn, code ws.StatusCode, reason string, why close
 	c.state = stateClosing
 	c.closing.Store(true)
 	s.unlinkAll(c)
-	c.ctrl = append(c.ctrl, closeFrame(code, reason))
+	c.push(closeFrame(code, reason))
 	c.closeW = true
 	c.closeBy = time.Now().Add(s.h.cfg.CloseTimeout).UnixNano()
 	c.why = why
@@ -54,7 +57,7 @@ func (s *shard) peerClose(c *conn, code ws.StatusCode, hangup bool) {
 			c.state = stateClosing
 			c.closing.Store(true)
 			s.unlinkAll(c)
-			c.ctrl = append(c.ctrl, closeFrame(code, ""))
+			c.push(closeFrame(code, ""))
 			s.write(c)
 			if c.tls != nil && c.blocked.Load() {
 				// The echo is with the TLS writer: finish when it is out
@@ -92,9 +95,7 @@ func (s *shard) finish(c *conn, why closeReason) {
 		// socket and its buffers. Abort with RST instead.
 		c.abort()
 	}
-	if c.tls != nil {
-		close(c.tls.batches) // the writer goroutine ends after its batch
-	} else {
+	if c.tls == nil {
 		s.h.poll.del(c)
 	}
 	if c.rstate.Or(rDead) == 0 {
@@ -186,7 +187,7 @@ func (s *shard) housekeep(now time.Time) {
 			s.startClose(c, ws.StatusGoingAway, "idle timeout", reasonIdle)
 			continue
 		}
-		c.ctrl = append(c.ctrl, pingFrame)
+		c.push(pingFrame)
 		s.markDirty(c)
 	}
 }

@@ -52,8 +52,21 @@ type Config struct {
 	SendBuffer int
 	// MaxPendingReplies caps replies (subscribed, errors, pongs) waiting to
 	// be written to one connection; a client that sends requests faster
-	// than it reads the answers is closed with 1008. Default 256.
+	// than it reads the answers is closed with 1008 "unread replies".
+	// Default 256.
 	MaxPendingReplies int
+	// MaxPendingReplyBytes caps the bytes of those replies, counted from
+	// the moment a reader makes one until the socket has taken it; past it
+	// the client is closed with 1008 "unread replies". A reply is always
+	// queued when nothing else is pending, so one larger reply (a long
+	// symbol list) still goes out. Default 64 KiB.
+	MaxPendingReplyBytes int
+	// FrameTimeout is how long a client has to finish a frame, or a
+	// fragmented message, once its first byte came; past it the connection
+	// is closed with 1008, however many bytes of it keep trickling in.
+	// A client that goes silent mid-frame is closed by the idle timeout
+	// (PingInterval) instead. Default 10 s.
+	FrameTimeout time.Duration
 
 	// CheckOrigin reports whether the upgrade request may proceed. Nil
 	// allows requests with no Origin header and those whose Origin host
@@ -96,7 +109,9 @@ type Config struct {
 type Identity struct {
 	Subject string
 	Expiry  time.Time // zero: no expiry
-	// Allows reports whether the client may subscribe to symbol.
+	// Allows reports whether the client may subscribe to symbol. It is
+	// called from the hub's goroutines, concurrently, and for every
+	// subscription when a fresh token comes: it must be fast.
 	Allows func(symbol string) bool
 }
 
@@ -124,6 +139,8 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxSymbolsPerRequest, 1000)
 	def(&c.MaxMessageBytes, 64<<10)
 	def(&c.MaxPendingReplies, 256)
+	def(&c.MaxPendingReplyBytes, 64<<10)
+	c.MaxPendingReplyBytes = min(c.MaxPendingReplyBytes, 1<<30) // counted in an int32
 	if c.SendBuffer == 0 {
 		c.SendBuffer = 64 << 10
 	}
@@ -131,6 +148,7 @@ func (c Config) withDefaults() Config {
 	defD(&c.PingInterval, 30*time.Second)
 	defD(&c.HandshakeTimeout, 5*time.Second)
 	defD(&c.CloseTimeout, 2*time.Second)
+	defD(&c.FrameTimeout, 10*time.Second)
 	defD(&c.AuthTimeout, 10*time.Second)
 	if c.MessageRate == 0 {
 		c.MessageRate = 20

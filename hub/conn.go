@@ -28,18 +28,22 @@ type conn struct {
 	blocked atomic.Bool  // socket buffer full: shard waits for EPOLLOUT
 	woken   atomic.Bool  // a writable command is queued for the shard
 	cmds    atomic.Int32 // commands from readers not yet applied by the shard
-	lastIn  atomic.Int64 // Unix seconds of the last read from the client
+	// replyBytes counts the replies and control frames made for the
+	// client that its socket has not taken yet: charged by whoever makes
+	// one (reader or shard), given back by the shard as they are written.
+	replyBytes atomic.Int32
+	strikes    int32        // reader-owned (below); here, it packs the struct to 192 bytes
+	lastIn     atomic.Int64 // Unix seconds of the last read from the client
 
-	// Owned by the reader that holds rstate.
-	part     *partial      // nil unless a frame or a fragmented message is incomplete
-	lim      *rate.Limiter // made at the first message
-	strikes  int32         // messages refused in a row by lim
-	gotClose bool          // the client's close frame came: ignore the rest
+	// Owned by the reader that holds rstate; also strikes and gotClose.
+	part *partial      // nil unless a frame or a fragmented message is incomplete
+	lim  *rate.Limiter // made at the first message
 
 	// Owned by the shard goroutine.
 	subs      []sub    // subscriptions, unordered
 	ctrl      [][]byte // replies and control frames to write before data
 	out       [][]byte // unwritten rest of a write the socket did not take
+	outReply  int32    // bytes of replies at the front of out (or of the TLS batch in flight)
 	idx       int32    // position in shard.all
 	state     connState
 	dirty     bool        // in shard.dirty
@@ -48,8 +52,11 @@ type conn struct {
 	why       closeReason // why it is closing
 	// finAfterWrite: finish once the TLS writer has sent the close echo.
 	finAfterWrite bool
-	blockedAt     int64 // Unix ns when out last became non-empty; 0: not blocked
-	closeBy       int64 // Unix ns: deadline for the client's close frame
+	// gotClose is reader-owned: the client's close frame came, ignore the
+	// rest. (Here, it packs the struct.)
+	gotClose  bool
+	blockedAt int64 // Unix ns when out last became non-empty; 0: not blocked
+	closeBy   int64 // Unix ns: deadline for the client's close frame
 }
 
 type connState uint8
@@ -68,9 +75,18 @@ type connAuth struct {
 
 // partial is what a reader keeps of a connection between reads.
 type partial struct {
-	rbuf  []byte    // bytes of a frame not yet complete
-	frag  []byte    // payload of a fragmented message so far
-	fragT ws.OpCode // opcode of the fragmented message; 0: none
+	rbuf    []byte    // bytes of a frame not yet complete
+	frag    []byte    // payload of a fragmented message so far
+	fragT   ws.OpCode // opcode of the fragmented message; 0: none
+	frameAt int64     // Unix ns when the frame in rbuf began; 0: none
+	msgAt   int64     // Unix ns when the fragmented message began
+}
+
+// push appends a control frame (close, ping) to c.ctrl. It is counted in
+// replyBytes but never refused: those frames always go. Shard only.
+func (c *conn) push(frame []byte) {
+	c.replyBytes.Add(int32(len(frame)))
+	c.ctrl = append(c.ctrl, frame)
 }
 
 // rDead is set in conn.rstate when the connection is finished: no read is

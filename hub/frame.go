@@ -46,6 +46,9 @@ func closeFrame(code ws.StatusCode, reason string) []byte {
 	return append(b, body...)
 }
 
+// isPong reports whether frame is a pong frame.
+func isPong(frame []byte) bool { return len(frame) > 0 && frame[0] == 0x80|byte(ws.OpPong) }
+
 // pingFrame is sent to every connection each PingInterval; it is shared
 // and never modified.
 var pingFrame = appendFrameHeader(nil, ws.OpPing, 0)

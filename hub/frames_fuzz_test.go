@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -17,9 +18,19 @@ func (r *recorder) request(_ *conn, op ws.OpCode, p []byte) {
 	r.events = append(r.events, fmt.Sprintf("message op=%d %q", op, p))
 }
 
-func (r *recorder) reply(_ *conn, frame []byte) {
-	r.events = append(r.events, fmt.Sprintf("reply %x", frame))
+// pong records a pong. A run of them counts as its last: the parser
+// answers a run of pings it sees at once with one pong, which is the last
+// of the pongs it gives when the same pings come in pieces.
+func (r *recorder) pong(_ *conn, p []byte) {
+	e := fmt.Sprintf("pong %x", p)
+	if n := len(r.events); n > 0 && strings.HasPrefix(r.events[n-1], "pong ") {
+		r.events[n-1] = e
+		return
+	}
+	r.events = append(r.events, e)
 }
+
+func (r *recorder) pingDropped() {}
 
 func (r *recorder) peerClosed(_ *conn, code ws.StatusCode) {
 	r.events = append(r.events, fmt.Sprintf("close %d", code))
@@ -45,9 +56,10 @@ func parseChunks(data []byte, chunks []int) ([]string, ws.StatusCode) {
 			buf = append(buf, c.part.rbuf...)
 			c.part.rbuf = nil
 		}
+		carried := len(buf)
 		buf = append(buf, data[:n]...)
 		data = data[n:]
-		if cerr := rd.consume(c, buf); cerr != nil {
+		if cerr := rd.consume(c, buf, carried, 1); cerr != nil {
 			return rec.events, cerr.code
 		}
 	}

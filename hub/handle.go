@@ -1,7 +1,7 @@
 package hub
 
 import (
-	"strings"
+	"errors"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -19,7 +19,7 @@ const maxCmdsPerConn = 1024
 // answers what it can at once and hands subscription changes to the shard.
 func (h *Hub) request(c *conn, op ws.OpCode, p []byte) {
 	if c.cmds.Load() > maxCmdsPerConn {
-		h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "too many requests in flight"})
+		h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "too many requests in flight", reasonProtocol})
 		return
 	}
 	if !h.allow(c) {
@@ -56,7 +56,8 @@ func (h *Hub) request(c *conn, op ws.OpCode, p []byte) {
 			var forbidden []string
 			names, forbidden = splitAllowed(ident, names)
 			if len(forbidden) > 0 {
-				h.replyError(c, id, protocol.CodeForbiddenSymbol, "not entitled to: "+strings.Join(forbidden, ", "), forbidden)
+				h.stats.errors[codeIndex(protocol.CodeForbiddenSymbol)].Add(1)
+				h.reply(c, errorFrame(id, protocol.CodeForbiddenSymbol, "not entitled to: ", forbidden))
 				if len(names) == 0 {
 					return
 				}
@@ -83,23 +84,54 @@ func (h *Hub) request(c *conn, op ws.OpCode, p []byte) {
 	}
 }
 
-// allow applies the client's message rate. A message over it gets
-// rate_limited; a client that keeps going after a burst's worth of refusals
-// is closed with 1008.
-func (h *Hub) allow(c *conn) bool {
+// pong answers a client's ping with payload p, within the message rate: a
+// ping over it gets no pong (RFC 6455 wants one "as soon as practical";
+// the rate is what is practical) and is counted, but costs the client no
+// strike, so one that pings in bursts yet reads everything stays.
+func (h *Hub) pong(c *conn, p []byte) {
+	if !h.allowPing(c) {
+		h.stats.pingsDropped.Add(1)
+		return
+	}
+	h.reply(c, pongFrame(p))
+}
+
+// pingDropped counts a ping answered by the pong of a later one.
+func (h *Hub) pingDropped() { h.stats.pingsDropped.Add(1) }
+
+// limiter returns c's message rate limiter, made at its first message;
+// nil when the rate is unlimited.
+func (h *Hub) limiter(c *conn) *rate.Limiter {
 	if h.cfg.MessageRate < 0 {
-		return true
+		return nil
 	}
 	if c.lim == nil {
 		c.lim = rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst)
 	}
-	if c.lim.Allow() {
+	return c.lim
+}
+
+// allowPing takes a token of c's message rate for a pong.
+func (h *Hub) allowPing(c *conn) bool {
+	lim := h.limiter(c)
+	return lim == nil || lim.Allow()
+}
+
+// allow applies the client's message rate. A message over it gets
+// rate_limited; a client that keeps going after a burst's worth of refusals
+// is closed with 1008.
+func (h *Hub) allow(c *conn) bool {
+	lim := h.limiter(c)
+	if lim == nil {
+		return true
+	}
+	if lim.Allow() {
 		c.strikes = 0
 		return true
 	}
 	c.strikes++
 	if int(c.strikes) > h.cfg.MessageBurst {
-		h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "message rate exceeded"})
+		h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "message rate exceeded", reasonProtocol})
 		return false
 	}
 	h.replyError(c, nil, protocol.CodeRateLimited, "too many messages: the limit is in the limits message", nil)
@@ -107,13 +139,20 @@ func (h *Hub) allow(c *conn) bool {
 }
 
 // authenticate handles an auth request: a first one, or a fresh token
-// for a connection whose token is about to expire.
+// for an authenticated connection (before its token expires, or with
+// narrower rights). A fresh token must be for the same subject; if it is
+// not, or is bad, the connection keeps the identity it has. Subscriptions
+// a fresh token does not allow end (see shard.reauth).
 func (h *Hub) authenticate(c *conn, id []byte, token string) {
+	old := c.auth.id.Load()
 	ident, err := h.cfg.Authenticate(token)
+	if err == nil && old != nil && ident.Subject != old.Subject {
+		err = errOtherSubject
+	}
 	if err != nil {
 		h.replyError(c, id, protocol.CodeUnauthorized, err.Error(), nil)
-		if c.auth.id.Load() == nil {
-			h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "authentication failed"})
+		if old == nil {
+			h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "authentication failed", reasonAuth})
 		}
 		return
 	}
@@ -122,8 +161,21 @@ func (h *Hub) authenticate(c *conn, id []byte, token string) {
 	if !ident.Expiry.IsZero() {
 		exp = ident.Expiry.UnixNano()
 	}
-	h.reply(c, textFrame(protocol.AppendAuthenticated(nil, id, ident.Subject, exp)))
+	frame := textFrame(protocol.AppendAuthenticated(nil, id, ident.Subject, exp))
+	if old == nil {
+		h.reply(c, frame)
+		return
+	}
+	if !h.charge(c, len(frame)) {
+		h.protocolClose(c, errUnreadReplies)
+		return
+	}
+	c.shard.post(cmd{kind: cmdReauth, c: c, id: id, frame: frame, ident: ident})
 }
+
+// errOtherSubject refuses a fresh token for another subject than the
+// connection's: one connection is one identity.
+var errOtherSubject = errors.New("the token is for another subject than this connection's: connect again to change identity")
 
 // splitAllowed splits names into those ident may subscribe to and the rest.
 func splitAllowed(ident *Identity, names []string) (ok, forbidden []string) {
@@ -159,15 +211,38 @@ func cloneBytes(b []byte) []byte {
 	return append([]byte(nil), b...)
 }
 
-// reply queues frame for c. Safe from any goroutine.
+// reply queues frame for c; readers call it. The frame counts against
+// c's reply budget from now on, so replies a client asks for faster than
+// it reads them cannot pile up anywhere, not even in the shard's inbox; a
+// client over the budget is closed with 1008.
 func (h *Hub) reply(c *conn, frame []byte) {
+	if !h.charge(c, len(frame)) {
+		h.protocolClose(c, errUnreadReplies)
+		return
+	}
 	c.shard.post(cmd{kind: cmdReply, c: c, frame: frame})
 }
 
-// replyError queues an error reply and counts it.
+// errUnreadReplies closes a client over its reply budget.
+var errUnreadReplies = &closeErr{ws.StatusPolicyViolation, "too many unread replies", reasonReplies}
+
+// charge counts n more bytes of replies for c and reports whether they fit
+// MaxPendingReplyBytes. When nothing else is pending a reply always fits,
+// so one larger than the budget (a long symbol list) still goes out.
+func (h *Hub) charge(c *conn, n int) bool {
+	v := c.replyBytes.Add(int32(n))
+	if int(v) <= h.cfg.MaxPendingReplyBytes || int(v) == n {
+		return true
+	}
+	c.replyBytes.Add(-int32(n))
+	return false
+}
+
+// replyError queues an error reply and counts it. It echoes at most
+// maxEcho of symbols.
 func (h *Hub) replyError(c *conn, id []byte, code protocol.Code, msg string, symbols []string) {
 	h.stats.errors[codeIndex(code)].Add(1)
-	h.reply(c, textFrame(protocol.AppendError(nil, id, code, msg, symbols)))
+	h.reply(c, textFrame(protocol.AppendError(nil, id, code, msg, symbols[:min(len(symbols), maxEcho)])))
 }
 
 // protocolClose closes c with the error's status code.
@@ -176,7 +251,7 @@ func (h *Hub) protocolClose(c *conn, e *closeErr) {
 		return
 	}
 	h.stats.protocolErrors.Add(1)
-	c.shard.post(cmd{kind: cmdClose, c: c, code: e.code, reason: e.reason, why: reasonProtocol})
+	c.shard.post(cmd{kind: cmdClose, c: c, code: e.code, reason: e.reason, why: e.why})
 }
 
 // peerClosed reports the client's close frame.

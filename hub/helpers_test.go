@@ -75,6 +75,13 @@ func startHubOn(t testing.TB, tr transport, cfg hub.Config, simCfg *sim.Config) 
 		}
 		syms = m.Symbols()
 	}
+	return startHubWith(t, tr, cfg, syms, m)
+}
+
+// startHubWith starts a hub serving syms over tr, with m (if not nil)
+// publishing into it.
+func startHubWith(t testing.TB, tr transport, cfg hub.Config, syms []feed.Symbol, m *sim.Market) *testServer {
+	t.Helper()
 	h, err := hub.New(cfg, syms, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -203,17 +210,26 @@ func testTLS(t testing.TB) (server, client *tls.Config) {
 // closes it at the end of the test.
 func (s *testServer) dial(t testing.TB, query string) *testutil.Client {
 	t.Helper()
+	c, _ := s.dialReply(t, query)
+	return c
+}
+
+// dialReply is dial, returning the reply to ?symbols= as well (the zero
+// Msg without one).
+func (s *testServer) dialReply(t testing.TB, query string) (*testutil.Client, testutil.Msg) {
+	t.Helper()
 	c, err := testutil.DialWith(s.dialer(0), s.url+query)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	var m testutil.Msg
 	if strings.Contains(query, "symbols=") {
-		if _, err := c.Await("", wait); err != nil { // the reply to ?symbols=
+		if m, err = c.Await("", wait); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return c
+	return c, m
 }
 
 // dialRaw connects a raw client and closes it at the end of the test.

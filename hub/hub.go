@@ -33,6 +33,7 @@ type Hub struct {
 	limits   []byte // the "limits" frame every connection gets first
 	next     atomic.Uint32
 	draining atomic.Bool
+	fdWarned atomic.Int64 // Unix ns of the last "out of file descriptors" warning
 	stats    hubStats
 
 	encMu  sync.Mutex

@@ -50,15 +50,7 @@ func TestMaxSymbolsPerConn(t *testing.T) {
 // and reported once.
 func TestQueryDuplicates(t *testing.T) {
 	srv := startHub(t, hub.Config{MessageRate: -1}, nil)
-	c, err := testutil.Dial(srv.url+"?symbols=AAPL,AAPL,MSFT,AAPL", wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	m, err := c.Await("", wait)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, m := srv.dialReply(t, "?symbols=AAPL,AAPL,MSFT,AAPL")
 	if m.Type != "subscribed" || strings.Join(m.Symbols, ",") != "AAPL,MSFT" {
 		t.Errorf("reply %s, want subscribed [AAPL MSFT]", m.Raw)
 	}

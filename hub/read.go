@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -121,66 +122,129 @@ func (r *readers) loop(rd *reader) {
 const (
 	maxClientHeader = 14 // 2 + 8 length + 4 mask
 	readChunk       = 16 << 10
+	// minPartial is the least a partial frame's buffer is made for: a
+	// header and a little, so a frame that arrives in small pieces is not
+	// copied on each.
+	minPartial = 64
 )
 
 // reader is one reading goroutine's state.
 type reader struct {
-	h   *Hub
-	buf []byte    // scratch: a carried-over partial frame, then what was read
-	out frameSink // where whole messages and control frames go: h
-	max int       // the largest message: h.cfg.MaxMessageBytes
+	h       *Hub
+	buf     []byte    // scratch: a carried-over partial frame, then what was read
+	out     frameSink // where whole messages and control frames go: h
+	max     int       // the largest message: h.cfg.MaxMessageBytes
+	timeout int64     // ns to finish a frame or message: h.cfg.FrameTimeout; 0: none
+
+	// The bytes being parsed.
+	now   int64 // Unix ns of the read they came from
+	start int64 // Unix ns when the frame being parsed began
+	// ping holds the latest ping not answered yet, if pinged: a run of
+	// pings gets one pong, sent before anything else the client caused.
+	ping   [125]byte
+	pingN  uint8
+	pinged bool
 }
 
 // frameSink takes what the frame parser finds. The Hub is the one sink;
 // the fuzz test records instead.
 type frameSink interface {
 	request(c *conn, op ws.OpCode, p []byte) // a whole data message; p is only valid during the call
-	reply(c *conn, frame []byte)             // a pong to send
+	pong(c *conn, p []byte)                  // answer the ping with payload p (only valid during the call)
 	peerClosed(c *conn, code ws.StatusCode)  // the client's close frame
+	pingDropped()                            // a ping answered by a later one's pong
 }
 
 func newReader(h *Hub, buf []byte) *reader {
-	return &reader{h: h, buf: buf, out: h, max: h.cfg.MaxMessageBytes}
+	return &reader{h: h, buf: buf, out: h, max: h.cfg.MaxMessageBytes, timeout: int64(h.cfg.FrameTimeout)}
 }
 
-// consume parses data, which starts with c's carried bytes, handles every
-// whole frame and carries the rest.
-func (rd *reader) consume(c *conn, data []byte) *closeErr {
+// errFrameTimeout closes a client that did not finish a frame or a
+// fragmented message within FrameTimeout.
+var errFrameTimeout = &closeErr{ws.StatusPolicyViolation, "frame not finished in time", reasonFrameTimeout}
+
+// consume parses data, whose first carried bytes are those c's partial
+// frame carried over, handles every whole frame and carries the rest. now
+// is when data was read (Unix ns).
+func (rd *reader) consume(c *conn, data []byte, carried int, now int64) *closeErr {
+	rd.now, rd.start = now, now
+	if p := c.part; carried > 0 && p != nil && p.frameAt != 0 {
+		rd.start = p.frameAt
+	}
 	rest, cerr := rd.frames(c, data)
+	rd.answerPing(c) // before the close an error brings, as if it came alone
 	if cerr != nil {
 		return cerr
 	}
-	rd.keep(c, rest)
+	rd.keep(c, rest, carried > 0 && len(rest) == len(data))
+	if p := c.part; p != nil && rd.timeout > 0 {
+		if at := p.started(); at != 0 && now-at > rd.timeout {
+			return errFrameTimeout
+		}
+	}
 	c.dropPartial()
 	return nil
 }
 
-// keep carries rest, the start of an incomplete frame, to the next read.
-// Once the frame's header is in, the buffer is made the size of the whole
-// frame, so later reads fill it in place instead of copying it again.
-func (rd *reader) keep(c *conn, rest []byte) {
+// keep carries rest, the start of an incomplete frame, to the next read;
+// same says it is the frame that was carried before. The buffer grows
+// with the bytes that arrived, never with the length a header announces:
+// it is made for at most twice what is in it (and never more than the
+// whole frame), so each byte is still copied only a few times on its way.
+func (rd *reader) keep(c *conn, rest []byte, same bool) {
 	if len(rest) == 0 {
 		if c.part != nil {
-			c.part.rbuf = nil
+			c.part.rbuf, c.part.frameAt = nil, 0
 		}
 		return
 	}
 	if c.part == nil {
 		c.part = &partial{}
 	}
-	if old := c.part.rbuf; len(old) > 0 && &old[0] == &rest[0] {
-		c.part.rbuf = rest // the same frame, already in its own buffer
+	p := c.part
+	if !same || p.frameAt == 0 {
+		p.frameAt = rd.now // began in this read
+	}
+	if old := p.rbuf; len(old) > 0 && &old[0] == &rest[0] {
+		p.rbuf = rest // the same frame, already in its own buffer
 		return
 	}
 	size := len(rest)
-	if len(rest) < 2 {
-		// Not even a header's first two bytes yet.
-	} else if h, hlen, ok := parseHeader(rest); ok && h.Length <= int64(rd.max) {
-		size = max(size, hlen+int(h.Length))
+	if len(rest) >= 2 {
+		if h, hlen, ok := parseHeader(rest); ok && h.Length <= int64(rd.max) {
+			size = min(hlen+int(h.Length), max(2*len(rest), minPartial))
+		}
 	}
 	b := make([]byte, len(rest), size)
 	copy(b, rest)
-	c.part.rbuf = b
+	p.rbuf = b
+}
+
+// room returns the free tail of p's buffer if the next read should go
+// straight there: when it holds the rest of the frame, or a fair amount.
+// Otherwise the read goes to the reader's scratch, behind a copy of rbuf.
+func (p *partial) room() []byte {
+	b := p.rbuf
+	free := b[len(b):cap(b)]
+	if len(b) < 2 || len(free) == 0 {
+		return nil
+	}
+	if len(free) >= readChunk/4 {
+		return free
+	}
+	if h, hlen, ok := parseHeader(b); ok && int64(hlen)+h.Length-int64(len(b)) <= int64(len(free)) {
+		return free
+	}
+	return nil
+}
+
+// started returns when the oldest unfinished part of what p holds began
+// (Unix ns): the fragmented message, or else the partial frame; 0: none.
+func (p *partial) started() int64 {
+	if p.fragT != 0 && p.msgAt != 0 {
+		return p.msgAt
+	}
+	return p.frameAt
 }
 
 var errEOF = errors.New("hub: connection closed by peer")
@@ -192,19 +256,22 @@ func (rd *reader) serve(c *conn) bool {
 		// The fd stays open while this reader holds c (see rDead), and it
 		// is non-blocking: a read never waits.
 		var data []byte
-		n, err := 0, error(nil)
-		if p := c.part; p != nil && len(p.rbuf) > 0 && cap(p.rbuf) > len(p.rbuf) {
-			// An incomplete frame in a buffer sized for it: read straight
-			// into its tail, so each byte is copied once.
-			n, err = readFD(c.fd, p.rbuf[len(p.rbuf):cap(p.rbuf)])
-			data = p.rbuf[:len(p.rbuf)+max(n, 0)]
-		} else {
-			off := 0
-			if p != nil {
-				off = copy(rd.buf, p.rbuf)
+		n, err, carried := 0, error(nil), 0
+		if p := c.part; p != nil && len(p.rbuf) > 0 {
+			carried = len(p.rbuf)
+			if room := p.room(); room != nil {
+				// Straight into the partial frame's buffer: each byte is
+				// copied once.
+				n, err = readFD(c.fd, room)
+				data = p.rbuf[:len(p.rbuf)+max(n, 0)]
+			} else {
+				off := copy(rd.buf, p.rbuf)
+				n, err = readFD(c.fd, rd.buf[off:off+readChunk])
+				data = rd.buf[:off+max(n, 0)]
 			}
-			n, err = readFD(c.fd, rd.buf[off:off+readChunk])
-			data = rd.buf[:off+max(n, 0)]
+		} else {
+			n, err = readFD(c.fd, rd.buf[:readChunk])
+			data = rd.buf[:max(n, 0)]
 		}
 		if err == nil && n == 0 {
 			err = errEOF
@@ -223,10 +290,11 @@ func (rd *reader) serve(c *conn) bool {
 			rd.h.hangup(c)
 			return true
 		}
+		now := time.Now()
 		if n > 0 {
-			c.lastIn.Store(time.Now().Unix())
+			c.lastIn.Store(now.Unix())
 		}
-		if cerr := rd.consume(c, data); cerr != nil {
+		if cerr := rd.consume(c, data, carried, now.UnixNano()); cerr != nil {
 			rd.h.protocolClose(c, cerr)
 			return true
 		}
@@ -243,8 +311,9 @@ func (rd *reader) serve(c *conn) bool {
 func (rd *reader) safeServe(c *conn) (done bool) {
 	defer func() {
 		if v := recover(); v != nil {
+			rd.pinged = false // the next connection must not answer this one's ping
 			rd.h.log.Error("reader panic: closing the connection", "panic", v, "stack", string(debug.Stack()))
-			rd.h.protocolClose(c, &closeErr{ws.StatusInternalServerError, "internal error"})
+			rd.h.protocolClose(c, &closeErr{ws.StatusInternalServerError, "internal error", reasonError})
 			done = true
 		}
 	}()
@@ -268,22 +337,27 @@ func (c *conn) dropPartial() {
 	}
 }
 
-// closeErr is a reason to close the connection with a status code.
+// closeErr is a reason to close the connection with a status code, and
+// the reason it is counted under (a protocol error unless set).
 type closeErr struct {
 	code   ws.StatusCode
 	reason string
+	why    closeReason
 }
 
 func (e *closeErr) Error() string { return e.reason }
 
 func protoErr(reason string) *closeErr {
-	return &closeErr{ws.StatusProtocolError, reason}
+	return &closeErr{ws.StatusProtocolError, reason, reasonProtocol}
 }
+
+// errTooBig closes a client whose message is over MaxMessageBytes.
+var errTooBig = &closeErr{ws.StatusMessageTooBig, "message too big", reasonProtocol}
 
 // frames handles every whole frame in b and returns the bytes of an
 // incomplete one at its end.
 func (rd *reader) frames(c *conn, b []byte) ([]byte, *closeErr) {
-	for len(b) >= 2 {
+	for ; len(b) >= 2; rd.start = rd.now {
 		if c.gotClose {
 			return nil, nil // nothing after the client's close frame counts
 		}
@@ -294,20 +368,23 @@ func (rd *reader) frames(c *conn, b []byte) ([]byte, *closeErr) {
 		}
 		h, hlen, ok := parseHeader(b)
 		if !ok {
-			return b, nil
+			break
 		}
 		if h.Length > int64(rd.max) {
-			return nil, &closeErr{ws.StatusMessageTooBig, "message too big"}
+			return nil, errTooBig
 		}
 		state := ws.StateServerSide
 		if c.part != nil && c.part.fragT != 0 {
 			state |= ws.StateFragmented
+			if h.OpCode == ws.OpContinuation && int64(len(c.part.frag))+h.Length > int64(rd.max) {
+				return nil, errTooBig // known from the header: no need to wait for the bytes
+			}
 		}
 		if err := ws.CheckHeader(h, state); err != nil {
 			return nil, protoErr(err.Error())
 		}
 		if int64(len(b)-hlen) < h.Length {
-			return b, nil
+			break
 		}
 		payload := b[hlen : hlen+int(h.Length)]
 		b = b[hlen+int(h.Length):]
@@ -381,36 +458,50 @@ func parseHeader(b []byte) (h ws.Header, n int, ok bool) {
 func (rd *reader) frame(c *conn, h ws.Header, p []byte) *closeErr {
 	switch h.OpCode {
 	case ws.OpPing:
-		rd.out.reply(c, pongFrame(p))
+		if rd.pinged {
+			rd.out.pingDropped()
+		}
+		rd.pingN = uint8(copy(rd.ping[:], p))
+		rd.pinged = true
 		return nil
 	case ws.OpPong:
 		return nil
 	case ws.OpClose:
+		rd.answerPing(c)
 		return rd.closeFrame(c, p)
 	case ws.OpText, ws.OpBinary:
 		if !h.Fin {
 			if c.part == nil {
 				c.part = &partial{}
 			}
-			c.part.fragT = h.OpCode
+			c.part.fragT, c.part.msgAt = h.OpCode, rd.start
 			c.part.frag = append(make([]byte, 0, len(p)), p...)
 			return nil
 		}
 		return rd.message(c, h.OpCode, p)
 	case ws.OpContinuation:
 		f := c.part // not nil: CheckHeader refused a continuation without a start
-		if len(f.frag)+len(p) > rd.max {
-			return &closeErr{ws.StatusMessageTooBig, "message too big"}
+		if need := len(f.frag) + len(p); need > cap(f.frag) {
+			// Grow with what came, within the message limit.
+			f.frag = slices.Grow(f.frag, min(max(2*cap(f.frag), need), rd.max)-len(f.frag))
 		}
 		f.frag = append(f.frag, p...)
 		if !h.Fin {
 			return nil
 		}
 		op, msg := f.fragT, f.frag
-		f.frag, f.fragT = nil, 0
+		f.frag, f.fragT, f.msgAt = nil, 0, 0
 		return rd.message(c, op, msg)
 	}
 	return protoErr("unexpected opcode")
+}
+
+// answerPing sends the pong for the latest ping, if one is unanswered.
+func (rd *reader) answerPing(c *conn) {
+	if rd.pinged {
+		rd.pinged = false
+		rd.out.pong(c, rd.ping[:rd.pingN])
+	}
 }
 
 func (rd *reader) closeFrame(c *conn, p []byte) *closeErr {
@@ -429,12 +520,12 @@ func (rd *reader) closeFrame(c *conn, p []byte) *closeErr {
 			// Registered with IANA after RFC 6455 (service restart, try
 			// again later, bad gateway); gobwas does not know them.
 			if !utf8.ValidString(reason) {
-				return &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in close reason"}
+				return errInvalidUTF8Close
 			}
 		default:
 			if err := ws.CheckCloseFrameData(code, reason); err != nil {
 				if errors.Is(err, ws.ErrProtocolInvalidUTF8) {
-					return &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in close reason"}
+					return errInvalidUTF8Close
 				}
 				return protoErr(err.Error())
 			}
@@ -449,11 +540,17 @@ func (rd *reader) closeFrame(c *conn, p []byte) *closeErr {
 // message handles one whole data message.
 func (rd *reader) message(c *conn, op ws.OpCode, p []byte) *closeErr {
 	if op == ws.OpText && !utf8.Valid(p) {
-		return &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in text message"}
+		return errInvalidUTF8Text
 	}
+	rd.answerPing(c)
 	rd.out.request(c, op, p)
 	return nil
 }
+
+var (
+	errInvalidUTF8Text  = &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in text message", reasonProtocol}
+	errInvalidUTF8Close = &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in close reason", reasonProtocol}
+)
 
 func pongFrame(p []byte) []byte {
 	b := make([]byte, 0, 2+len(p))

@@ -2,6 +2,8 @@ package hub
 
 import (
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,16 +74,18 @@ const (
 	cmdWritable                       // c's socket can take data again
 	cmdShutdown                       // close every connection with 1001, spread over window
 	cmdWritten                        // a TLS writer finished a batch (n bytes; failed)
+	cmdReauth                         // c has a fresh token (ident): reply frame, end what it does not allow
 )
 
 type cmd struct {
 	kind      cmdKind
 	c         *conn
 	syms      []uint32
-	names     []string // names of syms, in order, for the reply
-	unknown   []string // requested names that are not symbols
-	forbidden []string // requested names the client is not entitled to (cmdOpen)
-	id        []byte   // raw request id, owned by the command
+	names     []string  // names of syms, in order, for the reply
+	unknown   []string  // requested names that are not symbols
+	forbidden []string  // requested names the client is not entitled to (cmdOpen)
+	ident     *Identity // cmdReauth
+	id        []byte    // raw request id, owned by the command
 	frame     []byte
 	code      ws.StatusCode
 	reason    string
@@ -252,7 +256,11 @@ func (s *shard) apply(m *cmd) {
 		}
 	case cmdReply:
 		if c.state == stateOpen {
-			s.reply(c, m.frame)
+			s.queue(c, m.frame) // charged by the reader
+		}
+	case cmdReauth:
+		if c.state == stateOpen {
+			s.reauth(c, m)
 		}
 	case cmdClose:
 		s.startClose(c, m.code, m.reason, m.why)
@@ -326,13 +334,61 @@ func (s *shard) open(c *conn, m *cmd) {
 	}
 }
 
+// reply queues a reply the shard makes itself (limits, subscribed, errors
+// of a subscribe), charged against c's reply budget.
 func (s *shard) reply(c *conn, frame []byte) {
+	if !s.h.charge(c, len(frame)) {
+		s.closeUnread(c)
+		return
+	}
+	s.queue(c, frame)
+}
+
+// queue appends a charged reply to c.ctrl, within MaxPendingReplies.
+func (s *shard) queue(c *conn, frame []byte) {
 	if len(c.ctrl) >= s.h.cfg.MaxPendingReplies {
-		s.startClose(c, ws.StatusPolicyViolation, "too many unread replies", reasonProtocol)
+		c.replyBytes.Add(-int32(len(frame)))
+		s.closeUnread(c)
+		return
+	}
+	if isPong(frame) && s.coalescePong(c, frame) {
 		return
 	}
 	c.ctrl = append(c.ctrl, frame)
 	s.markDirty(c)
+}
+
+// coalescePong puts pong in place of a pong c.ctrl already holds, if any:
+// RFC 6455 5.5.3 lets an endpoint answer only the most recent of the
+// pings it has not answered yet, so a client never has more than one pong
+// waiting here however many pings it sends.
+func (s *shard) coalescePong(c *conn, pong []byte) bool {
+	for i, f := range c.ctrl {
+		if isPong(f) {
+			c.replyBytes.Add(int32(len(pong) - len(f)))
+			c.ctrl[i] = pong
+			s.h.stats.pingsDropped.Add(1)
+			return true
+		}
+	}
+	return false
+}
+
+// closeUnread closes c for not reading its replies. The queued ones are
+// dropped, since the client would not read them either: the close frame
+// goes next.
+func (s *shard) closeUnread(c *conn) {
+	if c.state != stateOpen {
+		return
+	}
+	n := 0
+	for _, f := range c.ctrl {
+		n += len(f)
+	}
+	c.replyBytes.Add(-int32(n))
+	clear(c.ctrl)
+	c.ctrl = c.ctrl[:0]
+	s.startClose(c, errUnreadReplies.code, errUnreadReplies.reason, reasonReplies)
 }
 
 func (s *shard) subscribe(c *conn, m *cmd) {
@@ -374,6 +430,36 @@ func (s *shard) subscribe(c *conn, m *cmd) {
 		s.h.stats.errors[codeIndex(protocol.CodeTooManySymbols)].Add(1)
 		s.reply(c, errorFrame(m.id, protocol.CodeTooManySymbols, "subscription limit reached, not subscribed: ", over))
 	}
+}
+
+// reauth applies a fresh token: it queues the "authenticated" reply
+// (m.frame, charged by the reader), ends every subscription the new
+// identity does not allow and tells the client which, with an
+// "unsubscribed" reply and a forbidden_symbol error, both with the auth
+// request's id.
+func (s *shard) reauth(c *conn, m *cmd) {
+	defer func() {
+		// Allows is the application's: a bug in it must not take the
+		// shard down, only this connection.
+		if v := recover(); v != nil {
+			s.h.log.Error("Identity.Allows panicked: closing the connection", "panic", v)
+			s.startClose(c, ws.StatusInternalServerError, "internal error", reasonError)
+		}
+	}()
+	s.queue(c, m.frame)
+	var ended []string
+	for i := len(c.subs) - 1; i >= 0; i-- { // unlink moves a checked entry into i
+		if name := s.h.names[c.subs[i].sym]; !m.ident.Allows(name) {
+			ended = append(ended, name)
+			s.unlink(c, i)
+		}
+	}
+	if len(ended) == 0 {
+		return
+	}
+	s.reply(c, textFrame(protocol.AppendUnsubscribed(nil, m.id, protocol.Stream{}, ended)))
+	s.h.stats.errors[codeIndex(protocol.CodeForbiddenSymbol)].Add(1)
+	s.reply(c, errorFrame(m.id, protocol.CodeForbiddenSymbol, "the new token does not allow: ", ended))
 }
 
 func (s *shard) unsubscribe(c *conn, m *cmd) {
@@ -440,17 +526,19 @@ func (s *shard) unlinkAll(c *conn) {
 	}
 }
 
+// maxEcho is how many of the names an error is about it echoes: a client
+// that names a thousand unknown symbols gets the first few and a count,
+// not its request back.
+const maxEcho = 16
+
+// errorFrame returns an error reply about names: the message is prefix
+// followed by the first maxEcho names and how many more there are, and the
+// "symbols" array holds those first names.
 func errorFrame(id []byte, code protocol.Code, prefix string, names []string) []byte {
-	msg := prefix
-	for i, n := range names {
-		if i > 0 {
-			msg += ", "
-		}
-		msg += n
-		if len(msg) > 200 {
-			msg += ", ..."
-			break
-		}
+	shown := names[:min(len(names), maxEcho)]
+	msg := prefix + strings.Join(shown, ", ")
+	if more := len(names) - len(shown); more > 0 {
+		msg += " and " + strconv.Itoa(more) + " more"
 	}
-	return textFrame(protocol.AppendError(nil, id, code, msg, names))
+	return textFrame(protocol.AppendError(nil, id, code, msg, shown))
 }

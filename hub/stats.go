@@ -113,6 +113,7 @@ type hubStats struct {
 	stale          atomic.Uint64 // updates dropped: seq not above the last
 	unknown        atomic.Uint64 // updates for symbols the hub does not serve
 	protocolErrors atomic.Uint64
+	pingsDropped   atomic.Uint64 // client pings answered by a later pong, or not at all (over the rate)
 	rejected       [numRejects]atomic.Uint64
 	errors         [8]atomic.Uint64 // by errorCodes index
 	lastLag        atomic.Int64     // ns between the last tick's ts and its publish
@@ -131,9 +132,13 @@ type Stats struct {
 	Merged         uint64
 	Writes         uint64
 	Bytes          uint64
-	ProtocolErrors uint64            // connections closed for breaking RFC 6455 or a limit
-	Rejected       map[string]uint64 // upgrades refused, by cause
-	Errors         map[string]uint64 // error replies sent, by code
+	ProtocolErrors uint64 // connections closed for breaking RFC 6455 or a limit
+	// PingsDropped counts client pings that got no pong of their own:
+	// answered by the pong of a later ping (RFC 6455 5.5.3 allows it), or
+	// over the message rate.
+	PingsDropped uint64
+	Rejected     map[string]uint64 // upgrades refused, by cause
+	Errors       map[string]uint64 // error replies sent, by code
 	// FeedLag is how old the last published tick was when it reached the
 	// hub (publish time minus its ts).
 	FeedLag time.Duration
@@ -153,6 +158,7 @@ func (h *Hub) Stats() Stats {
 		Stale:          h.stats.stale.Load(),
 		Unknown:        h.stats.unknown.Load(),
 		ProtocolErrors: h.stats.protocolErrors.Load(),
+		PingsDropped:   h.stats.pingsDropped.Load(),
 		Closed:         make(map[string]uint64, numReasons),
 		Rejected:       make(map[string]uint64, numRejects),
 		Errors:         make(map[string]uint64, len(errorCodes)),

@@ -2,100 +2,226 @@ package hub
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
+	"os"
+	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tlsConn is the TLS side of a connection served over wss:// directly.
 //
-// A TLS record can hold more than one frame, and crypto/tls keeps
-// decrypted bytes that epoll cannot see, and a TLS write cannot stop
-// halfway. So a TLS connection is not on the epoll path: it has a reader
-// goroutine, blocked in Read, and a writer goroutine that takes one batch
-// at a time from its shard. The shard still decides what to send: while
-// the writer is busy the connection counts as blocked, updates merge, and
-// the backlog timeout applies as for any connection. Both goroutines end
-// when the shard closes the TCP connection; Hub.Close waits for them.
+// crypto/tls keeps decrypted bytes and whole records that epoll cannot
+// see, and a TLS write cannot stop halfway, so a TLS connection is not on
+// the epoll path. It has a reader goroutine, and a writer goroutine only
+// while a batch is being written. The reader waits for the socket to
+// become readable without holding a buffer, reads what crypto/tls has
+// (one record may block it, never another connection), and parses it
+// with the same code as the epoll readers. The shard still decides what
+// to send: while a batch is out the connection counts as blocked,
+// updates merge, and the backlog timeout applies as for any connection.
+// Both goroutines end when the shard closes the TCP connection; Hub.Close
+// waits for them.
 //
 // For the most connections per byte, terminate TLS in front of tickerd
 // (docs/ops/nginx.conf) and serve plain WebSocket.
 type tlsConn struct {
-	nc      *tls.Conn
-	tcp     net.Conn      // under nc; closing it ends both goroutines
-	batches chan tlsBatch // cap 1; sent by the shard only while the writer is idle, closed by finish
+	nc  *tls.Conn
+	tcp net.Conn        // under nc; closing it ends both goroutines
+	raw syscall.RawConn // tcp's, to wait for it to become readable
 }
 
-type tlsBatch struct {
-	bufs      net.Buffers
-	closeSend bool // the close frame is in bufs: send close_notify after it
+// newTLSConn wraps the upgraded connection nc, whose socket gets the send
+// buffer cap of plain connections (sndbuf, if above 0).
+func newTLSConn(nc *tls.Conn, sndbuf int) (*tlsConn, error) {
+	tcp := nc.NetConn()
+	sc, ok := tcp.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("hub: TLS connection without a socket")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	if sndbuf > 0 {
+		var serr error
+		if err := raw.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, sndbuf)
+		}); err != nil {
+			return nil, err
+		}
+		if serr != nil {
+			return nil, os.NewSyscallError("setsockopt", serr)
+		}
+	}
+	return &tlsConn{nc: nc, tcp: tcp, raw: raw}, nil
 }
+
+// tlsBufSize is the size of the buffers TLS readers and writers borrow:
+// a whole record's plaintext.
+const tlsBufSize = 16 << 10
+
+// tlsBufs lends TLS readers and writers a buffer only while they move
+// bytes, so an idle connection holds none.
+var tlsBufs = sync.Pool{New: func() any { b := make([]byte, tlsBufSize); return &b }}
 
 func (h *Hub) startTLS(c *conn, early []byte) {
-	t := c.tls
-	h.wg.Add(2)
+	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
 		h.readTLS(c, early)
-	}()
-	go func() {
-		defer h.wg.Done()
-		for b := range t.batches {
-			n, err := b.bufs.WriteTo(t.nc)
-			if err == nil && b.closeSend {
-				_ = t.nc.CloseWrite()
-			}
-			c.shard.post(cmd{kind: cmdWritten, c: c, n: int(n), failed: err != nil})
-		}
 	}()
 }
 
 // readTLS is a TLS connection's reader goroutine.
 func (h *Hub) readTLS(c *conn, early []byte) {
+	t := c.tls
 	rd := newReader(h, nil)
-	buf := make([]byte, 16<<10)
-	data := early
+	rd.consumeTLS(c, early)
 	for {
-		if len(data) > 0 {
-			if c.part != nil && len(c.part.rbuf) > 0 {
-				// rbuf has room for its whole frame (reader.keep), so
-				// this copies only the new bytes.
-				data = append(c.part.rbuf, data...)
-			}
-			c.lastIn.Store(time.Now().Unix())
-			if cerr := rd.consume(c, data); cerr != nil {
-				h.protocolClose(c, cerr)
-			}
-		}
-		n, err := c.tls.nc.Read(buf)
-		if err != nil && n == 0 {
+		if err := t.waitReadable(); err != nil {
 			h.hangup(c)
 			return
 		}
-		data = buf[:n]
+		// The first read waits for a whole record, so it takes a small
+		// buffer: a client that sends part of a record and stops must not
+		// hold a large one.
+		small := make([]byte, 512)
+		n, err := t.nc.Read(small)
+		ok := rd.consumeTLS(c, small[:n])
+		if err == nil {
+			err = rd.drainTLS(c, ok)
+		}
+		if err != nil {
+			h.hangup(c)
+			return
+		}
 	}
 }
 
-// sendTLS hands bufs to c's writer goroutine. It reports false: the
+// waitReadable blocks until the socket has bytes, EOF or an error, and
+// takes none of them.
+func (t *tlsConn) waitReadable() error {
+	return t.raw.Read(func(fd uintptr) bool {
+		var b [1]byte
+		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		return err != unix.EAGAIN // anything else: let Read see it
+	})
+}
+
+// longAgo is a read deadline in the past: a read then takes only what
+// crypto/tls already holds.
+var longAgo = time.Unix(1, 0)
+
+// drainTLS reads what crypto/tls holds already (the rest of a record, and
+// records read along with it), which the socket will not signal, without
+// waiting for more. crypto/tls treats the deadline error as temporary: a
+// record it has only part of stays for the next read. It parses what it
+// reads if parse is set, until a protocol error: bytes that came with a
+// broken frame are dropped with it, as the epoll readers drop the rest of
+// their read.
+func (rd *reader) drainTLS(c *conn, parse bool) error {
+	nc := c.tls.nc
+	bp := tlsBufs.Get().(*[]byte)
+	defer tlsBufs.Put(bp)
+	_ = nc.SetReadDeadline(longAgo)
+	for {
+		n, err := nc.Read(*bp)
+		if parse {
+			parse = rd.consumeTLS(c, (*bp)[:n])
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return nc.SetReadDeadline(time.Time{})
+			}
+			return err
+		}
+	}
+}
+
+// consumeTLS parses data, just read from c's TLS connection. It reports
+// false if it found a protocol error and is closing the connection.
+func (rd *reader) consumeTLS(c *conn, data []byte) bool {
+	if len(data) == 0 {
+		return true
+	}
+	carried := 0
+	if p := c.part; p != nil && len(p.rbuf) > 0 {
+		carried = len(p.rbuf)
+		data = append(p.rbuf, data...) // rbuf's free room (reader.keep) takes it if it can
+	}
+	now := time.Now()
+	c.lastIn.Store(now.Unix())
+	if cerr := rd.consume(c, data, carried, now.UnixNano()); cerr != nil {
+		rd.h.protocolClose(c, cerr)
+		return false
+	}
+	return true
+}
+
+// sendTLS starts a writer goroutine for bufs. It reports false: the
 // connection stays blocked until the writer posts cmdWritten.
-func (s *shard) sendTLS(c *conn, bufs [][]byte) bool {
-	b := tlsBatch{bufs: append(net.Buffers(nil), bufs...)}
+func (s *shard) sendTLS(c *conn, bufs [][]byte, replies int) bool {
+	b := append(net.Buffers(nil), bufs...)
+	closeSend := false
 	if c.state == stateClosing && c.closeW && len(c.ctrl) == 0 {
-		b.closeSend = true
+		closeSend = true
 		c.closeW = false
 	}
+	c.outReply = int32(replies)
 	c.blocked.Store(true)
 	if c.blockedAt == 0 {
 		c.blockedAt = time.Now().UnixNano()
 		s.trackBlocked(c)
 	}
-	c.tls.batches <- b // never blocks: only sent while the writer is idle
+	s.h.wg.Add(1)
+	go func() {
+		defer s.h.wg.Done()
+		n, err := writeTLS(c.tls.nc, b)
+		if err == nil && closeSend {
+			_ = c.tls.nc.CloseWrite() // close_notify after the close frame
+		}
+		c.shard.post(cmd{kind: cmdWritten, c: c, n: n, failed: err != nil})
+	}()
 	s.n.writes++
 	return false
+}
+
+// writeTLS writes bufs to nc, gathering small frames into records of up
+// to tlsBufSize: one record and one system call for many frames.
+func writeTLS(nc *tls.Conn, bufs net.Buffers) (n int, err error) {
+	bp := tlsBufs.Get().(*[]byte)
+	defer tlsBufs.Put(bp)
+	buf := (*bp)[:0]
+	for i, b := range bufs {
+		if len(b) > cap(buf) { // larger than a record: on its own
+			m, err := nc.Write(b)
+			if n += m; err != nil {
+				return n, err
+			}
+			continue
+		}
+		buf = append(buf, b...)
+		if i+1 < len(bufs) && len(buf)+len(bufs[i+1]) <= cap(buf) {
+			continue // the next one fits as well
+		}
+		m, err := nc.Write(buf)
+		if n += m; err != nil {
+			return n, err
+		}
+		buf = buf[:0]
+	}
+	return n, nil
 }
 
 // written is the TLS writer's report that a batch is out.
 func (s *shard) written(c *conn, n int, failed bool) {
 	s.n.bytes += uint64(n)
+	c.replyBytes.Add(-c.outReply)
+	c.outReply = 0
 	c.blocked.Store(false)
 	c.blockedAt = 0
 	if c.state == stateClosed {

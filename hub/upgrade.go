@@ -6,7 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tickerd/tickerd/internal/rawfd"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 // rejectCause says why an upgrade was refused; each has a counter.
@@ -28,16 +29,19 @@ const (
 	rejectTransport                    // the connection has no file descriptor
 	rejectAuth                         // missing or bad token where one is required
 	rejectPerIP                        // MaxConnsPerIP reached
+	rejectFDLimit                      // the process is out of file descriptors
 	numRejects
 )
 
-var rejectNames = [numRejects]string{"draining", "max_conns", "origin", "bad_request", "transport", "auth", "max_conns_per_ip"}
+var rejectNames = [numRejects]string{"draining", "max_conns", "origin", "bad_request", "transport", "auth", "max_conns_per_ip", "fd_limit"}
 
 func (r rejectCause) String() string { return rejectNames[r] }
 
 // ServeHTTP upgrades the request to a WebSocket connection and hands it to
 // a shard. Mount it at the WebSocket path (e.g. /ws). The query parameter
-// symbols=A,B subscribes at connect time.
+// symbols=A,B subscribes at connect time; more than MaxSymbolsPerRequest
+// names (duplicates counted) or a name over 32 bytes gets 400. Out of
+// file descriptors, an upgrade gets 503 before anything is committed.
 //
 // Once upgraded, the connection has no goroutine of its own: epoll wakes a
 // reader when the client sends something, and the shard writes to it.
@@ -88,9 +92,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var open cmd
 	if q := r.URL.Query().Get("symbols"); q != "" {
-		names := dedupe(strings.Split(q, ","))
-		if len(names) > h.cfg.MaxSymbolsPerRequest {
-			h.reject(w, rejectRequest, http.StatusBadRequest, "too many symbols in ?symbols=")
+		names, msg := splitSymbols(q, h.cfg.MaxSymbolsPerRequest, protocol.DefaultMaxSymbolLen)
+		if msg != "" {
+			h.reject(w, rejectRequest, http.StatusBadRequest, msg)
 			return
 		}
 		if c.auth != nil {
@@ -102,6 +106,25 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		m := h.resolve(names)
 		open.syms, open.names, open.unknown = m.syms, m.names, m.unknown
+	}
+
+	// A plain connection's socket moves to a descriptor of the hub's own
+	// (rawfd): reserve its number now, so that a server out of
+	// descriptors refuses the upgrade with 503 instead of dropping the
+	// connection right after 101.
+	spare := -1
+	if r.TLS == nil {
+		var err error
+		if spare, err = rawfd.Reserve(); err != nil {
+			h.warnFDLimit(err)
+			h.reject(w, rejectFDLimit, http.StatusServiceUnavailable, "server is out of file descriptors")
+			return
+		}
+		defer func() {
+			if spare >= 0 {
+				_ = unix.Close(spare)
+			}
+		}()
 	}
 
 	up := ws.HTTPUpgrader{Timeout: h.cfg.HandshakeTimeout}
@@ -122,14 +145,25 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if tc, ok := nc.(*tls.Conn); ok {
 		_ = nc.SetDeadline(time.Time{})
+		if c.tls, err = newTLSConn(tc, h.cfg.SendBuffer); err != nil {
+			_ = nc.Close()
+			h.stats.rejected[rejectTransport].Add(1)
+			h.log.Warn("cannot set up the TLS connection", "err", err)
+			return
+		}
 		c.fd = -1
-		c.tls = &tlsConn{nc: tc, tcp: tc.NetConn(), batches: make(chan tlsBatch, 1)}
 		open.frame = early // the reader goroutine parses these first
 		h.attach(c, nil, open)
 		registered = true
 		return
 	}
-	fd, err := rawfd.Take(nc)
+	var fd int
+	if spare >= 0 {
+		fd, spare = spare, -1 // TakeInto owns it now
+		err = rawfd.TakeInto(nc, fd)
+	} else { // TLS by another layer than crypto/tls
+		fd, err = rawfd.Take(nc)
+	}
 	if err != nil {
 		h.stats.rejected[rejectTransport].Add(1)
 		h.log.Warn("cannot take the connection's fd", "err", err)
@@ -155,15 +189,49 @@ func (h *Hub) attach(c *conn, early []byte, open cmd) {
 	c.shard.post(open)
 }
 
-// dedupe drops repeated names, keeping the first of each.
-func dedupe(names []string) []string {
-	out := names[:0]
-	for i, n := range names {
-		if !slices.Contains(names[:i], n) {
-			out = append(out, n)
-		}
+// splitSymbols splits a ?symbols= list. The count (duplicates counted,
+// as in a subscribe request) and each name's length are checked in one
+// pass over q before any work per name, so a list over the limits costs
+// microseconds; then names are split, empty ones skipped and duplicates
+// dropped (keeping the first) in linear time. msg says why q is refused.
+func splitSymbols(q string, maxNames, maxLen int) (names []string, msg string) {
+	n := strings.Count(q, ",") + 1
+	if n > maxNames {
+		return nil, "more than " + strconv.Itoa(maxNames) + " names in ?symbols="
 	}
-	return out
+	for rest := q; ; {
+		i := strings.IndexByte(rest, ',')
+		if i < 0 {
+			i = len(rest)
+		}
+		if i > maxLen {
+			return nil, "a name in ?symbols= is longer than " + strconv.Itoa(maxLen) + " bytes"
+		}
+		if i == len(rest) {
+			break
+		}
+		rest = rest[i+1:]
+	}
+	names = make([]string, 0, n)
+	seen := make(map[string]struct{}, n)
+	for name := range strings.SplitSeq(q, ",") {
+		if _, dup := seen[name]; dup || name == "" {
+			continue
+		}
+		seen[name] = struct{}{}
+		names = append(names, name)
+	}
+	return names, ""
+}
+
+// warnFDLimit logs that the process ran out of descriptors, at most once
+// every ten seconds (Stats().Rejected["fd_limit"] counts every refusal).
+func (h *Hub) warnFDLimit(err error) {
+	now := time.Now().UnixNano()
+	last := h.fdWarned.Load()
+	if now-last > int64(10*time.Second) && h.fdWarned.CompareAndSwap(last, now) {
+		h.log.Warn("out of file descriptors: refusing upgrades with 503", "err", err)
+	}
 }
 
 // ipKey hashes the host part of a remote address.

@@ -82,12 +82,15 @@ func (w *writer) writev(fd int, bufs [][]byte) (n int, calls int, err error) {
 
 // collect gathers what c has to send: replies first, then the latest
 // update of every subscribed symbol it has not written yet. It returns
-// s.w.bufs holding them.
-func (s *shard) collect(c *conn) [][]byte {
-	bufs := append(s.w.bufs[:0], c.ctrl...)
+// s.w.bufs holding them, and the bytes of replies at their front.
+func (s *shard) collect(c *conn) (bufs [][]byte, replies int) {
+	bufs = append(s.w.bufs[:0], c.ctrl...)
+	for _, f := range c.ctrl {
+		replies += len(f)
+	}
 	c.ctrl = nil // replies are rare: an idle connection holds no slice for them
 	if c.state != stateOpen {
-		return bufs
+		return bufs, replies
 	}
 	var msgs, merged uint64
 	now := time.Now().UnixNano()
@@ -116,7 +119,7 @@ func (s *shard) collect(c *conn) [][]byte {
 	}
 	s.n.msgs += msgs
 	s.n.merged += merged
-	return bufs
+	return bufs, replies
 }
 
 // appendRecent appends the tick frames of the updates after ver sent up
@@ -148,23 +151,23 @@ func (s *shard) write(c *conn) {
 		if c.blocked.Load() {
 			return // the writer is busy; written marks c dirty again
 		}
-		bufs := s.collect(c)
+		bufs, replies := s.collect(c)
 		if len(bufs) > 0 {
-			s.sendTLS(c, bufs) // copies the slice headers
+			s.sendTLS(c, bufs, replies) // copies the slice headers
 		}
 		s.w.reuse(bufs)
 		return
 	}
 	if len(c.out) > 0 {
-		out := c.out
-		c.out = nil
-		if !s.send(c, out) {
+		out, replies := c.out, int(c.outReply)
+		c.out, c.outReply = nil, 0
+		if !s.send(c, out, replies) {
 			return
 		}
 	}
-	bufs := s.collect(c)
+	bufs, replies := s.collect(c)
 	if len(bufs) > 0 {
-		s.send(c, bufs)
+		s.send(c, bufs, replies)
 	}
 	s.w.reuse(bufs)
 }
@@ -176,10 +179,11 @@ func (w *writer) reuse(bufs [][]byte) {
 	w.bufs = bufs[:0]
 }
 
-// send writes bufs to c. When the socket takes everything it reports true.
-// Otherwise the rest is kept in c.out until EPOLLOUT says the socket has
-// room (see poller), and send reports false.
-func (s *shard) send(c *conn, bufs [][]byte) bool {
+// send writes bufs to c; the first replies bytes are replies, given back
+// to c's reply budget as the socket takes them. When the socket takes
+// everything it reports true. Otherwise the rest is kept in c.out until
+// EPOLLOUT says the socket has room (see poller), and send reports false.
+func (s *shard) send(c *conn, bufs [][]byte, replies int) bool {
 	total := 0
 	for _, b := range bufs {
 		total += len(b)
@@ -198,6 +202,11 @@ func (s *shard) send(c *conn, bufs [][]byte) bool {
 	}
 	s.n.writes += uint64(calls)
 	s.n.bytes += uint64(n)
+	if replies > 0 {
+		took := min(n, replies)
+		c.replyBytes.Add(-int32(took))
+		replies -= took
+	}
 	if err != nil {
 		s.finish(c, reasonWriteError)
 		return false
@@ -214,6 +223,7 @@ func (s *shard) send(c *conn, bufs [][]byte) bool {
 		return true
 	}
 	c.out = append([][]byte(nil), rest(bufs, n)...)
+	c.outReply = int32(replies)
 	if c.blockedAt == 0 {
 		c.blockedAt = time.Now().UnixNano()
 		s.trackBlocked(c)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	"github.com/tickerd/tickerd/internal/app"
+	"github.com/tickerd/tickerd"
 )
 
 // defaultWatchlist is what a first visit shows (app.js DEFAULT_WATCHLIST).
@@ -45,9 +45,9 @@ type server struct {
 
 func serve(t *testing.T, ln net.Listener) *server {
 	t.Helper()
-	a, err := app.New(app.Config{})
+	a, err := tickerd.New(tickerd.Config{})
 	if err != nil {
-		t.Fatalf("app.New: %v", err)
+		t.Fatalf("tickerd.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{cancel: cancel, done: make(chan error, 1)}

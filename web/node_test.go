@@ -9,14 +9,11 @@ import (
 	"time"
 )
 
-// TestNodeClient runs the node:test suite of static/tickerd.js
-// (test/client.test.mjs) against a tickerd binary built from this tree.
-// It needs node and `npm ci` in web/; without them it skips, unless
+// needNode returns the node binary, after checking that `npm ci` installed
+// pkg in web/node_modules. Without them the test skips, unless
 // TICKERD_REQUIRE_NODE=1 (CI), where it fails.
-func TestNodeClient(t *testing.T) {
-	if testing.Short() {
-		t.Skip("node client tests skipped in -short mode")
-	}
+func needNode(t *testing.T, pkg string) string {
+	t.Helper()
 	skip := func(msg string) {
 		t.Helper()
 		if os.Getenv("TICKERD_REQUIRE_NODE") == "1" {
@@ -28,9 +25,20 @@ func TestNodeClient(t *testing.T) {
 	if err != nil {
 		skip("no node on PATH; install Node 20+ to run the JS client tests")
 	}
-	if _, err := os.Stat(filepath.Join("node_modules", "ws", "package.json")); err != nil {
-		skip("web/node_modules/ws is missing; run `npm ci` in web/ to run the JS client tests")
+	if _, err := os.Stat(filepath.Join("node_modules", pkg, "package.json")); err != nil {
+		skip("web/node_modules/" + pkg + " is missing; run `npm ci` in web/ to run the JS client tests")
 	}
+	return node
+}
+
+// TestNodeClient runs the node:test suites of static/tickerd.js (test/):
+// its unit tests, and client.test.mjs against a tickerd binary built from
+// this tree.
+func TestNodeClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("node client tests skipped in -short mode")
+	}
+	node := needNode(t, "ws")
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("no go on PATH to build tickerd: %v", err)
@@ -52,4 +60,17 @@ func TestNodeClient(t *testing.T) {
 		t.Fatalf("node --test: %v\n%s", err, out)
 	}
 	t.Logf("node --test:\n%s", out)
+}
+
+// TestTypeScriptDeclarations compiles test/usage.ts against
+// static/tickerd.d.ts with the pinned TypeScript (`npm run typecheck`), so
+// the declarations cannot drift from the client without CI noticing.
+func TestTypeScriptDeclarations(t *testing.T) {
+	node := needNode(t, "typescript")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("node_modules", "typescript", "bin", "tsc"), "-p", "test")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("tsc -p test: %v\n%s", err, out)
+	}
 }

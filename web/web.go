@@ -42,6 +42,7 @@ var contentTypes = map[string]string{
 	".js":   "text/javascript; charset=utf-8",
 	".mjs":  "text/javascript; charset=utf-8",
 	".css":  "text/css; charset=utf-8",
+	".ts":   "text/plain; charset=utf-8", // tickerd.d.ts, the client's types
 	".svg":  "image/svg+xml",
 	".png":  "image/png",
 	".json": "application/json",

@@ -20,6 +20,7 @@ func TestHandlerServesFiles(t *testing.T) {
 		{"/", "text/html; charset=utf-8", `<script type="module" src="/app.js">`},
 		{"/index.html", "text/html; charset=utf-8", "<title>tickerd"},
 		{"/tickerd.js", "text/javascript; charset=utf-8", "export class TickerClient"},
+		{"/tickerd.d.ts", "text/plain; charset=utf-8", "export class TickerClient"},
 		{"/app.js", "text/javascript; charset=utf-8", `from "./tickerd.js"`},
 		{"/chart.js", "text/javascript; charset=utf-8", "export class Chart"},
 		{"/format.js", "text/javascript; charset=utf-8", "export function decSub"},

@@ -1,18 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -59,36 +60,8 @@ func binary(t *testing.T) string {
 type proc struct {
 	cmd    *exec.Cmd
 	addr   string
-	out    *syncBuffer
+	out    *apptest.Logs
 	exited chan error // Wait's result
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// freeAddr returns a 127.0.0.1 address with a port free right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startBinary runs tickerd with args plus -addr, waits until /healthz
@@ -96,7 +69,7 @@ func freeAddr(t *testing.T) string {
 func startBinary(t *testing.T, args ...string) *proc {
 	t.Helper()
 	bin := binary(t)
-	p := &proc{addr: freeAddr(t), out: &syncBuffer{}, exited: make(chan error, 1)}
+	p := &proc{addr: apptest.FreeAddr(t), out: &apptest.Logs{}, exited: make(chan error, 1)}
 	p.cmd = exec.Command(bin, append([]string{"-addr", p.addr, "-log-level", "warn"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -147,15 +120,7 @@ func TestSIGTERMGoingAway(t *testing.T) {
 			if err := syscall.Kill(p.cmd.Process.Pid, syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			for i, c := range cs {
-				code, err := c.CloseCode(wait)
-				if err != nil {
-					t.Errorf("client %d: %v, want close 1001", i, err)
-				} else if code != 1001 {
-					t.Errorf("client %d: close %d, want 1001", i, code)
-				}
-				c.Close()
-			}
+			apptest.WantClose(t, 1001, wait, cs...)
 			select {
 			case err := <-p.exited:
 				p.exited <- err // for the cleanup
@@ -178,7 +143,7 @@ func TestBigConnCount(t *testing.T) {
 		t.Skip("set TICKERD_BIG=1 to open 19,000 connections")
 	}
 	const n = 19_000
-	pprof := freeAddr(t)
+	pprof := apptest.FreeAddr(t)
 	p := startBinary(t, "-rate", "10", "-symbols", "10", "-steady", "-pprof", pprof, "-message-rate", "-1")
 	pid := strconv.Itoa(p.cmd.Process.Pid)
 	baseFDs := testutil.FDsOf(pid)
@@ -236,4 +201,22 @@ func goroutines(t *testing.T, pprof string) int {
 		t.Fatalf("pprof: %v: %.80s", err, body)
 	}
 	return n
+}
+
+// TestNATSCredentialsRedacted: a NATS URL's password or token never
+// reaches tickerd's output, the configuration line at start included.
+func TestNATSCredentialsRedacted(t *testing.T) {
+	nats := apptest.FreeAddr(t)
+	p := startBinary(t, "-log-level", "debug", "-role", "feed", "-nats-embed", nats,
+		"-nats", "nats://alice:s3cret-pw@"+nats+",nats://t0ken-s3cret@127.0.0.1:1", "-rate", "10", "-symbols", "1")
+	if !testutil.Eventually(wait, func() bool { return strings.Contains(p.out.String(), "publishing the feed to NATS") }) {
+		t.Fatalf("the feed node did not start publishing:\n%s", p.out.String())
+	}
+	out := p.out.String()
+	if strings.Contains(out, "s3cret") {
+		t.Errorf("a NATS credential is in tickerd's output:\n%s", out)
+	}
+	if !strings.Contains(out, "alice:xxxxx@"+nats) || !strings.Contains(out, "nats://xxxxx@127.0.0.1:1") {
+		t.Errorf("the config line does not show the NATS URLs redacted:\n%s", out)
+	}
 }

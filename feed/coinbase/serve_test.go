@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed/coinbase"
-	"github.com/tickerd/tickerd/internal/app"
 	"github.com/tickerd/tickerd/internal/apptest"
 )
 
@@ -32,7 +32,7 @@ func TestServeThroughUpstreamTrouble(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := apptest.Serve(t, app.Config{Feed: f, DrainWindow: -1, Logger: slog.New(slog.DiscardHandler)})
+	addr := apptest.Serve(t, tickerd.Config{Feed: f, DrainWindow: -1, Logger: slog.New(slog.DiscardHandler)})
 
 	c1 := u.Next()
 	if got := coinbase.Channels(c1.First()); got != "subscribe heartbeat[BTC-USD ETH-USD]" {

@@ -2,9 +2,7 @@ package replay
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,16 +11,88 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/protocol"
 )
 
 // maxLine is the longest input line accepted.
 const maxLine = 1 << 20
 
-// A record is one playable update read from the input, with its line number.
+// A record is one playable line of the input: an update of one of the
+// channels or a listing, with its line number. The fields of its kind are
+// set; precisions are those of the line's own strings.
 type record struct {
-	line int
-	tick protocol.Tick // PricePrec and VolumePrec are those of the line's own strings
+	line  int
+	kind  kind
+	tick  protocol.Tick
+	trade protocol.Trade
+	book  bookLine
+	sym   feed.Symbol // listed; delisted: only Name
+}
+
+// kind is what a record carries.
+type kind uint8
+
+const (
+	kindTick kind = iota
+	kindTrade
+	kindBook
+	kindListed
+	kindDelisted
+	kindSkip // a line that does not play
+)
+
+// seqKey returns the record's symbol and channel and its seq there, if it
+// has one.
+func (r *record) seqKey() (seqKey, uint64, bool) {
+	switch r.kind {
+	case kindTick:
+		return seqKey{r.tick.Symbol, kindTick}, r.tick.Seq, true
+	case kindTrade:
+		return seqKey{r.trade.Symbol, kindTrade}, r.trade.Seq, true
+	case kindBook:
+		return seqKey{r.book.Symbol, kindBook}, r.book.Seq, true
+	}
+	return seqKey{}, 0, false
+}
+
+// symbol returns the name of the record's symbol.
+func (r *record) symbol() string {
+	switch r.kind {
+	case kindTick:
+		return r.tick.Symbol
+	case kindTrade:
+		return r.trade.Symbol
+	case kindBook:
+		return r.book.Symbol
+	}
+	return r.sym.Name
+}
+
+// ts returns the record's event time; listings have none.
+func (r *record) ts() (int64, bool) {
+	switch r.kind {
+	case kindTick:
+		return r.tick.TS, true
+	case kindTrade:
+		return r.trade.TS, true
+	case kindBook:
+		return r.book.TS, true
+	}
+	return 0, false
+}
+
+// prec returns the decimals of the record's prices and sizes.
+func (r *record) prec() (price, size int32) {
+	switch r.kind {
+	case kindTick:
+		return r.tick.PricePrec, r.tick.VolumePrec
+	case kindTrade:
+		return r.trade.PricePrec, r.trade.SizePrec
+	case kindBook:
+		return r.book.pricePrec, r.book.sizePrec
+	}
+	return r.sym.PricePrec, r.sym.VolumePrec
 }
 
 // reader yields the playable records of one pass over the input, in order.
@@ -50,60 +120,10 @@ func newReader(r io.Reader) (reader, error) {
 		case '{':
 			sc := bufio.NewScanner(br)
 			sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-			return &ndjsonReader{sc: sc, seq: map[string]uint64{}}, nil
+			return &ndjsonReader{sc: sc, seq: map[seqKey]uint64{}}, nil
 		}
 		return newCSVReader(br)
 	}
-}
-
-// ndjsonReader reads protocol v1 messages, one per line: exactly what a
-// client receives. "tick" lines are played. A "snapshot" line is played
-// only when it is newer (higher seq) than what was played for its symbol,
-// so a capture that starts with snapshots, or that re-subscribed, replays
-// as one clean sequence. Other message types (subscribed, pong, ...) and
-// blank lines are skipped.
-type ndjsonReader struct {
-	sc   *bufio.Scanner
-	line int
-	seq  map[string]uint64 // last seq played per symbol
-}
-
-func (r *ndjsonReader) next() (record, error) {
-	for r.sc.Scan() {
-		r.line++
-		data := bytes.TrimSpace(r.sc.Bytes())
-		if len(data) == 0 {
-			continue
-		}
-		t, typ, err := protocol.DecodeTick(data)
-		if err != nil {
-			if other, ok := messageType(data); ok && other != "tick" && other != "snapshot" {
-				continue // a reply or a pong in a client's capture
-			}
-			return record{}, lineError(r.line, err)
-		}
-		last, seen := r.seq[t.Symbol]
-		if typ == "snapshot" && seen && t.Seq <= last {
-			continue
-		}
-		r.seq[t.Symbol] = t.Seq
-		return record{line: r.line, tick: t}, nil
-	}
-	if err := r.sc.Err(); err != nil {
-		return record{}, lineError(r.line+1, err)
-	}
-	return record{}, io.EOF
-}
-
-// messageType returns the "type" of a JSON object, if data is one.
-func messageType(data []byte) (string, bool) {
-	var m struct {
-		Type *string `json:"type"`
-	}
-	if json.Unmarshal(data, &m) != nil || m.Type == nil {
-		return "", false
-	}
-	return *m.Type, true
 }
 
 // CSV columns, named as the protocol's fields. symbol, price and ts are
@@ -186,7 +206,7 @@ func (c *csvReader) next() (record, error) {
 	if err != nil {
 		return record{}, lineError(line, err)
 	}
-	return record{line: line, tick: t}, nil
+	return record{line: line, kind: kindTick, tick: t}, nil
 }
 
 func (c *csvReader) field(row []string, col int) string {
@@ -262,13 +282,16 @@ func (c *csvReader) parse(row []string) (protocol.Tick, error) {
 	return t, nil
 }
 
+// parseDecimal parses the decimal named name through protocol.ParseDecimal:
+// bounded in digits and exponent, so that a hostile "1e100000000" is a
+// quick error.
 func parseDecimal(name, s string) (decimal.Decimal, error) {
 	if s == "" {
 		return decimal.Decimal{}, fmt.Errorf("empty %s", name)
 	}
-	d, err := decimal.NewFromString(s)
+	d, err := protocol.ParseDecimal(s)
 	if err != nil {
-		return d, fmt.Errorf("%s %q is not a decimal", name, s)
+		return d, fmt.Errorf("%s: %w", name, err)
 	}
 	if d.IsNegative() && name == "volume" {
 		return d, fmt.Errorf("volume %q is negative", s)

@@ -17,24 +17,41 @@ import (
 	"github.com/tickerd/tickerd/protocol"
 )
 
-// collect is a sink that keeps the encoded ticks and the time each arrived.
+// collect is a sink that keeps everything it receives as a line of the
+// recording format, the epoch of each update, and the time each arrived.
 type collect struct {
-	feed.SinkFuncs
-	mu    sync.Mutex
-	lines []string
-	at    []time.Duration
-	start time.Time
-	stop  int // cancel after this many, if > 0
-	stopf context.CancelFunc
+	mu     sync.Mutex
+	lines  []string
+	epochs []uint64 // per line; 0 for listings
+	at     []time.Duration
+	start  time.Time
+	stop   int // cancel after this many lines, if > 0
+	stopf  context.CancelFunc
 }
 
-func (c *collect) Publish(t *protocol.Tick) {
+func (c *collect) add(line []byte, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.lines = append(c.lines, string(protocol.AppendTick(nil, t)))
+	c.lines = append(c.lines, string(line))
+	c.epochs = append(c.epochs, epoch)
 	c.at = append(c.at, time.Since(c.start))
 	if c.stop > 0 && len(c.lines) == c.stop {
 		c.stopf()
+	}
+}
+
+func (c *collect) Publish(t *protocol.Tick)           { c.add(protocol.AppendTick(nil, t), t.Epoch) }
+func (c *collect) PublishTrade(t *protocol.Trade)     { c.add(protocol.AppendTrade(nil, t), t.Epoch) }
+func (c *collect) PublishBook(b *protocol.BookUpdate) { c.add(appendBook(nil, b), b.Epoch) }
+func (c *collect) PublishCandle(*protocol.Candle)     { panic("replay published a candle") }
+func (c *collect) List(syms []feed.Symbol) {
+	for i := range syms {
+		c.add(appendListed(nil, &syms[i]), 0)
+	}
+}
+func (c *collect) Delist(names []string) {
+	for _, n := range names {
+		c.add(protocol.AppendDelisted(nil, n, 0), 0)
 	}
 }
 
@@ -185,8 +202,8 @@ func TestReplayRate(t *testing.T) {
 	})
 }
 
-// TestReplayLoop: looping repeats the file with seq still growing by one and
-// (with KeepTS) ts still growing.
+// TestReplayLoop: looping repeats the file with its seqs unchanged and the
+// pass number as epoch, and (with KeepTS) ts still growing.
 func TestReplayLoop(t *testing.T) {
 	const n = 5
 	path := ticksFile(t, n, time.Millisecond)
@@ -199,8 +216,8 @@ func TestReplayLoop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tk.Seq != uint64(i+1) {
-			t.Errorf("tick %d seq = %d, want %d", i, tk.Seq, i+1)
+		if tk.Seq != uint64(i%n+1) || c.epochs[i] != uint64(i/n) {
+			t.Errorf("tick %d seq %d epoch %d, want %d and %d", i, tk.Seq, c.epochs[i], i%n+1, i/n)
 		}
 		if want := fmt.Sprintf("187.%02d", i%n); tk.Price.StringFixed(2) != want {
 			t.Errorf("tick %d price = %s, want %s", i, tk.Price, want)
@@ -355,13 +372,13 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"empty", "", Config{}, "the input is empty"},
 		{"only blanks", "\n\n  \n", Config{}, "the input is empty"},
-		{"only replies", `{"type":"pong","ts":1}` + "\n", Config{}, "holds no ticks"},
+		{"only replies", `{"type":"pong","ts":1}` + "\n", Config{}, "holds no updates"},
 		{"garbage line", tick + "\nnot json\n", Config{}, ":2: "},
 		{"bad price", strings.Replace(tick, `"1.00"`, `"1.0x"`, 1), Config{}, ":1: "},
 		{"truncated", tick[:40], Config{}, ":1: "},
-		{"seq below first", tick + "\n" + strings.Replace(tick, `"seq":1`, `"seq":0`, 1), Config{}, ":2: A seq 0 is below its first seq 1"},
+		{"seq back", tick + "\n" + strings.Replace(tick, `"seq":1`, `"seq":0`, 1), Config{}, ":2: A tick seq 0 is not above the one before, 1"},
 		{"csv no price", "symbol,ts\nA,1\n", Config{}, `no "price" column`},
-		{"csv bad decimal", "symbol,price,ts\nA,1.2.3,1\n", Config{}, `:2: price "1.2.3" is not a decimal`},
+		{"csv bad decimal", "symbol,price,ts\nA,1.2.3,1\n", Config{}, `:2: price: protocol: decimal "1.2.3": not a decimal number`},
 		{"csv bad ts", "symbol,price,ts\nA,1,yesterday\n", Config{}, `:2: ts "yesterday"`},
 		{"csv bad seq", "symbol,price,ts,seq\nA,1,1,-1\n", Config{}, `:2: seq "-1"`},
 		{"csv negative volume", "symbol,price,ts,volume\nA,1,1,-5\n", Config{}, `:2: volume "-5" is negative`},

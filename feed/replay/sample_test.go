@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -16,36 +15,38 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/sample.ndjson from feed/sim")
 
 const (
-	samplePath  = "testdata/sample.ndjson"
-	sampleTicks = 600
+	samplePath   = "testdata/sample.ndjson"
+	sampleQuotes = 200
 )
 
-// limitSink passes the first n ticks to next, then cancels.
+// limitSink passes everything to the Recorder until n quotes have passed,
+// then cancels.
 type limitSink struct {
-	feed.SinkFuncs
+	*Recorder
 	n      int
-	next   interface{ Publish(*protocol.Tick) }
 	cancel context.CancelFunc
 }
 
 func (s *limitSink) Publish(t *protocol.Tick) {
 	if s.n > 0 {
-		s.next.Publish(t)
+		s.Recorder.Publish(t)
 		if s.n--; s.n == 0 {
 			s.cancel()
 		}
 	}
 }
 
-// recordSim records the first n ticks of the simulated market (seed 1, the
-// first ten symbols, a clock stepping 50 ms per tick: 20 updates a second).
-func recordSim(t *testing.T, n int) []byte {
+// recordSim records the first n quotes of the simulated market cfg, with
+// the book updates, trades and listings that come with them, on a clock
+// that steps by step per update from 2025-11-21 14:30 UTC.
+func recordSim(t *testing.T, cfg sim.Config, step time.Duration, n int) []byte {
 	t.Helper()
 	clock := time.Date(2025, 11, 21, 14, 30, 0, 0, time.UTC)
-	m, err := sim.New(sim.Config{Seed: 1, Symbols: 10, Rate: 1e6, Clock: func() time.Time {
-		clock = clock.Add(50 * time.Millisecond)
+	cfg.Clock = func() time.Time {
+		clock = clock.Add(step)
 		return clock
-	}})
+	}
+	m, err := sim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func recordSim(t *testing.T, n int) []byte {
 	rec := NewRecorder(&buf, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := m.Run(ctx, &limitSink{n: n, next: rec, cancel: cancel}); err != nil {
+	if err := m.Run(ctx, &limitSink{Recorder: rec, n: n, cancel: cancel}); err != nil {
 		t.Fatal(err)
 	}
 	if err := rec.Flush(); err != nil {
@@ -65,7 +66,9 @@ func recordSim(t *testing.T, n int) []byte {
 // TestSample checks that testdata/sample.ndjson is what the simulator and the
 // Recorder produce today; run with -update to rewrite it.
 func TestSample(t *testing.T) {
-	got := recordSim(t, sampleTicks)
+	// Seed 1, the first ten symbols, books ten levels deep, 20 updates a
+	// second.
+	got := recordSim(t, sim.Config{Seed: 1, Symbols: 10, BookDepth: 10, Rate: 1e6}, 50*time.Millisecond, sampleQuotes)
 	if *update {
 		if err := os.WriteFile(samplePath, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -78,7 +81,12 @@ func TestSample(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("recording the simulator differs from %s (run go test -run TestSample -update if sim changed on purpose)", samplePath)
 	}
-	if lines := bytes.Count(got, []byte("\n")); lines != sampleTicks {
-		t.Errorf("the recording has %d lines, want %d", lines, sampleTicks)
+	if quotes := bytes.Count(got, []byte(protocol.TickPrefix)); quotes != sampleQuotes {
+		t.Errorf("the recording has %d quotes, want %d", quotes, sampleQuotes)
+	}
+	for _, prefix := range []string{protocol.TradePrefix, `{"type":"book",`} {
+		if !bytes.Contains(got, []byte(prefix)) {
+			t.Errorf("the recording has no %s lines", prefix)
+		}
 	}
 }

@@ -3,11 +3,13 @@ package sim
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -35,12 +37,76 @@ func tickString(t *protocol.Tick) string {
 	return string(protocol.AppendTick(nil, t))
 }
 
+// quotes is a sink that keeps the quotes as the wire carries them.
+type quotes struct {
+	feed.SinkFuncs
+	lines []string
+	last  protocol.Tick
+}
+
+func (q *quotes) Publish(t *protocol.Tick) {
+	q.lines = append(q.lines, tickString(t))
+	q.last = *t
+}
+
+// sequence returns the next n quotes of m.
 func sequence(m *Market, n int) []string {
-	out := make([]string, n)
-	var t protocol.Tick
-	for i := range out {
-		m.next(&t)
-		out[i] = tickString(&t)
+	q := &quotes{}
+	for range n {
+		m.next(q)
+	}
+	return q.lines
+}
+
+// everything returns every event of the next n updates of m, in order,
+// one line each.
+func everything(m *Market, n int) []string {
+	var out []string
+	var b []byte
+	str := func(ss ...string) {
+		for _, s := range ss {
+			b = append(append(b, s...), ' ')
+		}
+	}
+	num := func(vs ...int64) {
+		for _, v := range vs {
+			b = append(strconv.AppendInt(b, v, 10), ' ')
+		}
+	}
+	end := func() {
+		out = append(out, string(b))
+		b = b[:0]
+	}
+	sink := feed.SinkFuncs{
+		Tick: func(t *protocol.Tick) { out = append(out, tickString(t)) },
+		Trade: func(t *protocol.Trade) {
+			str("trade", t.Symbol, t.Price.String(), t.Size.String(), t.Side.String())
+			num(int64(t.Seq), t.TS)
+			end()
+		},
+		Book: func(u *protocol.BookUpdate) {
+			str("book", u.Symbol, strconv.FormatBool(u.Snapshot))
+			num(int64(u.Seq), u.TS)
+			for _, l := range append(u.Bids, u.Asks...) {
+				num(l.Price, l.Size)
+			}
+			end()
+		},
+		Listed: func(syms []feed.Symbol) {
+			for _, s := range syms {
+				str("list", s.Name, s.Class, s.TickSize.String())
+				num(int64(s.PricePrec), int64(s.VolumePrec))
+			}
+			end()
+		},
+		Delisted: func(names []string) {
+			str("delist")
+			str(names...)
+			end()
+		},
+	}
+	for range n {
+		m.next(sink)
 	}
 	return out
 }
@@ -78,9 +144,9 @@ func TestUniverse(t *testing.T) {
 			t.Errorf("Universe() has %d %s symbols, want >= %d", classes[class], class, min)
 		}
 	}
-	for _, in := range instruments {
-		if in.maxSpread >= in.floorTicks {
-			t.Errorf("%s: max spread %d ticks >= floor %d ticks: bid could reach 0", in.sym.Name, in.maxSpread, in.floorTicks)
+	for k, p := range kinds {
+		if p.maxSpread >= p.floor {
+			t.Errorf("kind %d: max spread %d ticks >= floor %d ticks: bid could reach 0", k, p.maxSpread, p.floor)
 		}
 	}
 
@@ -124,6 +190,15 @@ func TestNewErrors(t *testing.T) {
 		{"infinite rate", Config{Rate: inf()}, "not a finite number"},
 		{"negative symbols", Config{Symbols: -3}, "symbols -3 is negative"},
 		{"too many symbols", Config{Symbols: len(instruments) + 1}, "more than the"},
+		{"negative book depth", Config{BookDepth: -1}, "book depth -1"},
+		{"deep book", Config{BookDepth: MaxBookDepth + 1}, "book depth 1001 is not between 0 and 1000"},
+		{"book depth", Config{BookDepth: 5, QuotesOnly: true}, ""},
+		{"universe", Config{Universe: 1000, DayLength: time.Minute}, ""},
+		{"small universe", Config{Universe: 50}, "universe 50 is not between 106"},
+		{"huge universe", Config{Universe: MaxUniverse + 1}, "is not between"},
+		{"negative universe", Config{Universe: -1}, "universe -1"},
+		{"universe and symbols", Config{Universe: 1000, Symbols: 5}, "cannot both be set"},
+		{"negative day", Config{Universe: 1000, DayLength: -time.Second}, "day length -1s is negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,27 +215,38 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
+// TestDeterminism: the same seed and config give the same events (quotes,
+// trades, book updates, listings) in the same order; another seed gives
+// others.
 func TestDeterminism(t *testing.T) {
-	for _, steady := range []bool{false, true} {
-		cfg := Config{Seed: 42, Steady: steady, Clock: fakeClock()}
-		a := sequence(mustNew(t, cfg), 10000)
+	for _, cfg := range []Config{
+		{Seed: 42},
+		{Seed: 42, Steady: true},
+		{Seed: 42, Universe: 2000, Rate: 1000, DayLength: 2 * time.Second},
+	} {
+		name := fmt.Sprintf("steady=%v universe=%d", cfg.Steady, cfg.Universe)
 		cfg.Clock = fakeClock()
-		b := sequence(mustNew(t, cfg), 10000)
+		a := everything(mustNew(t, cfg), updates(10000))
+		cfg.Clock = fakeClock()
+		b := everything(mustNew(t, cfg), updates(10000))
+		if len(a) != len(b) {
+			t.Fatalf("%s: %d and %d events for the same seed", name, len(a), len(b))
+		}
 		for i := range a {
 			if a[i] != b[i] {
-				t.Fatalf("steady=%v: tick %d differs for the same seed:\n%s\n%s", steady, i, a[i], b[i])
+				t.Fatalf("%s: event %d differs for the same seed:\n%s\n%s", name, i, a[i], b[i])
 			}
 		}
 		cfg.Seed, cfg.Clock = 43, fakeClock()
-		c := sequence(mustNew(t, cfg), 10000)
+		c := everything(mustNew(t, cfg), updates(10000))
 		same := 0
-		for i := range a {
-			if a[i] == c[i] {
+		for i := range min(len(a), len(c)) {
+			if a[i] == c[i] && !strings.HasPrefix(a[i], "list ") {
 				same++
 			}
 		}
 		if same > 100 {
-			t.Errorf("steady=%v: seeds 42 and 43 share %d of 10000 ticks, want them to differ", steady, same)
+			t.Errorf("%s: seeds 42 and 43 share %d of %d events, want them to differ", name, same, len(a))
 		}
 	}
 }
@@ -197,15 +283,16 @@ func TestInvariants(t *testing.T) {
 		ticksz := map[string]int64{} // tick size in units of the last decimal
 		prec := map[string]int32{}
 		for i, s := range syms {
-			open[s.Name] = decimal.New(instruments[i].startUnits, -s.PricePrec)
+			open[s.Name] = decimal.New(instruments[i].open, -s.PricePrec)
 			ticksz[s.Name] = s.TickSize.Shift(s.PricePrec).IntPart()
 			prec[s.Name] = s.PricePrec
 		}
-		var tk protocol.Tick
+		q := &quotes{}
 		var ts int64
 		five := decimal.NewFromInt(5)
-		for n := range 100000 {
-			m.next(&tk)
+		for n := range updates(100000) {
+			m.next(q)
+			tk := q.last
 			fail := func(format string, args ...any) {
 				t.Helper()
 				t.Fatalf("steady=%v tick %d (%s): %s", steady, n, tickString(&tk), sprintf(format, args...))
@@ -266,10 +353,10 @@ func TestInvariants(t *testing.T) {
 func TestPopularity(t *testing.T) {
 	m := mustNew(t, Config{Seed: 3})
 	count := map[string]int{}
-	var tk protocol.Tick
-	for range 100000 {
-		m.next(&tk)
-		count[tk.Symbol]++
+	q := &quotes{}
+	for range updates(100000) {
+		m.next(q)
+		count[q.last.Symbol]++
 	}
 	if a, z := count["AAPL"], count["USD/INR"]; a < 20*z {
 		t.Errorf("AAPL ticked %d times, USD/INR %d: want AAPL >= 20x", a, z)
@@ -279,9 +366,10 @@ func TestPopularity(t *testing.T) {
 func TestSteadyRoundRobin(t *testing.T) {
 	m := mustNew(t, Config{Seed: 9, Symbols: 5, Steady: true})
 	want := []string{"AAPL", "MSFT", "NVDA", "TSLA", "AMZN"}
-	var tk protocol.Tick
+	q := &quotes{}
 	for n := range 1000 {
-		m.next(&tk)
+		m.next(q)
+		tk := q.last
 		if tk.Symbol != want[n%5] || tk.Seq != uint64(n/5+1) {
 			t.Fatalf("update %d = %s seq %d, want %s seq %d", n, tk.Symbol, tk.Seq, want[n%5], n/5+1)
 		}
@@ -291,37 +379,31 @@ func TestSteadyRoundRobin(t *testing.T) {
 // TestFloor drives a symbol hard toward zero and checks that it stops at the
 // floor of ten ticks with a positive bid below the ask.
 func TestFloor(t *testing.T) {
-	m := mustNew(t, Config{Symbols: 1, Steady: true})
-	m.insts = append([]instrument(nil), m.insts...) // don't touch the shared universe
-	m.insts[0].startUnits = 1                       // open (the pull target) at 0.01
-	m.insts[0].vol = 0.5                            // huge steps
-	m.states[0].price = 1000
-	var tk protocol.Tick
+	m := mustNew(t, Config{Symbols: 1, Steady: true, BookDepth: 20})
+	m.syms[0].open = 1 // open (the pull target) at 0.01
+	m.syms[0].fair = 1000
+	c := newChecker(t, m)
+	q := &quotes{}
 	floor := decimal.RequireFromString("0.10")
 	atFloor := 0
 	for range 10000 {
-		m.next(&tk)
-		if tk.Price.LessThan(floor) || !tk.Bid.IsPositive() || !tk.Bid.LessThan(tk.Ask) {
+		m.next(feed.SinkFuncs{Tick: func(tk *protocol.Tick) { c.Publish(tk); q.Publish(tk) }, Trade: c.PublishTrade, Book: c.PublishBook})
+		tk := q.last
+		if !tk.Bid.IsPositive() || !tk.Bid.LessThan(tk.Ask) {
 			t.Fatalf("near the floor: price %s bid %s ask %s", tk.Price, tk.Bid, tk.Ask)
 		}
-		if tk.Price.Equal(floor) {
+		if m.syms[0].fair < 10 {
+			t.Fatalf("the fair price %d went below the floor of 10 ticks", m.syms[0].fair)
+		}
+		if m.syms[0].fair == 10 {
 			atFloor++
 		}
 	}
 	if atFloor == 0 {
-		t.Errorf("the price never reached the floor %s; the test does not test it", floor)
+		t.Errorf("the fair price never reached the floor %s; the test does not test it", floor)
 	}
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 func nan() float64                              { return math.NaN() }
 func inf() float64                              { return math.Inf(1) }
-
-func BenchmarkNext(b *testing.B) {
-	m := mustNew(b, Config{Seed: 1})
-	var tk protocol.Tick
-	b.ReportAllocs()
-	for b.Loop() {
-		m.next(&tk)
-	}
-}

@@ -24,10 +24,11 @@ func decimals(s string) int {
 func TestPrecision(t *testing.T) {
 	m := mustNew(t, Config{Seed: 2, Steady: true})
 	syms := m.Symbols()
-	var tk protocol.Tick
+	q := &quotes{}
 	var buf []byte
 	for n := range 20 * len(syms) {
-		m.next(&tk)
+		m.next(q)
+		tk := q.last
 		s := syms[n%len(syms)]
 		buf = protocol.AppendTick(buf[:0], &tk)
 		var msg map[string]any
@@ -50,8 +51,8 @@ func TestPrecision(t *testing.T) {
 
 	// The open of the first symbol is written with its trailing zero.
 	m = mustNew(t, Config{Symbols: 1})
-	m.next(&tk)
-	if got := string(protocol.AppendTick(nil, &tk)); !strings.Contains(got, `"open":"268.50"`) {
+	m.next(q)
+	if got := string(protocol.AppendTick(nil, &q.last)); !strings.Contains(got, `"open":"268.50"`) {
 		t.Errorf("AppendTick(first AAPL tick) = %s, want \"open\":\"268.50\"", got)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
-	"github.com/tickerd/tickerd/protocol"
 )
 
 // minWait is the shortest timer Run sets. At high rates Run wakes at most
@@ -26,15 +25,21 @@ const ctxCheck = 256
 // Timing is catch-up, not sleep-per-tick: at each wake-up Run publishes every
 // update due since it started, so a slow sink or a loaded machine delays
 // updates but never loses them, and the long-run count is Rate*elapsed. The
-// tick passed to sink is reused; Publish must not keep it.
+// values passed to sink are reused: it must not keep them.
+//
+// In universe mode the first update lists the first day's options, and a
+// later call of Run lists again every option listed now, for a sink that
+// did not see them listed.
 func (m *Market) Run(ctx context.Context, sink feed.Sink) error {
 	if !m.running.CompareAndSwap(false, true) {
 		return errRunning
 	}
 	defer m.running.Store(false)
 
+	if m.uni != nil && m.n > 0 {
+		m.uni.relist(m, sink)
+	}
 	sched := newSchedule(m.rate, m.cfg.Steady, m.cfg.Seed)
-	var t protocol.Tick
 	start := time.Now()
 	var sent uint64 // updates published by this call
 	timer := time.NewTimer(0)
@@ -47,18 +52,17 @@ func (m *Market) Run(ctx context.Context, sink feed.Sink) error {
 		}
 		due := sched.due(time.Since(start))
 		for sent < due {
-			m.next(&t)
-			sink.Publish(&t)
+			m.next(sink)
 			sent++
 			if sent%ctxCheck == 0 {
-				m.lastTS.Store(t.TS)
+				m.lastTS.Store(m.ts)
 				if ctx.Err() != nil {
 					return nil
 				}
 			}
 		}
-		if t.TS != 0 {
-			m.lastTS.Store(t.TS)
+		if m.ts != 0 {
+			m.lastTS.Store(m.ts)
 		}
 		wait := max(sched.at(sent+1)-time.Since(start), minWait)
 		timer.Reset(wait)

@@ -12,6 +12,7 @@ const (
 	ClassEquity = "equity"
 	ClassCrypto = "crypto"
 	ClassFX     = "fx"
+	ClassOption = "option" // generated option contracts, in universe mode
 )
 
 // spec is one instrument of the universe: its wire description plus the
@@ -29,7 +30,7 @@ type spec struct {
 // watchlist; after them come equities, crypto pairs and FX pairs. Start prices
 // are in the neighbourhood of real late-2025 quotes; tick sizes follow the
 // venues (US equities 0.01, Coinbase quote increments, FX pips/10).
-var universe = []spec{
+var builtin = []spec{
 	// Default watchlist.
 	{"AAPL", ClassEquity, "268.50", "0.01", 2, 0},
 	{"MSFT", ClassEquity, "507.20", "0.01", 2, 0},
@@ -145,41 +146,48 @@ var universe = []spec{
 	{"USD/INR", ClassFX, "88.7000", "0.0001", 4, 0},
 }
 
-// instrument is a spec compiled for the random walk. Prices are integers in
-// units of 10^-pricePrec ("units"); the walk moves in whole ticks of
-// tickUnits units, so every price stays on the tick grid by construction and
-// no float ever touches a price.
-type instrument struct {
-	sym        feed.Symbol
-	startUnits int64 // session open, in units
-	tickUnits  int64 // tick size, in units
-	floorTicks int64 // the price never goes below this many ticks
+// kind selects the parameters of a class of instruments.
+type kind uint8
 
-	// Walk parameters.
-	vol       float64 // std dev of one step, as a fraction of the price
-	maxSpread int64   // bid/ask spread is 1..maxSpread ticks; < floorTicks
-	weight    float64 // relative update frequency in bursty mode
-}
+const (
+	kindEquity kind = iota
+	kindCrypto
+	kindFX
+	kindOption
+	numKinds
+)
 
-// Per-class parameters. Volatility is per update: with the mean reversion in
-// step, an equity wanders a few percent around its open, like a session.
-var classParams = map[string]struct {
-	vol       float64
-	maxSpread int64
+// Per-kind parameters. Volatility is per update of the symbol: with the
+// mean reversion of walk, an equity wanders a few percent around its open,
+// like a session.
+var kinds = [numKinds]struct {
+	class     string
+	vol       float64 // std dev of one step of the fair price, as a fraction of the price
+	maxSpread int64   // the bid/ask spread is 1..maxSpread ticks after each update; < floor
+	floor     int64   // the fair price never goes below this many ticks
 }{
-	ClassEquity: {vol: 0.0002, maxSpread: 3},
-	ClassCrypto: {vol: 0.0004, maxSpread: 5},
-	ClassFX:     {vol: 0.00003, maxSpread: 4},
+	kindEquity: {ClassEquity, 0.0002, 3, 10},
+	kindCrypto: {ClassCrypto, 0.0004, 5, 10},
+	kindFX:     {ClassFX, 0.00003, 4, 10},
+	kindOption: {ClassOption, 0.003, 3, 5},
 }
 
-const floorTicks = 10
+func kindOf(class string) (kind, bool) {
+	for k := range numKinds {
+		if kinds[k].class == class {
+			return k, true
+		}
+	}
+	return 0, false
+}
 
-// instruments is the compiled universe, built once at init; a malformed
-// table entry is a programming error and panics at init.
-var instruments = compile(universe)
+// instruments is the compiled built-in universe, built once at init; a
+// malformed table entry is a programming error and panics at init. New
+// copies the part it runs.
+var instruments = compile(builtin)
 
-func compile(specs []spec) []instrument {
-	out := make([]instrument, len(specs))
+func compile(specs []spec) []symbol {
+	out := make([]symbol, len(specs))
 	seen := make(map[string]bool, len(specs))
 	for i, s := range specs {
 		in, err := compileSpec(s)
@@ -191,31 +199,31 @@ func compile(specs []spec) []instrument {
 		}
 		seen[s.name] = true
 		// Zipf-like popularity: the i-th symbol ticks ~ 1/(i+1)^0.9 as often as the first.
-		in.weight = zipf(i)
+		in.weight = float32(zipf(i))
 		out[i] = in
 	}
 	return out
 }
 
-func compileSpec(s spec) (instrument, error) {
+func compileSpec(s spec) (symbol, error) {
 	tick, err := decimal.NewFromString(s.tick)
 	if err != nil {
-		return instrument{}, fmt.Errorf("sim: %s tick: %w", s.name, err)
+		return symbol{}, fmt.Errorf("sim: %s tick: %w", s.name, err)
 	}
 	start, err := decimal.NewFromString(s.start)
 	if err != nil {
-		return instrument{}, fmt.Errorf("sim: %s start: %w", s.name, err)
+		return symbol{}, fmt.Errorf("sim: %s start: %w", s.name, err)
 	}
 	scale := decimal.New(1, s.pricePrec)
 	tu, su := tick.Mul(scale), start.Mul(scale)
 	if !tu.IsInteger() || !tu.IsPositive() || !su.IsInteger() || !su.Mod(tu).IsZero() {
-		return instrument{}, fmt.Errorf("sim: %s: start %s not on the grid of tick %s at %d decimals", s.name, s.start, s.tick, s.pricePrec)
+		return symbol{}, fmt.Errorf("sim: %s: start %s not on the grid of tick %s at %d decimals", s.name, s.start, s.tick, s.pricePrec)
 	}
-	p, ok := classParams[s.class]
+	k, ok := kindOf(s.class)
 	if !ok {
-		return instrument{}, fmt.Errorf("sim: %s: unknown class %q", s.name, s.class)
+		return symbol{}, fmt.Errorf("sim: %s: unknown class %q", s.name, s.class)
 	}
-	in := instrument{
+	in := symbol{
 		sym: feed.Symbol{
 			Name:       s.name,
 			Class:      s.class,
@@ -223,22 +231,21 @@ func compileSpec(s spec) (instrument, error) {
 			VolumePrec: s.volumePrec,
 			TickSize:   tick,
 		},
-		startUnits: su.IntPart(),
-		tickUnits:  tu.IntPart(),
-		floorTicks: floorTicks,
-		vol:        p.vol,
-		maxSpread:  p.maxSpread,
+		open: su.IntPart(),
+		tick: tu.IntPart(),
+		kind: k,
 	}
-	if in.startUnits/in.tickUnits < 10*floorTicks {
-		return instrument{}, fmt.Errorf("sim: %s: start %s is too close to the floor", s.name, s.start)
+	if in.open/in.tick < 10*kinds[k].floor {
+		return symbol{}, fmt.Errorf("sim: %s: start %s is too close to the floor", s.name, s.start)
 	}
 	return in, nil
 }
 
-// Universe returns every symbol the simulator knows, in its fixed order: the
-// ten best known first (AAPL, MSFT, NVDA, TSLA, AMZN, GOOGL, META, BTC-USD,
-// ETH-USD, EUR/USD), then more equities, crypto pairs and FX pairs.
-// Config.Symbols = N runs the first N of this list.
+// Universe returns the built-in symbols, in their fixed order: the ten best
+// known first (AAPL, MSFT, NVDA, TSLA, AMZN, GOOGL, META, BTC-USD, ETH-USD,
+// EUR/USD), then more equities, crypto pairs and FX pairs.
+// Config.Symbols = N runs the first N of this list; Config.Universe runs all
+// of them and generated symbols after them.
 func Universe() []feed.Symbol {
 	out := make([]feed.Symbol, len(instruments))
 	for i := range instruments {

@@ -8,9 +8,12 @@
 package source
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/coinbase"
@@ -19,7 +22,7 @@ import (
 )
 
 // Usage describes the accepted specs, for flag help.
-const Usage = "sim | replay:FILE | coinbase[:PRODUCTS]"
+const Usage = "sim[:KEY=VALUE,...] | replay:FILE | coinbase[:PRODUCTS]"
 
 // Options configures whichever feed the spec names; the others are ignored.
 type Options struct {
@@ -35,9 +38,14 @@ type Options struct {
 // Open returns the feed spec names:
 //
 //	sim                  the simulated market, configured by opt.Sim ("" too)
+//	sim:KEY=VALUE,...    the same with these fields of opt.Sim replaced (see SimKeys)
 //	replay:FILE          the recording in FILE (NDJSON or CSV), played per opt.Replay
 //	coinbase             Coinbase Exchange, products from opt.Coinbase
 //	coinbase:PRODUCTS    the same with these products, as coinbase.ParseProducts reads them
+//
+// For example "sim:universe=100000,day=5m" runs a universe of 100,000
+// symbols with five-minute trading days, and "sim:quotes-only,rate=50000"
+// a quotes-only market for load tests.
 //
 // Every feed it returns implements feed.HealthReporter; coinbase also
 // implements feed.Watcher.
@@ -45,10 +53,13 @@ func Open(spec string, opt Options) (feed.Feed, error) {
 	name, arg, hasArg := strings.Cut(spec, ":")
 	switch name {
 	case "", "sim":
+		cfg := opt.Sim
 		if hasArg {
-			return nil, fmt.Errorf("source: sim takes no argument, got %q", spec)
+			if err := parseSim(arg, &cfg); err != nil {
+				return nil, fmt.Errorf("source: %q: %w", spec, err)
+			}
 		}
-		return sim.New(opt.Sim)
+		return sim.New(cfg)
 	case "replay":
 		if arg == "" {
 			return nil, fmt.Errorf("source: %q names no file: want replay:FILE", spec)
@@ -69,4 +80,50 @@ func Open(spec string, opt Options) (feed.Feed, error) {
 		return coinbase.New(cfg)
 	}
 	return nil, fmt.Errorf("source: unknown feed %q, want %s", spec, Usage)
+}
+
+// SimKeys describes the keys of a "sim:" spec, each a field of sim.Config,
+// for flag help. A boolean key alone means true.
+const SimKeys = "seed=N, rate=UPDATES_PER_S, symbols=N, steady[=BOOL], book-depth=LEVELS, quotes-only[=BOOL], universe=N, day=DURATION"
+
+// parseSim sets the fields of cfg that arg names, as KEY=VALUE pairs
+// separated by commas.
+func parseSim(arg string, cfg *sim.Config) error {
+	if arg == "" {
+		return errors.New("no KEY=VALUE after the colon")
+	}
+	for kv := range strings.SplitSeq(arg, ",") {
+		key, val, hasVal := strings.Cut(kv, "=")
+		var err error
+		switch key {
+		case "seed":
+			cfg.Seed, err = strconv.ParseInt(val, 10, 64)
+		case "rate":
+			cfg.Rate, err = strconv.ParseFloat(val, 64)
+		case "symbols":
+			cfg.Symbols, err = strconv.Atoi(val)
+		case "book-depth":
+			cfg.BookDepth, err = strconv.Atoi(val)
+		case "universe":
+			cfg.Universe, err = strconv.Atoi(val)
+		case "day":
+			cfg.DayLength, err = time.ParseDuration(val)
+		case "steady", "quotes-only":
+			b := true
+			if hasVal {
+				b, err = strconv.ParseBool(val)
+			}
+			if key == "steady" {
+				cfg.Steady = b
+			} else {
+				cfg.QuotesOnly = b
+			}
+		default:
+			return fmt.Errorf("unknown sim key %q, want %s", key, SimKeys)
+		}
+		if err != nil {
+			return fmt.Errorf("sim key %s: %q is not a valid value", key, val)
+		}
+	}
+	return nil
 }

@@ -1,8 +1,10 @@
 package source
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/coinbase"
@@ -48,6 +50,10 @@ func TestOpenOptions(t *testing.T) {
 	if err != nil || len(f.Symbols()) != 3 {
 		t.Errorf("Open(sim, Symbols: 3) = %v, want 3 symbols", err)
 	}
+	f, err = Open("sim:symbols=5", Options{Sim: sim.Config{Symbols: 3}})
+	if err != nil || len(f.Symbols()) != 5 {
+		t.Errorf("Open(sim:symbols=5, Symbols: 3) = %v, want 5 symbols: the spec wins", err)
+	}
 	f, err = Open("coinbase", Options{Coinbase: coinbase.Config{Products: []coinbase.Product{{ID: "DOGE-USD", Symbol: "DOGE"}}}})
 	if err != nil || len(f.Symbols()) != 1 || f.Symbols()[0].Name != "DOGE" {
 		t.Errorf("Open(coinbase, DOGE-USD=DOGE) = %v, want one symbol DOGE", err)
@@ -57,7 +63,12 @@ func TestOpenOptions(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	for spec, want := range map[string]string{
 		"nasdaq":              "source: unknown feed \"nasdaq\", want " + Usage,
-		"sim:fast":            "source: sim takes no argument",
+		"sim:fast":            `source: "sim:fast": unknown sim key "fast"`,
+		"sim:":                "no KEY=VALUE",
+		"sim:rate=fast":       `sim key rate: "fast" is not a valid value`,
+		"sim:steady=maybe":    `sim key steady: "maybe"`,
+		"sim:day=tomorrow":    `sim key day: "tomorrow"`,
+		"sim:universe=10":     "sim: universe 10 is not between",
 		"replay":              "names no file",
 		"replay:":             "names no file",
 		"replay:/nonexistent": "replay: open /nonexistent",
@@ -70,5 +81,28 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := Open("sim", Options{Sim: sim.Config{Symbols: 1000}}); err == nil || !strings.HasPrefix(err.Error(), "sim: ") {
 		t.Errorf("Open(sim, Symbols: 1000) = %v, want a sim: error", err)
+	}
+}
+
+// TestParseSim: every key reaches its field of sim.Config.
+func TestParseSim(t *testing.T) {
+	var cfg sim.Config
+	err := parseSim("seed=7,rate=2500.5,symbols=3,steady,book-depth=50,quotes-only=true,universe=100000,day=90s", &cfg)
+	want := sim.Config{Seed: 7, Rate: 2500.5, Symbols: 3, Steady: true, BookDepth: 50, QuotesOnly: true, Universe: 100000, DayLength: 90 * time.Second}
+	if err != nil || fmt.Sprintf("%+v", cfg) != fmt.Sprintf("%+v", want) {
+		t.Errorf("parseSim = %+v, %v, want %+v", cfg, err, want)
+	}
+	if err := parseSim("steady=false,quotes-only=0", &cfg); err != nil || cfg.Steady || cfg.QuotesOnly {
+		t.Errorf("parseSim(steady=false,quotes-only=0) = %+v, %v, want both false", cfg, err)
+	}
+
+	// A universe through a spec: Symbols are the equities, FX and crypto;
+	// the options come by List.
+	f, err := Open("sim:universe=2000,day=1m", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.Symbols()); n != 106+(2000-106)/10 {
+		t.Errorf("Open(sim:universe=2000).Symbols() has %d symbols, want %d", n, 106+(2000-106)/10)
 	}
 }

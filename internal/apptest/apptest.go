@@ -1,25 +1,31 @@
-// Package apptest runs a real tickerd server in-process for tests:
+// Package apptest runs a real tickerd server in-process for tests, and
+// holds what tests of a running server share: a log collector, a free
+// address, a check of close codes.
 //
-//	addr := apptest.Serve(t, app.Config{Sim: sim.Config{Rate: 100, Symbols: 3}})
+//	addr := apptest.Serve(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 3}})
 //	c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws?symbols=AAPL", nil)
 //
 // Start returns a handle for tests that stop the server themselves.
 package apptest
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/internal/app"
+	"github.com/tickerd/tickerd"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
-// Server is an app serving on 127.0.0.1.
+// Server is a tickerd.Server serving on 127.0.0.1.
 type Server struct {
-	App  *app.App
+	*tickerd.Server
 	Addr string // host:port
 	WS   string // ws://host:port/ws
 
@@ -28,30 +34,30 @@ type Server struct {
 	err    error         // Serve's result, set before done closes
 }
 
-// Start builds an app from cfg, serves it on a fresh 127.0.0.1 port and
+// Start builds a server from cfg, serves it on a fresh 127.0.0.1 port and
 // returns once it answers /healthz. At the end of the test it is shut down
 // if it still runs, and the test fails if Serve reported an error or did
 // not return within 30 s.
-func Start(t testing.TB, cfg app.Config) *Server {
+func Start(t testing.TB, cfg tickerd.Config) *Server {
 	t.Helper()
-	a, err := app.New(cfg)
+	a, err := tickerd.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		_ = a.Close()
+		_ = a.Shutdown(context.Background())
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{App: a, Addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}
+	s := &Server{Server: a, Addr: ln.Addr().String(), cancel: cancel, done: make(chan struct{})}
 	s.WS = "ws://" + s.Addr + "/ws"
 	go func() {
 		defer close(s.done)
 		s.err = a.Serve(ctx, ln)
 	}()
 	t.Cleanup(func() {
-		s.Shutdown()
+		s.Stop()
 		err, ok := s.Wait(30 * time.Second)
 		switch {
 		case !ok:
@@ -60,20 +66,23 @@ func Start(t testing.TB, cfg app.Config) *Server {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	if !s.healthy(cfg.TLSCertFile != "", 10*time.Second) {
-		t.Fatal("the app does not answer /healthz")
+	if !s.healthy(cfg.TLS != nil, 10*time.Second) {
+		t.Fatal("the server does not answer /healthz")
 	}
 	return s
 }
 
 // Serve is Start for tests that need only the address.
-func Serve(t testing.TB, cfg app.Config) string {
+func Serve(t testing.TB, cfg tickerd.Config) string {
 	t.Helper()
 	return Start(t, cfg).Addr
 }
 
-// Shutdown ends Serve's context, which starts the drain. It does not wait.
-func (s *Server) Shutdown() { s.cancel() }
+// Stop ends Serve's context, which starts the drain. It does not wait.
+func (s *Server) Stop() { s.cancel() }
+
+// Done is closed when Serve has returned.
+func (s *Server) Done() <-chan struct{} { return s.done }
 
 // Wait waits up to timeout for Serve to return; ok is false if it did not.
 func (s *Server) Wait(timeout time.Duration) (err error, ok bool) {
@@ -105,4 +114,61 @@ func (s *Server) healthy(useTLS bool, timeout time.Duration) bool {
 		}
 	}
 	return false
+}
+
+// Logs collects what a server logs, or a process prints, from any number
+// of goroutines.
+//
+//	var logs apptest.Logs
+//	s := apptest.Start(t, tickerd.Config{Logger: logs.Logger()})
+//	... strings.Contains(logs.String(), `level=WARN msg="accept failed`)
+type Logs struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Logger returns a debug-level text logger that writes to l.
+func (l *Logs) Logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// FreeAddr returns a 127.0.0.1 address whose port is free right now.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// WantClose fails the test unless the server closes each client with
+// code within timeout; it closes the clients.
+func WantClose(t testing.TB, code int, timeout time.Duration, clients ...*testutil.Client) {
+	t.Helper()
+	for i, c := range clients {
+		got, err := c.CloseCode(timeout)
+		switch {
+		case err != nil:
+			t.Errorf("client %d: %v, want close %d", i, err, code)
+		case got != code:
+			t.Errorf("client %d: close %d, want %d", i, got, code)
+		}
+		c.Close() // gorilla echoed the close frame
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"runtime/pprof"
@@ -19,7 +20,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/tickerd/tickerd/feed"
-	"github.com/tickerd/tickerd/internal/app"
+	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -174,35 +175,49 @@ func dialNATS(t *testing.T, s *server.Server, name string) *nats.Conn {
 	return nc
 }
 
-// node is an app serving on a loopback port.
+// node is a hub fed by a feed, serving WebSocket clients at /ws on a
+// loopback port. (The tickerd package wires this package in, so its tests
+// cannot use tickerd.Server.)
 type node struct {
 	addr string
-	app  *app.App
 	stop func()
 }
 
 func startNode(t *testing.T, f feed.Feed) *node {
 	t.Helper()
-	a, err := app.New(app.Config{Feed: f, Logger: testLog(), DrainWindow: -1})
+	var hc hub.Config
+	if w, ok := f.(feed.Watcher); ok {
+		hc.OnWatch = w.Watch
+	}
+	h, err := hub.New(hc, f.Symbols(), testLog())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		a.Close()
+		h.Close()
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	stopFeed := runFeed(t, f, h)
 	var once sync.Once
-	n := &node{addr: ln.Addr().String(), app: a}
+	n := &node{addr: ln.Addr().String()}
 	n.stop = func() {
 		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Serve: %v", err)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := h.Shutdown(ctx); err != nil {
+				t.Errorf("hub shutdown: %v", err)
 			}
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Errorf("http shutdown: %v", err)
+			}
+			<-served
+			stopFeed()
 		})
 	}
 	t.Cleanup(n.stop)

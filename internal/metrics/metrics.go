@@ -1,14 +1,16 @@
-// Package metrics exposes a hub's counters to Prometheus.
+// Package metrics exposes a tickerd server's counters to Prometheus.
 //
-// The collector reads hub.Stats when Prometheus scrapes, so the hot path
-// pays nothing for metrics: the hub keeps its own per-shard atomic
+// The collectors read their counters when Prometheus scrapes, so the hot
+// path pays nothing for metrics: the hub keeps its own per-shard atomic
 // counters, and nothing here runs per delivered message.
 //
-//	mux.Handle("GET /metrics", metrics.Handler(h))
+//	reg := metrics.NewRegistry(metrics.NewCollector(h), metrics.NewFeedCollector(f))
+//	mux.Handle("GET /metrics", metrics.Handler(reg))
 //
-// Handler serves the tickerd_* metrics below plus the standard Go runtime
-// (go_*) and process (process_*) metrics from its own registry; nothing is
-// registered globally.
+// A registry from NewRegistry serves the tickerd_* metrics below plus the
+// standard Go runtime (go_*) and process (process_*) metrics; nothing is
+// registered globally. A collector may be registered later (an edge's hub
+// exists only once it has its symbol list).
 //
 // Metrics (all counters count since the process started):
 //
@@ -32,6 +34,8 @@
 //	                                           transport, auth, max_conns_per_ip
 //	tickerd_client_errors_total{code}          error replies sent, by protocol error code
 //	tickerd_draining                           1 while the hub drains for shutdown (gauge)
+//	tickerd_accept_errors_total                listener accept errors (EMFILE: out of file descriptors)
+//	tickerd_feed_panics_total                  panics of the feed recovered; the feed was run again
 //
 // Frames per write (how well writes are batched) is the ratio of two
 // counters:
@@ -45,22 +49,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/tickerd/tickerd/hub"
 )
 
-// Handler serves h's metrics, the Go runtime's and the process's in the
-// Prometheus exposition formats, from a registry of its own. The extra
-// collectors are served too; like prometheus.MustRegister, Handler panics
-// if one of them clashes with another (a programming error).
-func Handler(h *hub.Hub, extra ...prometheus.Collector) http.Handler {
+// NewRegistry returns a registry holding cs and the Go runtime's and the
+// process's collectors. Like prometheus.MustRegister it panics if a
+// collector clashes with another (a programming error).
+func NewRegistry(cs ...prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		NewCollector(h),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	reg.MustRegister(extra...)
+	reg.MustRegister(cs...)
+	return reg
+}
+
+// Handler serves reg's metrics in the Prometheus exposition formats.
+func Handler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		// A collector failing does not hide the others' metrics.
 		ErrorHandling: promhttp.ContinueOnError,

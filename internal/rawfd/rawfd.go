@@ -24,7 +24,49 @@ import (
 // connection costs, and the runtime's poller no longer watches the socket:
 // one fd stays per connection. nc is closed on every path.
 func Take(nc net.Conn) (int, error) {
+	return take(nc, -1)
+}
+
+// Reserve returns a new descriptor that only holds a number for TakeInto.
+// With it a server finds out that it is out of descriptors (EMFILE)
+// before it commits to a connection, e.g. before it answers an upgrade
+// with 101:
+//
+//	spare, err := rawfd.Reserve()
+//	if err != nil {
+//		return err // refuse the connection: no descriptor for it
+//	}
+//	// ... commit ...
+//	if err := rawfd.TakeInto(nc, spare); err != nil {
+//		return err
+//	}
+//	defer unix.Close(spare)
+//
+// Close it if it goes unused.
+func Reserve() (int, error) {
+	fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		return -1, os.NewSyscallError("eventfd", err)
+	}
+	return fd, nil
+}
+
+// TakeInto is Take into fd, a descriptor from Reserve, which it replaces
+// atomically (dup3): it needs no free descriptor. nc is closed on every
+// path, and so is fd if TakeInto fails.
+func TakeInto(nc net.Conn, fd int) error {
+	_, err := take(nc, fd)
+	return err
+}
+
+// take is Take (into < 0) or TakeInto.
+func take(nc net.Conn, into int) (fd int, err error) {
 	defer nc.Close()
+	defer func() {
+		if err != nil && into >= 0 {
+			_ = unix.Close(into)
+		}
+	}()
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return -1, fmt.Errorf("rawfd: %T has no file descriptor", nc)
@@ -33,10 +75,14 @@ func Take(nc net.Conn) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	fd := -1
+	fd = -1
 	var derr error
 	if err := raw.Control(func(s uintptr) {
-		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+		if into < 0 {
+			fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+		} else if derr = unix.Dup3(int(s), into, unix.O_CLOEXEC); derr == nil {
+			fd = into
+		}
 	}); err != nil {
 		return -1, err
 	}
@@ -44,7 +90,9 @@ func Take(nc net.Conn) (int, error) {
 		return -1, os.NewSyscallError("dup", derr)
 	}
 	if err := unix.SetNonblock(fd, true); err != nil {
-		_ = unix.Close(fd)
+		if into < 0 {
+			_ = unix.Close(fd)
+		}
 		return -1, os.NewSyscallError("setnonblock", err)
 	}
 	return fd, nil

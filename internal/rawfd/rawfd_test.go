@@ -13,20 +13,7 @@ import (
 // non-blocking, carries the connection's bytes both ways, and the
 // net.Conn is closed.
 func TestTake(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, nc := loopback(t)
 	fd, err := rawfd.Take(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -76,4 +63,49 @@ func TestTakeNotASocket(t *testing.T) {
 	if _, err := a.Write([]byte("x")); err == nil {
 		t.Error("the pipe was not closed")
 	}
+}
+
+// TestTakeInto takes a connection into a reserved descriptor: the socket
+// then lives under the reserved number, and works.
+func TestTakeInto(t *testing.T) {
+	client, nc := loopback(t)
+	spare, err := rawfd.Reserve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rawfd.TakeInto(nc, spare); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(spare)
+	if _, err := unix.Write(spare, []byte("pong")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := client.Read(buf); err != nil || string(buf) != "pong" {
+		t.Errorf("client read %q, %v; want pong", buf, err)
+	}
+	if fl, err := unix.FcntlInt(uintptr(spare), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK == 0 {
+		t.Errorf("flags %#x, %v: want O_NONBLOCK", fl, err)
+	}
+}
+
+// loopback returns both ends of a TCP connection on 127.0.0.1; the client
+// end is closed at the end of the test.
+func loopback(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, server
 }

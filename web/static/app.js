@@ -2,6 +2,11 @@
 // as messages arrive, and paints in animation frames, at most 20 times a
 // second. A hidden tab gets no frames, so it stops painting; the moment it
 // is shown again it paints the fresh state and the client checks its link.
+//
+// The selected symbol also gets its trades (time & sales), its candles (the
+// chart, at the chosen interval) and its order book (a depth-10 ladder whose
+// checksum the client verifies after every message), on the channels the
+// server's "limits" says it carries.
 
 import { TickerClient } from "./tickerd.js";
 import * as fmt from "./format.js";
@@ -10,13 +15,19 @@ import { Chart, History, drawSpark, track, untrack } from "./chart.js";
 const DEFAULT_WATCHLIST = ["AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "BTC-USD", "ETH-USD", "EUR/USD"];
 const KEY_WATCH = "tickerd.watchlist.v1";
 const KEY_SELECTED = "tickerd.selected.v1";
+const KEY_RATE = "tickerd.rate.v1";
+const KEY_INTERVAL = "tickerd.interval.v1";
 const SPARK_EVERY_MS = 250;
 const FLASH_MS = 350; // flash length
 const FLASH_EVERY_MS = 600; // a cell flashes at most this often, so a busy symbol pulses instead of glowing
 const CHART_EVERY_MS = 100; // the big chart repaints at most 10 times a second
 const FRAME_EVERY_MS = 50; // the table repaints at most 20 times a second: plenty to read, a third of the work
 const MAX_SUGGEST = 8;
+const SMALL_UNIVERSE = 500; // up to this many names are fetched once and matched here; beyond, the server searches
+const SEARCH_DELAY_MS = 80; // typing pause before a search goes to the server
 const TAPE_LEN = 60;
+const BOOK_DEPTH = 10;
+const INTERVAL_MS = { "1s": 1000, "1m": 60000, "5m": 300000, "1h": 3600000 };
 
 const $ = (id) => document.getElementById(id);
 
@@ -32,11 +43,19 @@ function loadWatchlist() {
   return [...DEFAULT_WATCHLIST];
 }
 
+function load(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
 function save(key, value) {
   try {
     localStorage.setItem(key, typeof value === "string" ? value : JSON.stringify(value));
   } catch {
-    // storage full or disabled: the watchlist lives for this page only
+    // storage full or disabled: the setting lives for this page only
   }
 }
 
@@ -53,25 +72,24 @@ const theme = {
 // ---- state ----
 
 let watch = loadWatchlist();
-let selected = (() => {
-  try {
-    return localStorage.getItem(KEY_SELECTED);
-  } catch {
-    return null;
-  }
-})();
+let selected = load(KEY_SELECTED);
+let rate = ["", "10", "1"].includes(load(KEY_RATE)) ? load(KEY_RATE) : ""; // "" is live
+let interval = load(KEY_INTERVAL) in INTERVAL_MS ? load(KEY_INTERVAL) : "line";
 const rows = new Map(); // symbol -> row view
 const histories = new Map(); // symbol -> History
 const mergedBy = new Map(); // symbol -> updates merged away (seq jumps)
-const tapes = new Map(); // symbol -> the last TAPE_LEN updates, oldest first
-const prevQuote = new Map(); // symbol -> the quote before the latest, for tape deltas
 const dirty = new Set();
-let names = []; // every symbol the server publishes, for completion
+let names = []; // every symbol the server publishes, when the universe is small
+let universe = "unknown"; // "small": names holds it all; "large": the server searches
 let latencies = [];
 let frameQueued = false;
 
 const client = new TickerClient(undefined, { pingInterval: 5000, pingTimeout: 4000, backoffMax: 8000 });
 const chart = new Chart($("chart"), theme);
+
+/** The chosen max rate (undefined: live), and the subscribe options with it. */
+const maxRate = () => (rate ? Number(rate) : undefined);
+const rateOpts = () => ({ maxRate: maxRate() });
 
 function history(sym) {
   let h = histories.get(sym);
@@ -197,65 +215,290 @@ function drawChart(now) {
   chartAt = now;
   chartOwed = false;
   const q = selected ? client.quotes.get(selected) : undefined;
-  chart.draw(selected ? history(selected) : null, q);
+  const k = chans.candles;
+  const canvas = $("chart");
+  if (interval !== "line" && k && !k.closed && k.symbol === selected) {
+    chart.drawCandles(k.candles, INTERVAL_MS[interval], q);
+    canvas.dataset.mode = interval;
+    canvas.dataset.candles = String(k.candles.length);
+  } else {
+    chart.draw(selected ? history(selected) : null, q);
+    canvas.dataset.mode = "line";
+    delete canvas.dataset.candles;
+  }
 }
+
+// ---- channels of the selected symbol ----
+
+// The handles of the selected symbol's trades, candles and book; null, or
+// closed when the server cannot serve them.
+const chans = { trades: null, candles: null, book: null };
+
+/** Whether the server carries channel: yes until its limits say otherwise. */
+function carries(channel) {
+  const l = client.limits;
+  return !l || (Array.isArray(l.channels) && l.channels.includes(channel));
+}
+
+function note(id, text) {
+  const el = $(id);
+  el.textContent = text || "";
+  el.hidden = !text;
+}
+
+const CHANNEL_NAMES = { trades: "trades", candles: "candles", book: "order books" };
+
+/** Why a channel's handle ended, for its panel. */
+function why(channel, err) {
+  if (err.code === "unsupported") return `This server does not carry ${CHANNEL_NAMES[channel]}.`;
+  if (err.code === "closed" || err.code === "delisted") return "";
+  return `${CHANNEL_NAMES[channel]}: ${err.message}`;
+}
+
+// ensure makes chans[channel] a live handle that matches, opening it with
+// make, if wanted and the server carries the channel; it closes one that
+// does not match.
+function ensure(channel, wanted, matches, make, onEnd) {
+  const h = chans[channel];
+  if (h && !h.closed && wanted && matches(h)) return;
+  if (h) h.close();
+  chans[channel] = null;
+  if (!wanted || !carries(channel)) return;
+  const nh = make();
+  chans[channel] = nh;
+  nh.ready.catch((err) => {
+    if (chans[channel] === nh) onEnd(why(channel, err));
+  });
+}
+
+/** Opens what the selected symbol needs and closes the rest; again at every "limits". */
+function openChannels() {
+  const sym = selected;
+  if (tapeSym !== sym) resetTape(sym);
+  if (bookSym !== sym) resetBook(sym);
+  ensure("trades", !!sym, (h) => h.symbol === sym, () => client.trades(sym, onTrade), (msg) => note("tape-note", msg));
+  ensure("book", !!sym, (h) => h.symbol === sym, () => client.book(sym, BOOK_DEPTH, onBook, rateOpts()), (msg) => note("book-note", msg));
+  ensure("candles", !!sym && interval !== "line", (h) => h.symbol === sym && h.interval === interval, () => {
+    chartAt = 0;
+    return client.candles(sym, interval, onCandles, rateOpts());
+  }, (msg) => {
+    $("chart-note").textContent = msg;
+  });
+  for (const [channel, id] of [["trades", "tape-note"], ["book", "book-note"]]) {
+    if (!carries(channel)) note(id, why(channel, { code: "unsupported" }));
+    else if (chans[channel] && !chans[channel].closed) note(id, "");
+  }
+  paintIntervals();
+}
+
+function onCandles() {
+  dirty.add(selected);
+  schedule();
+}
+
+// ---- interval and rate ----
+
+function paintIntervals() {
+  const can = carries("candles");
+  const shown = can ? interval : "line";
+  for (const b of $("interval").querySelectorAll("button")) {
+    const iv = b.dataset.interval;
+    b.setAttribute("aria-checked", String(iv === shown));
+    b.disabled = iv !== "line" && !can;
+  }
+  $("interval").title = can ? "" : "This server does not carry candles";
+  $("chart-note").textContent = shown === "line" ? "last price of each quote" : `${shown} candles`;
+}
+
+$("interval").addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-interval]");
+  if (!b || b.disabled) return;
+  interval = b.dataset.interval;
+  save(KEY_INTERVAL, interval);
+  openChannels();
+  chartAt = 0;
+  drawChart(performance.now());
+});
+
+const rateSelect = $("rate");
+rateSelect.value = rate;
+rateSelect.addEventListener("change", () => {
+  rate = rateSelect.value;
+  save(KEY_RATE, rate);
+  // A subscribe that names the symbols again changes their rate live.
+  if (watch.length) client.subscribe(watch, rateOpts()).catch(() => {});
+  for (const h of [chans.candles, chans.book]) if (h && !h.closed) h.setMaxRate(maxRate());
+});
 
 // ---- time & sales ----
 
-function pushTape(q, gap) {
-  const prev = prevQuote.get(q.symbol);
-  prevQuote.set(q.symbol, q);
-  let tape = tapes.get(q.symbol);
-  if (!tape) tapes.set(q.symbol, (tape = []));
-  const e = { ts: q.ts, price: q.price, seq: q.seq, gap, snap: q.type === "snapshot", d: "", size: "", dir: 0 };
-  if (prev && !e.snap) {
-    e.d = fmt.decSub(q.price, prev.price);
-    e.dir = fmt.decSign(e.d);
-    const size = fmt.decSub(q.volume, prev.volume);
-    if (fmt.decSign(size) >= 0) e.size = size;
-  }
-  tape.push(e);
+// The selected symbol's trades, gaps and resets, oldest first.
+let tape = [];
+let tapeSym = null;
+let tapeDirty = false;
+
+function resetTape(sym) {
+  tape = [];
+  tapeSym = sym;
+  tapeDirty = true;
+  note("tape-note", "");
+  $("tape-sym").textContent = sym || "";
+  $("tape").replaceChildren();
+  tapeShown = null;
+}
+
+function onTrade(m) {
+  if (m.symbol !== tapeSym) return;
+  tape.push(m);
   if (tape.length > TAPE_LEN) tape.shift();
+  tapeDirty = true;
+  schedule();
+}
+
+function tapeRow(m) {
+  const tr = document.createElement("tr");
+  const td = (cls, text, span) => {
+    const el = document.createElement("td");
+    el.className = cls;
+    el.textContent = text;
+    if (span) el.colSpan = span;
+    tr.append(el);
+  };
+  if (m.type === "trade") {
+    const dir = m.side === "buy" ? " up" : m.side === "sell" ? " down" : "";
+    td("t-time", fmt.clock(m.ts));
+    td("t-price" + dir, m.price);
+    td("t-size", fmt.compact(m.size));
+    td("t-side" + dir, m.side === "buy" ? "B" : m.side === "sell" ? "S" : "");
+    td("t-seq" + (m.replay ? " replay" : ""), m.replay ? `↻ ${m.seq}` : String(m.seq));
+    tr.dataset.seq = m.seq;
+    tr.title = `${m.side || "?"} ${m.size} @ ${m.price}`;
+  } else if (m.type === "gap") {
+    tr.className = "t-gap";
+    tr.dataset.from = m.from;
+    tr.dataset.to = m.to;
+    const n = m.to - m.from + 1;
+    td("t-note", `gap: ${n} trade${n === 1 ? "" : "s"} missed, seq ${m.from}–${m.to}${m.inferred ? " (unannounced)" : ""}`, 5);
+  } else {
+    tr.className = "t-reset";
+    td("t-note", `seq reset, epoch ${m.epoch}`, 5);
+  }
+  return tr;
 }
 
 // The tape shows newest first. Each render prepends the rows of entries it
 // has not shown yet and drops the oldest, so a frame costs what arrived.
-let tapeShown = { sym: null, last: null }; // last entry rendered, for the symbol shown
-function tapeRow(e) {
-  const tr = document.createElement("tr");
-  const td = (cls, text) => {
-    const el = document.createElement("td");
-    el.className = cls;
-    el.textContent = text;
-    tr.append(el);
-  };
-  const dir = e.dir > 0 ? " up" : e.dir < 0 ? " down" : "";
-  td("t-time", fmt.clock(e.ts));
-  td("t-price" + dir, e.price);
-  td("t-d" + (e.snap ? " muted" : dir), e.snap ? "snapshot" : e.dir === 0 ? "0" : fmt.signed(e.d));
-  td("t-size", e.size ? fmt.compact(e.size) : "");
-  td("t-seq" + (e.gap > 0 ? " merged" : ""), e.gap > 0 ? `${e.seq} +${e.gap}` : String(e.seq));
-  return tr;
-}
-
+let tapeShown = null; // the last entry rendered
 function renderTape() {
-  const tape = (selected && tapes.get(selected)) || [];
-  const body = $("tape");
-  if (tapeShown.sym !== selected) {
-    $("tape-sym").textContent = selected || "";
-    body.replaceChildren();
-    tapeShown = { sym: selected, last: null };
-  }
+  tapeDirty = false;
   let k = tape.length;
-  while (k > 0 && tape[k - 1] !== tapeShown.last) k--;
+  while (k > 0 && tape[k - 1] !== tapeShown) k--;
   // tape[k..] are new; if the last shown entry fell out, all of them are.
   const fresh = tape.slice(k).reverse();
   if (!fresh.length) return;
+  const body = $("tape");
   if (k === 0) body.replaceChildren();
   body.prepend(...fresh.slice(0, TAPE_LEN).map(tapeRow));
   while (body.rows.length > TAPE_LEN) body.lastElementChild.remove();
-  tapeShown.last = tape[tape.length - 1];
+  tapeShown = tape[tape.length - 1];
 }
+
+// ---- order book ----
+
+// The ladder's rows, made once: asks worst first (best at the bottom, by
+// the spread), bids best first.
+const ladder = { asks: [], bids: [] };
+let bookDirty = false;
+let bookBad = null; // why the last message did not verify, until one does
+
+function ladderRows(id, side) {
+  const body = $(id);
+  for (let i = 0; i < BOOK_DEPTH; i++) {
+    const tr = document.createElement("tr");
+    tr.className = side;
+    const cells = ["l-price", "l-size", "l-total"].map((cls) => {
+      const td = document.createElement("td");
+      td.className = cls;
+      tr.append(td);
+      return td;
+    });
+    body.append(tr);
+    ladder[side].push({ tr, cells });
+  }
+}
+ladderRows("asks", "asks");
+ladderRows("bids", "bids");
+
+let bookSym = null;
+function resetBook(sym) {
+  bookSym = sym;
+  bookBad = null;
+  bookDirty = true;
+  note("book-note", "");
+  $("book-sym").textContent = sym || "";
+}
+
+function onBook() {
+  bookBad = null;
+  bookDirty = true;
+  schedule();
+}
+
+client.on("resync", (e) => {
+  if (e.symbol !== selected) return;
+  bookBad = e.reason;
+  bookDirty = true;
+  schedule();
+});
+
+/** Fills rows with levels (best first) and their running totals. */
+function paintSide(rows, levels, maxTotal, totals) {
+  for (let i = 0; i < rows.length; i++) {
+    const { tr, cells } = rows[i];
+    const l = levels[i];
+    tr.classList.toggle("empty", !l);
+    cells[0].textContent = l ? l[0] : "";
+    cells[1].textContent = l ? l[1] : "";
+    cells[2].textContent = l ? fmt.compact(totals[i]) : "";
+    tr.style.setProperty("--w", l && maxTotal > 0 ? `${((Number(totals[i]) / maxTotal) * 100).toFixed(1)}%` : "0%");
+  }
+}
+
+function runningTotals(levels) {
+  const out = [];
+  let sum = "0";
+  for (const l of levels) out.push((sum = fmt.decAdd(sum, l[1])));
+  return out;
+}
+
+function renderBook() {
+  bookDirty = false;
+  const h = chans.book;
+  const b = h && !h.closed ? h.book : null;
+  const foot = $("book-foot");
+  const have = b && b.bids.length + b.asks.length > 0;
+  const bids = have ? b.bids.slice(0, BOOK_DEPTH) : [];
+  const asks = have ? b.asks.slice(0, BOOK_DEPTH) : [];
+  const bt = runningTotals(bids);
+  const at = runningTotals(asks);
+  const maxTotal = Math.max(Number(bt.at(-1) || 0), Number(at.at(-1) || 0));
+  paintSide(ladder.bids, bids, maxTotal, bt);
+  // Asks: the best sits at the bottom, next to the spread.
+  const up = [...ladder.asks].reverse();
+  paintSide(up, asks, maxTotal, at);
+  $("b-spread").textContent = bids.length && asks.length ? `spread ${fmt.decSub(asks[0][0], bids[0][0])}` : have ? "one-sided book" : h && !h.closed ? "waiting for the book…" : "–";
+  const verified = !!(b && b.valid && !bookBad);
+  foot.dataset.verified = String(verified);
+  foot.dataset.seq = b ? String(b.seq) : "";
+  const check = $("b-check");
+  check.textContent = bookBad ? "✗ mismatch, resyncing" : verified ? `✓ checksum ${b.checksum}` : "checksum –";
+  check.title = bookBad || "Kraken's CRC-32 of the top 10 levels, recomputed here after every message";
+  $("b-seq").textContent = b && b.valid ? String(b.seq) : "–";
+  $("b-resyncs").textContent = String(h ? h.resyncs : 0);
+  $("ladder").classList.toggle("stale", !verified);
+}
+
+// ---- painting ----
 
 let frameAt = 0;
 function frame(now = performance.now()) {
@@ -269,12 +512,10 @@ function frame(now = performance.now()) {
     const row = rows.get(sym);
     if (row) renderRow(row, now);
   }
-  if (selected && dirty.has(selected)) {
-    renderDetail();
-    renderTape();
-  } else if (chartOwed) {
-    drawChart(now);
-  }
+  if (selected && dirty.has(selected)) renderDetail();
+  else if (chartOwed) drawChart(now);
+  if (tapeDirty) renderTape();
+  if (bookDirty) renderBook();
   dirty.clear();
   if (chartOwed) schedule();
 }
@@ -289,6 +530,8 @@ function renderAll() {
   for (const sym of rows.keys()) dirty.add(sym);
   if (selected) dirty.add(selected);
   for (const row of rows.values()) row.sparkAt = 0;
+  tapeDirty = true;
+  bookDirty = true;
   frameAt = 0;
   frame();
 }
@@ -324,8 +567,10 @@ function select(sym) {
   chartAt = 0;
   if (sym) save(KEY_SELECTED, sym);
   for (const row of rows.values()) row.tr.classList.toggle("sel", row.sym === sym);
+  openChannels();
   renderDetail();
   renderTape();
+  renderBook();
 }
 
 let noticeTimer = 0;
@@ -353,7 +598,7 @@ async function addSymbol(raw) {
     select(sym);
     return;
   }
-  if (names.length && !names.includes(sym)) {
+  if (universe === "small" && !names.includes(sym)) {
     notice(`Unknown symbol: ${sym}`);
     return;
   }
@@ -362,7 +607,7 @@ async function addSymbol(raw) {
   renderList();
   select(sym);
   try {
-    await client.subscribe([sym]);
+    await client.subscribe([sym], rateOpts());
   } catch (err) {
     if (err.code === "unknown_symbol") {
       removeSymbol(sym);
@@ -373,15 +618,18 @@ async function addSymbol(raw) {
   }
 }
 
-function removeSymbol(sym) {
+// forget drops sym from the watchlist and the page.
+function forget(sym) {
   watch = watch.filter((s) => s !== sym);
   save(KEY_WATCH, watch);
   histories.delete(sym);
   mergedBy.delete(sym);
-  tapes.delete(sym);
-  prevQuote.delete(sym);
   renderList();
   if (selected === sym) select(watch[0] || null);
+}
+
+function removeSymbol(sym) {
+  forget(sym);
   client.unsubscribe([sym]).catch((err) => notice(`Could not remove ${sym}: ${err.message}`));
 }
 
@@ -399,10 +647,22 @@ const list = $("suggest");
 let matches = [];
 let active = -1;
 
+// A small universe is matched here, by prefix then by substring. A large
+// one is searched by the server, by prefix, a moment after typing stops;
+// answers are kept per prefix, and a prefix whose answer was complete
+// (more: false) serves every longer one without asking.
+const searched = new Map(); // prefix -> { symbols, more }
+let searchTimer = 0;
+let searchSeq = 0;
+
 function suggest() {
   const q = input.value.trim().toUpperCase();
-  matches = [];
-  if (q) {
+  clearTimeout(searchTimer);
+  if (!q) {
+    show([]);
+    return;
+  }
+  if (universe !== "large") {
     const pre = [];
     const sub = [];
     for (const n of names) {
@@ -412,8 +672,32 @@ function suggest() {
       else if (u.includes(q)) sub.push(n);
     }
     pre.sort((a, b) => a.length - b.length || a.localeCompare(b));
-    matches = pre.concat(sub).slice(0, MAX_SUGGEST);
+    show(pre.concat(sub));
+    return;
   }
+  for (let p = q; p; p = p.slice(0, -1)) {
+    const r = searched.get(p);
+    if (r && (p === q || !r.more)) {
+      show(r.symbols.filter((n) => n.startsWith(q)));
+      return;
+    }
+  }
+  const seq = ++searchSeq;
+  searchTimer = setTimeout(async () => {
+    let r;
+    try {
+      r = await client.search(q, MAX_SUGGEST + Math.min(watch.length, 40));
+    } catch {
+      return; // offline or refused: the box keeps what it had
+    }
+    if (searched.size > 200) searched.clear();
+    searched.set(q, r);
+    if (seq === searchSeq) show(r.symbols);
+  }, SEARCH_DELAY_MS);
+}
+
+function show(found) {
+  matches = found.filter((n) => !watch.includes(n)).slice(0, MAX_SUGGEST);
   active = matches.length ? 0 : -1;
   paintSuggest();
 }
@@ -437,6 +721,8 @@ function paintSuggest() {
 }
 
 function closeSuggest() {
+  clearTimeout(searchTimer);
+  searchSeq++;
   matches = [];
   active = -1;
   paintSuggest();
@@ -480,22 +766,28 @@ document.addEventListener("keydown", (e) => {
   }
 });
 
-let loadingNames = false;
-async function loadNames() {
-  if (loadingNames) return;
-  loadingNames = true;
+// learnUniverse finds out, once per connection, whether the server's
+// symbols are few enough to fetch and match here. It never lists a large
+// universe: the first SMALL_UNIVERSE names of a search tell. A server
+// without search (unknown_op) has a small, fixed universe, and lists it.
+let learning = false;
+async function learnUniverse() {
+  if (learning) return;
+  learning = true;
   try {
-    const res = await fetch("/api/symbols", { cache: "no-store" });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const all = await res.json();
-    names = all.map((x) => (typeof x === "string" ? x : x.symbol)).filter(Boolean);
-  } catch {
-    // the WebSocket can list them too
-    names = await client.list().catch(() => []);
+    const r = await client.search("", SMALL_UNIVERSE);
+    names = r.more ? [] : r.symbols;
+    universe = r.more ? "large" : "small";
+  } catch (err) {
+    if (err.code === "unknown_op") {
+      names = await client.list().catch(() => []);
+      universe = names.length ? "small" : "unknown";
+    }
   } finally {
-    loadingNames = false;
+    learning = false;
   }
-  input.placeholder = names.length ? `Add symbol (${names.length})  /` : "Add symbol  /";
+  searched.clear();
+  input.placeholder = universe === "large" ? "Search symbols  /" : names.length ? `Add symbol (${names.length})  /` : "Add symbol  /";
 }
 
 // ---- client events ----
@@ -504,13 +796,25 @@ function onQuote(q, info) {
   if (!rows.has(q.symbol)) return;
   history(q.symbol).push(q.ts / 1e6, Number(q.price));
   if (info.gap > 0) mergedBy.set(q.symbol, (mergedBy.get(q.symbol) || 0) + info.gap);
-  pushTape(q, info.gap);
   latencies.push(info.latencyMs);
   dirty.add(q.symbol);
   schedule();
 }
 client.on("snapshot", onQuote);
 client.on("tick", onQuote);
+
+client.on("limits", () => {
+  learnUniverse();
+  openChannels();
+});
+
+client.on("delisted", (m) => {
+  names = names.filter((n) => n !== m.symbol);
+  searched.clear();
+  if (!watch.includes(m.symbol)) return;
+  forget(m.symbol); // the server ended its subscriptions already
+  notice(`${m.symbol} was delisted and left the watchlist`);
+});
 
 let retryAt = 0;
 client.on("state", (s) => {
@@ -519,7 +823,10 @@ client.on("state", (s) => {
   document.body.dataset.conn = s.state;
   retryAt = s.retryAt || 0;
   paintState();
-  if (s.state === "open" && names.length === 0) loadNames();
+  if (s.state !== "open") {
+    bookDirty = true; // the book waits for the next connection's snapshot
+    schedule();
+  }
 });
 
 function paintState() {
@@ -531,7 +838,8 @@ function paintState() {
 
 client.on("error", (err) => {
   if (err.code === "unknown_symbol") markUnknown(err.symbols);
-  else if (err.code !== "transport") notice(err.message);
+  // unknown_op: a server without search, which learnUniverse handles.
+  else if (err.code !== "transport" && err.code !== "unknown_op") notice(err.message);
 });
 
 document.addEventListener("visibilitychange", () => {
@@ -573,10 +881,9 @@ select(selected);
 setInterval(paintStats, 1000);
 paintStats();
 client.connect();
-loadNames();
 if (watch.length) {
   client
-    .subscribe(watch)
+    .subscribe(watch, rateOpts())
     .then((r) => markUnknown(r.unknown))
     .catch((err) => {
       if (err.code === "unknown_symbol") markUnknown(err.symbols);

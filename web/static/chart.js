@@ -1,5 +1,6 @@
-// chart.js: price history per symbol and the two canvas views of it, the
-// sparkline in each row and the large chart of the selected symbol.
+// chart.js: price history per symbol and the canvas views: the sparkline
+// in each row, and the large chart of the selected symbol (a line of its
+// last prices, or its candles).
 
 import { hms } from "./format.js";
 
@@ -153,7 +154,75 @@ function niceStep(span, count) {
   return 10 * mag;
 }
 
-/** The large chart: line and area of the selected symbol, axes, last-price tag, crosshair. */
+/** Time axis steps, ms: round numbers of seconds, minutes and hours. */
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((s) => s * 1000);
+
+/** The plot area of the large chart, inside its axes. */
+const RIGHT = 72; // price labels and tags
+const BOTTOM = 20; // time labels
+const TOP = 10;
+
+/**
+ * frame draws the grid, the price labels (prec decimals) and the time
+ * labels of a plot over prices [lo, hi] and times [t0, t0 + span] ms, and
+ * returns the scales.
+ */
+function frame(ctx, th, w, ht, lo, hi, t0, span, prec) {
+  const pw = w - RIGHT;
+  const ph = ht - BOTTOM - TOP;
+  const x = (t) => ((t - t0) / span) * pw;
+  const y = (v) => TOP + (1 - (v - lo) / (hi - lo)) * ph;
+  ctx.strokeStyle = th.grid;
+  ctx.lineWidth = 1;
+  ctx.fillStyle = th.muted;
+  ctx.textAlign = "left";
+  ctx.textBaseline = "middle";
+  const step = niceStep(hi - lo, Math.max(2, Math.floor(ph / 48)));
+  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) {
+    const yy = Math.round(y(v)) + 0.5;
+    ctx.beginPath();
+    ctx.moveTo(0, yy);
+    ctx.lineTo(pw, yy);
+    ctx.stroke();
+    ctx.fillText(v.toFixed(prec), pw + 8, yy);
+  }
+  ctx.textAlign = "center";
+  ctx.textBaseline = "alphabetic";
+  const want = span / Math.max(2, Math.floor(pw / 110));
+  const tStep = TIME_STEPS.find((st) => st >= want) || TIME_STEPS[TIME_STEPS.length - 1];
+  // Steps of an hour and more fall on the local clock's hours.
+  const off = tStep >= 3600000 ? new Date(t0).getTimezoneOffset() * 60000 : 0;
+  for (let t = Math.ceil((t0 - off) / tStep) * tStep + off; t <= t0 + span; t += tStep) {
+    const xx = Math.round(x(t)) + 0.5;
+    ctx.beginPath();
+    ctx.moveTo(xx, TOP);
+    ctx.lineTo(xx, TOP + ph);
+    ctx.stroke();
+    ctx.fillText(hms(t), xx, ht - 5);
+  }
+  return { x, y, pw, ph };
+}
+
+/** The price range [lo, hi] padded for a plot, at least a few ticks of prec tall. */
+function padRange(lo, hi, prec) {
+  const minSpan = 10 ** -prec * 4;
+  if (hi - lo < minSpan) {
+    const mid = (hi + lo) / 2;
+    lo = mid - minSpan / 2;
+    hi = mid + minSpan / 2;
+  }
+  const pad = (hi - lo) * 0.08;
+  return [lo - pad, hi + pad];
+}
+
+/** Digits after the point of a decimal string. */
+const decimals = (s) => (typeof s === "string" ? (s.split(".")[1] || "").length : 2);
+
+/**
+ * The large chart of the selected symbol: the line of its last prices
+ * (draw) or its candles (drawCandles), axes, a tag with the exact last
+ * price, and a crosshair.
+ */
 export class Chart {
   constructor(canvas, theme) {
     this.canvas = canvas;
@@ -168,12 +237,27 @@ export class Chart {
       this.hoverX = null;
       this.redraw();
     });
-    this.args = null;
+    this.paint = null; // the last draw, again
     track(canvas, () => this.redraw());
   }
 
   redraw() {
-    if (this.args) this.draw(...this.args);
+    if (this.paint) this.paint();
+  }
+
+  /** Clears the canvas; returns its context and size, or null with a message drawn when too small or empty. */
+  begin(empty) {
+    const th = this.theme;
+    const { ctx, w, h } = fit(this.canvas);
+    ctx.clearRect(0, 0, w, h);
+    ctx.font = `11px ${th.mono}`;
+    if (empty || w - RIGHT < 40 || h - BOTTOM - TOP < 40) {
+      ctx.fillStyle = th.muted;
+      ctx.textAlign = "center";
+      ctx.fillText(typeof empty === "string" ? empty : "", w / 2, h / 2);
+      return null;
+    }
+    return { ctx, w, h };
   }
 
   /**
@@ -182,70 +266,19 @@ export class Chart {
    * @param {number} windowMs how much history to show at most
    */
   draw(h, q, windowMs = 10 * 60 * 1000) {
-    this.args = [h, q, windowMs];
+    this.paint = () => this.draw(h, q, windowMs);
     const th = this.theme;
-    const { ctx, w, h: ht } = fit(this.canvas);
-    ctx.clearRect(0, 0, w, ht);
-    ctx.font = `11px ${th.mono}`;
-    const right = 72;
-    const bottom = 20;
-    const top = 10;
-    const pw = w - right;
-    const ph = ht - bottom - top;
-    if (!h || h.len < 2 || pw < 40 || ph < 40) {
-      ctx.fillStyle = th.muted;
-      ctx.textAlign = "center";
-      ctx.fillText(q ? "collecting history…" : "waiting for data…", w / 2, ht / 2);
-      return;
-    }
+    const c = this.begin(!h || h.len < 2 ? (q ? "collecting history…" : "waiting for data…") : false);
+    if (!c) return;
+    const { ctx, w, h: ht } = c;
 
     const end = h.lastTime;
     const from = h.since(end - windowMs);
-    const firstT = h.t[h.at(from)];
-    const span = Math.max(end - firstT, 30000); // grow from the left for the first 30 s
-    const t0 = firstT;
-    let [lo, hi] = h.range(from);
-    const prec = q ? (q.price.split(".")[1] || "").length : 2;
-    const minSpan = 10 ** -prec * 4;
-    if (hi - lo < minSpan) {
-      const mid = (hi + lo) / 2;
-      lo = mid - minSpan / 2;
-      hi = mid + minSpan / 2;
-    }
-    const padY = (hi - lo) * 0.08;
-    lo -= padY;
-    hi += padY;
-    const x = (t) => ((t - t0) / span) * pw;
-    const y = (v) => top + (1 - (v - lo) / (hi - lo)) * ph;
-
-    // grid and price labels
-    ctx.strokeStyle = th.grid;
-    ctx.lineWidth = 1;
-    ctx.fillStyle = th.muted;
-    ctx.textAlign = "left";
-    ctx.textBaseline = "middle";
-    const step = niceStep(hi - lo, Math.max(2, Math.floor(ph / 48)));
-    for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) {
-      const yy = Math.round(y(v)) + 0.5;
-      ctx.beginPath();
-      ctx.moveTo(0, yy);
-      ctx.lineTo(pw, yy);
-      ctx.stroke();
-      ctx.fillText(v.toFixed(prec), pw + 8, yy);
-    }
-    // time labels
-    ctx.textAlign = "center";
-    ctx.textBaseline = "alphabetic";
-    const tstep = niceStep(span, Math.max(2, Math.floor(pw / 110)));
-    const tStepS = Math.max(1000, Math.round(tstep / 1000) * 1000);
-    for (let t = Math.ceil(t0 / tStepS) * tStepS; t <= t0 + span; t += tStepS) {
-      const xx = Math.round(x(t)) + 0.5;
-      ctx.beginPath();
-      ctx.moveTo(xx, top);
-      ctx.lineTo(xx, top + ph);
-      ctx.stroke();
-      ctx.fillText(hms(t), xx, ht - 5);
-    }
+    const t0 = h.t[h.at(from)];
+    const span = Math.max(end - t0, 30000); // grow from the left for the first 30 s
+    const prec = q ? decimals(q.price) : 2;
+    const [lo, hi] = padRange(...h.range(from), prec);
+    const { x, y, pw, ph } = frame(ctx, th, w, ht, lo, hi, t0, span, prec);
 
     // open reference line
     const open = q ? Number(q.open) : NaN;
@@ -253,15 +286,7 @@ export class Chart {
     const upDay = !(open > last);
     const color = upDay ? th.up : th.down;
     if (open > lo && open < hi) {
-      ctx.save();
-      ctx.setLineDash([4, 4]);
-      ctx.strokeStyle = th.muted;
-      ctx.globalAlpha = 0.6;
-      ctx.beginPath();
-      ctx.moveTo(0, Math.round(y(open)) + 0.5);
-      ctx.lineTo(pw, Math.round(y(open)) + 0.5);
-      ctx.stroke();
-      ctx.restore();
+      this.level(ctx, y(open), pw, th.muted, [4, 4], 0.6);
       ctx.fillStyle = th.muted;
       ctx.textAlign = "right";
       ctx.textBaseline = "bottom";
@@ -275,8 +300,8 @@ export class Chart {
     let prevT = 0;
     const closeArea = (k) => {
       if (segStart < 0) return;
-      area.lineTo(x(h.t[h.at(k)]), top + ph);
-      area.lineTo(x(h.t[h.at(segStart)]), top + ph);
+      area.lineTo(x(h.t[h.at(k)]), TOP + ph);
+      area.lineTo(x(h.t[h.at(segStart)]), TOP + ph);
       area.closePath();
     };
     for (let k = from; k < h.len; k++) {
@@ -295,7 +320,7 @@ export class Chart {
       prevT = h.t[i];
     }
     closeArea(h.len - 1);
-    const grad = ctx.createLinearGradient(0, top, 0, top + ph);
+    const grad = ctx.createLinearGradient(0, TOP, 0, TOP + ph);
     grad.addColorStop(0, upDay ? th.upFill : th.downFill);
     grad.addColorStop(1, "rgba(0,0,0,0)");
     ctx.fillStyle = grad;
@@ -305,24 +330,14 @@ export class Chart {
     ctx.lineJoin = "round";
     ctx.stroke(path);
 
-    // last price: dashed line and tag with the exact string
+    // last price: dashed line, a dot and a tag with the exact string
     const ly = Math.round(y(last)) + 0.5;
-    ctx.save();
-    ctx.setLineDash([2, 3]);
-    ctx.strokeStyle = color;
-    ctx.globalAlpha = 0.7;
-    ctx.beginPath();
-    ctx.moveTo(0, ly);
-    ctx.lineTo(pw, ly);
-    ctx.stroke();
-    ctx.restore();
-    const lastX = x(end);
+    this.level(ctx, ly, pw, color, [2, 3], 0.7);
     ctx.fillStyle = color;
     ctx.beginPath();
-    ctx.arc(lastX, ly, 2.5, 0, Math.PI * 2);
+    ctx.arc(x(end), ly, 2.5, 0, Math.PI * 2);
     ctx.fill();
-    const label = q ? q.price : last.toFixed(prec);
-    this.tag(ctx, label, pw + 2, ly, right - 4, color, th.tagText);
+    this.tag(ctx, q ? q.price : last.toFixed(prec), pw + 2, ly, RIGHT - 4, color, th.tagText);
 
     // crosshair
     if (this.hoverX !== null && this.hoverX >= 0 && this.hoverX <= pw) {
@@ -330,28 +345,124 @@ export class Chart {
       let k = Math.min(h.len - 1, Math.max(from, h.since(tAt)));
       if (k > from && Math.abs(h.t[h.at(k - 1)] - tAt) < Math.abs(h.t[h.at(k)] - tAt)) k--;
       const i = h.at(k);
-      const cx = Math.round(x(h.t[i])) + 0.5;
-      const cy = Math.round(y(h.p[i])) + 0.5;
-      ctx.strokeStyle = th.cross;
-      ctx.setLineDash([3, 3]);
-      ctx.beginPath();
-      ctx.moveTo(cx, top);
-      ctx.lineTo(cx, top + ph);
-      ctx.moveTo(0, cy);
-      ctx.lineTo(pw, cy);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      this.tag(ctx, h.p[i].toFixed(prec), pw + 2, cy, right - 4, th.crossTag, th.text);
-      const tl = hms(h.t[i]);
-      const tw = ctx.measureText(tl).width + 10;
-      const tx = Math.min(Math.max(cx - tw / 2, 0), pw - tw);
-      ctx.fillStyle = th.crossTag;
-      ctx.fillRect(tx, ht - bottom + 2, tw, bottom - 4);
-      ctx.fillStyle = th.text;
-      ctx.textAlign = "center";
-      ctx.textBaseline = "middle";
-      ctx.fillText(tl, tx + tw / 2, ht - bottom / 2);
+      this.cross(ctx, x(h.t[i]), y(h.p[i]), h.t[i], h.p[i].toFixed(prec), pw, ph, ht);
     }
+  }
+
+  /**
+   * Draws candles (oldest first, as the client keeps them) of intervalMs
+   * each: as many of the latest as fit, by time, so an interval without
+   * trades is a gap; volume bars under them; the last close tagged.
+   */
+  drawCandles(candles, intervalMs, q) {
+    this.paint = () => this.drawCandles(candles, intervalMs, q);
+    const th = this.theme;
+    const c = this.begin(!candles || candles.length === 0 ? "waiting for candles…" : false);
+    if (!c) return;
+    const { ctx, w, h: ht } = c;
+    const pw = w - RIGHT;
+    const slots = Math.max(10, Math.floor(pw / 9)); // 9 px a candle
+    const lastStart = candles[candles.length - 1].start / 1e6;
+    const t0 = lastStart - (slots - 1) * intervalMs;
+    let first = candles.length;
+    while (first > 0 && candles[first - 1].start / 1e6 >= t0) first--;
+    const shown = candles.slice(first);
+    let lo = Infinity;
+    let hi = -Infinity;
+    let vmax = 0;
+    for (const k of shown) {
+      lo = Math.min(lo, Number(k.low));
+      hi = Math.max(hi, Number(k.high));
+      vmax = Math.max(vmax, Number(k.volume));
+    }
+    const last = candles[candles.length - 1];
+    const prec = decimals(last.close);
+    [lo, hi] = padRange(lo, hi, prec);
+    const span = slots * intervalMs;
+    const { x, y, ph } = frame(ctx, th, w, ht, lo, hi, t0 - intervalMs / 2, span, prec);
+    const step = pw / slots;
+    const body = Math.max(1, Math.floor(step * 0.7));
+    const volH = ph * 0.18;
+    for (const k of shown) {
+      const cx = Math.round(x(k.start / 1e6)) + 0.5;
+      const o = Number(k.open);
+      const cl = Number(k.close);
+      const color = cl >= o ? th.up : th.down;
+      ctx.globalAlpha = 0.25;
+      ctx.fillStyle = color;
+      const vh = vmax > 0 ? (Number(k.volume) / vmax) * volH : 0;
+      ctx.fillRect(cx - body / 2, TOP + ph - vh, body, vh);
+      ctx.globalAlpha = k.closed ? 1 : 0.75;
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      ctx.moveTo(cx, Math.round(y(Number(k.high))));
+      ctx.lineTo(cx, Math.round(y(Number(k.low))));
+      ctx.stroke();
+      const top = Math.round(y(Math.max(o, cl)));
+      ctx.fillRect(cx - body / 2, top, body, Math.max(1, Math.round(y(Math.min(o, cl))) - top));
+      ctx.globalAlpha = 1;
+    }
+    const lastColor = Number(last.close) >= Number(last.open) ? th.up : th.down;
+    const ly = Math.round(y(Number(last.close))) + 0.5;
+    this.level(ctx, ly, pw, lastColor, [2, 3], 0.7);
+    this.tag(ctx, last.close, pw + 2, ly, RIGHT - 4, lastColor, th.tagText);
+
+    // crosshair: the candle under the pointer, with its exact values
+    let k = last;
+    if (this.hoverX !== null && this.hoverX >= 0 && this.hoverX <= pw) {
+      const at = t0 + Math.round(this.hoverX / step - 0.5) * intervalMs;
+      k = shown.reduce((best, c2) => (Math.abs(c2.start / 1e6 - at) < Math.abs(best.start / 1e6 - at) ? c2 : best), shown[0]);
+      this.cross(ctx, x(k.start / 1e6), y(Number(k.close)), k.start / 1e6, k.close, pw, ph, ht);
+    }
+    ctx.fillStyle = th.muted;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "top";
+    const legend = `O ${k.open}  H ${k.high}  L ${k.low}  C ${k.close}  V ${k.volume}  ${k.trades} trades${k.closed ? "" : "  (open)"}`;
+    ctx.fillText(legend, 6, TOP + 2);
+    if (q && q.price !== last.close) {
+      ctx.textAlign = "right";
+      ctx.fillText(`last ${q.price}`, pw - 4, TOP + 2);
+    }
+  }
+
+  /** A dashed horizontal line across the plot at y. */
+  level(ctx, y, pw, color, dash, alpha) {
+    ctx.save();
+    ctx.setLineDash(dash);
+    ctx.strokeStyle = color;
+    ctx.globalAlpha = alpha;
+    ctx.beginPath();
+    ctx.moveTo(0, Math.round(y) + 0.5);
+    ctx.lineTo(pw, Math.round(y) + 0.5);
+    ctx.stroke();
+    ctx.restore();
+  }
+
+  /** The crosshair at (cx, cy), with the price label and the time tMs at the axes. */
+  cross(ctx, cx, cy, tMs, label, pw, ph, ht) {
+    const th = this.theme;
+    cx = Math.round(cx) + 0.5;
+    cy = Math.round(cy) + 0.5;
+    ctx.strokeStyle = th.cross;
+    ctx.setLineDash([3, 3]);
+    ctx.beginPath();
+    ctx.moveTo(cx, TOP);
+    ctx.lineTo(cx, TOP + ph);
+    ctx.moveTo(0, cy);
+    ctx.lineTo(pw, cy);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    this.tag(ctx, label, pw + 2, cy, RIGHT - 4, th.crossTag, th.text);
+    const tl = hms(tMs);
+    const tw = ctx.measureText(tl).width + 10;
+    const tx = Math.min(Math.max(cx - tw / 2, 0), pw - tw);
+    ctx.fillStyle = th.crossTag;
+    ctx.fillRect(tx, ht - BOTTOM + 2, tw, BOTTOM - 4);
+    ctx.fillStyle = th.text;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText(tl, tx + tw / 2, ht - BOTTOM / 2);
   }
 
   tag(ctx, text, x, y, w, bg, fg) {

@@ -35,6 +35,12 @@ export function decSub(a, b) {
   return fromBig(toBig(a, sc) - toBig(b, sc), sc);
 }
 
+/** a + b for decimal strings, exact, with the larger of the two scales. */
+export function decAdd(a, b) {
+  const sc = Math.max(scale(a), scale(b));
+  return fromBig(toBig(a, sc) + toBig(b, sc), sc);
+}
+
 /** Sign of a decimal string: -1, 0 or 1. */
 export function decSign(s) {
   if (/^[-+]?0*\.?0*$/.test(s)) return 0;

@@ -1,7 +1,7 @@
 // Unit tests of static/format.js: exact decimal-string arithmetic.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compact, decSign, decSub, groupInt, pct, scale, signed } from "../static/format.js";
+import { compact, decAdd, decSign, decSub, groupInt, pct, scale, signed } from "../static/format.js";
 
 test("decSub is exact on decimal strings", () => {
   const cases = [
@@ -17,6 +17,17 @@ test("decSub is exact on decimal strings", () => {
     ["123456789012345678.91", "0.01", "123456789012345678.90"], // beyond float precision
   ];
   for (const [a, b, want] of cases) assert.equal(decSub(a, b), want, `decSub(${a}, ${b})`);
+});
+
+test("decAdd is exact on decimal strings", () => {
+  const cases = [
+    ["0.1", "0.2", "0.3"], // 0.1 + 0.2 in floats is 0.30000000000000004
+    ["0.52", "1.00", "1.52"],
+    ["1.54571953", "0.001", "1.54671953"],
+    ["-1.5", "2", "0.5"],
+    ["9007199254740993", "1", "9007199254740994"], // beyond float precision
+  ];
+  for (const [a, b, want] of cases) assert.equal(decAdd(a, b), want, `decAdd(${a}, ${b})`);
 });
 
 test("sign, scale and display helpers", () => {

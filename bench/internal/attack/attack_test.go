@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed/sim"
-	"github.com/tickerd/tickerd/internal/app"
 	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
@@ -53,10 +53,10 @@ func TestSelect(t *testing.T) {
 // TestClasses runs every class for a moment against an in-process tickerd
 // and checks that each did what it says, whatever the server then did.
 func TestClasses(t *testing.T) {
-	srv := apptest.Start(t, app.Config{
-		Sim:               sim.Config{Rate: 50, Symbols: 3, Steady: true},
-		ReadHeaderTimeout: time.Second, // so slow-headers is cut off within the run
-		DrainWindow:       -1,
+	srv := apptest.Start(t, tickerd.Config{
+		Sim:         sim.Config{Rate: 50, Symbols: 3, Steady: true},
+		HTTP:        tickerd.HTTPConfig{ReadHeaderTimeout: time.Second}, // so slow-headers is cut off within the run
+		DrainWindow: -1,
 	})
 	target := Target{Addr: srv.Addr, SrcIPs: []net.IP{net.IPv4(127, 0, 0, 2), net.IPv4(127, 0, 0, 3)},
 		Symbols: []string{"AAPL", "MSFT", "GOOG"}, Timeout: 5 * time.Second}

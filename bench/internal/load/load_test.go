@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/bench/internal/stats"
 	"github.com/tickerd/tickerd/feed/sim"
-	"github.com/tickerd/tickerd/internal/app"
 	"github.com/tickerd/tickerd/internal/apptest"
 )
 
@@ -88,7 +88,7 @@ func TestIsSlow(t *testing.T) {
 // startServer runs a real tickerd in-process on a loopback port.
 func startServer(t *testing.T, cfg sim.Config) string {
 	t.Helper()
-	return apptest.Serve(t, app.Config{Sim: cfg})
+	return apptest.Serve(t, tickerd.Config{Sim: cfg})
 }
 
 // TestWorkerEndToEnd drives the worker protocol over pipes against a real
