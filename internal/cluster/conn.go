@@ -63,31 +63,47 @@ func Connect(urls, name string, log *slog.Logger) (*nats.Conn, error) {
 }
 
 // connectedURL is the URL of the server nc is connected to, for logs,
-// without any credentials ("" when not connected).
-func connectedURL(nc *nats.Conn) string { return redactURL(nc.ConnectedUrl()) }
-
-// redactURL returns u with its user information, a user and password or
-// a token, replaced by "redacted". A string that does not parse is
-// returned as "(unparsable URL)", since it may hold credentials anywhere.
-func redactURL(u string) string {
-	if u == "" {
-		return ""
+// with its credentials redacted ("" when not connected).
+func connectedURL(nc *nats.Conn) string {
+	if u := nc.ConnectedUrl(); u != "" {
+		return RedactURL(u)
 	}
+	return ""
+}
+
+// redacted stands in for a credential.
+const redacted = "xxxxx"
+
+// RedactURL returns u with the credentials of its user info replaced: a
+// password ("nats://alice:xxxxx@host"), or a user name alone, which NATS
+// reads as a token ("nats://xxxxx@host"). A string that does not parse as
+// a URL is replaced whole if it could hold user info, since the two cannot
+// be told apart. Every URL this package logs or puts in an error goes
+// through it.
+func RedactURL(u string) string {
 	p, err := url.Parse(u)
 	if err != nil {
-		return "(unparsable URL)"
+		if strings.Contains(u, "@") {
+			return redacted
+		}
+		return u
 	}
-	if p.User != nil {
-		p.User = url.User("redacted")
+	if p.User == nil {
+		return u
+	}
+	if _, hasPassword := p.User.Password(); hasPassword {
+		p.User = url.UserPassword(p.User.Username(), redacted)
+	} else {
+		p.User = url.User(redacted)
 	}
 	return p.String()
 }
 
-// redactURLs applies redactURL to each URL of a comma-separated list.
+// redactURLs applies RedactURL to each URL of a comma-separated list.
 func redactURLs(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, u := range parts {
-		parts[i] = redactURL(strings.TrimSpace(u))
+		parts[i] = RedactURL(strings.TrimSpace(u))
 	}
 	return strings.Join(parts, ",")
 }
@@ -102,7 +118,7 @@ func redactError(err error, urls string) string {
 			u = u[i+3:]
 		}
 		if at := strings.LastIndex(u, "@"); at > 0 {
-			msg = strings.ReplaceAll(msg, u[:at], "redacted")
+			msg = strings.ReplaceAll(msg, u[:at], redacted)
 		}
 	}
 	return msg

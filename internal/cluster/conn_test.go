@@ -17,9 +17,9 @@ import (
 func TestConnectRedactsCredentials(t *testing.T) {
 	srv := startSingle(t)
 	port := srv.Addr().String()[strings.LastIndexByte(srv.Addr().String(), ':')+1:]
-	for _, tt := range []struct{ name, urls, secret string }{
-		{"user and password", "nats://alice:pa55word@127.0.0.1:" + port, "pa55word"},
-		{"token", "nats://t0ken-s3cret@127.0.0.1:" + port, "t0ken-s3cret"},
+	for _, tt := range []struct{ name, urls, secret, shown string }{
+		{"user and password", "nats://alice:pa55word@127.0.0.1:" + port, "pa55word", "alice:xxxxx@127.0.0.1"},
+		{"token", "nats://t0ken-s3cret@127.0.0.1:" + port, "t0ken-s3cret", "xxxxx@127.0.0.1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			// A file: the NATS callbacks log from their own goroutines.
@@ -40,7 +40,7 @@ func TestConnectRedactsCredentials(t *testing.T) {
 			defer nc.Close()
 			waitFor(t, 5*time.Second, "connected", nc.IsConnected)
 			waitFor(t, 5*time.Second, "the connect log", func() bool { return strings.Contains(logged(), "nats connected") })
-			if got := logged(); strings.Contains(got, tt.secret) || !strings.Contains(got, "redacted@127.0.0.1") {
+			if got := logged(); strings.Contains(got, tt.secret) || !strings.Contains(got, tt.shown) {
 				t.Errorf("log shows the secret or not the redacted server:\n%s", got)
 			}
 		})
@@ -59,14 +59,17 @@ func TestConnectRedactsCredentials(t *testing.T) {
 func TestRedactURL(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"nats://127.0.0.1:4222", "nats://127.0.0.1:4222"},
-		{"nats://alice:secret@h:4222", "nats://redacted@h:4222"},
-		{"nats://token@h:4222", "nats://redacted@h:4222"},
-		{"tls://u:p@h", "tls://redacted@h"},
-		{"nats://u:p@[::1", "(unparsable URL)"},
+		{"nats://alice:pw@10.0.0.1:4222", "nats://alice:xxxxx@10.0.0.1:4222"},
+		{"nats://s3cr3t-token@10.0.0.1:4222", "nats://xxxxx@10.0.0.1:4222"},
+		{"nats://alice:@h:4222", "nats://alice:xxxxx@h:4222"},
+		{"tls://u:p%40ss@h:4222", "tls://u:xxxxx@h:4222"},
+		{"wss://ws-feed.exchange.coinbase.com", "wss://ws-feed.exchange.coinbase.com"},
+		{"nats://a:b@h:bad port", "xxxxx"}, // does not parse: could hold a secret
+		{"127.0.0.1:4222", "127.0.0.1:4222"},
 		{"", ""},
 	} {
-		if got := redactURL(tt.in); got != tt.want {
-			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 	err := fmt.Errorf(`parse "nats://alice:secret@[::1": missing ']'`)
