@@ -51,8 +51,9 @@ type Config struct {
 	// hub's value, so both drop the same levels.
 	BookMaxSideBytes int
 	// BookBuffer bounds the book updates an Edge holds for one symbol
-	// while it waits for a snapshot to apply them to, in bytes. Default
-	// 1 MiB; past it the Edge drops them and waits for a fresh snapshot.
+	// while it waits for a snapshot to apply them to, in bytes, the oldest
+	// going first; over all symbols it holds 16 times that at most.
+	// Default 1 MiB.
 	BookBuffer int
 
 	// DelistTTL is how long a delisting stays in the last-value stream,
@@ -74,7 +75,9 @@ type Config struct {
 	// Buffer is how many received messages an Edge holds before handing
 	// them to the hub; when it is full NATS drops new ones (counted as a
 	// slow consumer; ticks carry the full state, so the next one heals
-	// it, and a book resyncs from a snapshot). Default 8192.
+	// it, and a book resyncs from a snapshot). Default 8192. In bytes that
+	// is at most Buffer times the largest message: a tick takes a few
+	// hundred bytes, a book update a few dozen, a snapshot 3 to 6 a level.
 	Buffer int
 	// MirrorBytes bounds what an Edge's stream readers (trades, candles,
 	// listings) hold ahead of it; at least the server's largest message.

@@ -294,6 +294,7 @@ type edgeRun struct {
 
 	stale     map[*edgeSym]struct{} // symbols whose updates were dropped as stale lately
 	unsynced  map[*edgeSym]struct{} // watched books waiting for a snapshot
+	bookHeld  int                   // bytes of book updates held, over all symbols
 	lastReset uint64                // the epoch of the last reset logged
 
 	bu      protocol.BookUpdate // scratch for decoding book messages
@@ -694,7 +695,6 @@ func (r *edgeRun) delist(name string) {
 	delete(r.syms, name)
 	delete(r.byToken, s.token)
 	delete(r.stale, s)
-	delete(r.unsynced, s)
 	if h := r.held[name]; h != nil {
 		r.unhold(name, h)
 	}

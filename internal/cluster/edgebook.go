@@ -85,7 +85,7 @@ func (r *edgeRun) bookSnapshot(s *edgeSym, u *protocol.BookUpdate, live bool) {
 	delete(r.unsynced, s)
 	r.deliverBook(s, u)
 	held := b.held
-	b.held, b.bytes = nil, 0
+	r.dropHeldBook(s)
 	for i, data := range held {
 		if err := decodeBookWire(data, u); err != nil {
 			continue // checked when it came
@@ -114,18 +114,25 @@ func (r *edgeRun) deliverBook(s *edgeSym, u *protocol.BookUpdate) {
 	r.sink.PublishBook(u)
 }
 
+// bookHeldAll bounds the book updates held over all symbols, in
+// Config.BookBuffer (what one symbol may hold).
+const bookHeldAll = 16
+
 // holdBook keeps an update of s until a snapshot, within Config.BookBuffer
-// bytes: the oldest go first (a snapshot will be newer than them).
+// bytes for s, the oldest going first (a snapshot will be newer than
+// them), and bookHeldAll times that for all symbols, past which s holds
+// nothing more and waits for a snapshot and the updates after it.
 func (r *edgeRun) holdBook(s *edgeSym, data []byte) {
 	b := &s.book
 	limit := r.e.cfg.BookBuffer
-	if len(data) > limit {
-		b.held, b.bytes = nil, 0
+	if len(data) > limit || r.bookHeld+len(data) > bookHeldAll*limit {
+		r.dropHeldBook(s)
 		return
 	}
 	drop := 0
 	for b.bytes+len(data) > limit {
 		b.bytes -= len(b.held[drop])
+		r.bookHeld -= len(b.held[drop])
 		drop++
 	}
 	if drop > 0 {
@@ -135,6 +142,13 @@ func (r *edgeRun) holdBook(s *edgeSym, data []byte) {
 	}
 	b.held = append(b.held, data)
 	b.bytes += len(data)
+	r.bookHeld += len(data)
+}
+
+// dropHeldBook lets go of the updates held for s.
+func (r *edgeRun) dropHeldBook(s *edgeSym) {
+	r.bookHeld -= s.book.bytes
+	s.book.held, s.book.bytes = nil, 0
 }
 
 // wantBook asks the feed node for a fresh snapshot of s's book, at most
@@ -163,7 +177,6 @@ func (r *edgeRun) bookRetries(now time.Time) {
 // watched. The sink's book stays at s.book.at: updates that follow it
 // when s is watched again apply, and a gap asks for a snapshot.
 func (r *edgeRun) bookUnwatched(s *edgeSym) {
-	b := &s.book
-	b.held, b.bytes = nil, 0
+	r.dropHeldBook(s)
 	delete(r.unsynced, s)
 }
