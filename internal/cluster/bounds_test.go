@@ -12,8 +12,9 @@ import (
 )
 
 // TestEdgeBuffersBounded tries to exceed what an Edge holds while it
-// waits: book updates per symbol (Config.BookBuffer bytes) and mirrored
-// messages of symbols not listed yet (maxHeldBytes).
+// waits: book updates per symbol (Config.BookBuffer bytes) and over all
+// symbols (bookHeldAll times that), and mirrored messages of symbols not
+// listed yet (maxHeldBytes).
 func TestEdgeBuffersBounded(t *testing.T) {
 	e := &Edge{cfg: Config{BookBuffer: 1000}.withDefaults()}
 	r := newEdgeRun(e, newRec())
@@ -27,6 +28,13 @@ func TestEdgeBuffersBounded(t *testing.T) {
 	r.holdBook(s, make([]byte, 1001))
 	if s.book.bytes != 0 || len(s.book.held) != 0 {
 		t.Errorf("an update over the bound left %d held of %d bytes, want none", len(s.book.held), s.book.bytes)
+	}
+
+	for i := range 40 { // over all symbols
+		r.holdBook(r.addSym(testSymbol("B"+strconv.Itoa(i))), make([]byte, 900))
+	}
+	if r.bookHeld > bookHeldAll*1000 || r.bookHeld < (bookHeldAll-1)*1000 {
+		t.Errorf("held %d bytes of book updates over all symbols, want up to %d", r.bookHeld, bookHeldAll*1000)
 	}
 
 	for i := range 20_000 {
