@@ -185,6 +185,14 @@ type trio struct {
 
 func startTrio(t *testing.T, srv *server.Server, cfg Config, f *scripted) *trio {
 	t.Helper()
+	pub, local, stop := startPublisher(t, srv, cfg, f)
+	return &trio{srv: srv, f: f, pub: pub, local: local, stop: stop}
+}
+
+// startPublisher runs f through a Publisher on srv into a recording local
+// sink.
+func startPublisher(t *testing.T, srv *server.Server, cfg Config, f feed.Feed) (*Publisher, *rec, func()) {
+	t.Helper()
 	pub, err := NewPublisher(dialNATS(t, srv, "feed"), f, cfg, testLog())
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +200,7 @@ func startTrio(t *testing.T, srv *server.Server, cfg Config, f *scripted) *trio 
 	local := newRec()
 	stop := runFeed(t, pub, local)
 	waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return pub.Ready() == nil })
-	return &trio{srv: srv, f: f, pub: pub, local: local, stop: stop}
+	return pub, local, stop
 }
 
 // startTestEdge runs an edge on srv into a recording sink.

@@ -24,13 +24,7 @@ func TestSimulatedMarket(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startSingle(t)
-	pub, err := NewPublisher(dialNATS(t, srv, "feed"), m, testCfg, testLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	local := newRec()
-	stop := runFeed(t, pub, local)
-	waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return pub.Ready() == nil })
+	_, local, stop := startPublisher(t, srv, testCfg, m)
 	e, sink, _ := startTestEdge(t, srv, testCfg)
 	watch := []string{"BTC-USD", "AAPL"}
 	for _, s := range watch {
