@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -94,7 +95,12 @@ func TestBooksFollowInterest(t *testing.T) {
 	tr := startTrio(t, srv, testCfg, f)
 	tb := &testBook{symbol: "BTC-USD"}
 	tb.publish(t, f, 20)
-	time.Sleep(2 * testCfg.BookSnapshot) // a snapshot of seq 20 is stored
+	probe := dialNATS(t, srv, "probe")
+	waitFor(t, 5*time.Second, "a snapshot of seq 20 stored", func() bool {
+		data, err := leaderLast(context.Background(), probe, "tickerd_last", "tickerd.sym.BTC-USD.snap")
+		var u protocol.BookUpdate
+		return err == nil && decodeBookWire(data, &u) == nil && u.Seq == 20
+	})
 	e, sink, _ := startTestEdge(t, srv, testCfg)
 	if got := sink.bookList("BTC-USD"); len(got) != 0 {
 		t.Fatalf("the edge got %d book updates before anyone watched the book", len(got))

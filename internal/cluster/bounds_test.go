@@ -1,12 +1,10 @@
 package cluster
 
 import (
-	"context"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -86,21 +84,10 @@ func TestStreamsBounded(t *testing.T) {
 			s.PublishTrade(&td)
 		}
 	})
-	js, err := jetstream.New(dialNATS(t, srv, "probe"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	waitFor(t, 5*time.Second, "the last trade stored", func() bool {
-		st, err := js.Stream(ctx, "tickerd_trades")
-		return err == nil && st.CachedInfo().State.LastSeq >= 2000
-	})
-	st, err := js.Stream(ctx, "tickerd_trades")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := st.CachedInfo().State.Bytes; got > uint64(cfg.TradeBytes) || got == 0 {
+	probe := dialNATS(t, srv, "probe")
+	waitFor(t, 5*time.Second, "the last trade stored", func() bool { return streamLastSeq(t, probe, "tickerd_trades") >= 2000 })
+	st := streamInfo(t, probe, "tickerd_trades")
+	if got := st.State.Bytes; got > uint64(cfg.TradeBytes) || got == 0 {
 		t.Errorf("the trade stream holds %d bytes, want at most %d", got, cfg.TradeBytes)
 	}
 }

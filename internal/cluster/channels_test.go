@@ -77,9 +77,10 @@ func TestTradesMirrored(t *testing.T) {
 		}
 	})
 	probe := dialNATS(t, srv, "probe")
-	if n := subjectCount(t, probe, "tickerd_trades", "tickerd.trade.AAPL"); n != 50 {
-		t.Errorf("the stream keeps %d AAPL trades, want 50 (TradeHistory)", n)
-	}
+	waitFor(t, 5*time.Second, "the last 50 AAPL trades in the stream (TradeHistory)", func() bool {
+		return subjectCount(t, probe, "tickerd_trades", "tickerd.trade.AAPL") == 50 &&
+			subjectCount(t, probe, "tickerd_trades", "tickerd.trade.MSFT") == 10
+	})
 	e, sink, _ := startTestEdge(t, srv, cfg)
 	waitFor(t, 5*time.Second, "the trade history at the edge", func() bool {
 		return len(sink.tradeList("AAPL")) >= 50 && len(sink.tradeList("MSFT")) >= 10
@@ -135,11 +136,13 @@ func TestCandlesMirrored(t *testing.T) {
 		s.PublishCandle(&c)
 	})
 	probe := dialNATS(t, srv, "probe")
-	if n := subjectCount(t, probe, "tickerd_candles", "tickerd.candle.AAPL.1m.closed"); n != 5 {
-		t.Errorf("the stream keeps %d closed candles, want 5 (CandleHistory)", n)
-	}
-	if n := subjectCount(t, probe, "tickerd_candles", "tickerd.candle.AAPL.1m.open"); n != 1 {
-		t.Errorf("the stream keeps %d open candles, want 1", n)
+	waitFor(t, 5*time.Second, "the 25 candle messages in the stream", func() bool {
+		return streamLastSeq(t, probe, "tickerd_candles") == 25
+	})
+	closed := subjectCount(t, probe, "tickerd_candles", "tickerd.candle.AAPL.1m.closed")
+	open := subjectCount(t, probe, "tickerd_candles", "tickerd.candle.AAPL.1m.open")
+	if closed != 5 || open != 1 {
+		t.Errorf("the stream keeps %d closed and %d open candles, want 5 (CandleHistory) and 1", closed, open)
 	}
 	_, sink, _ := startTestEdge(t, srv, cfg)
 	waitFor(t, 5*time.Second, "the candles at the edge", func() bool { return len(sink.candleList()) >= 6 })

@@ -226,6 +226,17 @@ var testCfg = Config{Heartbeat: 100 * time.Millisecond, FeedTimeout: time.Second
 // subjectCount returns how many messages stream holds on subject.
 func subjectCount(t *testing.T, nc *nats.Conn, stream, subject string) uint64 {
 	t.Helper()
+	return streamInfo(t, nc, stream, jetstream.WithSubjectFilter(subject)).State.Subjects[subject]
+}
+
+// streamLastSeq returns the sequence of the last message stream stored.
+func streamLastSeq(t *testing.T, nc *nats.Conn, stream string) uint64 {
+	t.Helper()
+	return streamInfo(t, nc, stream).State.LastSeq
+}
+
+func streamInfo(t *testing.T, nc *nats.Conn, stream string, opts ...jetstream.StreamInfoOpt) *jetstream.StreamInfo {
+	t.Helper()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -236,11 +247,11 @@ func subjectCount(t *testing.T, nc *nats.Conn, stream, subject string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
+	info, err := st.Info(ctx, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return info.State.Subjects[subject]
+	return info
 }
 
 func seqsOf(trades []protocol.Trade) []uint64 {
