@@ -17,6 +17,7 @@ type Collector struct {
 	subs, msgs, bytes, writes, merged         *prometheus.Desc
 	published, stale, unknown, lag, latency   *prometheus.Desc
 	handshakeFailures, clientErrors, draining *prometheus.Desc
+	pingsDropped                              *prometheus.Desc
 }
 
 // NewCollector returns a collector of h's metrics, for a registry other
@@ -40,13 +41,15 @@ func NewCollector(h *hub.Hub) *Collector {
 		merged:    d("merged_updates_total", "Updates a client never got because a newer update of the symbol replaced them (conflation)."),
 		published: d("feed_updates_total", "Updates the feed published into the hub."),
 		stale:     d("feed_stale_total", "Feed updates dropped because their seq was not above the symbol's last."),
-		unknown:   d("feed_unknown_total", "Feed updates dropped because the hub does not serve their symbol."),
+		unknown:   d("feed_unknown_total", "Feed updates dropped because the hub does not serve their symbol or their channel."),
 		lag:       d("feed_lag_seconds", "Publish time minus event time (ts) of the last update the feed published."),
 		latency: d("tick_to_write_seconds", "Time from a tick's event time (ts) to the write of its data frame "+
 			"to a client socket, per frame written."),
 		handshakeFailures: d("handshake_failures_total", "WebSocket upgrades refused, by cause.", "cause"),
 		clientErrors:      d("client_errors_total", "Error replies sent to clients, by protocol error code.", "code"),
 		draining:          d("draining", "1 while the server drains for shutdown and refuses new connections, else 0."),
+		pingsDropped: d("pings_dropped_total", "Client pings that got no pong of their own: answered by the pong of a later ping "+
+			"(RFC 6455 allows it), or over the message rate."),
 	}
 }
 
@@ -56,7 +59,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.conns, c.opened, c.closed, c.slow, c.protoCloses,
 		c.subs, c.msgs, c.bytes, c.writes, c.merged,
 		c.published, c.stale, c.unknown, c.lag, c.latency,
-		c.handshakeFailures, c.clientErrors, c.draining,
+		c.handshakeFailures, c.clientErrors, c.draining, c.pingsDropped,
 	} {
 		ch <- d
 	}
@@ -80,6 +83,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(c.slow, st.Closed["slow"])
 	counter(c.protoCloses, st.ProtocolErrors)
+	counter(c.pingsDropped, st.PingsDropped)
 	gauge(c.subs, float64(st.Subscriptions))
 	counter(c.msgs, st.Messages)
 	counter(c.bytes, st.Bytes)

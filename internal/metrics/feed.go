@@ -11,6 +11,7 @@ import (
 type FeedCollector struct {
 	f                                       feed.Feed
 	connected, lastUpdate, reconnects, gaps *prometheus.Desc
+	resyncs, rejected                       *prometheus.Desc
 }
 
 // NewFeedCollector returns the collector for f.
@@ -22,6 +23,10 @@ func NewFeedCollector(f feed.Feed) *FeedCollector {
 		lastUpdate: prometheus.NewDesc("tickerd_feed_last_update_timestamp_seconds", "When the feed source last published, Unix seconds (absent before the first update).", src, nil),
 		reconnects: prometheus.NewDesc("tickerd_feed_reconnects_total", "Connections to the feed source lost and re-established.", src, nil),
 		gaps:       prometheus.NewDesc("tickerd_feed_gaps_total", "Upstream updates known to be missed by the feed source.", src, nil),
+		resyncs: prometheus.NewDesc("tickerd_feed_resyncs_total",
+			"Order books the feed source fetched whole again after an inconsistency (on an edge: also seq resets).", src, nil),
+		rejected: prometheus.NewDesc("tickerd_feed_rejected_total",
+			"Upstream messages the feed source rejected as malformed or refused (logged, skipped).", src, nil),
 	}
 }
 
@@ -31,6 +36,8 @@ func (c *FeedCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.lastUpdate
 	ch <- c.reconnects
 	ch <- c.gaps
+	ch <- c.resyncs
+	ch <- c.rejected
 }
 
 // Collect implements prometheus.Collector.
@@ -46,5 +53,7 @@ func (c *FeedCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.reconnects, prometheus.CounterValue, float64(h.Reconnects), h.Source)
 		ch <- prometheus.MustNewConstMetric(c.gaps, prometheus.CounterValue, float64(h.Gaps), h.Source)
+		ch <- prometheus.MustNewConstMetric(c.resyncs, prometheus.CounterValue, float64(h.Resyncs), h.Source)
+		ch <- prometheus.MustNewConstMetric(c.rejected, prometheus.CounterValue, float64(h.Rejected), h.Source)
 	}
 }
