@@ -49,7 +49,7 @@ func joinCluster(cfg ClusterConfig, log *slog.Logger) (n *natsNode, err error) {
 	}
 	host, _ := os.Hostname()
 	if n.nc, err = cluster.Connect(urls, "tickerd-"+string(cfg.Role)+"@"+host, log); err != nil {
-		return nil, fmt.Errorf("tickerd: nats %v: %w", redactURLs(strings.Split(urls, ",")), err)
+		return nil, fmt.Errorf("tickerd: %w", err) // it names the URLs, redacted
 	}
 	return n, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tickerd/tickerd/feed/replay"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/cluster"
 )
 
 // Config configures a Server. The zero value serves the simulated market
@@ -257,6 +258,16 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// redactURLs returns urls with their credentials replaced
+// (cluster.RedactURL), for logs.
+func redactURLs(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		out[i] = cluster.RedactURL(u)
+	}
+	return out
+}
+
 // LogValue is the configuration as it is logged at start: every setting
 // that is not a function, with any credentials in URLs replaced by
 // "xxxxx".
@@ -296,7 +307,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("drain", c.DrainWindow),
 	}
 	if c.Feed == nil && c.Coinbase.URL != "" {
-		attrs = append(attrs, slog.String("coinbase_url", redactURL(c.Coinbase.URL)))
+		attrs = append(attrs, slog.String("coinbase_url", cluster.RedactURL(c.Coinbase.URL)))
 	}
 	return slog.GroupValue(attrs...)
 }
