@@ -71,7 +71,9 @@ func (n *natsNode) embed() error {
 		}
 		store = n.tmp
 	}
-	n.srv, err = cluster.StartServer(cluster.ServerConfig{Name: "tickerd-embedded", Host: host, Port: port, StoreDir: store}, n.log)
+	n.srv, err = cluster.StartServer(cluster.ServerConfig{
+		Name: "tickerd-embedded", Host: host, Port: port, StoreDir: store, MaxMemory: n.embedMemory(),
+	}, n.log)
 	if err != nil {
 		return fmt.Errorf("tickerd: %w", err)
 	}
@@ -79,8 +81,20 @@ func (n *natsNode) embed() error {
 	return nil
 }
 
+// embedMemory is the JetStream memory of the embedded server: 256 MiB,
+// enough for the default stream bounds (160 MiB reserved), plus each
+// bound the config sets.
+func (n *natsNode) embedMemory() int64 {
+	return 256<<20 + n.cfg.LastBytes + n.cfg.TradeBytes + n.cfg.CandleBytes
+}
+
 func (n *natsNode) clusterConfig() cluster.Config {
-	return cluster.Config{Replicas: n.cfg.Replicas, FileStorage: n.cfg.FileStorage, PublishOnly: n.cfg.Role == RoleFeed}
+	c := n.cfg
+	return cluster.Config{
+		Prefix: c.Prefix, Replicas: c.Replicas, FileStorage: c.FileStorage, PublishOnly: c.Role == RoleFeed,
+		LastBytes: c.LastBytes, TradeBytes: c.TradeBytes, CandleBytes: c.CandleBytes,
+		TradeHistory: c.TradeHistory, TradeAge: c.TradeAge, CandleHistory: c.CandleHistory,
+	}
 }
 
 // publisher wraps a feed node's feed.

@@ -124,14 +124,35 @@ type ClusterConfig struct {
 	// EmbedStoreDir is the embedded server's JetStream directory. Empty: a
 	// temporary directory, removed when it stops.
 	EmbedStoreDir string
-	// Replicas is the number of copies of the last-value stream a feed
-	// node creates. 0 keeps an existing stream's count, and creates a new
-	// one with 3 on a cluster, 1 on a single server.
+	// Prefix is the first token of every NATS subject and the start of
+	// every stream's name, the same on every node of a cluster: clusters
+	// that share NATS servers each take their own. Letters, digits, '-'
+	// and '_' (a feed node's New, or an edge's Run, refuses others).
+	// Default "tickerd".
+	Prefix string
+	// Replicas is the number of copies of each stream a feed node
+	// creates. 0 keeps an existing stream's count, and creates a new one
+	// with 3 on a cluster, 1 on a single server.
 	Replicas int
-	// FileStorage keeps the last-value stream on disk instead of in
-	// memory, so a feed node can continue its seqs after every NATS
-	// server restarted.
+	// FileStorage keeps the streams on disk instead of in memory, so a
+	// feed node can continue its seqs after every NATS server restarted.
 	FileStorage bool
+	// LastBytes, TradeBytes and CandleBytes bound the streams a feed node
+	// creates: every symbol's definition, last tick and last book
+	// snapshot; the recent trades; the closed candles. Defaults 64, 64
+	// and 32 MiB. A memory stream's bound is reserved in the JetStream
+	// memory of each NATS server that holds a replica, whether used or
+	// not: 160 MiB with the defaults. An embedded NATS server (EmbedAddr)
+	// gets 256 MiB of JetStream memory plus the bounds set here.
+	LastBytes, TradeBytes, CandleBytes int64
+	// TradeHistory and TradeAge bound each symbol's trades kept in NATS
+	// for edges (and, through them, clients resuming with "since"):
+	// defaults the last 10,000, none older than 5 minutes. CandleHistory
+	// is how many closed candles are kept per symbol and interval;
+	// default 500. A feed node's settings.
+	TradeHistory  int
+	TradeAge      time.Duration
+	CandleHistory int
 	// Wait is how long an edge waits at start for the feed node's symbol
 	// list before Run gives up with an error saying so. Default 30 s.
 	Wait time.Duration
@@ -219,6 +240,7 @@ func (c Config) withDefaults() (Config, error) {
 		"HTTP.ReadHeaderTimeout": c.HTTP.ReadHeaderTimeout, "HTTP.ReadTimeout": c.HTTP.ReadTimeout,
 		"HTTP.WriteTimeout": c.HTTP.WriteTimeout, "HTTP.IdleTimeout": c.HTTP.IdleTimeout,
 		"FeedRestart": c.FeedRestart, "FeedRestartMax": c.FeedRestartMax, "Cluster.Wait": c.Cluster.Wait,
+		"Cluster.TradeAge": c.Cluster.TradeAge,
 	} {
 		if d < 0 {
 			bad("%s %v: must not be negative", name, d)
@@ -240,8 +262,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Cluster.Role == RoleFeed && c.Record != nil {
 		bad("Record takes what the hub is given, and a Cluster.Role feed node has no hub")
 	}
-	if c.Cluster.Replicas < 0 {
-		bad("Cluster.Replicas %d: must not be negative", c.Cluster.Replicas)
+	for name, n := range map[string]int64{
+		"Cluster.Replicas": int64(c.Cluster.Replicas), "Cluster.LastBytes": c.Cluster.LastBytes,
+		"Cluster.TradeBytes": c.Cluster.TradeBytes, "Cluster.CandleBytes": c.Cluster.CandleBytes,
+		"Cluster.TradeHistory": int64(c.Cluster.TradeHistory), "Cluster.CandleHistory": int64(c.Cluster.CandleHistory),
+	} {
+		if n < 0 {
+			bad("%s %d: must not be negative", name, n)
+		}
 	}
 	if c.Feed != nil && c.Source != "" {
 		bad("both Feed and Source %q are set", c.Source)
@@ -288,8 +316,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("record", c.Record != nil),
 		slog.Group("cluster",
 			"nats", redactURLs(c.Cluster.NATS), "role", string(c.Cluster.Role),
-			"embed", c.Cluster.EmbedAddr, "embed_store", c.Cluster.EmbedStoreDir,
-			"replicas", c.Cluster.Replicas, "file", c.Cluster.FileStorage, "wait", c.Cluster.Wait),
+			"embed", c.Cluster.EmbedAddr, "embed_store", c.Cluster.EmbedStoreDir, "prefix", c.Cluster.Prefix,
+			"replicas", c.Cluster.Replicas, "file", c.Cluster.FileStorage, "wait", c.Cluster.Wait,
+			"last_bytes", c.Cluster.LastBytes, "trade_bytes", c.Cluster.TradeBytes, "candle_bytes", c.Cluster.CandleBytes,
+			"trade_history", c.Cluster.TradeHistory, "trade_age", c.Cluster.TradeAge, "candle_history", c.Cluster.CandleHistory),
 		slog.Group("hub",
 			"shards", h.Shards, "max_conns", h.MaxConns, "max_conns_per_ip", h.MaxConnsPerIP,
 			"max_symbols", h.MaxSymbolsPerConn, "max_request_symbols", h.MaxSymbolsPerRequest,
