@@ -104,6 +104,11 @@ type HTTPConfig struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes caps a request's header. Default 8 KiB.
 	MaxHeaderBytes int
+	// MaxSnapshots is the most snapshots one GET /api/symbols answer
+	// holds (about 250 bytes each). A request whose answer would hold
+	// more gets 400 and is told to ask for part of the list with
+	// ?prefix= or ?symbols=. Default DefaultMaxSnapshots.
+	MaxSnapshots int
 }
 
 // ClusterConfig makes a server a node of a cluster that shares one feed
@@ -219,6 +224,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.HTTP.MaxHeaderBytes <= 0 {
 		c.HTTP.MaxHeaderBytes = 8 << 10
 	}
+	if c.HTTP.MaxSnapshots <= 0 {
+		c.HTTP.MaxSnapshots = DefaultMaxSnapshots
+	}
 	defD(&c.DrainWindow, 5*time.Second)
 	c.DrainWindow = max(c.DrainWindow, 0)
 	if c.ReadyMaxFeedAge == 0 {
@@ -329,7 +337,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("http",
 			"read_header_timeout", c.HTTP.ReadHeaderTimeout, "read_timeout", c.HTTP.ReadTimeout,
 			"write_timeout", c.HTTP.WriteTimeout, "idle_timeout", c.HTTP.IdleTimeout,
-			"max_header_bytes", c.HTTP.MaxHeaderBytes),
+			"max_header_bytes", c.HTTP.MaxHeaderBytes, "max_snapshots", c.HTTP.MaxSnapshots),
 		slog.String("auth", auth),
 		slog.Any("allowed_origins", c.AllowedOrigins),
 		slog.Bool("tls", c.TLS != nil),

@@ -16,6 +16,7 @@ import (
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/replay"
 	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/cluster"
 	"github.com/tickerd/tickerd/internal/metrics"
 	"github.com/tickerd/tickerd/web"
 )
@@ -59,6 +60,7 @@ type engine struct {
 	hub    *hub.Hub // nil on a RoleFeed node
 	runner *feedRunner
 	rec    *replay.Recorder // nil without Config.Record
+	snaps  *snapshotCache   // GET /api/symbols; nil without a hub
 }
 
 // New builds a server from cfg: it opens the feed, starts the hub's
@@ -135,9 +137,20 @@ func (s *Server) build(f feed.Feed) error {
 			return fmt.Errorf("tickerd: %w", err)
 		}
 		e.hub, sink = h, h
+		e.snaps = &snapshotCache{read: func(_ context.Context, dst []byte) ([]byte, error) {
+			return h.AppendSnapshots(dst), nil
+		}}
 		s.reg.MustRegister(metrics.NewCollector(h))
 	}
 	s.reg.MustRegister(metrics.NewFeedCollector(f))
+	if edge, ok := f.(*cluster.Edge); ok {
+		if e.snaps != nil {
+			// What the feed node's hub answers, read from NATS: the
+			// edge's hub has only what its clients watch.
+			e.snaps.read = edge.AppendSnapshots
+		}
+		s.reg.MustRegister(metrics.NewEdgeCollector(edge.Stats))
+	}
 	if s.cfg.Record != nil {
 		e.rec = replay.NewRecorder(s.cfg.Record, nil)
 		sink = tee{e.rec, sink}
