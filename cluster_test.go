@@ -67,6 +67,24 @@ func TestClusterRoles(t *testing.T) {
 	if status, metrics := get(t, "http://"+edge.Addr+"/metrics"); status != 200 || !strings.Contains(metrics, `tickerd_feed_connected{source="feed-node"} 1`) {
 		t.Errorf("edge /metrics = %d, want 200 with the feed node's health:\n%s", status, metrics)
 	}
+	if v, ok := metricValue(t, edge.Server, "tickerd_edge_watching"); !ok || v != 1 {
+		t.Errorf("edge tickerd_edge_watching = %v (%v), want 1: its client watches AAPL", v, ok)
+	}
+	for _, name := range []string{"tickerd_edge_resets_total", "tickerd_edge_stale_total", "tickerd_edge_gaps_total",
+		"tickerd_edge_book_resyncs_total", "tickerd_edge_unlisted_dropped_total", "tickerd_edge_bad_messages_total",
+		"tickerd_edge_listed_total", "tickerd_edge_delisted_total", `tickerd_feed_resyncs_total{source="feed-node"}`} {
+		if _, ok := metricValue(t, edge.Server, name); !ok {
+			t.Errorf("edge /metrics has no %s", name)
+		}
+	}
+	if _, ok := metricValue(t, edge.Server, "tickerd_candle_symbols"); ok {
+		t.Error("edge /metrics has candle builder metrics: an edge builds no candles")
+	}
+	// The feed node builds the candles of the simulated market's trades.
+	waitMetric(t, feedNode.Server, "tickerd_candle_symbols", func(v float64) bool { return v >= 1 }, "1 or more")
+	if _, ok := metricValue(t, feedNode.Server, `tickerd_feed_rejected_total{source="nats"}`); !ok {
+		t.Error(`feed node /metrics has no tickerd_feed_rejected_total{source="nats"}`)
+	}
 
 	log := feedLog.String()
 	if strings.Contains(log, "s3cret") {

@@ -18,25 +18,30 @@ import (
 // feedFor decides which feed the server runs; nothing else does:
 //
 //   - an edge runs the feed node's updates from NATS (a cluster.Edge),
-//     waiting for the feed node's symbol list until ctx ends;
+//     waiting for the feed node's symbol list until ctx ends, and builds
+//     no candles (c is nil);
 //   - any other node runs cfg.Feed, or else the built-in feed cfg.Source
-//     names, and a feed node (roles feed and both) publishes it to NATS
-//     through a cluster.Publisher.
-func feedFor(ctx context.Context, cfg Config, n *natsNode) (feed.Feed, error) {
+//     names, with the candle stage c building candles from its trades;
+//     a feed node (roles feed and both) publishes both to NATS through a
+//     cluster.Publisher, the candle stage in front of it.
+func feedFor(ctx context.Context, cfg Config, n *natsNode) (f feed.Feed, c *candles, err error) {
 	if n != nil && cfg.Cluster.Role == RoleEdge {
-		return n.edge(ctx)
+		f, err = n.edge(ctx)
+		return f, nil, err
 	}
-	f := cfg.Feed
-	if f == nil {
-		var err error
+	if f = cfg.Feed; f == nil {
 		if f, err = builtinFeed(cfg); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
+	c = newCandles(cfg)
 	if n == nil {
-		return f, nil
+		return f, c, nil
 	}
-	return n.publisher(f)
+	if f, err = n.publisher(candleFeed{Feed: f, c: c}); err != nil {
+		return nil, nil, err
+	}
+	return f, c, nil
 }
 
 // builtinFeed opens the feed cfg.Source names.

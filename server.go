@@ -54,13 +54,14 @@ type Server struct {
 }
 
 // engine is what moves the updates: the feed, the goroutine that runs it,
-// and the hub.
+// the candle builder and the hub.
 type engine struct {
-	feed   feed.Feed
-	hub    *hub.Hub // nil on a RoleFeed node
-	runner *feedRunner
-	rec    *replay.Recorder // nil without Config.Record
-	snaps  *snapshotCache   // GET /api/symbols; nil without a hub
+	feed    feed.Feed
+	hub     *hub.Hub // nil on a RoleFeed node
+	runner  *feedRunner
+	candles *candles         // nil on an edge, which builds none
+	rec     *replay.Recorder // nil without Config.Record
+	snaps   *snapshotCache   // GET /api/symbols; nil without a hub
 }
 
 // New builds a server from cfg: it opens the feed, starts the hub's
@@ -101,9 +102,9 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.Cluster.Role != RoleEdge || s.nats == nil {
-		f, err := feedFor(context.Background(), cfg, s.nats)
+		f, c, err := feedFor(context.Background(), cfg, s.nats)
 		if err == nil {
-			err = s.build(f)
+			err = s.build(f, c)
 		}
 		if err != nil {
 			s.release()
@@ -122,10 +123,11 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// build makes the engine for feed f: the hub (unless the node serves no
+// build makes the engine for feed f, whose trades candle stage c (nil on
+// an edge) builds candles from: the hub (unless the node serves no
 // clients), the sink the feed publishes into, and its metrics.
-func (s *Server) build(f feed.Feed) error {
-	e := &engine{feed: f}
+func (s *Server) build(f feed.Feed, c *candles) error {
+	e := &engine{feed: f, candles: c}
 	var sink feed.Sink = feed.SinkFuncs{} // a feed node's Publisher hands nothing on
 	if s.cfg.Cluster.Role != RoleFeed {
 		hc := s.cfg.Hub
@@ -154,6 +156,15 @@ func (s *Server) build(f feed.Feed) error {
 	if s.cfg.Record != nil {
 		e.rec = replay.NewRecorder(s.cfg.Record, nil)
 		sink = tee{e.rec, sink}
+	}
+	if c != nil {
+		s.reg.MustRegister(metrics.NewCandleCollector(c.b.Stats))
+		if s.nats == nil {
+			// A single node: the candle stage is in front of the hub.
+			// On a feed node it is in front of the Publisher (feedFor).
+			c.attach(sink)
+			sink = c
+		}
 	}
 	e.runner = &feedRunner{feed: f, sink: sink, log: s.log, first: s.cfg.FeedRestart, most: s.cfg.FeedRestartMax}
 	s.eng.Store(e)
@@ -358,9 +369,9 @@ func (s *Server) run(parent context.Context, srv *http.Server, ln net.Listener) 
 		s.log.Info("listening", "addr", ln.Addr().String(), "tls", s.cfg.TLS != nil)
 	}
 	if s.eng.Load() == nil { // an edge
-		f, ferr := feedFor(ctx, s.cfg, s.nats)
+		f, c, ferr := feedFor(ctx, s.cfg, s.nats)
 		if ferr == nil {
-			ferr = s.build(f)
+			ferr = s.build(f, c)
 		}
 		if ferr != nil && ctx.Err() == nil {
 			err = ferr
@@ -370,11 +381,21 @@ func (s *Server) run(parent context.Context, srv *http.Server, ln net.Listener) 
 	e := s.eng.Load()
 	feedCtx, stopFeed := context.WithCancel(context.Background())
 	feedDone := make(chan struct{})
+	candleCtx, stopCandles := context.WithCancel(context.Background())
+	candlesDone := make(chan struct{})
 	if e != nil && err == nil {
 		go func() {
 			defer close(feedDone)
 			e.runner.run(feedCtx)
 		}()
+		if e.candles != nil {
+			go func() {
+				defer close(candlesDone)
+				e.candles.run(candleCtx)
+			}()
+		} else {
+			close(candlesDone)
+		}
 		s.log.Info("running", "feed", fmt.Sprintf("%T", e.feed), "symbols", len(e.feed.Symbols()), "role", string(s.cfg.Cluster.Role))
 		select {
 		case <-ctx.Done():
@@ -384,6 +405,7 @@ func (s *Server) run(parent context.Context, srv *http.Server, ln net.Listener) 
 		}
 	} else {
 		close(feedDone)
+		close(candlesDone)
 	}
 
 	s.draining.Store(true)
@@ -414,6 +436,10 @@ func (s *Server) run(parent context.Context, srv *http.Server, ln net.Listener) 
 			}
 		}
 	}
+	// The candle builder stops first: its publishes go into the sink the
+	// feed runs into (a feed node's Publisher), which ends with the feed.
+	stopCandles()
+	<-candlesDone
 	stopFeed()
 	<-feedDone
 	if e != nil && e.rec != nil {
