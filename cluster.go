@@ -123,7 +123,9 @@ func (n *natsNode) edge(ctx context.Context) (feed.Feed, error) {
 // server.
 func (n *natsNode) close() {
 	if n.nc != nil {
-		_ = n.nc.FlushTimeout(2 * time.Second)
+		if n.nc.IsConnected() { // else a flush only waits out its timeout
+			_ = n.nc.FlushTimeout(2 * time.Second)
+		}
 		n.nc.Close()
 	}
 	if n.srv != nil {
