@@ -18,6 +18,7 @@ import (
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/feed/source"
 	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/cluster"
 )
 
 // options holds every flag's value, typed.
@@ -50,7 +51,7 @@ type options struct {
 	drain, readyAge        time.Duration
 
 	readHeader, read, write, idle time.Duration
-	maxHeader                     int
+	maxHeader, maxSnapshots       int
 
 	origins                   string
 	authSecret, authPub, jwks string
@@ -62,6 +63,11 @@ type options struct {
 	replicas                  int
 	fileStorage               bool
 	natsWait                  time.Duration
+	prefix                    string
+	lastMiB, tradeMiB         int64
+	candleMiB                 int64
+	tradeHistory, candles     int
+	tradeAge                  time.Duration
 }
 
 // flags defines the flag set over o, with its defaults.
@@ -109,6 +115,7 @@ func flags(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.write, "http-write-timeout", 10*time.Second, "time allowed to write an HTTP response (WebSocket connections are not affected)")
 	fs.DurationVar(&o.idle, "http-idle-timeout", 30*time.Second, "close a keep-alive HTTP connection idle this long")
 	fs.IntVar(&o.maxHeader, "max-header-bytes", 8<<10, "maximum HTTP request header size")
+	fs.IntVar(&o.maxSnapshots, "http-max-snapshots", tickerd.DefaultMaxSnapshots, "most snapshots one GET /api/symbols answer holds (about 250 bytes each); a request that would get more is refused (400) and asks for part with ?prefix= or ?symbols=")
 
 	fs.StringVar(&o.origins, "allowed-origins", "", "comma-separated browser Origins allowed (host, https://host, or *); empty: same host, or any with -auth-*")
 	fs.StringVar(&o.authSecret, "auth-hs256-secret-file", "", "require JWTs signed with the HS256 secret in this file")
@@ -124,9 +131,16 @@ func flags(o *options) *flag.FlagSet {
 	fs.TextVar(&o.role, "role", tickerd.RoleBoth, "with NATS: feed (publish the feed, serve no clients), edge (serve clients from NATS), both (publish and serve)")
 	fs.StringVar(&o.embed, "nats-embed", "", "start a NATS server with JetStream in this process, listening on this address (e.g. 127.0.0.1:4222); -nats defaults to it")
 	fs.StringVar(&o.store, "nats-store", "", "JetStream directory of the -nats-embed server (empty: a temporary directory, removed at exit)")
-	fs.IntVar(&o.replicas, "nats-replicas", 0, "feed node: replicas of the last-value stream (0: keep an existing stream's; new: 3 on a cluster, 1 on a single server)")
-	fs.BoolVar(&o.fileStorage, "nats-file", false, "feed node: keep the last-value stream on disk instead of in memory")
+	fs.IntVar(&o.replicas, "nats-replicas", 0, "feed node: replicas of each stream (0: keep an existing stream's; new: 3 on a cluster, 1 on a single server)")
+	fs.BoolVar(&o.fileStorage, "nats-file", false, "feed node: keep the streams on disk instead of in memory")
 	fs.DurationVar(&o.natsWait, "nats-wait", 30*time.Second, "edge: how long to wait at start for the feed node's symbol list")
+	fs.StringVar(&o.prefix, "nats-prefix", cluster.DefaultPrefix, "first token of every NATS subject and start of every stream name, the same on every node; letters, digits, - and _ (one per cluster sharing NATS servers)")
+	fs.Int64Var(&o.lastMiB, "nats-last-mib", 0, "feed node: MiB bound of the last-value stream (definitions, last ticks, book snapshots; 0: 64)")
+	fs.Int64Var(&o.tradeMiB, "nats-trades-mib", 0, "feed node: MiB bound of the trade stream (0: 64)")
+	fs.Int64Var(&o.candleMiB, "nats-candles-mib", 0, "feed node: MiB bound of the candle stream (0: 32)")
+	fs.IntVar(&o.tradeHistory, "nats-trade-history", 0, "feed node: trades kept per symbol in NATS for edges (0: 10000)")
+	fs.DurationVar(&o.tradeAge, "nats-trade-age", 0, "feed node: oldest trade kept in NATS for edges (0: 5m)")
+	fs.IntVar(&o.candles, "nats-candle-history", 0, "feed node: closed candles kept in NATS per symbol and interval (0: 500)")
 	return fs
 }
 
@@ -185,6 +199,7 @@ func (o *options) check(fs *flag.FlagSet, from map[string]string) error {
 		positive    = "must be more than 0"
 		notNegative = "must be 0 or more"
 	)
+	streamMiB := fmt.Sprintf("must be from 0 to %d (1 TiB)", maxStreamMiB)
 	rules := []rule{
 		{"max-conns", o.maxConns > 0, positive},
 		{"max-symbols", o.maxSymbols > 0, positive},
@@ -211,6 +226,13 @@ func (o *options) check(fs *flag.FlagSet, from map[string]string) error {
 		{"drain", o.drain >= 0, notNegative},
 		{"max-conns-per-ip", o.perIP >= 0, notNegative},
 		{"nats-replicas", o.replicas >= 0, notNegative},
+		{"http-max-snapshots", o.maxSnapshots > 0, positive},
+		{"nats-last-mib", o.lastMiB >= 0 && o.lastMiB <= maxStreamMiB, streamMiB},
+		{"nats-trades-mib", o.tradeMiB >= 0 && o.tradeMiB <= maxStreamMiB, streamMiB},
+		{"nats-candles-mib", o.candleMiB >= 0 && o.candleMiB <= maxStreamMiB, streamMiB},
+		{"nats-trade-history", o.tradeHistory >= 0, notNegative},
+		{"nats-trade-age", o.tradeAge >= 0, notNegative},
+		{"nats-candle-history", o.candles >= 0, notNegative},
 		{"max-message", o.maxMessage >= 125, "must be at least 125 (a control frame's payload)"},
 		{"message-rate", o.msgRate > 0 && !math.IsInf(o.msgRate, 1) || o.msgRate == -1, "must be more than 0, or -1 for unlimited"},
 		{"gc-percent", o.gcPercent > 0 || o.gcPercent == -1, "must be more than 0, or -1 for off"},
@@ -237,6 +259,10 @@ func (o *options) check(fs *flag.FlagSet, from map[string]string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// maxStreamMiB bounds the -nats-*-mib flags, far above any use and far
+// below an int64 of bytes.
+const maxStreamMiB = 1 << 20
 
 func (o *options) authOn() bool { return o.authSecret != "" || o.authPub != "" || o.jwks != "" }
 
@@ -268,11 +294,13 @@ func (o *options) config(log *slog.Logger) (cfg tickerd.Config, closeRecord func
 		},
 		HTTP: tickerd.HTTPConfig{
 			ReadHeaderTimeout: o.readHeader, ReadTimeout: o.read, WriteTimeout: o.write,
-			IdleTimeout: o.idle, MaxHeaderBytes: o.maxHeader,
+			IdleTimeout: o.idle, MaxHeaderBytes: o.maxHeader, MaxSnapshots: o.maxSnapshots,
 		},
 		Cluster: tickerd.ClusterConfig{
-			Role: o.role, EmbedAddr: o.embed, EmbedStoreDir: o.store,
+			Role: o.role, EmbedAddr: o.embed, EmbedStoreDir: o.store, Prefix: o.prefix,
 			Replicas: o.replicas, FileStorage: o.fileStorage, Wait: o.natsWait,
+			LastBytes: o.lastMiB << 20, TradeBytes: o.tradeMiB << 20, CandleBytes: o.candleMiB << 20,
+			TradeHistory: o.tradeHistory, TradeAge: o.tradeAge, CandleHistory: o.candles,
 		},
 		Logger:          log,
 		ReadyMaxFeedAge: o.readyAge,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"log/slog"
@@ -54,6 +55,13 @@ func TestRejected(t *testing.T) {
 		{[]string{"-drain", "-1s"}, "-drain -1s: must be 0 or more"},
 		{[]string{"-max-conns-per-ip", "-1"}, "-max-conns-per-ip -1: must be 0 or more"},
 		{[]string{"-nats-replicas", "-1"}, "-nats-replicas -1: must be 0 or more"},
+		{[]string{"-http-max-snapshots", "0"}, "-http-max-snapshots 0: must be more than 0"},
+		{[]string{"-nats-last-mib", "-1"}, "-nats-last-mib -1: must be from 0 to 1048576 (1 TiB)"},
+		{[]string{"-nats-trades-mib", "1048577"}, "-nats-trades-mib 1048577: must be from 0 to 1048576 (1 TiB)"},
+		{[]string{"-nats-candles-mib", "-64"}, "-nats-candles-mib -64: must be from 0 to 1048576 (1 TiB)"},
+		{[]string{"-nats-trade-history", "-1"}, "-nats-trade-history -1: must be 0 or more"},
+		{[]string{"-nats-trade-age", "-1m"}, "-nats-trade-age -1m0s: must be 0 or more"},
+		{[]string{"-nats-candle-history", "-1"}, "-nats-candle-history -1: must be 0 or more"},
 		{[]string{"-max-message", "124"}, "-max-message 124: must be at least 125"},
 		{[]string{"-message-rate", "0"}, "-message-rate 0: must be more than 0, or -1 for unlimited"},
 		{[]string{"-message-rate", "-2"}, "-message-rate -2: must be more than 0, or -1 for unlimited"},
@@ -105,6 +113,8 @@ func TestAccepted(t *testing.T) {
 		{"-replay-speed", "inf", "-shards", "0", "-max-conns-per-ip", "0", "-symbols", "0"},
 		{"-role", "edge", "-nats", "nats://127.0.0.1:4222"},
 		{"-role", "feed", "-nats-embed", "127.0.0.1:4222", "-nats-store", "/tmp/js"},
+		{"-nats-last-mib", "1048576", "-nats-trades-mib", "0", "-nats-candles-mib", "1", "-http-max-snapshots", "1",
+			"-nats-trade-history", "0", "-nats-trade-age", "0s", "-nats-candle-history", "1"},
 		{"-tls-cert", "c.pem", "-tls-key", "k.pem"},
 		{"-auth-hs256-secret-file", "s", "-auth-issuer", "i", "-auth-audience", "a"},
 	} {
@@ -159,7 +169,9 @@ func TestConfig(t *testing.T) {
 		"-addr", "127.0.0.1:9", "-rate", "0", "-drain", "0", "-symbols", "3",
 		"-http-idle-timeout", "7s", "-http-read-header-timeout", "2s", "-http-read-timeout", "3s", "-http-write-timeout", "4s",
 		"-max-header-bytes", "4096", "-handshake-timeout", "6s", "-max-conns", "10", "-message-rate", "-1",
-		"-nats", "nats://a:4222,nats://b:4222", "-role", "edge", "-nats-wait", "9s",
+		"-nats", "nats://a:4222,nats://b:4222", "-role", "edge", "-nats-wait", "9s", "-nats-prefix", "staging",
+		"-nats-last-mib", "128", "-nats-trades-mib", "16", "-nats-candles-mib", "8", "-nats-trade-history", "500",
+		"-nats-trade-age", "90s", "-nats-candle-history", "50", "-http-max-snapshots", "123",
 		"-allowed-origins", "a.example,https://b.example", "-auth-hs256-secret-file", secret,
 		"-record", filepath.Join(dir, "rec.ndjson"),
 	}, noEnv)
@@ -180,13 +192,16 @@ func TestConfig(t *testing.T) {
 		{"Sim.Symbols", cfg.Sim.Symbols == 3},
 		{"DrainWindow negative for -drain 0", cfg.DrainWindow < 0},
 		{"HTTP", cfg.HTTP == tickerd.HTTPConfig{ReadHeaderTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second,
-			WriteTimeout: 4 * time.Second, IdleTimeout: 7 * time.Second, MaxHeaderBytes: 4096}},
+			WriteTimeout: 4 * time.Second, IdleTimeout: 7 * time.Second, MaxHeaderBytes: 4096, MaxSnapshots: 123}},
 		{"Hub.HandshakeTimeout", cfg.Hub.HandshakeTimeout == 6*time.Second},
 		{"Hub.MaxConns", cfg.Hub.MaxConns == 10},
 		{"Hub.MessageRate", cfg.Hub.MessageRate == -1},
 		{"Cluster.NATS", slices.Equal(cfg.Cluster.NATS, []string{"nats://a:4222", "nats://b:4222"})},
 		{"Cluster.Role", cfg.Cluster.Role == tickerd.RoleEdge},
 		{"Cluster.Wait", cfg.Cluster.Wait == 9*time.Second},
+		{"Cluster.Prefix", cfg.Cluster.Prefix == "staging"},
+		{"Cluster bytes from MiB", cfg.Cluster.LastBytes == 128<<20 && cfg.Cluster.TradeBytes == 16<<20 && cfg.Cluster.CandleBytes == 8<<20},
+		{"Cluster histories", cfg.Cluster.TradeHistory == 500 && cfg.Cluster.TradeAge == 90*time.Second && cfg.Cluster.CandleHistory == 50},
 		{"AllowedOrigins", slices.Equal(cfg.AllowedOrigins, []string{"a.example", "https://b.example"})},
 		{"Auth", cfg.Auth != nil},
 		{"Record", cfg.Record != nil},
@@ -196,6 +211,27 @@ func TestConfig(t *testing.T) {
 		if !c.ok {
 			t.Errorf("%s: not as the flags say: %+v", c.name, cfg)
 		}
+	}
+}
+
+// TestPrefixRefused: a -nats-prefix that is not subject-safe stops the
+// server from starting, with the flag's value named.
+func TestPrefixRefused(t *testing.T) {
+	o, _, err := parseFlags([]string{"-role", "feed", "-nats", "nats://127.0.0.1:1", "-nats-prefix", "prod.eu"}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := o.config(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := tickerd.New(cfg)
+	if err == nil {
+		_ = srv.Shutdown(context.Background())
+		t.Fatal("tickerd.New worked, want the prefix refused")
+	}
+	if !strings.Contains(err.Error(), `prefix "prod.eu"`) {
+		t.Errorf("tickerd.New = %v, want the prefix named", err)
 	}
 }
 
