@@ -95,10 +95,12 @@
 // # Scaling out
 //
 // Config.Cluster shares one feed between nodes through NATS: a feed node
-// (RoleFeed or RoleBoth) publishes each update once, encoded; edges
-// (RoleEdge) serve clients from it and subscribe only to the symbols their
-// clients watch. With Cluster.EmbedAddr the NATS server runs in the
-// process.
+// (RoleFeed or RoleBoth) publishes each update once, encoded, and the
+// candles it builds from the feed's trades; edges (RoleEdge) serve
+// clients from it, following the quotes and books of the symbols their
+// clients watch and mirroring the trades, candles and symbol list. Every
+// node answers /api/symbols alike. With Cluster.EmbedAddr the NATS server
+// runs in the process.
 //
 // The wire protocol is described in package protocol; the hub's limits are
 // hub.Config, a field of Config.
