@@ -139,18 +139,17 @@ func (s *Server) build(f feed.Feed, c *candles) error {
 			return fmt.Errorf("tickerd: %w", err)
 		}
 		e.hub, sink = h, h
-		e.snaps = &snapshotCache{read: func(_ context.Context, dst []byte) ([]byte, error) {
-			return h.AppendSnapshots(dst), nil
-		}}
+		read := func(_ context.Context, dst []byte) ([]byte, error) { return h.AppendSnapshots(dst), nil }
+		if edge, ok := f.(*cluster.Edge); ok {
+			// What the feed node's hub answers, read from NATS: the
+			// edge's hub has only what its clients watch.
+			read = edge.AppendSnapshots
+		}
+		e.snaps = &snapshotCache{read: read}
 		s.reg.MustRegister(metrics.NewCollector(h))
 	}
 	s.reg.MustRegister(metrics.NewFeedCollector(f))
 	if edge, ok := f.(*cluster.Edge); ok {
-		if e.snaps != nil {
-			// What the feed node's hub answers, read from NATS: the
-			// edge's hub has only what its clients watch.
-			e.snaps.read = edge.AppendSnapshots
-		}
 		s.reg.MustRegister(metrics.NewEdgeCollector(edge.Stats))
 	}
 	if s.cfg.Record != nil {
