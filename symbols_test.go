@@ -15,6 +15,7 @@ import (
 
 	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/cluster"
 	"github.com/tickerd/tickerd/internal/testutil"
@@ -221,4 +222,31 @@ func TestAPISymbolsOnEdge(t *testing.T) {
 	if !strings.Contains(body, "nats") {
 		t.Errorf("the 503 says %q, want the reason (the NATS connection)", body)
 	}
+}
+
+// TestAPISymbolsLargeUniverse: with 100,000 symbols (most of them quiet)
+// the whole list, once more than HTTP.MaxSnapshots have a snapshot, is
+// refused with the hint, and a prefix still answers.
+func TestAPISymbolsLargeUniverse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 100,000-symbol universe")
+	}
+	const most = 1000
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Universe: 100_000, Rate: 20_000},
+		HTTP: tickerd.HTTPConfig{MaxSnapshots: most}, ReadyMaxFeedAge: -1, DrainWindow: -1})
+	base := "http://" + r.Addr + "/api/symbols"
+	waitSymbols(t, base+"?symbols=AAPL", "", []string{"AAPL"})
+	var status int
+	var body string
+	if !testutil.Eventually(wait, func() bool {
+		status, _, body = symbolsOf(t, base, "")
+		return status == http.StatusBadRequest
+	}) {
+		t.Fatalf("GET /api/symbols = %d %.200q, want 400 once more than %d symbols have a snapshot", status, body, most)
+	}
+	if !strings.Contains(body, "ask for part") {
+		t.Errorf("the refusal says %q, want the hint", body)
+	}
+	// FX pairs have no options: few symbols.
+	waitSymbols(t, base+"?prefix="+url.QueryEscape("EUR/USD"), "", []string{"EUR/USD"})
 }
