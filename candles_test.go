@@ -13,7 +13,6 @@ import (
 	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/apptest"
-	"github.com/tickerd/tickerd/internal/cluster"
 	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -64,14 +63,7 @@ func TestCandlesSingleNode(t *testing.T) {
 // Publisher, so they are in NATS for edges, with the OHLCV of the trades;
 // an edge builds none.
 func TestCandlesThroughNATS(t *testing.T) {
-	ns, err := cluster.StartServer(cluster.ServerConfig{Port: -1, StoreDir: t.TempDir()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	}()
+	ns := apptest.StartNATS(t)
 	natsURL := []string{ns.ClientURL()}
 	feedNode := apptest.Start(t, tickerd.Config{Feed: traded(),
 		Cluster: tickerd.ClusterConfig{Role: tickerd.RoleFeed, NATS: natsURL}, ReadyMaxFeedAge: -1, DrainWindow: -1})

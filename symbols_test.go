@@ -17,7 +17,6 @@ import (
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/apptest"
-	"github.com/tickerd/tickerd/internal/cluster"
 	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -163,15 +162,7 @@ func TestAPISymbolsParts(t *testing.T) {
 // token's entitlements and the parts, and answers 503 with the reason,
 // never part of the list, while it cannot read NATS.
 func TestAPISymbolsOnEdge(t *testing.T) {
-	ns, err := cluster.StartServer(cluster.ServerConfig{Port: -1, StoreDir: t.TempDir()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopNATS := func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	}
-	defer stopNATS()
+	ns := apptest.StartNATS(t)
 	natsURL := []string{ns.ClientURL()}
 	authn := verifier(t)
 	feedNode := apptest.Start(t, tickerd.Config{Feed: quoted(), Auth: authn,
@@ -206,7 +197,8 @@ func TestAPISymbolsOnEdge(t *testing.T) {
 		t.Errorf("edge without a token = %d, want 401", status)
 	}
 
-	stopNATS()
+	ns.Shutdown()
+	ns.WaitForShutdown()
 	var body string
 	if !testutil.Eventually(wait, func() bool {
 		var status int

@@ -19,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/tickerd/tickerd"
+	"github.com/tickerd/tickerd/internal/cluster"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -144,6 +147,23 @@ func (l *Logs) String() string {
 // Logger returns a debug-level text logger that writes to l.
 func (l *Logs) Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// StartNATS starts a NATS server with JetStream in the process, on a free
+// 127.0.0.1 port, its store in a temporary directory, for cluster nodes
+// (Cluster.NATS: its ClientURL). It is shut down at the end of the test;
+// a test may shut it down sooner (Shutdown, then WaitForShutdown).
+func StartNATS(t testing.TB) *server.Server {
+	t.Helper()
+	ns, err := cluster.StartServer(cluster.ServerConfig{Port: -1, StoreDir: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	return ns
 }
 
 // FreeAddr returns a 127.0.0.1 address whose port is free right now.
