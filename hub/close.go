@@ -3,7 +3,7 @@ package hub
 import (
 	"time"
 
-	"github.com/gobwas/ws"
+	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
 // closeReason says why a connection ended; each has a counter.
@@ -31,7 +31,7 @@ func (r closeReason) String() string { return reasonNames[r] }
 // startClose begins the closing handshake: subscriptions end at once, the
 // close frame follows whatever replies are queued, and the socket closes
 // when the client answers or CloseTimeout passes.
-func (s *shard) startClose(c *conn, code ws.StatusCode, reason string, why closeReason) {
+func (s *shard) startClose(c *conn, code wsframe.StatusCode, reason string, why closeReason) {
 	if c.state != stateOpen {
 		return
 	}
@@ -48,7 +48,7 @@ func (s *shard) startClose(c *conn, code ws.StatusCode, reason string, why close
 
 // peerClose handles the client's close frame (code) or its hang-up
 // (hangup true): it answers a close it did not start, then closes.
-func (s *shard) peerClose(c *conn, code ws.StatusCode, hangup bool) {
+func (s *shard) peerClose(c *conn, code wsframe.StatusCode, hangup bool) {
 	switch c.state {
 	case stateClosed:
 		return
@@ -136,7 +136,7 @@ func (s *shard) housekeep(now time.Time) {
 			c.inBlocked = false
 			continue
 		case c.state == stateOpen && ns-c.blockedAt > int64(cfg.BacklogTimeout):
-			s.startClose(c, ws.StatusPolicyViolation, "slow consumer", reasonSlow)
+			s.startClose(c, wsframe.StatusPolicyViolation, "slow consumer", reasonSlow)
 		}
 		kept = append(kept, c)
 	}
@@ -167,7 +167,7 @@ func (s *shard) housekeep(now time.Time) {
 			}
 			switch id := c.auth.id.Load(); {
 			case id == nil && ns > c.auth.deadline:
-				s.startClose(c, ws.StatusPolicyViolation, "authentication timeout", reasonAuth)
+				s.startClose(c, wsframe.StatusPolicyViolation, "authentication timeout", reasonAuth)
 			case id != nil && !id.Expiry.IsZero() && now.After(id.Expiry):
 				s.startClose(c, CloseTokenExpired, "token expired", reasonAuth)
 			}
@@ -184,7 +184,7 @@ func (s *shard) housekeep(now time.Time) {
 			continue
 		}
 		if c.lastIn.Load() < idle {
-			s.startClose(c, ws.StatusGoingAway, "idle timeout", reasonIdle)
+			s.startClose(c, wsframe.StatusGoingAway, "idle timeout", reasonIdle)
 			continue
 		}
 		c.push(pingFrame)

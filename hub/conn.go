@@ -4,7 +4,7 @@ import (
 	"net"
 	"sync/atomic"
 
-	"github.com/gobwas/ws"
+	"github.com/tickerd/tickerd/internal/wsframe"
 	"golang.org/x/sys/unix"
 	"golang.org/x/time/rate"
 )
@@ -75,11 +75,11 @@ type connAuth struct {
 
 // partial is what a reader keeps of a connection between reads.
 type partial struct {
-	rbuf    []byte    // bytes of a frame not yet complete
-	frag    []byte    // payload of a fragmented message so far
-	fragT   ws.OpCode // opcode of the fragmented message; 0: none
-	frameAt int64     // Unix ns when the frame in rbuf began; 0: none
-	msgAt   int64     // Unix ns when the fragmented message began
+	rbuf    []byte         // bytes of a frame not yet complete
+	frag    []byte         // payload of a fragmented message so far
+	fragT   wsframe.OpCode // opcode of the fragmented message; 0: none
+	frameAt int64          // Unix ns when the frame in rbuf began; 0: none
+	msgAt   int64          // Unix ns when the fragmented message began
 }
 
 // push appends a control frame (close, ping) to c.ctrl. It is counted in

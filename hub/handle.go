@@ -4,12 +4,10 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gobwas/ws"
+	"github.com/tickerd/tickerd/internal/wsframe"
 	"github.com/tickerd/tickerd/protocol"
 	"golang.org/x/time/rate"
 )
-
-const wsText = ws.OpText
 
 // maxCmdsPerConn bounds the commands one connection may have in flight to
 // its shard; a client past it is flooding and is closed.
@@ -17,15 +15,15 @@ const maxCmdsPerConn = 1024
 
 // request handles one client message on a reader goroutine: it decodes it,
 // answers what it can at once and hands subscription changes to the shard.
-func (h *Hub) request(c *conn, op ws.OpCode, p []byte) {
+func (h *Hub) request(c *conn, op wsframe.OpCode, p []byte) {
 	if c.cmds.Load() > maxCmdsPerConn {
-		h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "too many requests in flight", reasonProtocol})
+		h.protocolClose(c, &closeErr{wsframe.StatusPolicyViolation, "too many requests in flight", reasonProtocol})
 		return
 	}
 	if !h.allow(c) {
 		return
 	}
-	if op != ws.OpText {
+	if op != wsframe.OpText {
 		h.replyError(c, nil, protocol.CodeBadRequest, "binary messages are not supported: send JSON text", nil)
 		return
 	}
@@ -131,7 +129,7 @@ func (h *Hub) allow(c *conn) bool {
 	}
 	c.strikes++
 	if int(c.strikes) > h.cfg.MessageBurst {
-		h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "message rate exceeded", reasonProtocol})
+		h.protocolClose(c, &closeErr{wsframe.StatusPolicyViolation, "message rate exceeded", reasonProtocol})
 		return false
 	}
 	h.replyError(c, nil, protocol.CodeRateLimited, "too many messages: the limit is in the limits message", nil)
@@ -152,7 +150,7 @@ func (h *Hub) authenticate(c *conn, id []byte, token string) {
 	if err != nil {
 		h.replyError(c, id, protocol.CodeUnauthorized, err.Error(), nil)
 		if old == nil {
-			h.protocolClose(c, &closeErr{ws.StatusPolicyViolation, "authentication failed", reasonAuth})
+			h.protocolClose(c, &closeErr{wsframe.StatusPolicyViolation, "authentication failed", reasonAuth})
 		}
 		return
 	}
@@ -224,7 +222,7 @@ func (h *Hub) reply(c *conn, frame []byte) {
 }
 
 // errUnreadReplies closes a client over its reply budget.
-var errUnreadReplies = &closeErr{ws.StatusPolicyViolation, "too many unread replies", reasonReplies}
+var errUnreadReplies = &closeErr{wsframe.StatusPolicyViolation, "too many unread replies", reasonReplies}
 
 // charge counts n more bytes of replies for c and reports whether they fit
 // MaxPendingReplyBytes. When nothing else is pending a reply always fits,
@@ -255,7 +253,7 @@ func (h *Hub) protocolClose(c *conn, e *closeErr) {
 }
 
 // peerClosed reports the client's close frame.
-func (h *Hub) peerClosed(c *conn, code ws.StatusCode) {
+func (h *Hub) peerClosed(c *conn, code wsframe.StatusCode) {
 	c.shard.post(cmd{kind: cmdPeerClose, c: c, code: code})
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/wsframe"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -138,11 +139,11 @@ func (h *Hub) PublishEncoded(symbol string, seq uint64, ts int64, tick []byte) e
 func (h *Hub) publish(sym *symbol, seq uint64, ts int64, tick []byte) {
 	// Both frames in one allocation: tick frame, then snapshot frame.
 	snapLen := len(tick) - len(protocol.TickPrefix) + len(protocol.SnapshotPrefix)
-	buf := make([]byte, 0, 2*maxHeaderLen+len(tick)+snapLen)
-	buf = appendFrameHeader(buf, wsText, len(tick))
+	buf := make([]byte, 0, 2*wsframe.MaxServerHeaderLen+len(tick)+snapLen)
+	buf = appendTextHeader(buf, len(tick))
 	buf = append(buf, tick...)
 	tickEnd := len(buf)
-	buf = appendFrameHeader(buf, wsText, snapLen)
+	buf = appendTextHeader(buf, snapLen)
 	snapOff := len(buf) - tickEnd
 	buf = protocol.SnapshotFromTick(buf, tick)
 	u := &update{tick: buf[:tickEnd:tickEnd], snap: buf[tickEnd:], snapOff: snapOff, seq: seq, ts: ts}

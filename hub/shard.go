@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
+	"github.com/tickerd/tickerd/internal/wsframe"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -87,7 +87,7 @@ type cmd struct {
 	ident     *Identity // cmdReauth
 	id        []byte    // raw request id, owned by the command
 	frame     []byte
-	code      ws.StatusCode
+	code      wsframe.StatusCode
 	reason    string
 	why       closeReason
 	hangup    bool          // cmdPeerClose: EOF or a read error, no close frame
@@ -295,7 +295,7 @@ func (s *shard) drainStep(now time.Time) bool {
 	for ; d.done < due; d.done++ {
 		c := d.order[d.done]
 		d.order[d.done] = nil
-		s.startClose(c, ws.StatusGoingAway, "server shutting down", reasonShutdown)
+		s.startClose(c, wsframe.StatusGoingAway, "server shutting down", reasonShutdown)
 	}
 	return d.done == len(d.order)
 }
@@ -330,7 +330,7 @@ func (s *shard) open(c *conn, m *cmd) {
 	}
 	if s.drain != nil {
 		// Upgraded just before the drain began: it goes now.
-		s.startClose(c, ws.StatusGoingAway, "server shutting down", reasonShutdown)
+		s.startClose(c, wsframe.StatusGoingAway, "server shutting down", reasonShutdown)
 	}
 }
 
@@ -443,7 +443,7 @@ func (s *shard) reauth(c *conn, m *cmd) {
 		// shard down, only this connection.
 		if v := recover(); v != nil {
 			s.h.log.Error("Identity.Allows panicked: closing the connection", "panic", v)
-			s.startClose(c, ws.StatusInternalServerError, "internal error", reasonError)
+			s.startClose(c, wsframe.StatusInternalServerError, "internal error", reasonError)
 		}
 	}()
 	s.queue(c, m.frame)

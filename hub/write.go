@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
 // iovMax is the kernel's limit on the buffers of one sendmsg.
@@ -255,3 +257,34 @@ func rest(bufs [][]byte, n int) [][]byte {
 	}
 	return bufs
 }
+
+// serverFrame returns a new slice holding payload as one final, unmasked
+// frame of opcode op.
+func serverFrame(op wsframe.OpCode, payload []byte) []byte {
+	b := make([]byte, 0, wsframe.MaxServerHeaderLen+len(payload))
+	return wsframe.AppendFrame(b, wsframe.Header{Fin: true, Op: op}, payload)
+}
+
+// textFrame returns a new slice holding payload as one final text frame.
+func textFrame(payload []byte) []byte { return serverFrame(wsframe.OpText, payload) }
+
+// appendTextHeader appends the header of a final text frame of n bytes.
+func appendTextHeader(dst []byte, n int) []byte {
+	return wsframe.AppendHeader(dst, wsframe.Header{Fin: true, Op: wsframe.OpText, Length: int64(n)})
+}
+
+// closeFrame returns a close frame with the given code and reason (cut to
+// fit). A zero code gives a close frame with no body.
+func closeFrame(code wsframe.StatusCode, reason string) []byte {
+	if code == 0 {
+		return serverFrame(wsframe.OpClose, nil)
+	}
+	return serverFrame(wsframe.OpClose, wsframe.AppendCloseBody(nil, code, wsframe.TrimReason(reason)))
+}
+
+// isPong reports whether frame is a pong frame.
+func isPong(frame []byte) bool { return len(frame) > 0 && frame[0] == 0x80|wsframe.OpPong }
+
+// pingFrame is sent to every connection each PingInterval; it is shared
+// and never modified.
+var pingFrame = serverFrame(wsframe.OpPing, nil)
