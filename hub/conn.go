@@ -24,7 +24,7 @@ type conn struct {
 
 	// Shared between the poller callback, readers and the shard.
 	rstate  atomic.Int32 // reads queued or running, plus rDead; see readers
-	closing atomic.Bool  // set once the connection stops taking requests
+	closing atomic.Bool  // set by the shard once it closes the connection: readers stop taking requests
 	blocked atomic.Bool  // socket buffer full: shard waits for EPOLLOUT
 	woken   atomic.Bool  // a writable command is queued for the shard
 	cmds    atomic.Int32 // commands from readers not yet applied by the shard
@@ -52,9 +52,12 @@ type conn struct {
 	why       closeReason // why it is closing
 	// finAfterWrite: finish once the TLS writer has sent the close echo.
 	finAfterWrite bool
-	// gotClose is reader-owned: the client's close frame came, ignore the
-	// rest. (Here, it packs the struct.)
+	// gotClose and stopped are reader-owned (here, they pack the
+	// struct). gotClose: the client's close frame came, ignore the rest.
+	// stopped: the reader has asked the shard to close the connection
+	// (or told it the client did): it takes no more requests.
 	gotClose  bool
+	stopped   bool
 	blockedAt int64 // Unix ns when out last became non-empty; 0: not blocked
 	closeBy   int64 // Unix ns: deadline for the client's close frame
 }
@@ -80,6 +83,19 @@ type partial struct {
 	fragT   wsframe.OpCode // opcode of the fragmented message; 0: none
 	frameAt int64          // Unix ns when the frame in rbuf began; 0: none
 	msgAt   int64          // Unix ns when the fragmented message began
+}
+
+// charge counts n more bytes of replies for c and reports whether they
+// fit budget. When nothing else is pending a reply always fits, so one
+// larger than the budget (a long symbol list) still goes out. Readers and
+// the shard call it (replyBytes is atomic).
+func (c *conn) charge(n, budget int) bool {
+	v := c.replyBytes.Add(int32(n))
+	if int(v) <= budget || int(v) == n {
+		return true
+	}
+	c.replyBytes.Add(-int32(n))
+	return false
 }
 
 // push appends a control frame (close, ping) to c.ctrl. It is counted in

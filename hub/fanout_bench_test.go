@@ -48,7 +48,7 @@ func benchHub(tb testing.TB, cfg Config, nsym, n int, sub func(i int) []uint32) 
 		}
 		syms := sub(i)
 		want += int64(len(syms))
-		h.attach(&conn{fd: fd, idx: -1}, nil, cmd{syms: syms, names: make([]string, len(syms))})
+		h.attach(&conn{fd: fd, idx: -1}, nil, openCmd{set: symbolSet{syms: syms, names: make([]string, len(syms))}})
 		clients = append(clients, cc)
 	}
 	// One blocking reader per client: parked in the runtime poller until

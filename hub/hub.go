@@ -167,7 +167,7 @@ func (h *Hub) publish(sym *symbol, seq uint64, ts int64, tick []byte) {
 	h.stats.published.Add(1)
 	h.stats.lastLag.Store(time.Now().UnixNano() - ts)
 	for _, s := range h.shards {
-		s.published(sym.id)
+		s.notify(sym.id)
 	}
 }
 
@@ -217,7 +217,7 @@ func (h *Hub) Shutdown(ctx context.Context) error { return h.Drain(ctx, 0) }
 func (h *Hub) Drain(ctx context.Context, window time.Duration) error {
 	h.draining.Store(true)
 	for _, s := range h.shards {
-		s.post(cmd{kind: cmdShutdown, window: window})
+		s.post(nil, &shutdownCmd{window: window})
 	}
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
@@ -247,4 +247,27 @@ func (h *Hub) Close() error {
 		_ = h.poll.close()
 	})
 	return nil
+}
+
+// symbolSet is a request's symbol names resolved by a reader or at the
+// upgrade: the hub's symbols, their names in the same order, and the
+// requested names that are not symbols.
+type symbolSet struct {
+	syms    []uint32
+	names   []string // the hub's copies, not the request buffer's
+	unknown []string
+}
+
+// resolve maps names to symbols. Any goroutine may call it.
+func (h *Hub) resolve(names []string) symbolSet {
+	var set symbolSet
+	for _, n := range names {
+		if s := h.byName[n]; s != nil {
+			set.syms = append(set.syms, s.id)
+			set.names = append(set.names, s.name)
+		} else {
+			set.unknown = append(set.unknown, n)
+		}
+	}
+	return set
 }

@@ -131,7 +131,7 @@ const (
 type reader struct {
 	h       *Hub
 	buf     []byte    // scratch: a carried-over partial frame, then what was read
-	out     frameSink // where whole messages and control frames go: h
+	out     frameSink // where whole messages and control frames go: the reader itself
 	max     int       // the largest message: h.cfg.MaxMessageBytes
 	timeout int64     // ns to finish a frame or message: h.cfg.FrameTimeout; 0: none
 
@@ -145,8 +145,8 @@ type reader struct {
 	pinged bool
 }
 
-// frameSink takes what the frame parser finds. The Hub is the one sink;
-// the fuzz test records instead.
+// frameSink takes what the frame parser finds: the reader itself (see
+// request.go); the fuzz test records instead.
 type frameSink interface {
 	request(c *conn, op wsframe.OpCode, p []byte) // a whole data message; p is only valid during the call
 	pong(c *conn, p []byte)                       // answer the ping with payload p (only valid during the call)
@@ -155,7 +155,9 @@ type frameSink interface {
 }
 
 func newReader(h *Hub, buf []byte) *reader {
-	return &reader{h: h, buf: buf, out: h, max: h.cfg.MaxMessageBytes, timeout: int64(h.cfg.FrameTimeout)}
+	rd := &reader{h: h, buf: buf, max: h.cfg.MaxMessageBytes, timeout: int64(h.cfg.FrameTimeout)}
+	rd.out = rd
+	return rd
 }
 
 // errFrameTimeout closes a client that did not finish a frame or a
@@ -286,7 +288,7 @@ func (rd *reader) serve(c *conn) bool {
 			}
 		}
 		if err != nil {
-			rd.h.hangup(c)
+			rd.hangup(c)
 			return true
 		}
 		now := time.Now()
@@ -294,7 +296,7 @@ func (rd *reader) serve(c *conn) bool {
 			c.lastIn.Store(now.Unix())
 		}
 		if cerr := rd.consume(c, data, carried, now.UnixNano()); cerr != nil {
-			rd.h.protocolClose(c, cerr)
+			rd.protocolClose(c, cerr)
 			return true
 		}
 		if n == 0 {
@@ -312,7 +314,7 @@ func (rd *reader) safeServe(c *conn) (done bool) {
 		if v := recover(); v != nil {
 			rd.pinged = false // the next connection must not answer this one's ping
 			rd.h.log.Error("reader panic: closing the connection", "panic", v, "stack", string(debug.Stack()))
-			rd.h.protocolClose(c, &closeErr{wsframe.StatusInternalServerError, "internal error", reasonError})
+			rd.protocolClose(c, &closeErr{wsframe.StatusInternalServerError, "internal error", reasonError})
 			done = true
 		}
 	}()
@@ -365,7 +367,7 @@ func (rd *reader) frames(c *conn, b []byte) ([]byte, *closeErr) {
 		if c.gotClose {
 			return nil, nil // nothing after the client's close frame counts
 		}
-		if c.closing.Load() {
+		if c.stopped || c.closing.Load() {
 			// After a close only the client's close frame matters; the
 			// shard closes the socket when it comes or times out.
 			return rd.drainClosing(c, b)
@@ -481,7 +483,6 @@ func (rd *reader) closeFrame(c *conn, p []byte) *closeErr {
 	if code == wsframe.StatusNoStatus {
 		code = 0 // no body: the echo has none either
 	}
-	c.closing.Store(true)
 	c.gotClose = true
 	rd.out.peerClosed(c, code)
 	return nil

@@ -82,8 +82,8 @@ func (n *counts) observe(d int64) {
 	n.latSum += d
 }
 
-// publish adds n to st and zeroes n.
-func (n *counts) publish(st *shardStats) {
+// addTo adds n to st and zeroes n.
+func (n *counts) addTo(st *shardStats) {
 	if n.msgs != 0 {
 		st.msgs.Add(n.msgs)
 	}

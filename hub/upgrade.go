@@ -90,7 +90,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.auth.id.Store(ident)
 		}
 	}
-	var open cmd
+	var open openCmd
 	if q := r.URL.Query().Get("symbols"); q != "" {
 		names, msg := splitSymbols(q, h.cfg.MaxSymbolsPerRequest, protocol.DefaultMaxSymbolLen)
 		if msg != "" {
@@ -104,8 +104,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			names, open.forbidden = splitAllowed(ident, names)
 		}
-		m := h.resolve(names)
-		open.syms, open.names, open.unknown = m.syms, m.names, m.unknown
+		open.set = h.resolve(names)
 	}
 
 	// A plain connection's socket moves to a descriptor of the hub's own
@@ -152,7 +151,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.fd = -1
-		open.frame = early // the reader goroutine parses these first
+		open.early = early // the reader goroutine parses these first
 		h.attach(c, nil, open)
 		registered = true
 		return
@@ -178,15 +177,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // attach hands a WebSocket connection to a shard: the shard registers it
-// with epoll and subscribes it to open.syms. early holds bytes the client
-// sent right behind its handshake.
-func (h *Hub) attach(c *conn, early []byte, open cmd) {
+// with epoll and subscribes it to open.set. early holds bytes the client
+// sent right behind its handshake. It runs on the HTTP goroutine that
+// upgraded c.
+func (h *Hub) attach(c *conn, early []byte, open openCmd) {
 	if len(early) > 0 {
 		c.part = &partial{rbuf: append([]byte(nil), early...)}
 	}
 	c.shard = h.shards[int(h.next.Add(1))%len(h.shards)]
-	open.kind, open.c = cmdOpen, c
-	c.shard.post(open)
+	c.shard.post(c, &open)
 }
 
 // splitSymbols splits a ?symbols= list. The count (duplicates counted,

@@ -22,10 +22,11 @@ type writer struct {
 // sendFlags are the flags of every send: never block, never raise SIGPIPE.
 const sendFlags = unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL
 
-// writev writes bufs to fd with as few system calls as the kernel allows
-// and returns how many bytes it took. A socket that is full yields n short
-// of the total and a nil error.
-func (w *writer) writev(fd int, bufs [][]byte) (n int, calls int, err error) {
+// sendmsg writes bufs to the non-blocking socket fd with as few system
+// calls as the kernel allows (sendmsg, or send for a single buffer) and
+// returns how many bytes it took. A socket that is full yields n short of
+// the total and a nil error.
+func (w *writer) sendmsg(fd int, bufs [][]byte) (n int, calls int, err error) {
 	for len(bufs) > 0 {
 		chunk := bufs
 		if len(chunk) > iovMax {
@@ -190,7 +191,7 @@ func (s *shard) send(c *conn, bufs [][]byte, replies int) bool {
 	for _, b := range bufs {
 		total += len(b)
 	}
-	n, calls, err := s.w.writev(c.fd, bufs)
+	n, calls, err := s.w.sendmsg(c.fd, bufs)
 	if err == nil && n < total && !c.blocked.Load() {
 		// Mark blocked before trying once more: an EPOLLOUT that comes
 		// after this store is seen by the poller, and one that came
@@ -198,7 +199,7 @@ func (s *shard) send(c *conn, bufs [][]byte, replies int) bool {
 		c.blocked.Store(true)
 		rest := rest(bufs, n)
 		var m, k int
-		m, k, err = s.w.writev(c.fd, rest)
+		m, k, err = s.w.sendmsg(c.fd, rest)
 		n += m
 		calls += k
 	}
