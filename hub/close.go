@@ -108,7 +108,7 @@ func (s *shard) finish(c *conn, why closeReason) {
 			s.all[i] = m
 			m.idx = int32(i)
 			for _, e := range m.subs {
-				s.subs[e.sym][e.index()].ci = uint32(i)
+				e.st.fan.Load().shards[s.id].subs[e.index()].ci = uint32(i)
 			}
 		}
 		s.all[last] = nil

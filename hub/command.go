@@ -44,7 +44,10 @@ type unsubscribeCmd struct {
 }
 
 // replyCmd queues a reply a reader made, already charged to c's budget.
-type replyCmd struct{ frame []byte }
+// A frame made of two pieces (a head made for the request and a tail
+// shared with other connections, as the "list" reply is) has the second
+// in tail; both are queued at once.
+type replyCmd struct{ frame, tail []byte }
 
 // reauthCmd applies a fresh token: it queues frame (the "authenticated"
 // reply, charged by the reader) and ends what ident does not allow.
@@ -95,7 +98,7 @@ func (m *unsubscribeCmd) apply(s *shard, c *conn) {
 
 func (m *replyCmd) apply(s *shard, c *conn) {
 	if c.state == stateOpen {
-		s.queue(c, m.frame) // charged by the reader
+		s.queue(c, m.frame, m.tail) // charged by the reader
 	}
 }
 
@@ -142,7 +145,7 @@ func (s *shard) open(c *conn, m *openCmd) {
 		s.h.stats.errors[codeIndex(protocol.CodeForbiddenSymbol)].Add(1)
 		s.reply(c, errorFrame(nil, protocol.CodeForbiddenSymbol, "not entitled to: ", m.forbidden))
 	}
-	if len(m.set.syms) > 0 || len(m.set.unknown) > 0 {
+	if len(m.set.streams) > 0 || len(m.set.unknown) > 0 {
 		s.subscribe(c, nil, m.set)
 	}
 	if early {

@@ -41,6 +41,7 @@ type conn struct {
 
 	// Owned by the shard goroutine.
 	subs      []sub    // subscriptions, unordered
+	pending   []uint32 // indexes in subs with something to send (subPending); may hold stale entries
 	ctrl      [][]byte // replies and control frames to write before data
 	out       [][]byte // unwritten rest of a write the socket did not take
 	outReply  int32    // bytes of replies at the front of out (or of the TLS batch in flight)
@@ -133,22 +134,28 @@ func (c *conn) abort() {
 	_ = unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 }
 
-// sub is one subscription of a connection. pos is the index of the
-// connection's entry in shard.subs[sym], so both sides unlink in O(1).
+// sub is one subscription of a connection: to a stream, the index of the
+// connection's entry in the stream's list for the shard (so both sides
+// unlink in O(1)), flags, and what was last sent.
 type sub struct {
-	sym  uint32
-	pos  uint32 // low 31 bits: index in shard.subs[sym]; top bit: subSnap
+	st   *stream
+	pos  uint32 // low 29 bits: index in st's fan-out list of the shard; the rest: flags
 	sent uint32 // ver of the last update written; 0: none yet
 }
 
-// subSnap in sub.pos: the next write for this symbol is a snapshot.
-const subSnap = 1 << 31
+// Flags in sub.pos.
+const (
+	subSnap    = 1 << 31 // the next write for this subscription is a snapshot
+	subPending = 1 << 30 // on the connection's pending list
+	subSeen    = 1 << 29 // scratch of compactPending
+	subIndex   = subSeen - 1
+)
 
-func (e *sub) index() uint32 { return e.pos &^ subSnap }
+func (e *sub) index() uint32 { return e.pos & subIndex }
 
-func (e *sub) setIndex(i uint32) { e.pos = e.pos&subSnap | i }
+func (e *sub) setIndex(i uint32) { e.pos = e.pos&^subIndex | i }
 
-// subRef is an entry of a symbol's subscriber list in a shard: the
+// subRef is an entry of a stream's subscriber list in a shard: the
 // connection's index in shard.all and the subscription's index in its
 // subs. Eight bytes per subscription instead of a pointer and an index.
 type subRef struct {

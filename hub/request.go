@@ -69,7 +69,7 @@ func (rd *reader) request(c *conn, op wsframe.OpCode, p []byte) {
 			}
 		}
 		set := h.resolve(names)
-		if len(set.syms) == 0 {
+		if len(set.streams) == 0 {
 			h.stats.errors[codeIndex(protocol.CodeUnknownSymbol)].Add(1)
 			rd.reply(c, errorFrame(id, protocol.CodeUnknownSymbol, "unknown symbol: ", set.unknown))
 			return
@@ -80,7 +80,11 @@ func (rd *reader) request(c *conn, op wsframe.OpCode, p []byte) {
 			c.shard.post(c, &subscribeCmd{id: id, set: set})
 		}
 	case protocol.OpList:
-		rd.reply(c, textFrame(protocol.AppendSymbols(nil, id, h.names)))
+		head, tail := h.uni.current().listReply(id)
+		rd.replyPieces(c, head, tail)
+	case protocol.OpSearch:
+		names, more := h.uni.current().search(req.Prefix, req.Limit)
+		rd.reply(c, textFrame(protocol.AppendSearch(nil, id, req.Prefix, names, more)))
 	case protocol.OpPing:
 		rd.reply(c, textFrame(protocol.AppendPong(nil, id, time.Now().UnixNano())))
 	default:
@@ -205,12 +209,15 @@ func cloneBytes(b []byte) []byte {
 // from now on, so replies a client asks for faster than it reads them
 // cannot pile up anywhere, not even in the shard's inbox; a client over
 // the budget is closed with 1008.
-func (rd *reader) reply(c *conn, frame []byte) {
-	if !c.charge(len(frame), rd.h.cfg.MaxPendingReplyBytes) {
+func (rd *reader) reply(c *conn, frame []byte) { rd.replyPieces(c, frame, nil) }
+
+// replyPieces is reply for a frame in two pieces (see replyCmd).
+func (rd *reader) replyPieces(c *conn, frame, tail []byte) {
+	if !c.charge(len(frame)+len(tail), rd.h.cfg.MaxPendingReplyBytes) {
 		rd.protocolClose(c, errUnreadReplies)
 		return
 	}
-	c.shard.post(c, &replyCmd{frame: frame})
+	c.shard.post(c, &replyCmd{frame: frame, tail: tail})
 }
 
 // errUnreadReplies closes a client over its reply budget.

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -18,28 +17,24 @@ type shard struct {
 	mu sync.Mutex // guards the inbox
 	// The inbox, guarded by mu. Commands are applied in order; the other
 	// two lists are sets (a connection or a symbol is in them once).
-	cmds     []envelope // commands from readers, HTTP, TLS writers, Drain
-	notified []uint32   // symbols with a new update since the last pass (notify)
+	cmds     []envelope // commands from readers, HTTP, TLS writers, Drain, Delist
+	notified []*fanout  // streams with a new update since the last pass (notify)
 	writable []*conn    // connections whose socket has room again (poller)
 	wake     chan struct{}
-	// queued[sym] is set while sym is in notified, so a burst of updates
-	// of one symbol costs the shard one pass over its subscribers.
-	queued []atomic.Bool
 
 	stats shardStats
 	n     counts // owned by run: added to stats after each pass
 
-	// Owned by run.
-	subs     [][]subRef // per symbol id: this shard's subscribers
-	all      []*conn    // every connection of the shard
-	dirty    []*conn    // connections with something to write
-	blocked  []*conn    // connections waiting for EPOLLOUT (may hold stale entries)
-	closing  []*conn    // connections waiting for the client's close frame
+	// Owned by run; so are the shard's entries of every fanout
+	// (fanShard.subs, mark).
+	all      []*conn // every connection of the shard
+	dirty    []*conn // connections with something to write
+	blocked  []*conn // connections waiting for EPOLLOUT (may hold stale entries)
+	closing  []*conn // connections waiting for the client's close frame
 	w        writer
 	cmdBuf   []envelope
-	notBuf   []uint32
+	notBuf   []*fanout
 	wrBuf    []*conn
-	mark     []int32 // scratch, per symbol id: index+1 in the current conn's subs
 	lastPing time.Time
 	drain    *drainPlan // non-nil while draining
 	// keepingUp is false while flushes take longer than lagPass, two in a
@@ -54,12 +49,9 @@ const lagPass = 5 * time.Millisecond
 
 func newShard(h *Hub, id int) *shard {
 	return &shard{
-		h:      h,
-		id:     id,
-		wake:   make(chan struct{}, 1),
-		queued: make([]atomic.Bool, len(h.syms)),
-		subs:   make([][]subRef, len(h.syms)),
-		mark:   make([]int32, len(h.syms)),
+		h:    h,
+		id:   id,
+		wake: make(chan struct{}, 1),
 
 		keepingUp: true,
 	}
@@ -77,14 +69,16 @@ func (s *shard) post(c *conn, m command) {
 	s.signal()
 }
 
-// notify tells the shard that sym has a new update. It never blocks, and
-// a symbol already queued is not queued again. Publishers call it.
-func (s *shard) notify(sym uint32) {
-	if !s.queued[sym].CompareAndSwap(false, true) {
+// notify tells the shard that f's stream has a new update. It never
+// blocks, and a stream already queued is not queued again, so a burst of
+// updates of one stream costs the shard one pass over its subscribers.
+// Publishers call it.
+func (s *shard) notify(f *fanout) {
+	if !f.shards[s.id].queued.CompareAndSwap(false, true) {
 		return
 	}
 	s.mu.Lock()
-	s.notified = append(s.notified, sym)
+	s.notified = append(s.notified, f)
 	s.mu.Unlock()
 	s.signal()
 }
@@ -140,41 +134,47 @@ func (s *shard) run(done <-chan struct{}) {
 // takes the latest update of each symbol, so a busy shard merges updates
 // instead of queueing them.
 func (s *shard) pass() {
-	for {
-		s.mu.Lock()
-		cmds, notified, writable := s.cmds, s.notified, s.writable
-		s.cmds, s.notified, s.writable = s.cmdBuf[:0], s.notBuf[:0], s.wrBuf[:0]
-		s.mu.Unlock()
-		if len(cmds) == 0 && len(notified) == 0 && len(writable) == 0 {
-			s.cmdBuf, s.notBuf, s.wrBuf = cmds, notified, writable
-			s.flush()
-			s.n.addTo(&s.stats)
-			return
-		}
-		for i := range cmds {
-			e := &cmds[i]
-			if e.c != nil {
-				e.c.cmds.Add(-1)
-			}
-			e.cmd.apply(s, e.c)
-			*e = envelope{}
-		}
-		for i, c := range writable {
-			writable[i] = nil
-			s.writable1(c)
-		}
-		for _, sym := range notified {
-			s.queued[sym].Store(false)
-			for _, r := range s.subs[sym] {
-				s.markDirty(s.all[r.ci])
-			}
-		}
-		s.cmdBuf, s.notBuf, s.wrBuf = cmds, notified, writable
+	for s.applyInbox() {
 		s.flush()
 		// Add now: a saturated shard may loop here for as long as
 		// updates keep coming, and its counters must not freeze.
 		s.n.addTo(&s.stats)
 	}
+	s.flush()
+	s.n.addTo(&s.stats)
+}
+
+// applyInbox takes the inbox and applies it: commands, writable sockets,
+// then notified streams, whose subscribers go on their connections'
+// pending lists. It reports false if the inbox was empty.
+func (s *shard) applyInbox() bool {
+	s.mu.Lock()
+	cmds, notified, writable := s.cmds, s.notified, s.writable
+	s.cmds, s.notified, s.writable = s.cmdBuf[:0], s.notBuf[:0], s.wrBuf[:0]
+	s.mu.Unlock()
+	empty := len(cmds) == 0 && len(notified) == 0 && len(writable) == 0
+	for i := range cmds {
+		e := &cmds[i]
+		if e.c != nil {
+			e.c.cmds.Add(-1)
+		}
+		e.cmd.apply(s, e.c)
+		*e = envelope{}
+	}
+	for i, c := range writable {
+		writable[i] = nil
+		s.writable1(c)
+	}
+	for i, f := range notified {
+		notified[i] = nil
+		fs := &f.shards[s.id]
+		fs.queued.Store(false)
+		for _, r := range fs.subs {
+			s.pend(s.all[r.ci], r.idx)
+		}
+	}
+	s.cmdBuf, s.notBuf, s.wrBuf = cmds[:0], notified[:0], writable[:0]
+	return !empty
 }
 
 // writable1 writes the rest of c's backlog now that its socket has room.
@@ -183,6 +183,17 @@ func (s *shard) writable1(c *conn) {
 	if c.state != stateClosed && len(c.out) > 0 {
 		s.write(c)
 	}
+}
+
+// pend puts c.subs[i] on c's pending list, once, and c on the shard's
+// dirty list: its stream has something c has not been sent.
+func (s *shard) pend(c *conn, i uint32) {
+	e := &c.subs[i]
+	if e.pos&subPending == 0 {
+		e.pos |= subPending
+		c.pending = append(c.pending, i)
+	}
+	s.markDirty(c)
 }
 
 func (s *shard) markDirty(c *conn) {
@@ -227,20 +238,25 @@ func (s *shard) reply(c *conn, frame []byte) {
 		s.closeUnread(c)
 		return
 	}
-	s.queue(c, frame)
+	s.queue(c, frame, nil)
 }
 
-// queue appends a charged reply to c.ctrl, within MaxPendingReplies.
-func (s *shard) queue(c *conn, frame []byte) {
+// queue appends a charged reply to c.ctrl, within MaxPendingReplies: a
+// frame, and the rest of it in tail if it comes in two pieces (see
+// replyCmd).
+func (s *shard) queue(c *conn, frame, tail []byte) {
 	if len(c.ctrl) >= s.h.cfg.MaxPendingReplies {
-		c.replyBytes.Add(-int32(len(frame)))
+		c.replyBytes.Add(-int32(len(frame) + len(tail)))
 		s.closeUnread(c)
 		return
 	}
-	if isPong(frame) && s.coalescePong(c, frame) {
+	if tail == nil && isPong(frame) && s.coalescePong(c, frame) {
 		return
 	}
 	c.ctrl = append(c.ctrl, frame)
+	if tail != nil {
+		c.ctrl = append(c.ctrl, tail)
+	}
 	s.markDirty(c)
 }
 

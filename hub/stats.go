@@ -111,6 +111,8 @@ type hubStats struct {
 	opened         atomic.Uint64
 	published      atomic.Uint64
 	stale          atomic.Uint64 // updates dropped: seq not above the last
+	listed         atomic.Uint64 // symbols added by List (not those of New)
+	delisted       atomic.Uint64 // symbols removed by Delist
 	unknown        atomic.Uint64 // updates for symbols the hub does not serve
 	protocolErrors atomic.Uint64
 	pingsDropped   atomic.Uint64 // client pings answered by a later pong, or not at all (over the rate)
@@ -121,13 +123,18 @@ type hubStats struct {
 
 // Stats is a snapshot of the hub's counters.
 type Stats struct {
-	Conns          int64
-	Opened         uint64
-	Closed         map[string]uint64 // by reason
-	Subscriptions  int64
-	Published      uint64
-	Stale          uint64
-	Unknown        uint64
+	Conns         int64
+	Opened        uint64
+	Closed        map[string]uint64 // by reason
+	Subscriptions int64
+	Published     uint64
+	Stale         uint64
+	Unknown       uint64
+	// Symbols is the size of the universe now; Listed and Delisted count
+	// the symbols List added and Delist removed.
+	Symbols        int64
+	Listed         uint64
+	Delisted       uint64
 	Messages       uint64
 	Merged         uint64
 	Writes         uint64
@@ -157,6 +164,9 @@ func (h *Hub) Stats() Stats {
 		Published:      h.stats.published.Load(),
 		Stale:          h.stats.stale.Load(),
 		Unknown:        h.stats.unknown.Load(),
+		Symbols:        int64(len(h.uni.current().syms)),
+		Listed:         h.stats.listed.Load(),
+		Delisted:       h.stats.delisted.Load(),
 		ProtocolErrors: h.stats.protocolErrors.Load(),
 		PingsDropped:   h.stats.pingsDropped.Load(),
 		Closed:         make(map[string]uint64, numReasons),

@@ -83,9 +83,10 @@ func (w *writer) sendmsg(fd int, bufs [][]byte) (n int, calls int, err error) {
 	return n, calls, nil
 }
 
-// collect gathers what c has to send: replies first, then the latest
-// update of every subscribed symbol it has not written yet. It returns
-// s.w.bufs holding them, and the bytes of replies at their front.
+// collect gathers what c has to send: replies first, then, for each
+// subscription on its pending list, what it has not been sent yet. It
+// returns s.w.bufs holding them, and the bytes of replies at their front.
+// Its cost follows what changed for c, not how many subscriptions c has.
 func (s *shard) collect(c *conn) (bufs [][]byte, replies int) {
 	bufs = append(s.w.bufs[:0], c.ctrl...)
 	for _, f := range c.ctrl {
@@ -97,9 +98,16 @@ func (s *shard) collect(c *conn) (bufs [][]byte, replies int) {
 	}
 	var msgs, merged uint64
 	now := time.Now().UnixNano()
-	for i := range c.subs {
+	for _, i := range c.pending {
+		if int(i) >= len(c.subs) {
+			continue // stale: see unlink
+		}
 		e := &c.subs[i]
-		u := s.h.syms[e.sym].latest.Load()
+		if e.pos&subPending == 0 {
+			continue // stale, or a second entry
+		}
+		e.pos &^= subPending
+		u := e.st.latest.Load()
 		if u == nil || u.ver == e.sent {
 			continue
 		}
@@ -108,7 +116,7 @@ func (s *shard) collect(c *conn) (bufs [][]byte, replies int) {
 			e.pos &^= subSnap
 		} else if d := u.ver - e.sent; d == 1 {
 			bufs = append(bufs, u.tick)
-		} else if s.keepingUp && d <= ringSize && s.h.syms[e.sym].appendRecent(&bufs, e.sent, u, now, &s.n) {
+		} else if s.keepingUp && d <= ringSize && e.st.fan.Load().appendRecent(&bufs, e.sent, u, now, &s.n) {
 			msgs += uint64(d - 1)
 		} else {
 			// Behind, or too far behind: the latest value wins and
@@ -120,6 +128,7 @@ func (s *shard) collect(c *conn) (bufs [][]byte, replies int) {
 		msgs++
 		s.n.observe(now - u.ts)
 	}
+	c.pending = c.pending[:0]
 	s.n.msgs += msgs
 	s.n.merged += merged
 	return bufs, replies
@@ -128,11 +137,11 @@ func (s *shard) collect(c *conn) (bufs [][]byte, replies int) {
 // appendRecent appends the tick frames of the updates after ver sent up
 // to and including u, in order, if the ring still holds all of them.
 // Their latency goes to st (u's is counted by the caller).
-func (sym *symbol) appendRecent(bufs *[][]byte, sent uint32, u *update, now int64, st *counts) bool {
+func (f *fanout) appendRecent(bufs *[][]byte, sent uint32, u *update, now int64, st *counts) bool {
 	var got [ringSize]*update
 	n := 0
 	for v := sent + 1; v != u.ver; v++ {
-		p := sym.recent[v%ringSize].Load()
+		p := f.ring[v%ringSize].Load()
 		if p == nil || p.ver != v {
 			return false // overwritten already
 		}
