@@ -129,21 +129,9 @@ func (s *shard) housekeep(now time.Time) {
 	ns := now.UnixNano()
 	cfg := &s.h.cfg
 
-	kept := s.blocked[:0]
-	for _, c := range s.blocked {
-		switch {
-		case c.state == stateClosed || c.blockedAt == 0:
-			c.inBlocked = false
-			continue
-		case c.state == stateOpen && ns-c.blockedAt > int64(cfg.BacklogTimeout):
-			s.startClose(c, wsframe.StatusPolicyViolation, "slow consumer", reasonSlow)
-		}
-		kept = append(kept, c)
-	}
-	clear(s.blocked[len(kept):])
-	s.blocked = kept
+	s.checkBacklogs(ns)
 
-	kept = s.closing[:0]
+	kept := s.closing[:0]
 	for _, c := range s.closing {
 		switch {
 		case c.state == stateClosed:

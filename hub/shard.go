@@ -177,14 +177,6 @@ func (s *shard) applyInbox() bool {
 	return !empty
 }
 
-// writable1 writes the rest of c's backlog now that its socket has room.
-func (s *shard) writable1(c *conn) {
-	c.woken.Store(false)
-	if c.state != stateClosed && len(c.out) > 0 {
-		s.write(c)
-	}
-}
-
 // pend puts c.subs[i] on c's pending list, once, and c on the shard's
 // dirty list: its stream has something c has not been sent.
 func (s *shard) pend(c *conn, i uint32) {
@@ -212,8 +204,8 @@ func (s *shard) flush() {
 	for i, c := range s.dirty {
 		s.dirty[i] = nil
 		c.dirty = false
-		if c.state != stateClosed && len(c.out) == 0 {
-			s.write(c)
+		if c.state != stateClosed && !c.blocked.Load() {
+			s.write(c) // a blocked one is written when EPOLLOUT comes (backlog.go)
 		}
 	}
 	s.dirty = s.dirty[:0]

@@ -176,10 +176,7 @@ func (s *shard) sendTLS(c *conn, bufs [][]byte, replies int) bool {
 	}
 	c.outReply = int32(replies)
 	c.blocked.Store(true)
-	if c.blockedAt == 0 {
-		c.blockedAt = time.Now().UnixNano()
-		s.trackBlocked(c)
-	}
+	s.stalled(c)
 	s.h.wg.Add(1)
 	go func() {
 		defer s.h.wg.Done()

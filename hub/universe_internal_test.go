@@ -14,6 +14,7 @@ import (
 	"weak"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/wsframe"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -261,4 +262,100 @@ func TestDelistedSymbolCollected(t *testing.T) {
 		t.Errorf("the delisted symbol is still reachable after its subscriptions ended")
 	}
 	runtime.KeepAlive(conns)
+}
+
+// TestSettleShortWrite cuts a write at every byte: what the socket took,
+// then conn.out, then what a later collect finds must be whole frames, the
+// reply once, and for each symbol rising seqs up to its latest, with no
+// update sent twice; conn.out holds at most the rest of one data frame.
+func TestSettleShortWrite(t *testing.T) {
+	h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 3))
+	s := h.shards[0]
+	pub := func(sym string, seq uint64) {
+		h.Publish(&protocol.Tick{Symbol: sym, Seq: seq, TS: 1, PricePrec: 2})
+	}
+	pub("S0", 1)
+	pub("S1", 1)
+	total := -1
+	for n := 0; n != total; n++ {
+		s.all = nil
+		c := addConn(s)
+		s.subscribe(c, nil, h.resolve([]string{"S0", "S1", "S2"}))
+		c.ctrl = nil
+		bufs, _ := s.collect(c) // snapshots of S0 and S1
+		s.settle(c, bufs, 0, size(bufs))
+		s.w.reuse(bufs)
+		base := [3]uint64{1, 1, 0}
+		// Owed now: S0 ticks 2, 3, 4 (from the ring); S1 tick 2; S2's
+		// snapshot 1; and a reply.
+		for _, q := range []uint64{2, 3, 4} {
+			pub("S0", q+uint64(n)*10)
+		}
+		pub("S1", 2+uint64(n)*10)
+		pub("S2", 1+uint64(n)*10)
+		s.applyInbox()
+		c.ctrl = [][]byte{textFrame([]byte(`{"type":"pong"}`))}
+		c.replyBytes.Store(int32(len(c.ctrl[0])))
+
+		bufs, nreplies := s.collect(c)
+		var wire []byte
+		for _, b := range bufs {
+			wire = append(wire, b...)
+		}
+		if total < 0 {
+			total = len(wire) + 1
+		}
+		s.settle(c, bufs, nreplies, n)
+		s.w.reuse(bufs)
+		wire = wire[:n]
+		for _, b := range c.out {
+			wire = append(wire, b...)
+		}
+		if len(c.out) > 0 && c.outReply == 0 && len(c.out) != 1 {
+			t.Fatalf("cut at %d: conn.out holds %d pieces of data, want the rest of one frame", n, len(c.out))
+		}
+		c.out, c.outReply = nil, 0
+		c.replyBytes.Store(0)
+		bufs, _ = s.collect(c) // the socket has room again
+		for _, b := range bufs {
+			wire = append(wire, b...)
+		}
+		s.w.reuse(bufs)
+
+		var got []string
+		seqs := base
+		for len(wire) > 0 {
+			f, k, err := wsframeNext(wire)
+			if err != nil || k == 0 {
+				t.Fatalf("cut at %d: not whole frames: %v (%d bytes left)", n, err, len(wire))
+			}
+			wire = wire[k:]
+			if string(f) == `{"type":"pong"}` {
+				got = append(got, "pong")
+				continue
+			}
+			_, sym, seq, _, ok := protocol.ScanTick(f)
+			if !ok {
+				t.Fatalf("cut at %d: frame %q", n, f)
+			}
+			i := int(sym[1] - '0')
+			if seq <= seqs[i] {
+				t.Fatalf("cut at %d: %s seq %d after %d", n, sym, seq, seqs[i])
+			}
+			seqs[i] = seq
+			got = append(got, fmt.Sprintf("%s:%d", sym, seq))
+		}
+		want := [3]uint64{4 + uint64(n)*10, 2 + uint64(n)*10, 1 + uint64(n)*10}
+		if seqs != want || got[0] != "pong" {
+			t.Fatalf("cut at %d: got %v, want the pong first and last seqs %v", n, got, want)
+		}
+		s.unlinkAll(c)
+	}
+}
+
+// wsframeNext returns the payload of the server frame at the start of b and
+// its size.
+func wsframeNext(b []byte) ([]byte, int, error) {
+	f, n, err := wsframe.Next(b, 1<<20)
+	return f.Payload, n, err
 }
