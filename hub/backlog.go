@@ -186,6 +186,9 @@ func (s *shard) giveBack(c *conn, from []origin) {
 		if o.snap {
 			e.pos |= subSnap
 		}
+		if o.rated {
+			c.rl.rates[o.sub].due = o.prevDue
+		}
 		if e.pos&subPending == 0 {
 			e.pos |= subPending
 			c.pending = append(c.pending, o.sub)

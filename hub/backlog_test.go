@@ -333,3 +333,85 @@ func TestBlockedConnKeepsNoOldUpdates(t *testing.T) {
 		t.Errorf("reading client: %d messages, %v", n, err)
 	}
 }
+
+// TestKeepingUpNoMerges: a client that reads everything gets every update
+// of its symbols in order, with no seq jump, while its shard is busy with
+// a thousand other connections: being behind is decided per client, by
+// what it is owed, not by how long the shard's passes take. Its symbols
+// change in bursts of two, so a client is owed several updates of one
+// symbol at a time; a pass may take up to four bursts (80 ms) before the
+// ring of 8 overflows.
+func TestKeepingUpNoMerges(t *testing.T) {
+	srv := startHub(t, hub.Config{Shards: 1, MessageRate: -1}, nil)
+	ballast := dialMany(t, srv, "/ws?symbols=JPM", 1000, 8)
+	var drain sync.WaitGroup
+	for _, rc := range ballast {
+		drain.Go(func() {
+			buf := make([]byte, 4096)
+			for {
+				if _, err := rc.Conn.Read(buf); err != nil {
+					return
+				}
+			}
+		})
+	}
+	defer func() {
+		for _, rc := range ballast {
+			rc.Close()
+		}
+		drain.Wait()
+	}()
+	syms := []string{"AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "BTC-USD", "ETH-USD", "EUR/USD"}
+	c := srv.dial(t, "?symbols="+strings.Join(syms, ","))
+	for _, s := range syms {
+		publish(srv.h, s, 1, "1.00")
+	}
+	stop := make(chan struct{})
+	var pubDone sync.WaitGroup
+	pubDone.Go(func() {
+		seq := uint64(1)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			publish(srv.h, "JPM", uint64(i+1), "2.00")
+			for range 2 {
+				seq++
+				for _, s := range syms {
+					publish(srv.h, s, seq, "1.00")
+				}
+			}
+		}
+	})
+	seen := map[string]uint64{}
+	jumps := 0
+	end := time.Now().Add(3 * time.Second)
+	for time.Now().Before(end) {
+		m, err := c.Next(time.Now().Add(wait))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !m.IsData() {
+			continue
+		}
+		if prev, ok := seen[m.Symbol]; ok && m.Seq != prev+1 {
+			if jumps == 0 {
+				t.Errorf("%s: seq %d after %d", m.Symbol, m.Seq, prev)
+			}
+			jumps++
+		}
+		seen[m.Symbol] = m.Seq
+	}
+	close(stop)
+	pubDone.Wait()
+	n := 0
+	for _, q := range seen {
+		n += int(q)
+	}
+	t.Logf("read %d updates of %d symbols, %d seq jumps; hub: %d merged in all", n, len(seen), jumps, srv.h.Stats().Merged)
+	if jumps > 0 {
+		t.Errorf("a client that keeps up saw %d seq jumps, want 0", jumps)
+	}
+}

@@ -98,6 +98,7 @@ func (s *shard) finish(c *conn, why closeReason) {
 	if c.tls == nil {
 		s.h.poll.del(c)
 	}
+	s.timers.remove(c)
 	if c.rstate.Or(rDead) == 0 {
 		c.release() // no reader holds it; otherwise the reader releases
 	}

@@ -31,10 +31,13 @@ type openCmd struct {
 	early     []byte   // TLS: bytes the client sent right behind the upgrade request
 }
 
-// subscribeCmd subscribes c to set and replies with id, from a reader.
+// subscribeCmd subscribes c to set and replies with id, from a reader;
+// rate is the request's max_rate (0: none), for the symbols of set that c
+// is subscribed to already as well.
 type subscribeCmd struct {
-	id  []byte // raw request id, owned by the command
-	set symbolSet
+	id   []byte // raw request id, owned by the command
+	set  symbolSet
+	rate float64
 }
 
 // unsubscribeCmd ends c's subscriptions to set and replies with id.
@@ -86,7 +89,7 @@ func (m *openCmd) apply(s *shard, c *conn) { s.open(c, m) }
 
 func (m *subscribeCmd) apply(s *shard, c *conn) {
 	if c.state == stateOpen {
-		s.subscribe(c, m.id, m.set)
+		s.subscribe(c, m.id, m.set, m.rate)
 	}
 }
 
@@ -146,7 +149,7 @@ func (s *shard) open(c *conn, m *openCmd) {
 		s.reply(c, errorFrame(nil, protocol.CodeForbiddenSymbol, "not entitled to: ", m.forbidden))
 	}
 	if len(m.set.streams) > 0 || len(m.set.unknown) > 0 {
-		s.subscribe(c, nil, m.set)
+		s.subscribe(c, nil, m.set, 0)
 	}
 	if early {
 		// The client sent frames right behind its upgrade request.

@@ -40,12 +40,13 @@ type conn struct {
 	lim  *rate.Limiter // made at the first message
 
 	// Owned by the shard goroutine.
-	subs      []sub    // subscriptions, unordered
-	pending   []uint32 // indexes in subs with something to send (subPending); may hold stale entries
-	ctrl      [][]byte // replies and control frames to write before data
-	out       [][]byte // unwritten rest of a write the socket did not take
-	outReply  int32    // bytes of replies at the front of out (or of the TLS batch in flight)
-	idx       int32    // position in shard.all
+	subs      []sub       // subscriptions, unordered
+	pending   []uint32    // indexes in subs with something to send (subPending); may hold stale entries
+	rl        *rateLimits // nil until a subscription has a max_rate (or Config.MaxRate is set)
+	ctrl      [][]byte    // replies and control frames to write before data
+	out       [][]byte    // unwritten rest of a write the socket did not take
+	outReply  int32       // bytes of replies at the front of out (or of the TLS batch in flight)
+	idx       int32       // position in shard.all
 	state     connState
 	dirty     bool        // in shard.dirty
 	inBlocked bool        // in shard.blocked

@@ -30,7 +30,8 @@ type Hub struct {
 	readers readers
 	poll    *poller
 
-	uni *universe // the symbols served; List and Delist change it
+	uni   *universe // the symbols served; List and Delist change it
+	floor uint32    // the period of Config.MaxRate, in rate clock units; 0: none
 
 	conns    atomic.Int64 // open connections, counted from the upgrade
 	perIP    ipCounts
@@ -96,6 +97,7 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 		done: make(chan struct{}),
 	}
 	h.uni.list(symbols)
+	h.floor = periodOf(cfg.MaxRate)
 	lim := protocol.ServerLimits{
 		MaxMessageBytes:   cfg.MaxMessageBytes,
 		MaxSymbols:        cfg.MaxSymbolsPerConn,
@@ -106,6 +108,7 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 		BacklogTimeoutMS:  cfg.BacklogTimeout.Milliseconds(),
 		Auth:              cfg.Authenticate != nil,
 		Channels:          []protocol.Channel{protocol.ChannelQuotes},
+		MaxRate:           cfg.MaxRate,
 	}
 	h.limits = textFrame(protocol.AppendLimits(nil, &lim))
 	for i := range cfg.Shards {

@@ -63,6 +63,8 @@ func (h *Hub) publishQuote(st *stream, seq uint64, ts int64, tick []byte) {
 	buf = protocol.SnapshotFromTick(buf, tick)
 	u := &update{tick: buf[:tickEnd:tickEnd], snap: buf[tickEnd:], snapOff: int32(snapOff), seq: seq, ts: ts}
 
+	now := time.Now().UnixNano()
+	u.at = now
 	st.mu.Lock()
 	if seq <= st.seq {
 		st.mu.Unlock()
@@ -85,7 +87,7 @@ func (h *Hub) publishQuote(st *stream, seq uint64, ts int64, tick []byte) {
 	st.mu.Unlock()
 
 	h.stats.published.Add(1)
-	h.stats.lastLag.Store(time.Now().UnixNano() - ts)
+	h.stats.lastLag.Store(now - ts)
 	if f != nil {
 		h.notify(f)
 	}

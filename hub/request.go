@@ -77,7 +77,7 @@ func (rd *reader) request(c *conn, op wsframe.OpCode, p []byte) {
 		if req.Op == protocol.OpUnsubscribe {
 			c.shard.post(c, &unsubscribeCmd{id: id, set: set})
 		} else {
-			c.shard.post(c, &subscribeCmd{id: id, set: set})
+			c.shard.post(c, &subscribeCmd{id: id, set: set, rate: req.MaxRate})
 		}
 	case protocol.OpList:
 		head, tail := h.uni.current().listReply(id)

@@ -35,25 +35,17 @@ type shard struct {
 	cmdBuf   []envelope
 	notBuf   []*fanout
 	wrBuf    []*conn
+	timers   timers // connections waiting for a rate-limited subscription (rate.go)
 	lastPing time.Time
 	drain    *drainPlan // non-nil while draining
-	// keepingUp is false while flushes take longer than lagPass, two in a
-	// row (one can be a GC pause or the scheduler): then each connection
-	// gets only the latest update of each symbol.
-	keepingUp  bool
-	slowPasses int // consecutive flushes longer than lagPass
 }
-
-// lagPass is how long a flush may take before the shard counts as behind.
-const lagPass = 5 * time.Millisecond
 
 func newShard(h *Hub, id int) *shard {
 	return &shard{
-		h:    h,
-		id:   id,
-		wake: make(chan struct{}, 1),
-
-		keepingUp: true,
+		h:      h,
+		id:     id,
+		wake:   make(chan struct{}, 1),
+		timers: newTimers(),
 	}
 }
 
@@ -106,9 +98,13 @@ func (s *shard) run(done <-chan struct{}) {
 	defer tick.Stop()
 	var drainTick *time.Ticker
 	var drainC <-chan time.Time
+	defer s.timers.timer.Stop()
 	for {
 		select {
 		case <-s.wake:
+		case now := <-s.timers.timer.C:
+			s.timers.armed = 0
+			s.timers.due(now.UnixNano(), s.markDirty)
 		case now := <-tick.C:
 			s.housekeep(now)
 		case now := <-drainC:
@@ -121,6 +117,7 @@ func (s *shard) run(done <-chan struct{}) {
 			return
 		}
 		s.pass()
+		s.timers.arm()
 		if s.drain != nil && drainC == nil && s.drain.done < len(s.drain.order) {
 			drainTick = time.NewTicker(10 * time.Millisecond)
 			drainC = drainTick.C
@@ -197,10 +194,6 @@ func (s *shard) markDirty(c *conn) {
 
 // flush writes every dirty connection once.
 func (s *shard) flush() {
-	if len(s.dirty) == 0 {
-		return
-	}
-	start := time.Now()
 	for i, c := range s.dirty {
 		s.dirty[i] = nil
 		c.dirty = false
@@ -209,18 +202,6 @@ func (s *shard) flush() {
 		}
 	}
 	s.dirty = s.dirty[:0]
-	s.flushed(time.Since(start))
-}
-
-// flushed notes a flush that took d: two slow ones in a row put the shard
-// behind, a quick one brings it back.
-func (s *shard) flushed(d time.Duration) {
-	if d < lagPass {
-		s.slowPasses = 0
-	} else {
-		s.slowPasses++
-	}
-	s.keepingUp = s.slowPasses < 2
 }
 
 // reply queues a reply the shard makes itself (limits, subscribed, errors

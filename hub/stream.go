@@ -61,6 +61,7 @@ type update struct {
 	ver     uint32 // hub-assigned, +1 per accepted update of the stream; never 0
 	seq     uint64 // the feed's seq
 	ts      int64  // the feed's event time, Unix ns
+	at      int64  // when the hub accepted it, Unix ns: how long a client has owed it
 }
 
 // ringSize is how many recent updates of a watched stream stay reachable

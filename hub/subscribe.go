@@ -3,6 +3,7 @@ package hub
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tickerd/tickerd/internal/wsframe"
 	"github.com/tickerd/tickerd/protocol"
@@ -21,8 +22,15 @@ import (
 
 // subscribe subscribes c to set and replies with id: "subscribed" with the
 // names subscribed (or already so), then errors for the names not listed
-// and those over MaxSymbolsPerConn.
-func (s *shard) subscribe(c *conn, id []byte, set symbolSet) {
+// and those over MaxSymbolsPerConn. rate is the request's max_rate (0:
+// none); it applies to the symbols c had already as well, so a subscribe
+// that names them again changes their rate live.
+func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64) {
+	period := max(periodOf(rate), s.h.floor)
+	if period != 0 && c.rl == nil {
+		c.rl = &rateLimits{rates: make([]subRate, len(c.subs), cap(c.subs))}
+	}
+	clk := clockAt(time.Now().UnixNano())
 	s.markSubs(c) // so the request is checked in O(its length)
 	names := set.names[:0:0]
 	unknown := set.unknown
@@ -31,16 +39,26 @@ func (s *shard) subscribe(c *conn, id []byte, set symbolSet) {
 	if need := min(len(c.subs)+len(set.streams), limit); cap(c.subs) < need {
 		// Grow once, to the size asked for: no slack per connection.
 		c.subs = append(make([]sub, 0, need), c.subs...)
+		if c.rl != nil {
+			c.rl.rates = append(make([]subRate, 0, need), c.rl.rates...)
+		}
 	}
 	for k, st := range set.streams {
-		switch {
-		case s.markOf(st) != 0:
+		switch i := s.markOf(st); {
+		case i != 0:
 			names = append(names, set.names[k]) // already subscribed
+			if c.rl != nil {
+				c.rl.rates[i-1].setPeriod(period, clk)
+				s.markDirty(c) // a pending subscription may be due sooner
+			}
 		case st.sym.delisted.Load():
 			unknown = append(unknown, set.names[k]) // delisted since the reader looked
 		case len(c.subs) >= limit:
 			over = append(over, set.names[k])
 		default:
+			if c.rl != nil {
+				c.rl.rates = append(c.rl.rates, subRate{period: period, due: clk})
+			}
 			s.link(c, st)
 			st.fan.Load().shards[s.id].mark = int32(len(c.subs))
 			names = append(names, set.names[k])
@@ -159,7 +177,8 @@ func (m *delistCmd) apply(s *shard, _ *conn) {
 	}
 }
 
-// link subscribes c to st; the first write for it is a snapshot.
+// link subscribes c to st; the first write for it is a snapshot. If c has
+// rate limits, the caller has appended the subscription's rate.
 func (s *shard) link(c *conn, st *stream) {
 	fs := s.fanShard(st)
 	idx := uint32(len(c.subs))
@@ -210,6 +229,10 @@ func (s *shard) unlink(c *conn, i int) {
 	}
 
 	lastSub := len(c.subs) - 1
+	if rl := c.rl; rl != nil {
+		rl.rates[i] = rl.rates[lastSub]
+		rl.rates = rl.rates[:lastSub]
+	}
 	if i != lastSub {
 		moved := c.subs[lastSub]
 		c.subs[i] = moved
@@ -222,6 +245,10 @@ func (s *shard) unlink(c *conn, i int) {
 	c.subs = c.subs[:lastSub]
 	if len(c.subs) == 0 {
 		c.subs, c.pending = nil, nil
+		if c.rl != nil {
+			s.timers.remove(c)
+			c.rl = nil
+		}
 	} else if len(c.pending) > 2*len(c.subs)+8 {
 		c.compactPending()
 	}

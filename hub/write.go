@@ -27,7 +27,9 @@ type origin struct {
 	sub     uint32 // index in the connection's subs
 	prev    uint32 // the subscription's sent before this frame
 	skipped uint32 // updates this frame replaced (a seq jump)
+	prevDue uint32 // a rate-limited subscription's due time before it
 	snap    bool   // the frame is the subscription's snapshot
+	rated   bool   // the subscription is rate-limited
 	ts      int64  // the update's event time, for the latency histogram
 }
 
@@ -115,61 +117,97 @@ func (w *writer) sendmsg(fd int, bufs [][]byte, skip int) (n int, calls int, err
 // returns s.w.bufs holding them and how many of them (at the front) are
 // replies; s.w.from says where each data frame came from (see settle). Its
 // cost follows what changed for c, not how many subscriptions c has.
+//
+// A subscription is sent every update it is owed, in order, from its
+// stream's ring; or, when it is behind (owed more than the ring holds, or
+// owed an update older than MaxReplayAge) or rate-limited, the latest only.
+// A rate-limited subscription that is not due stays pending, and c waits
+// in the shard's timers for the first one to be due.
 func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	bufs = append(s.w.bufs[:0], c.ctrl...)
 	nreplies = len(c.ctrl)
 	c.ctrl = nil // replies are rare: an idle connection holds no slice for them
 	from := s.w.from[:0]
 	now := time.Now().UnixNano()
-	if c.state == stateOpen {
-		for _, i := range c.pending {
-			if int(i) >= len(c.subs) {
-				continue // stale: see unlink
-			}
-			e := &c.subs[i]
-			if e.pos&subPending == 0 {
-				continue // stale, or a second entry
-			}
-			e.pos &^= subPending
-			u := e.st.latest.Load()
-			if u == nil || u.ver == e.sent {
-				continue
-			}
-			o := origin{sub: i, prev: e.sent, ts: u.ts}
-			if e.pos&subSnap != 0 {
-				bufs = append(bufs, u.snap)
-				e.pos &^= subSnap
-				o.snap = true
-			} else if d := u.ver - e.sent; d == 1 {
-				bufs = append(bufs, u.tick)
-			} else if s.keepingUp && d <= ringSize && e.st.fan.Load().appendRecent(&bufs, &from, o, u) {
-				e.sent = u.ver
-				continue
-			} else {
-				// Behind, or too far behind: the latest value wins and
-				// the client sees the seq jump.
-				bufs = append(bufs, u.tick)
-				o.skipped = d - 1
-			}
-			from = append(from, o)
-			e.sent = u.ver
-		}
-		c.pending = c.pending[:0]
-	}
 	s.w.from, s.w.now = from, now
+	if c.state != stateOpen {
+		return bufs, nreplies
+	}
+	rl := c.rl
+	var clk uint32
+	if rl != nil {
+		clk = clockAt(now)
+	}
+	kept := c.pending[:0]
+	var wake int64 // the earliest due time among the kept, Unix ns
+	for _, i := range c.pending {
+		if int(i) >= len(c.subs) {
+			continue // stale: see unlink
+		}
+		e := &c.subs[i]
+		if e.pos&(subPending|subSeen) != subPending {
+			continue // stale, or a second entry
+		}
+		u := e.st.latest.Load()
+		if u == nil || u.ver == e.sent {
+			e.pos &^= subPending
+			continue
+		}
+		o := origin{sub: i, prev: e.sent, ts: u.ts}
+		if rl != nil && rl.rates[i].period != 0 {
+			r := &rl.rates[i]
+			if w := r.wait(clk); w > 0 {
+				e.pos |= subSeen
+				kept = append(kept, i)
+				if at := now + int64(w)*int64(clockUnit); wake == 0 || at < wake {
+					wake = at
+				}
+				continue
+			}
+			o.rated, o.prevDue = true, r.due
+			r.wrote(clk)
+		}
+		e.pos &^= subPending
+		if e.pos&subSnap != 0 {
+			bufs = append(bufs, u.snap)
+			e.pos &^= subSnap
+			o.snap = true
+		} else if d := u.ver - e.sent; d == 1 {
+			bufs = append(bufs, u.tick)
+		} else if !o.rated && d <= ringSize && e.st.fan.Load().appendRecent(&bufs, &from, o, u, now-int64(s.h.cfg.MaxReplayAge)) {
+			e.sent = u.ver
+			continue
+		} else {
+			// Behind, or rate-limited: the latest value wins and the
+			// client sees the seq jump.
+			bufs = append(bufs, u.tick)
+			o.skipped = d - 1
+		}
+		from = append(from, o)
+		e.sent = u.ver
+	}
+	for _, i := range kept {
+		c.subs[i].pos &^= subSeen
+	}
+	c.pending = kept
+	if wake != 0 {
+		s.timers.schedule(c, wake)
+	}
+	s.w.from = from
 	return bufs, nreplies
 }
 
 // appendRecent appends the tick frames of the updates after o.prev up to
 // and including u, in order, with their origins (o, for each), if the ring
-// still holds all of them.
-func (f *fanout) appendRecent(bufs *[][]byte, from *[]origin, o origin, u *update) bool {
+// still holds all of them and the first was accepted after oldest (Unix
+// ns).
+func (f *fanout) appendRecent(bufs *[][]byte, from *[]origin, o origin, u *update, oldest int64) bool {
 	var got [ringSize]*update
 	n := 0
 	for v := o.prev + 1; v != u.ver; v++ {
 		p := f.ring[v%ringSize].Load()
-		if p == nil || p.ver != v {
-			return false // overwritten already
+		if p == nil || p.ver != v || n == 0 && p.at < oldest {
+			return false // overwritten already, or owed for too long
 		}
 		got[n] = p
 		n++
