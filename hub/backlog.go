@@ -183,8 +183,11 @@ func (s *shard) giveBack(c *conn, from []origin) {
 		o := &from[i]
 		e := &c.subs[o.sub]
 		e.sent = o.prev
-		if o.snap {
-			e.pos |= subSnap
+		switch {
+		case o.snap:
+			e.pos |= subSnap // sent again, after the reset if that is given back too
+		case o.reset:
+			e.pos &^= subSnap // the reset goes again, with its snapshot
 		}
 		if o.rated {
 			c.rl.rates[o.sub].due = o.prevDue

@@ -58,3 +58,61 @@ func TestBehindPerClient(t *testing.T) {
 		})
 	}
 }
+
+// TestResetShortWrite cuts the write of a reset and its snapshot at every
+// byte: with what conn.out keeps and what a later collect finds, the
+// client gets the reset once, then the snapshot of the new epoch.
+func TestResetShortWrite(t *testing.T) {
+	h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 1))
+	s := h.shards[0]
+	total := -1
+	for n := 0; n != total; n++ {
+		h = stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 1))
+		s = h.shards[0]
+		c := addConn(s)
+		h.Publish(&protocol.Tick{Symbol: "S0", Seq: 9, TS: 1})
+		s.subscribe(c, nil, h.resolve([]string{"S0"}), 0)
+		c.ctrl = nil
+		bufs, _ := s.collect(c)
+		s.settle(c, bufs, 0, size(bufs))
+		s.w.reuse(bufs)
+		h.Publish(&protocol.Tick{Symbol: "S0", Epoch: 1, Seq: 1, TS: 1})
+		s.applyInbox()
+		bufs, _ = s.collect(c)
+		var wire []byte
+		for _, b := range bufs {
+			wire = append(wire, b...)
+		}
+		if total < 0 {
+			total = len(wire) + 1
+		}
+		s.settle(c, bufs, 0, n)
+		s.w.reuse(bufs)
+		wire = wire[:n]
+		for _, b := range c.out {
+			wire = append(wire, b...)
+		}
+		c.out = nil
+		bufs, _ = s.collect(c)
+		for _, b := range bufs {
+			wire = append(wire, b...)
+		}
+		s.w.reuse(bufs)
+		var got []string
+		for len(wire) > 0 {
+			p, k, err := wsframeNext(wire)
+			if err != nil || k == 0 {
+				t.Fatalf("cut at %d: not whole frames", n)
+			}
+			wire = wire[k:]
+			typ, _, seq, _, _ := protocol.ScanTick(p)
+			if typ == nil {
+				typ = []byte("reset")
+			}
+			got = append(got, fmt.Sprintf("%s %d", typ, seq))
+		}
+		if fmt.Sprint(got) != "[reset 0 snapshot 1]" {
+			t.Fatalf("cut at %d: got %v, want a reset, then the snapshot of seq 1", n, got)
+		}
+	}
+}

@@ -85,10 +85,10 @@ func TestPublishFilters(t *testing.T) {
 	if st.Stale != 2 || st.Unknown != 1 || st.Published != 2 {
 		t.Errorf("Stats() Stale %d Unknown %d Published %d, want 2, 1, 2", st.Stale, st.Unknown, st.Published)
 	}
-	if err := srv.h.PublishEncoded("AAPL", 8, time.Now().UnixNano(), []byte(`{"type":"snapshot","symbol":"AAPL"}`)); err == nil {
+	if err := srv.h.PublishEncoded("AAPL", 0, 8, time.Now().UnixNano(), []byte(`{"type":"snapshot","symbol":"AAPL"}`)); err == nil {
 		t.Errorf("PublishEncoded of a non-tick message: nil error, want one")
 	}
-	if err := srv.h.PublishEncoded("NOPE", 8, time.Now().UnixNano(), []byte(`{"type":"tick","symbol":"NOPE"}`)); err == nil {
+	if err := srv.h.PublishEncoded("NOPE", 0, 8, time.Now().UnixNano(), []byte(`{"type":"tick","symbol":"NOPE"}`)); err == nil {
 		t.Errorf("PublishEncoded of an unknown symbol: nil error, want one")
 	}
 }

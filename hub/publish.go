@@ -17,9 +17,12 @@ import (
 
 // Publish encodes t once and hands it to the shards whose connections
 // watch it. It implements feed.Sink. An update whose seq is not above the
-// symbol's last one is dropped and counted, so clients never see a
-// duplicate or a step back; an update of a symbol not listed is dropped
-// and counted.
+// symbol's last one in the same epoch is dropped and counted, so clients
+// never see a duplicate or a step back; one of a higher epoch (t.Epoch:
+// the feed's seq space restarted) is taken whatever its seq, and every
+// subscriber gets {"type":"reset",...} and then a snapshot; one of a lower
+// epoch is dropped and counted. An update of a symbol not listed is
+// dropped and counted.
 func (h *Hub) Publish(t *protocol.Tick) {
 	sym := h.uni.lookup(t.Symbol)
 	if sym == nil {
@@ -28,14 +31,15 @@ func (h *Hub) Publish(t *protocol.Tick) {
 	}
 	h.encMu.Lock()
 	h.encBuf = protocol.AppendTick(h.encBuf[:0], t)
-	h.publishQuote(&sym.quote, t.Seq, t.TS, h.encBuf)
+	h.publishQuote(&sym.quote, t.Epoch, t.Seq, t.TS, h.encBuf)
 	h.encMu.Unlock()
 }
 
 // PublishEncoded publishes a tick already encoded by protocol.AppendTick,
-// for instance received from another node. It must start with
+// for instance received from another node, as Publish does; epoch is the
+// tick's seq space (protocol.Tick.Epoch). The tick must start with
 // protocol.TickPrefix.
-func (h *Hub) PublishEncoded(symbol string, seq uint64, ts int64, tick []byte) error {
+func (h *Hub) PublishEncoded(symbol string, epoch, seq uint64, ts int64, tick []byte) error {
 	sym := h.uni.lookup(symbol)
 	if sym == nil {
 		h.stats.unknown.Add(1)
@@ -44,14 +48,14 @@ func (h *Hub) PublishEncoded(symbol string, seq uint64, ts int64, tick []byte) e
 	if len(tick) < len(protocol.TickPrefix) || string(tick[:len(protocol.TickPrefix)]) != protocol.TickPrefix {
 		return errors.New("hub: encoded tick does not start with the tick prefix")
 	}
-	h.publishQuote(&sym.quote, seq, ts, tick)
+	h.publishQuote(&sym.quote, epoch, seq, ts, tick)
 	return nil
 }
 
 // publishQuote makes the update of an encoded tick of st (a copy: tick
 // is the caller's) and hands it to the shards that have subscribers of
 // st. It runs on a feed goroutine.
-func (h *Hub) publishQuote(st *stream, seq uint64, ts int64, tick []byte) {
+func (h *Hub) publishQuote(st *stream, epoch, seq uint64, ts int64, tick []byte) {
 	// Both frames in one allocation: tick frame, then snapshot frame.
 	snapLen := len(tick) - len(protocol.TickPrefix) + len(protocol.SnapshotPrefix)
 	buf := make([]byte, 0, 2*wsframe.MaxServerHeaderLen+len(tick)+snapLen)
@@ -66,17 +70,33 @@ func (h *Hub) publishQuote(st *stream, seq uint64, ts int64, tick []byte) {
 	now := time.Now().UnixNano()
 	u.at = now
 	st.mu.Lock()
-	if seq <= st.seq {
+	first := st.latest.Load() == nil
+	switch {
+	case first || epoch == st.epoch && seq > st.seq:
+	case epoch == st.epoch:
 		st.mu.Unlock()
 		h.stats.stale.Add(1)
 		return
+	case epoch < st.epoch:
+		st.mu.Unlock()
+		h.stats.staleEpoch.Add(1)
+		return
+	default: // a new seq space: any seq goes
+		st.mark = &epochMark{reset: textFrame(protocol.AppendReset(nil, protocol.ChannelQuotes, st.sym.name, epoch))}
+		h.stats.resets.Add(1)
 	}
-	st.seq = seq
+	st.epoch, st.seq = epoch, seq
 	st.ver++
 	if st.ver == 0 {
 		st.ver = 1 // 0 means "nothing sent" in sub.sent
 	}
 	u.ver = st.ver
+	if m := st.mark; m != nil {
+		if m.ver == 0 {
+			m.ver = u.ver
+		}
+		u.epoch = m
+	}
 	st.latest.Store(u)
 	// Loaded after latest is stored: a shard that joins the fan-out
 	// after this load sees u when it links (see shard.link).

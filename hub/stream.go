@@ -18,10 +18,12 @@ type stream struct {
 	latest atomic.Pointer[update]
 	fan    atomic.Pointer[fanout] // nil while no connection watches the stream
 
-	mu   sync.Mutex // serialises publishers
-	seq  uint64     // guarded by mu: the last accepted seq
-	ver  uint32     // guarded by mu: the last accepted update's ver
-	kind streamKind // static
+	mu    sync.Mutex // serialises publishers
+	epoch uint64     // guarded by mu: the seq space of the last accepted update
+	seq   uint64     // guarded by mu: the last accepted seq
+	mark  *epochMark // guarded by mu: the current epoch's, once the epoch went up
+	ver   uint32     // guarded by mu: the last accepted update's ver
+	kind  streamKind // static
 
 	// watchMu makes a fanout's birth and death and the OnWatch call that
 	// reports it one step, so calls from two shards never cross.
@@ -62,6 +64,24 @@ type update struct {
 	seq     uint64 // the feed's seq
 	ts      int64  // the feed's event time, Unix ns
 	at      int64  // when the hub accepted it, Unix ns: how long a client has owed it
+	// epoch is where the update's epoch began, nil for the stream's
+	// first epoch: a subscriber sent anything before it gets a reset.
+	epoch *epochMark
+}
+
+// epochMark is the start of an epoch of a stream after its first: the
+// feed's seq space restarted (a feed node lost its state), so seqs start
+// over. Every update of the epoch points at it.
+type epochMark struct {
+	ver   uint32 // the first update of the epoch
+	reset []byte // the {"type":"reset",...} frame its subscribers get before a snapshot
+}
+
+// owesReset reports whether a subscription that was last sent ver sent
+// must be told of a reset before u: something was sent before u's epoch
+// began.
+func (u *update) owesReset(sent uint32) bool {
+	return u.epoch != nil && sent != 0 && int32(u.epoch.ver-sent) > 0
 }
 
 // ringSize is how many recent updates of a watched stream stay reachable

@@ -29,6 +29,7 @@ type origin struct {
 	skipped uint32 // updates this frame replaced (a seq jump)
 	prevDue uint32 // a rate-limited subscription's due time before it
 	snap    bool   // the frame is the subscription's snapshot
+	reset   bool   // the frame is a reset (a snapshot follows)
 	rated   bool   // the subscription is rate-limited
 	ts      int64  // the update's event time, for the latency histogram
 }
@@ -36,6 +37,9 @@ type origin struct {
 // commit counts a data frame written (or taken in part by the socket,
 // which takes the rest before anything else).
 func (w *writer) commit(o *origin, n *counts) {
+	if o.reset {
+		return // a control message, not data
+	}
 	n.msgs++
 	n.merged += uint64(o.skipped)
 	n.observe(w.now - o.ts)
@@ -168,6 +172,15 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 			r.wrote(clk)
 		}
 		e.pos &^= subPending
+		if e.pos&subSnap == 0 && u.owesReset(e.sent) {
+			// The seq space restarted since the last write: a reset,
+			// then a snapshot.
+			r := o
+			r.reset = true
+			bufs = append(bufs, u.epoch.reset)
+			from = append(from, r)
+			e.pos |= subSnap
+		}
 		if e.pos&subSnap != 0 {
 			bufs = append(bufs, u.snap)
 			e.pos &^= subSnap
