@@ -1,7 +1,6 @@
 package hub_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -25,27 +24,7 @@ func TestEpochReset(t *testing.T) {
 	srv := startHub(t, hub.Config{MessageRate: -1, Shards: 2}, nil)
 	h := srv.h
 	c := srv.dial(t, "?symbols=AAPL")
-	next := func(want string) {
-		t.Helper()
-		m, err := c.Next(time.Now().Add(wait))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := fmt.Sprintf("%s %d %s", m.Type, m.Seq, m.Price)
-		if m.Type == "reset" {
-			var r struct {
-				Channel string `json:"channel"`
-				Epoch   uint64 `json:"epoch"`
-			}
-			if err := json.Unmarshal(m.Raw, &r); err != nil {
-				t.Fatal(err)
-			}
-			got = fmt.Sprintf("reset %s %s %d", r.Channel, m.Symbol, r.Epoch)
-		}
-		if got != want {
-			t.Errorf("got %s, want %s", got, want)
-		}
-	}
+	next := func(want string) { t.Helper(); nextIs(t, c, want) }
 	h.Publish(tickOf("AAPL", 0, 100, "1.00"))
 	next("snapshot 100 1.00")
 	h.Publish(tickOf("AAPL", 0, 101, "1.01"))
@@ -99,10 +78,10 @@ func TestEpochResetWhileBehind(t *testing.T) {
 		if err != nil {
 			t.Fatalf("after %v: %v", got, err)
 		}
-		got = append(got, fmt.Sprintf("%s %d %s", m.Type, m.Seq, m.Price))
+		got = append(got, describe(m))
 	}
 	switch fmt.Sprint(got) {
-	case "[reset 0  snapshot 1 3.00]", "[reset 0  snapshot 1 2.00 reset 0  snapshot 1 3.00]":
+	case "[reset quotes MSFT 2 snapshot 1 3.00]", "[reset quotes MSFT 1 snapshot 1 2.00 reset quotes MSFT 2 snapshot 1 3.00]":
 	default:
 		t.Errorf("got %v, want each reset followed by a snapshot, ending with epoch 2's", got)
 	}

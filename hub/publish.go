@@ -114,7 +114,7 @@ func (h *Hub) publishQuote(st *stream, epoch, seq uint64, ts int64, tick []byte)
 }
 
 // notify tells every shard with subscribers of f's stream that it has a
-// new update.
+// new update. It runs on a feed goroutine.
 func (h *Hub) notify(f *fanout) {
 	for i := range f.shards {
 		if f.shards[i].active.Load() {

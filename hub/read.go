@@ -41,7 +41,9 @@ func (r *readers) start(h *Hub, n int) {
 	}
 }
 
-// schedule is called by the poller when c is readable. It never blocks.
+// schedule queues c for a reader: the poller calls it when c is readable,
+// and a shard when c's client sent frames right behind its upgrade
+// request. It never blocks.
 // A connection is in the queue or held by a reader at most once: rstate
 // counts the events since a reader last looked, and a reader that is done
 // resets it only if no event came meanwhile.

@@ -266,15 +266,7 @@ func (dc *delistClient) onMsg(m testutil.Msg) {
 // run subscribes and unsubscribes random sets of names until until.
 func (dc *delistClient) run(r *rand.Rand, names []string, until time.Time) error {
 	for id := 1; time.Now().Before(until) && dc.err == nil; id++ {
-		set := make([]string, 1+r.IntN(8))
-		for i := range set {
-			set[i] = names[r.IntN(len(names))]
-		}
-		op := "subscribe"
-		if r.IntN(3) == 0 {
-			op = "unsubscribe"
-		}
-		req := fmt.Sprintf(`{"op":%q,"symbols":["%s"],"id":%d}`, op, strings.Join(set, `","`), id)
+		op, req, set := randomRequest(r, names, 8, 3, id)
 		if err := dc.c.Send(req); err != nil {
 			return err
 		}

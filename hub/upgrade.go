@@ -45,6 +45,8 @@ func (r rejectCause) String() string { return rejectNames[r] }
 //
 // Once upgraded, the connection has no goroutine of its own: epoll wakes a
 // reader when the client sends something, and the shard writes to it.
+// ServeHTTP and the unexported methods of Hub in this file run on the
+// http.Server's goroutine for the request.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.draining.Load() {
 		h.reject(w, rejectDraining, http.StatusServiceUnavailable, "server is shutting down")
@@ -271,6 +273,7 @@ func (p *ipCounts) put(k uint32) {
 	}
 }
 
+// reject refuses an upgrade with status and msg, counted under why.
 func (h *Hub) reject(w http.ResponseWriter, why rejectCause, status int, msg string) {
 	h.stats.rejected[why].Add(1)
 	http.Error(w, msg, status)
