@@ -29,7 +29,8 @@ import (
 // goes first, then whatever the pending list holds then.
 //
 // A wss:// connection is blocked while its TLS writer goroutine has a
-// batch (sendTLS, written in tls.go); a TLS batch is written whole.
+// batch (writeTLS and written here; the writer goroutine is tls.go's
+// sendTLS); a TLS batch is written whole.
 
 // write sends what c has to send: first the rest of an earlier short
 // write, then everything collect finds. It never waits for the socket.
@@ -108,6 +109,35 @@ func (s *shard) writeTLS(c *conn) {
 
 // maxTLSBatch bounds the data frames of one TLS batch.
 const maxTLSBatch = 32 << 10
+
+// written is the TLS writer's report that a batch is out.
+func (s *shard) written(c *conn, n int, failed bool) {
+	s.n.bytes += uint64(n)
+	c.replyBytes.Add(-c.outReply)
+	c.outReply = 0
+	c.blocked.Store(false)
+	c.blockedAt = 0
+	if c.state == stateClosed {
+		return
+	}
+	if failed {
+		s.finish(c, reasonWriteError)
+		return
+	}
+	if c.finAfterWrite {
+		if len(c.ctrl) > 0 {
+			// The close frame was queued behind the batch just written:
+			// send it, and finish when that batch is out.
+			s.write(c)
+			if c.blocked.Load() {
+				return
+			}
+		}
+		s.finish(c, c.why)
+		return
+	}
+	s.markDirty(c) // collect what came meanwhile
+}
 
 // send writes bufs, but their first skip bytes, to c's socket and returns
 // how many bytes the socket took. A socket that takes less than everything

@@ -216,32 +216,3 @@ func writeTLS(nc *tls.Conn, bufs net.Buffers) (n int, err error) {
 	}
 	return n, nil
 }
-
-// written is the TLS writer's report that a batch is out.
-func (s *shard) written(c *conn, n int, failed bool) {
-	s.n.bytes += uint64(n)
-	c.replyBytes.Add(-c.outReply)
-	c.outReply = 0
-	c.blocked.Store(false)
-	c.blockedAt = 0
-	if c.state == stateClosed {
-		return
-	}
-	if failed {
-		s.finish(c, reasonWriteError)
-		return
-	}
-	if c.finAfterWrite {
-		if len(c.ctrl) > 0 {
-			// The close frame was queued behind the batch just written:
-			// send it, and finish when that batch is out.
-			s.write(c)
-			if c.blocked.Load() {
-				return
-			}
-		}
-		s.finish(c, c.why)
-		return
-	}
-	s.markDirty(c) // collect what came meanwhile
-}
