@@ -8,7 +8,7 @@ import (
 // shard owns a fixed subset of the connections: their subscriptions, their
 // outgoing queues and their sockets' lifetime. Its goroutine (run) is the
 // only one that touches what is marked "owned by run"; other goroutines
-// reach it through its inbox, which post, notify and writable fill under
+// reach it through its inbox, which post, notify and wakeWritable fill under
 // the inbox mutex, so the publish path takes no lock but that one.
 type shard struct {
 	h  *Hub
@@ -16,7 +16,7 @@ type shard struct {
 
 	mu sync.Mutex // guards the inbox
 	// The inbox, guarded by mu. Commands are applied in order; the other
-	// two lists are sets (a connection or a symbol is in them once).
+	// two lists are sets (a stream or a connection is in them once).
 	cmds     []envelope // commands from readers, HTTP, TLS writers, Drain, Delist
 	notified []*fanout  // streams with a new update since the last pass (notify)
 	writable []*conn    // connections whose socket has room again (poller)
