@@ -3,10 +3,12 @@ package hub_test
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
@@ -257,4 +259,159 @@ func testSlowConsumerClosed(t *testing.T, tr transport) {
 	}
 	fast.c.Close()
 	<-fast.done
+}
+
+// TestBlockedConnKeepsNoOldUpdates stops reading on connections
+// subscribed to 1,000 symbols each, one after each round of updates, so
+// that each socket fills in the middle of a write of a different round;
+// then it publishes every symbol 20 times more (past the rings of 8). The
+// heap must not keep the updates each stopped connection was about to be
+// sent when it blocked, which newer ones have replaced: a stopped
+// connection costs its subscriptions and at most one frame's rest.
+func TestBlockedConnKeepsNoOldUpdates(t *testing.T) {
+	const nsym, rounds, nstopped = 1000, 20, 4
+	var syms []feed.Symbol
+	var names []string
+	for i := range nsym {
+		syms = append(syms, feed.Symbol{Name: fmt.Sprintf("B%03d", i), PricePrec: 2})
+		names = append(names, syms[i].Name)
+	}
+	srv := startHubWith(t, plainTCP, hub.Config{MessageRate: -1, MaxSymbolsPerRequest: nsym}, syms, nil)
+	subscribeAll := func(c *testutil.Client) {
+		t.Helper()
+		req := `{"op":"subscribe","symbols":["` + strings.Join(names, `","`) + `"],"id":1}`
+		if err := c.Send(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fast := srv.dial(t, "")
+	subscribeAll(fast)
+	r := startReader(fast, 0)
+	defer func() {
+		r.c.Close()
+		<-r.done
+	}()
+	seq := uint64(0)
+	publishRounds := func(n int) {
+		t.Helper()
+		last := map[string]uint64{}
+		for range n {
+			seq++
+			for _, n := range names {
+				publish(srv.h, n, seq, "187.25")
+				last[n] = seq
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if !testutil.Eventually(wait, func() bool { return r.caughtUp(last) }) {
+			t.Fatalf("the reading client did not catch up")
+		}
+	}
+	publishRounds(rounds)
+	before, _ := liveMem()
+
+	for range nstopped {
+		stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), srv.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stopped.Close()
+		subscribeAll(stopped) // 1,000 snapshots: more than the socket takes
+		publishRounds(1)
+	}
+	publishRounds(rounds)
+	after, _ := liveMem()
+	per := (after - before) / nstopped
+	t.Logf("stopped connections with %d subscriptions each, %d rounds later: the heap grew by %d KiB each", nsym, rounds, per>>10)
+	// Its subscriptions and pending list (~36 KiB), conn and reply, and
+	// the shard's write scratch grown once (43 KiB in all, measured); the
+	// old updates one kept alive before they were given back: ~200 KiB more.
+	if per > 64<<10 {
+		t.Errorf("the heap grew by %d KiB per stopped connection, want under 64 KiB", per>>10)
+	}
+	if n, _, err := r.state(); err != nil || n == 0 {
+		t.Errorf("reading client: %d messages, %v", n, err)
+	}
+}
+
+// TestKeepingUpNoMerges: a client that reads everything gets every update
+// of its symbols in order, with no seq jump, while its shard is busy with
+// a thousand other connections: being behind is decided per client, by
+// what it is owed, not by how long the shard's passes take. Its symbols
+// change in bursts of two, so a client is owed several updates of one
+// symbol at a time; a pass may take up to four bursts (80 ms) before the
+// ring of 8 overflows.
+func TestKeepingUpNoMerges(t *testing.T) {
+	srv := startHub(t, hub.Config{Shards: 1, MessageRate: -1}, nil)
+	ballast := dialMany(t, srv, "/ws?symbols=JPM", 1000, 8)
+	var drain sync.WaitGroup
+	for _, rc := range ballast {
+		drain.Go(func() {
+			buf := make([]byte, 4096)
+			for {
+				if _, err := rc.Conn.Read(buf); err != nil {
+					return
+				}
+			}
+		})
+	}
+	defer func() {
+		for _, rc := range ballast {
+			rc.Close()
+		}
+		drain.Wait()
+	}()
+	syms := []string{"AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "BTC-USD", "ETH-USD", "EUR/USD"}
+	c := srv.dial(t, "?symbols="+strings.Join(syms, ","))
+	for _, s := range syms {
+		publish(srv.h, s, 1, "1.00")
+	}
+	stop := make(chan struct{})
+	var pubDone sync.WaitGroup
+	pubDone.Go(func() {
+		seq := uint64(1)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			publish(srv.h, "JPM", uint64(i+1), "2.00")
+			for range 2 {
+				seq++
+				for _, s := range syms {
+					publish(srv.h, s, seq, "1.00")
+				}
+			}
+		}
+	})
+	seen := map[string]uint64{}
+	jumps := 0
+	end := time.Now().Add(3 * time.Second)
+	for time.Now().Before(end) {
+		m, err := c.Next(time.Now().Add(wait))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !m.IsData() {
+			continue
+		}
+		if prev, ok := seen[m.Symbol]; ok && m.Seq != prev+1 {
+			if jumps == 0 {
+				t.Errorf("%s: seq %d after %d", m.Symbol, m.Seq, prev)
+			}
+			jumps++
+		}
+		seen[m.Symbol] = m.Seq
+	}
+	close(stop)
+	pubDone.Wait()
+	n := 0
+	for _, q := range seen {
+		n += int(q)
+	}
+	t.Logf("read %d updates of %d symbols, %d seq jumps; hub: %d merged in all", n, len(seen), jumps, srv.h.Stats().Merged)
+	if jumps > 0 {
+		t.Errorf("a client that keeps up saw %d seq jumps, want 0", jumps)
+	}
 }

@@ -49,16 +49,7 @@ func (ch *churner) onData(m testutil.Msg) {
 func (ch *churner) run(r *rand.Rand, names []string, until time.Time) error {
 	ch.c.OnData = ch.onData
 	for id := 1; time.Now().Before(until) && ch.err == nil; id++ {
-		k := 1 + r.IntN(12)
-		set := make([]string, k)
-		for i := range set {
-			set[i] = names[r.IntN(len(names))]
-		}
-		op := "subscribe"
-		if r.IntN(2) == 0 {
-			op = "unsubscribe"
-		}
-		req := fmt.Sprintf(`{"op":%q,"symbols":["%s"],"id":%d}`, op, strings.Join(set, `","`), id)
+		op, req, _ := randomRequest(r, names, 12, 2, id)
 		ch.reqs++
 		m, err := ch.c.Request(req, fmt.Sprint(id), wait)
 		if err != nil {
@@ -79,6 +70,21 @@ func (ch *churner) run(r *rand.Rand, names []string, until time.Time) error {
 		}
 	}
 	return ch.err
+}
+
+// randomRequest returns a subscribe or (one time in unsubOdds) an
+// unsubscribe of 1 to most names drawn from names (possibly the same one
+// more than once), with id, and the set it names.
+func randomRequest(r *rand.Rand, names []string, most, unsubOdds, id int) (op, req string, set []string) {
+	set = make([]string, 1+r.IntN(most))
+	for i := range set {
+		set[i] = names[r.IntN(len(names))]
+	}
+	op = "subscribe"
+	if r.IntN(unsubOdds) == 0 {
+		op = "unsubscribe"
+	}
+	return op, fmt.Sprintf(`{"op":%q,"symbols":["%s"],"id":%d}`, op, strings.Join(set, `","`), id), set
 }
 
 // TestSubscriptionChurn runs clients that subscribe and unsubscribe random

@@ -3,7 +3,7 @@ package hub
 import (
 	"time"
 
-	"github.com/gobwas/ws"
+	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
 // closeReason says why a connection ended; each has a counter.
@@ -31,7 +31,7 @@ func (r closeReason) String() string { return reasonNames[r] }
 // startClose begins the closing handshake: subscriptions end at once, the
 // close frame follows whatever replies are queued, and the socket closes
 // when the client answers or CloseTimeout passes.
-func (s *shard) startClose(c *conn, code ws.StatusCode, reason string, why closeReason) {
+func (s *shard) startClose(c *conn, code wsframe.StatusCode, reason string, why closeReason) {
 	if c.state != stateOpen {
 		return
 	}
@@ -48,7 +48,7 @@ func (s *shard) startClose(c *conn, code ws.StatusCode, reason string, why close
 
 // peerClose handles the client's close frame (code) or its hang-up
 // (hangup true): it answers a close it did not start, then closes.
-func (s *shard) peerClose(c *conn, code ws.StatusCode, hangup bool) {
+func (s *shard) peerClose(c *conn, code wsframe.StatusCode, hangup bool) {
 	switch c.state {
 	case stateClosed:
 		return
@@ -98,6 +98,7 @@ func (s *shard) finish(c *conn, why closeReason) {
 	if c.tls == nil {
 		s.h.poll.del(c)
 	}
+	s.timers.remove(c)
 	if c.rstate.Or(rDead) == 0 {
 		c.release() // no reader holds it; otherwise the reader releases
 	}
@@ -108,7 +109,7 @@ func (s *shard) finish(c *conn, why closeReason) {
 			s.all[i] = m
 			m.idx = int32(i)
 			for _, e := range m.subs {
-				s.subs[e.sym][e.index()].ci = uint32(i)
+				e.st.fan.Load().shards[s.id].subs[e.index()].ci = uint32(i)
 			}
 		}
 		s.all[last] = nil
@@ -129,21 +130,9 @@ func (s *shard) housekeep(now time.Time) {
 	ns := now.UnixNano()
 	cfg := &s.h.cfg
 
-	kept := s.blocked[:0]
-	for _, c := range s.blocked {
-		switch {
-		case c.state == stateClosed || c.blockedAt == 0:
-			c.inBlocked = false
-			continue
-		case c.state == stateOpen && ns-c.blockedAt > int64(cfg.BacklogTimeout):
-			s.startClose(c, ws.StatusPolicyViolation, "slow consumer", reasonSlow)
-		}
-		kept = append(kept, c)
-	}
-	clear(s.blocked[len(kept):])
-	s.blocked = kept
+	s.checkBacklogs(ns)
 
-	kept = s.closing[:0]
+	kept := s.closing[:0]
 	for _, c := range s.closing {
 		switch {
 		case c.state == stateClosed:
@@ -167,7 +156,7 @@ func (s *shard) housekeep(now time.Time) {
 			}
 			switch id := c.auth.id.Load(); {
 			case id == nil && ns > c.auth.deadline:
-				s.startClose(c, ws.StatusPolicyViolation, "authentication timeout", reasonAuth)
+				s.startClose(c, wsframe.StatusPolicyViolation, "authentication timeout", reasonAuth)
 			case id != nil && !id.Expiry.IsZero() && now.After(id.Expiry):
 				s.startClose(c, CloseTokenExpired, "token expired", reasonAuth)
 			}
@@ -184,7 +173,7 @@ func (s *shard) housekeep(now time.Time) {
 			continue
 		}
 		if c.lastIn.Load() < idle {
-			s.startClose(c, ws.StatusGoingAway, "idle timeout", reasonIdle)
+			s.startClose(c, wsframe.StatusGoingAway, "idle timeout", reasonIdle)
 			continue
 		}
 		c.push(pingFrame)

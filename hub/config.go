@@ -61,6 +61,18 @@ type Config struct {
 	// queued when nothing else is pending, so one larger reply (a long
 	// symbol list) still goes out. Default 64 KiB.
 	MaxPendingReplyBytes int
+	// MaxReplayAge is how late an update may still be sent in order. A
+	// subscription is sent every update of its stream, in order, while
+	// the updates it is owed fit the stream's ring (8) and the oldest of
+	// them is not older than MaxReplayAge; past that its client is behind
+	// and gets the latest value only (a seq jump, counted in
+	// Stats.Merged). Default 250 ms.
+	MaxReplayAge time.Duration
+	// MaxRate caps the updates per second the server sends per
+	// subscription, whatever max_rate a client asks for (announced in the
+	// limits message as max_rate). Default 0: no cap.
+	MaxRate float64
+
 	// FrameTimeout is how long a client has to finish a frame, or a
 	// fragmented message, once its first byte came; past it the connection
 	// is closed with 1008, however many bytes of it keep trickling in.
@@ -149,6 +161,8 @@ func (c Config) withDefaults() Config {
 	defD(&c.HandshakeTimeout, 5*time.Second)
 	defD(&c.CloseTimeout, 2*time.Second)
 	defD(&c.FrameTimeout, 10*time.Second)
+	defD(&c.MaxReplayAge, 250*time.Millisecond)
+	c.MaxRate = max(c.MaxRate, 0)
 	defD(&c.AuthTimeout, 10*time.Second)
 	if c.MessageRate == 0 {
 		c.MessageRate = 20

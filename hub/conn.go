@@ -4,7 +4,7 @@ import (
 	"net"
 	"sync/atomic"
 
-	"github.com/gobwas/ws"
+	"github.com/tickerd/tickerd/internal/wsframe"
 	"golang.org/x/sys/unix"
 	"golang.org/x/time/rate"
 )
@@ -24,7 +24,7 @@ type conn struct {
 
 	// Shared between the poller callback, readers and the shard.
 	rstate  atomic.Int32 // reads queued or running, plus rDead; see readers
-	closing atomic.Bool  // set once the connection stops taking requests
+	closing atomic.Bool  // set by the shard once it closes the connection: readers stop taking requests
 	blocked atomic.Bool  // socket buffer full: shard waits for EPOLLOUT
 	woken   atomic.Bool  // a writable command is queued for the shard
 	cmds    atomic.Int32 // commands from readers not yet applied by the shard
@@ -40,11 +40,13 @@ type conn struct {
 	lim  *rate.Limiter // made at the first message
 
 	// Owned by the shard goroutine.
-	subs      []sub    // subscriptions, unordered
-	ctrl      [][]byte // replies and control frames to write before data
-	out       [][]byte // unwritten rest of a write the socket did not take
-	outReply  int32    // bytes of replies at the front of out (or of the TLS batch in flight)
-	idx       int32    // position in shard.all
+	subs      []sub       // subscriptions, unordered
+	pending   []uint32    // indexes in subs with something to send (subPending); may hold stale entries
+	rl        *rateLimits // nil until a subscription has a max_rate (or Config.MaxRate is set)
+	ctrl      [][]byte    // replies and control frames to write before data
+	out       [][]byte    // unwritten rest of a write the socket did not take
+	outReply  int32       // bytes of replies at the front of out (or of the TLS batch in flight)
+	idx       int32       // position in shard.all
 	state     connState
 	dirty     bool        // in shard.dirty
 	inBlocked bool        // in shard.blocked
@@ -52,9 +54,12 @@ type conn struct {
 	why       closeReason // why it is closing
 	// finAfterWrite: finish once the TLS writer has sent the close echo.
 	finAfterWrite bool
-	// gotClose is reader-owned: the client's close frame came, ignore the
-	// rest. (Here, it packs the struct.)
+	// gotClose and stopped are reader-owned (here, they pack the
+	// struct). gotClose: the client's close frame came, ignore the rest.
+	// stopped: the reader has asked the shard to close the connection
+	// (or told it the client did): it takes no more requests.
 	gotClose  bool
+	stopped   bool
 	blockedAt int64 // Unix ns when out last became non-empty; 0: not blocked
 	closeBy   int64 // Unix ns: deadline for the client's close frame
 }
@@ -75,11 +80,24 @@ type connAuth struct {
 
 // partial is what a reader keeps of a connection between reads.
 type partial struct {
-	rbuf    []byte    // bytes of a frame not yet complete
-	frag    []byte    // payload of a fragmented message so far
-	fragT   ws.OpCode // opcode of the fragmented message; 0: none
-	frameAt int64     // Unix ns when the frame in rbuf began; 0: none
-	msgAt   int64     // Unix ns when the fragmented message began
+	rbuf    []byte         // bytes of a frame not yet complete
+	frag    []byte         // payload of a fragmented message so far
+	fragT   wsframe.OpCode // opcode of the fragmented message; 0: none
+	frameAt int64          // Unix ns when the frame in rbuf began; 0: none
+	msgAt   int64          // Unix ns when the fragmented message began
+}
+
+// charge counts n more bytes of replies for c and reports whether they
+// fit budget. When nothing else is pending a reply always fits, so one
+// larger than the budget (a long symbol list) still goes out. Readers and
+// the shard call it (replyBytes is atomic).
+func (c *conn) charge(n, budget int) bool {
+	v := c.replyBytes.Add(int32(n))
+	if int(v) <= budget || int(v) == n {
+		return true
+	}
+	c.replyBytes.Add(-int32(n))
+	return false
 }
 
 // push appends a control frame (close, ping) to c.ctrl. It is counted in
@@ -117,22 +135,28 @@ func (c *conn) abort() {
 	_ = unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 }
 
-// sub is one subscription of a connection. pos is the index of the
-// connection's entry in shard.subs[sym], so both sides unlink in O(1).
+// sub is one subscription of a connection: to a stream, the index of the
+// connection's entry in the stream's list for the shard (so both sides
+// unlink in O(1)), flags, and what was last sent.
 type sub struct {
-	sym  uint32
-	pos  uint32 // low 31 bits: index in shard.subs[sym]; top bit: subSnap
+	st   *stream
+	pos  uint32 // low 29 bits: index in st's fan-out list of the shard; the rest: flags
 	sent uint32 // ver of the last update written; 0: none yet
 }
 
-// subSnap in sub.pos: the next write for this symbol is a snapshot.
-const subSnap = 1 << 31
+// Flags in sub.pos.
+const (
+	subSnap    = 1 << 31 // the next write for this subscription is a snapshot
+	subPending = 1 << 30 // on the connection's pending list
+	subSeen    = 1 << 29 // scratch of compactPending
+	subIndex   = subSeen - 1
+)
 
-func (e *sub) index() uint32 { return e.pos &^ subSnap }
+func (e *sub) index() uint32 { return e.pos & subIndex }
 
-func (e *sub) setIndex(i uint32) { e.pos = e.pos&subSnap | i }
+func (e *sub) setIndex(i uint32) { e.pos = e.pos&^subIndex | i }
 
-// subRef is an entry of a symbol's subscriber list in a shard: the
+// subRef is an entry of a stream's subscriber list in a shard: the
 // connection's index in shard.all and the subscription's index in its
 // subs. Eight bytes per subscription instead of a pointer and an index.
 type subRef struct {

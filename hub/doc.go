@@ -7,24 +7,38 @@
 // a fixed number of shards each own the writes, subscriptions and lifetime
 // of their connections.
 //
-// Writes never wait for a client. A shard marks the subscribers of an
-// updated symbol dirty and then writes to each, with one gathered send of its
-// replies and the latest update of each symbol it has not yet sent. A
-// socket that cannot take it all keeps the rest and is written again when
-// epoll says it has room; updates that arrive meanwhile replace each
-// other, so a slow client holds at most one pending update per symbol and
-// sees a seq jump. A client backlogged past Config.BacklogTimeout is
-// closed with 1008.
+// What a client subscribes to is a stream: a symbol's channel. This
+// version serves the quote channel (the limits message lists the channels
+// a server carries). A stream's subscribers are kept with it, per shard,
+// from its first subscriber to its last; a publish reaches only the shards
+// that have subscribers of it, which put the subscriptions on their
+// connections' pending lists; a write then costs what changed for the
+// connection, not how many subscriptions it holds.
+//
+// Writes never wait for a client. A client that keeps up gets every update
+// of its symbols in order; one that is behind (owed more than the last 8
+// updates of a symbol, or one older than Config.MaxReplayAge) gets the
+// latest only and sees a seq jump. A subscription may ask for a max_rate;
+// Config.MaxRate caps them all. A socket that cannot take a write is left
+// until epoll says it has room; meanwhile its updates replace each other,
+// so a stopped client costs no more the longer it is stopped, and one
+// backlogged past Config.BacklogTimeout is closed with 1008.
+//
+// The symbols served change while the hub runs: List adds, Delist removes
+// (each subscriber gets {"type":"delisted",...}). A feed whose seq space
+// restarts publishes a higher epoch; each subscriber then gets a reset and
+// a snapshot.
 //
 // Use:
 //
-//	h, err := hub.New(hub.Config{}, feed.Symbols(), logger)
+//	h, err := hub.New(hub.Config{}, feed.Symbols(), logger) // the symbols to start with
 //	if err != nil { ... }
 //	defer h.Close()
 //	http.Handle("/ws", h)
-//	go feed.Run(ctx, h) // h is a feed.Sink
+//	go feed.Run(ctx, h) // h is a feed.Sink: Publish, List, Delist
 //	...
 //	h.Shutdown(ctx) // every client gets 1001, then the hub stops
 //
-// See docs/ARCHITECTURE.md for which goroutine owns what.
+// See docs/ARCHITECTURE.md for how an update flows, which goroutine owns
+// what, and where each limit lives.
 package hub

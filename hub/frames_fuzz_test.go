@@ -1,20 +1,19 @@
 package hub
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/gobwas/ws"
+	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
 // recorder is a frameSink that writes down what the parser found.
 type recorder struct{ events []string }
 
-func (r *recorder) request(_ *conn, op ws.OpCode, p []byte) {
+func (r *recorder) request(_ *conn, op wsframe.OpCode, p []byte) {
 	r.events = append(r.events, fmt.Sprintf("message op=%d %q", op, p))
 }
 
@@ -32,7 +31,7 @@ func (r *recorder) pong(_ *conn, p []byte) {
 
 func (r *recorder) pingDropped() {}
 
-func (r *recorder) peerClosed(_ *conn, code ws.StatusCode) {
+func (r *recorder) peerClosed(_ *conn, code wsframe.StatusCode) {
 	r.events = append(r.events, fmt.Sprintf("close %d", code))
 }
 
@@ -41,7 +40,7 @@ const fuzzMax = 512
 // parseChunks feeds data to a fresh connection's parser in the given
 // chunk sizes (the rest in one go) the way a reader does between reads,
 // and returns what it found and the close code it decided on (0: none).
-func parseChunks(data []byte, chunks []int) ([]string, ws.StatusCode) {
+func parseChunks(data []byte, chunks []int) ([]string, wsframe.StatusCode) {
 	rec := &recorder{}
 	rd := &reader{out: rec, max: fuzzMax}
 	c := &conn{}
@@ -85,7 +84,7 @@ func FuzzFrames(f *testing.F) {
 			t.Fatalf("whole: %v close %d\nsplit %v: %v close %d", whole, wholeCode, chunks, parts, partsCode)
 		}
 		switch wholeCode {
-		case 0, ws.StatusProtocolError, ws.StatusInvalidFramePayloadData, ws.StatusMessageTooBig:
+		case 0, wsframe.StatusProtocolError, wsframe.StatusInvalidFramePayloadData, wsframe.StatusMessageTooBig:
 		default:
 			t.Fatalf("close code %d is not one the parser may choose", wholeCode)
 		}
@@ -99,7 +98,7 @@ func FuzzFrames(f *testing.F) {
 				if len(p) > fuzzMax {
 					t.Fatalf("message of %d bytes passed a %d-byte limit", len(p), fuzzMax)
 				}
-				if ws.OpCode(op) == ws.OpText && !utf8.ValidString(p) {
+				if wsframe.OpCode(op) == wsframe.OpText && !utf8.ValidString(p) {
 					t.Fatalf("text message with invalid UTF-8 passed: %q", p)
 				}
 			}
@@ -107,56 +106,44 @@ func FuzzFrames(f *testing.F) {
 	})
 }
 
-// clientFrame builds a masked client frame.
-func clientFrame(fin bool, op ws.OpCode, payload []byte) []byte {
-	b0 := byte(op)
-	if fin {
-		b0 |= 0x80
-	}
-	b := []byte{b0}
-	switch n := len(payload); {
-	case n <= 125:
-		b = append(b, 0x80|byte(n))
-	case n <= 0xffff:
-		b = append(b, 0x80|126, byte(n>>8), byte(n))
-	default:
-		b = append(b, 0x80|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	mask := [4]byte{0x37, 0xfa, 0x21, 0x3d}
-	b = append(b, mask[:]...)
-	p := append([]byte(nil), payload...)
-	ws.Cipher(p, mask, 0)
-	return append(b, p...)
+// clientFrame builds a masked client frame, with a fixed key so that the
+// seeds stay the same bytes.
+func clientFrame(fin bool, op wsframe.OpCode, payload []byte) []byte {
+	return wsframe.AppendFrame(nil, wsframe.Header{Fin: fin, Op: op, Masked: true, Mask: [4]byte{0x37, 0xfa, 0x21, 0x3d}}, payload)
+}
+
+// closeBody is a close frame's body, as sent.
+func closeBody(code wsframe.StatusCode, reason string) []byte {
+	return wsframe.AppendCloseBody(nil, code, reason)
 }
 
 func frameSeeds() [][]byte {
-	text := func(s string) []byte { return clientFrame(true, ws.OpText, []byte(s)) }
+	text := func(s string) []byte { return clientFrame(true, wsframe.OpText, []byte(s)) }
 	cat := func(fs ...[]byte) []byte { return slices.Concat(fs...) }
 	unmasked := []byte{0x81, 0x02, 'h', 'i'}
 	return [][]byte{
 		text(`{"op":"subscribe","symbols":["AAPL"],"id":1}`),
 		cat(text(`{"op":"ping"}`), text(`{"op":"list","id":"x"}`)),
-		cat(clientFrame(false, ws.OpText, []byte(`{"op":`)), clientFrame(true, ws.OpPing, []byte("p")),
-			clientFrame(true, ws.OpContinuation, []byte(`"ping"}`))),
-		clientFrame(true, ws.OpPing, []byte("hello")),
-		clientFrame(true, ws.OpPong, nil),
-		clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "bye")),
-		clientFrame(true, ws.OpClose, []byte{0x03}),
-		clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1005, "")),
-		clientFrame(true, ws.OpClose, append(ws.NewCloseFrameBody(1000, ""), 0xff)),
+		cat(clientFrame(false, wsframe.OpText, []byte(`{"op":`)), clientFrame(true, wsframe.OpPing, []byte("p")),
+			clientFrame(true, wsframe.OpContinuation, []byte(`"ping"}`))),
+		clientFrame(true, wsframe.OpPing, []byte("hello")),
+		clientFrame(true, wsframe.OpPong, nil),
+		clientFrame(true, wsframe.OpClose, closeBody(1000, "bye")),
+		clientFrame(true, wsframe.OpClose, []byte{0x03}),
+		clientFrame(true, wsframe.OpClose, closeBody(1005, "")),
+		clientFrame(true, wsframe.OpClose, append(closeBody(1000, ""), 0xff)),
 		unmasked,
-		clientFrame(true, ws.OpText, []byte{0xff, 0xfe}),
-		cat(clientFrame(false, ws.OpText, []byte{0xe2, 0x82}), clientFrame(true, ws.OpContinuation, []byte{0xac})),
-		clientFrame(true, ws.OpContinuation, []byte("x")),
-		clientFrame(false, ws.OpPing, nil),
-		clientFrame(true, ws.OpPing, make([]byte, 126)),
+		clientFrame(true, wsframe.OpText, []byte{0xff, 0xfe}),
+		cat(clientFrame(false, wsframe.OpText, []byte{0xe2, 0x82}), clientFrame(true, wsframe.OpContinuation, []byte{0xac})),
+		clientFrame(true, wsframe.OpContinuation, []byte("x")),
+		clientFrame(false, wsframe.OpPing, nil),
+		clientFrame(true, wsframe.OpPing, make([]byte, 126)),
 		clientFrame(true, 0x3, nil),
 		{0xc1, 0x80, 0, 0, 0, 0},
-		clientFrame(true, ws.OpText, make([]byte, fuzzMax+1)),
-		cat(clientFrame(false, ws.OpText, make([]byte, 300)), clientFrame(true, ws.OpContinuation, make([]byte, 300))),
+		clientFrame(true, wsframe.OpText, make([]byte, fuzzMax+1)),
+		cat(clientFrame(false, wsframe.OpText, make([]byte, 300)), clientFrame(true, wsframe.OpContinuation, make([]byte, 300))),
 		{0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0},
-		clientFrame(true, ws.OpBinary, []byte{0, 1, 2}),
-		cat(text(`{"op":"ping"}`), clientFrame(true, ws.OpClose, nil), text(`after close`)),
+		clientFrame(true, wsframe.OpBinary, []byte{0, 1, 2}),
+		cat(text(`{"op":"ping"}`), clientFrame(true, wsframe.OpClose, nil), text(`after close`)),
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -255,6 +257,33 @@ func publish(h *hub.Hub, sym string, seq uint64, p string) {
 		Volume: decimal.NewFromInt(int64(seq)), TS: time.Now().UnixNano(),
 		PricePrec: 2,
 	})
+}
+
+// describe renders a message as the tests compare it: "type seq price",
+// or "reset channel symbol epoch" for a reset.
+func describe(m testutil.Msg) string {
+	if m.Type == "reset" {
+		var r struct {
+			Channel string `json:"channel"`
+			Epoch   uint64 `json:"epoch"`
+		}
+		_ = json.Unmarshal(m.Raw, &r)
+		return fmt.Sprintf("reset %s %s %d", r.Channel, m.Symbol, r.Epoch)
+	}
+	return fmt.Sprintf("%s %d %s", m.Type, m.Seq, m.Price)
+}
+
+// nextIs reads c's next message and fails the test unless describe gives
+// want for it.
+func nextIs(t testing.TB, c *testutil.Client, want string) {
+	t.Helper()
+	m, err := c.Next(time.Now().Add(wait))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := describe(m); got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
 }
 
 // checkServed fails the test unless c still gets answers promptly.

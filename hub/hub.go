@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -14,85 +13,53 @@ import (
 )
 
 // Hub fans updates out to WebSocket clients. Create it with New, give it
-// connections through ServeHTTP, updates through Publish, and stop it with
-// Shutdown or Close.
+// connections through ServeHTTP, updates through Publish (it is a
+// feed.Sink), and stop it with Shutdown, Drain or Close.
+//
+// Its exported methods may be called from any goroutine, concurrently;
+// each says so where a caller must know more. Unexported methods of Hub
+// run on the goroutine kind their comment names: the HTTP server's
+// (upgrades) or a feed's (publishing). Readers, shards and the poller have
+// receivers of their own (reader, shard, poller).
 type Hub struct {
-	cfg Config
-	log *slog.Logger
-
-	syms   []*symbol          // by id; static after New
-	byName map[string]*symbol // static after New
-	names  []string           // symbol names by id
-
+	// Static after New.
+	cfg     Config
+	log     *slog.Logger
+	limits  []byte // the "limits" frame every connection gets first
 	shards  []*shard
 	readers readers
 	poll    *poller
 
+	uni   *universe // the symbols served; List and Delist change it
+	floor uint32    // the period of Config.MaxRate, in rate clock units; 0: none
+
 	conns    atomic.Int64 // open connections, counted from the upgrade
 	perIP    ipCounts
-	limits   []byte // the "limits" frame every connection gets first
-	next     atomic.Uint32
+	next     atomic.Uint32 // round robin of upgrades over the shards
 	draining atomic.Bool
 	fdWarned atomic.Int64 // Unix ns of the last "out of file descriptors" warning
 	stats    hubStats
 
 	encMu  sync.Mutex
-	encBuf []byte // guarded by encMu: scratch for encoding one tick
+	encBuf []byte // guarded by encMu: Publish's scratch for encoding one tick
 
 	done     chan struct{}
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 }
 
-// New starts a hub serving the given symbols. It starts the shard, reader
-// and epoll goroutines; Close stops them.
+// New starts a hub serving symbols, the initial universe (List and Delist
+// change it later; it may be empty). It starts the shard, reader and epoll
+// goroutines; Close stops them.
 func New(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
-	if len(symbols) == 0 {
-		return nil, errors.New("hub: no symbols")
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	h := &Hub{
-		cfg:    cfg.withDefaults(),
-		log:    log,
-		byName: make(map[string]*symbol, len(symbols)),
-		done:   make(chan struct{}),
-	}
-	for i, s := range symbols {
-		if s.Name == "" {
-			return nil, fmt.Errorf("hub: symbol %d has no name", i)
-		}
-		if _, dup := h.byName[s.Name]; dup {
-			return nil, fmt.Errorf("hub: duplicate symbol %q", s.Name)
-		}
-		sym := &symbol{id: uint32(i), name: s.Name, meta: s}
-		h.syms = append(h.syms, sym)
-		h.byName[s.Name] = sym
-		h.names = append(h.names, s.Name)
-	}
-	if h.cfg.Authenticate != nil && h.cfg.Token == nil {
-		return nil, errors.New("hub: Config.Authenticate needs Config.Token")
-	}
-	lim := protocol.ServerLimits{
-		MaxMessageBytes:   h.cfg.MaxMessageBytes,
-		MaxSymbols:        h.cfg.MaxSymbolsPerConn,
-		MaxRequestSymbols: h.cfg.MaxSymbolsPerRequest,
-		MessagesPerSecond: max(h.cfg.MessageRate, 0),
-		Burst:             h.cfg.MessageBurst,
-		PingIntervalMS:    h.cfg.PingInterval.Milliseconds(),
-		BacklogTimeoutMS:  h.cfg.BacklogTimeout.Milliseconds(),
-		Auth:              h.cfg.Authenticate != nil,
-	}
-	h.limits = textFrame(protocol.AppendLimits(nil, &lim))
-	p, err := newPoller(h)
+	h, err := newHub(cfg, symbols, log)
 	if err != nil {
+		return nil, err
+	}
+	if h.poll, err = newPoller(h); err != nil {
 		return nil, fmt.Errorf("hub: epoll: %w", err)
 	}
-	h.poll = p
-	for i := range h.cfg.Shards {
-		s := newShard(h, i)
-		h.shards = append(h.shards, s)
+	for _, s := range h.shards {
 		h.wg.Add(1)
 		go func() {
 			defer h.wg.Done()
@@ -103,102 +70,51 @@ func New(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 	return h, nil
 }
 
-// Publish encodes t once and hands it to every shard. It implements
-// feed.Sink: it never blocks on a client. An update whose seq is not above
-// the symbol's last one is dropped and counted, so clients never see a
-// duplicate or a step back; an unknown symbol is dropped and counted.
-func (h *Hub) Publish(t *protocol.Tick) {
-	sym := h.byName[t.Symbol]
-	if sym == nil {
-		h.stats.unknown.Add(1)
-		return
+// newHub is New without the goroutines and the poller: white-box tests
+// drive its shards themselves.
+func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	h.encMu.Lock()
-	h.encBuf = protocol.AppendTick(h.encBuf[:0], t)
-	h.publish(sym, t.Seq, t.TS, h.encBuf)
-	h.encMu.Unlock()
-}
-
-// PublishEncoded publishes a tick already encoded by protocol.AppendTick,
-// for instance received from another node. It must start with
-// protocol.TickPrefix. epoch is the tick's seq space (protocol.Tick.Epoch).
-func (h *Hub) PublishEncoded(symbol string, epoch, seq uint64, ts int64, tick []byte) error {
-	sym := h.byName[symbol]
-	if sym == nil {
-		h.stats.unknown.Add(1)
-		return fmt.Errorf("hub: unknown symbol %q", symbol)
+	cfg = cfg.withDefaults()
+	if cfg.Authenticate != nil && cfg.Token == nil {
+		return nil, fmt.Errorf("hub: Config.Authenticate needs Config.Token")
 	}
-	if len(tick) < len(protocol.TickPrefix) || string(tick[:len(protocol.TickPrefix)]) != protocol.TickPrefix {
-		return errors.New("hub: encoded tick does not start with the tick prefix")
-	}
-	h.publish(sym, seq, ts, tick)
-	return nil
-}
-
-func (h *Hub) publish(sym *symbol, seq uint64, ts int64, tick []byte) {
-	// Both frames in one allocation: tick frame, then snapshot frame.
-	snapLen := len(tick) - len(protocol.TickPrefix) + len(protocol.SnapshotPrefix)
-	buf := make([]byte, 0, 2*maxHeaderLen+len(tick)+snapLen)
-	buf = appendFrameHeader(buf, wsText, len(tick))
-	buf = append(buf, tick...)
-	tickEnd := len(buf)
-	buf = appendFrameHeader(buf, wsText, snapLen)
-	snapOff := len(buf) - tickEnd
-	buf = protocol.SnapshotFromTick(buf, tick)
-	u := &update{tick: buf[:tickEnd:tickEnd], snap: buf[tickEnd:], snapOff: snapOff, seq: seq, ts: ts}
-
-	sym.mu.Lock()
-	if seq <= sym.lastSeq {
-		sym.mu.Unlock()
-		h.stats.stale.Add(1)
-		return
-	}
-	sym.lastSeq = seq
-	sym.ver++
-	if sym.ver == 0 {
-		sym.ver = 1 // 0 means "nothing sent" in sub.sent
-	}
-	u.ver = sym.ver
-	sym.recent[u.ver%ringSize].Store(u)
-	sym.latest.Store(u)
-	sym.mu.Unlock()
-
-	h.stats.published.Add(1)
-	h.stats.lastLag.Store(time.Now().UnixNano() - ts)
-	for _, s := range h.shards {
-		s.published(sym.id)
-	}
-}
-
-// PublishTrade, PublishBook, PublishCandle, List and Delist complete
-// feed.Sink. Transient: the hub does not serve these channels yet, so it
-// counts them as unknown and drops them.
-func (h *Hub) PublishTrade(*protocol.Trade)     { h.stats.unknown.Add(1) }
-func (h *Hub) PublishBook(*protocol.BookUpdate) { h.stats.unknown.Add(1) }
-func (h *Hub) PublishCandle(*protocol.Candle)   { h.stats.unknown.Add(1) }
-func (h *Hub) List([]feed.Symbol)               {}
-func (h *Hub) Delist([]string)                  {}
-
-// Symbols returns the names of the symbols the hub serves, in feed order.
-func (h *Hub) Symbols() []string { return h.names }
-
-// AppendSnapshots appends a JSON array of the latest snapshot of every
-// symbol that has one.
-func (h *Hub) AppendSnapshots(dst []byte) []byte {
-	dst = append(dst, '[')
-	first := true
-	for _, s := range h.syms {
-		u := s.latest.Load()
-		if u == nil {
-			continue
+	seen := make(map[string]bool, len(symbols))
+	for i, s := range symbols {
+		if s.Name == "" {
+			return nil, fmt.Errorf("hub: symbol %d has no name", i)
 		}
-		if !first {
-			dst = append(dst, ',')
+		if seen[s.Name] {
+			return nil, fmt.Errorf("hub: duplicate symbol %q", s.Name)
 		}
-		first = false
-		dst = append(dst, u.snap[u.snapOff:]...)
+		seen[s.Name] = true
 	}
-	return append(dst, ']')
+	h := &Hub{
+		cfg:  cfg,
+		log:  log,
+		uni:  newUniverse(),
+		done: make(chan struct{}),
+	}
+	h.uni.list(symbols)
+	h.floor = periodOf(cfg.MaxRate)
+	lim := protocol.ServerLimits{
+		MaxMessageBytes:   cfg.MaxMessageBytes,
+		MaxSymbols:        cfg.MaxSymbolsPerConn,
+		MaxRequestSymbols: cfg.MaxSymbolsPerRequest,
+		MessagesPerSecond: max(cfg.MessageRate, 0),
+		Burst:             cfg.MessageBurst,
+		PingIntervalMS:    cfg.PingInterval.Milliseconds(),
+		BacklogTimeoutMS:  cfg.BacklogTimeout.Milliseconds(),
+		Auth:              cfg.Authenticate != nil,
+		Channels:          []protocol.Channel{protocol.ChannelQuotes},
+		MaxRate:           cfg.MaxRate,
+	}
+	h.limits = textFrame(protocol.AppendLimits(nil, &lim))
+	for i := range cfg.Shards {
+		h.shards = append(h.shards, newShard(h, i))
+	}
+	return h, nil
 }
 
 // Conns returns the number of open connections.
@@ -216,7 +132,7 @@ func (h *Hub) Shutdown(ctx context.Context) error { return h.Drain(ctx, 0) }
 func (h *Hub) Drain(ctx context.Context, window time.Duration) error {
 	h.draining.Store(true)
 	for _, s := range h.shards {
-		s.post(cmd{kind: cmdShutdown, window: window})
+		s.post(nil, &shutdownCmd{window: window})
 	}
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()

@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -64,16 +63,7 @@ func TestQueryDuplicates(t *testing.T) {
 func TestPublishFilters(t *testing.T) {
 	srv := startHub(t, hub.Config{MessageRate: -1}, nil)
 	c := srv.dial(t, "?symbols=AAPL")
-	next := func(want string) {
-		t.Helper()
-		m, err := c.Next(time.Now().Add(wait))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := fmt.Sprintf("%s %d %s", m.Type, m.Seq, m.Price); got != want {
-			t.Errorf("got %s, want %s", got, want)
-		}
-	}
+	next := func(want string) { t.Helper(); nextIs(t, c, want) }
 	publish(srv.h, "AAPL", 5, "1.00")
 	next("snapshot 5 1.00")
 	publish(srv.h, "AAPL", 5, "2.00") // duplicate

@@ -29,7 +29,7 @@ func newPoller(h *Hub) (*poller, error) {
 }
 
 func (p *poller) add(c *conn) error {
-	return p.ep.Add(c.fd, connEvents, func(ev netpoll.EpollEvent) { p.h.event(c, uint32(ev)) })
+	return p.ep.Add(c.fd, connEvents, func(ev netpoll.EpollEvent) { p.event(c, uint32(ev)) })
 }
 
 // del removes c before its fd is closed. A callback already running for c
@@ -40,15 +40,15 @@ func (p *poller) del(c *conn) {
 
 func (p *poller) close() error { return p.ep.Close() }
 
-// event is c's epoll callback.
-func (h *Hub) event(c *conn, ev uint32) {
+// event is c's epoll callback; it runs on the epoll goroutine.
+func (p *poller) event(c *conn, ev uint32) {
 	if ev&0x20 != 0 { // netpoll's closed marker: the hub is stopping
 		return
 	}
 	if ev&netpoll.EPOLLOUT != 0 && c.blocked.Load() && c.woken.CompareAndSwap(false, true) {
-		c.shard.post(cmd{kind: cmdWritable, c: c})
+		c.shard.wakeWritable(c)
 	}
 	if ev&(netpoll.EPOLLIN|netpoll.EPOLLRDHUP|netpoll.EPOLLHUP|netpoll.EPOLLERR) != 0 {
-		h.readers.schedule(c)
+		p.h.readers.schedule(c)
 	}
 }

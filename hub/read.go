@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"encoding/binary"
 	"errors"
 	"runtime/debug"
 	"slices"
@@ -9,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gobwas/ws"
+	"github.com/tickerd/tickerd/internal/wsframe"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,7 +41,9 @@ func (r *readers) start(h *Hub, n int) {
 	}
 }
 
-// schedule is called by the poller when c is readable. It never blocks.
+// schedule queues c for a reader: the poller calls it when c is readable,
+// and a shard when c's client sent frames right behind its upgrade
+// request. It never blocks.
 // A connection is in the queue or held by a reader at most once: rstate
 // counts the events since a reader last looked, and a reader that is done
 // resets it only if no event came meanwhile.
@@ -120,7 +121,7 @@ func (r *readers) loop(rd *reader) {
 }
 
 const (
-	maxClientHeader = 14 // 2 + 8 length + 4 mask
+	maxClientHeader = wsframe.MaxHeaderLen
 	readChunk       = 16 << 10
 	// minPartial is the least a partial frame's buffer is made for: a
 	// header and a little, so a frame that arrives in small pieces is not
@@ -132,7 +133,7 @@ const (
 type reader struct {
 	h       *Hub
 	buf     []byte    // scratch: a carried-over partial frame, then what was read
-	out     frameSink // where whole messages and control frames go: h
+	out     frameSink // where whole messages and control frames go: the reader itself
 	max     int       // the largest message: h.cfg.MaxMessageBytes
 	timeout int64     // ns to finish a frame or message: h.cfg.FrameTimeout; 0: none
 
@@ -146,22 +147,24 @@ type reader struct {
 	pinged bool
 }
 
-// frameSink takes what the frame parser finds. The Hub is the one sink;
-// the fuzz test records instead.
+// frameSink takes what the frame parser finds: the reader itself (see
+// request.go); the fuzz test records instead.
 type frameSink interface {
-	request(c *conn, op ws.OpCode, p []byte) // a whole data message; p is only valid during the call
-	pong(c *conn, p []byte)                  // answer the ping with payload p (only valid during the call)
-	peerClosed(c *conn, code ws.StatusCode)  // the client's close frame
-	pingDropped()                            // a ping answered by a later one's pong
+	request(c *conn, op wsframe.OpCode, p []byte) // a whole data message; p is only valid during the call
+	pong(c *conn, p []byte)                       // answer the ping with payload p (only valid during the call)
+	peerClosed(c *conn, code wsframe.StatusCode)  // the client's close frame
+	pingDropped()                                 // a ping answered by a later one's pong
 }
 
 func newReader(h *Hub, buf []byte) *reader {
-	return &reader{h: h, buf: buf, out: h, max: h.cfg.MaxMessageBytes, timeout: int64(h.cfg.FrameTimeout)}
+	rd := &reader{h: h, buf: buf, max: h.cfg.MaxMessageBytes, timeout: int64(h.cfg.FrameTimeout)}
+	rd.out = rd
+	return rd
 }
 
 // errFrameTimeout closes a client that did not finish a frame or a
 // fragmented message within FrameTimeout.
-var errFrameTimeout = &closeErr{ws.StatusPolicyViolation, "frame not finished in time", reasonFrameTimeout}
+var errFrameTimeout = &closeErr{wsframe.StatusPolicyViolation, "frame not finished in time", reasonFrameTimeout}
 
 // consume parses data, whose first carried bytes are those c's partial
 // frame carried over, handles every whole frame and carries the rest. now
@@ -211,7 +214,7 @@ func (rd *reader) keep(c *conn, rest []byte, same bool) {
 	}
 	size := len(rest)
 	if len(rest) >= 2 {
-		if h, hlen, ok := parseHeader(rest); ok && h.Length <= int64(rd.max) {
+		if h, hlen, err := wsframe.ParseHeader(rest); err == nil && hlen > 0 && h.Length <= int64(rd.max) {
 			size = min(hlen+int(h.Length), max(2*len(rest), minPartial))
 		}
 	}
@@ -232,7 +235,7 @@ func (p *partial) room() []byte {
 	if len(free) >= readChunk/4 {
 		return free
 	}
-	if h, hlen, ok := parseHeader(b); ok && int64(hlen)+h.Length-int64(len(b)) <= int64(len(free)) {
+	if h, hlen, err := wsframe.ParseHeader(b); err == nil && hlen > 0 && int64(hlen)+h.Length-int64(len(b)) <= int64(len(free)) {
 		return free
 	}
 	return nil
@@ -287,7 +290,7 @@ func (rd *reader) serve(c *conn) bool {
 			}
 		}
 		if err != nil {
-			rd.h.hangup(c)
+			rd.hangup(c)
 			return true
 		}
 		now := time.Now()
@@ -295,7 +298,7 @@ func (rd *reader) serve(c *conn) bool {
 			c.lastIn.Store(now.Unix())
 		}
 		if cerr := rd.consume(c, data, carried, now.UnixNano()); cerr != nil {
-			rd.h.protocolClose(c, cerr)
+			rd.protocolClose(c, cerr)
 			return true
 		}
 		if n == 0 {
@@ -313,7 +316,7 @@ func (rd *reader) safeServe(c *conn) (done bool) {
 		if v := recover(); v != nil {
 			rd.pinged = false // the next connection must not answer this one's ping
 			rd.h.log.Error("reader panic: closing the connection", "panic", v, "stack", string(debug.Stack()))
-			rd.h.protocolClose(c, &closeErr{ws.StatusInternalServerError, "internal error", reasonError})
+			rd.protocolClose(c, &closeErr{wsframe.StatusInternalServerError, "internal error", reasonError})
 			done = true
 		}
 	}()
@@ -340,19 +343,24 @@ func (c *conn) dropPartial() {
 // closeErr is a reason to close the connection with a status code, and
 // the reason it is counted under (a protocol error unless set).
 type closeErr struct {
-	code   ws.StatusCode
+	code   wsframe.StatusCode
 	reason string
 	why    closeReason
 }
 
 func (e *closeErr) Error() string { return e.reason }
 
-func protoErr(reason string) *closeErr {
-	return &closeErr{ws.StatusProtocolError, reason, reasonProtocol}
+// protoErr closes a client that broke RFC 6455 with the status the
+// violation calls for (wsframe.ProtocolError).
+func protoErr(err error) *closeErr {
+	if pe, ok := err.(*wsframe.ProtocolError); ok {
+		return &closeErr{pe.Status, pe.Reason, reasonProtocol}
+	}
+	return &closeErr{wsframe.StatusProtocolError, err.Error(), reasonProtocol}
 }
 
 // errTooBig closes a client whose message is over MaxMessageBytes.
-var errTooBig = &closeErr{ws.StatusMessageTooBig, "message too big", reasonProtocol}
+var errTooBig = &closeErr{wsframe.StatusMessageTooBig, "message too big", reasonProtocol}
 
 // frames handles every whole frame in b and returns the bytes of an
 // incomplete one at its end.
@@ -361,34 +369,34 @@ func (rd *reader) frames(c *conn, b []byte) ([]byte, *closeErr) {
 		if c.gotClose {
 			return nil, nil // nothing after the client's close frame counts
 		}
-		if c.closing.Load() {
+		if c.stopped || c.closing.Load() {
 			// After a close only the client's close frame matters; the
 			// shard closes the socket when it comes or times out.
 			return rd.drainClosing(c, b)
 		}
-		h, hlen, ok := parseHeader(b)
-		if !ok {
+		h, hlen, err := wsframe.ParseHeader(b)
+		if err != nil {
+			return nil, protoErr(err)
+		}
+		if hlen == 0 {
 			break
 		}
 		if h.Length > int64(rd.max) {
 			return nil, errTooBig
 		}
-		state := ws.StateServerSide
-		if c.part != nil && c.part.fragT != 0 {
-			state |= ws.StateFragmented
-			if h.OpCode == ws.OpContinuation && int64(len(c.part.frag))+h.Length > int64(rd.max) {
-				return nil, errTooBig // known from the header: no need to wait for the bytes
-			}
+		fragmented := c.part != nil && c.part.fragT != 0
+		if fragmented && h.Op == wsframe.OpContinuation && int64(len(c.part.frag))+h.Length > int64(rd.max) {
+			return nil, errTooBig // known from the header: no need to wait for the bytes
 		}
-		if err := ws.CheckHeader(h, state); err != nil {
-			return nil, protoErr(err.Error())
+		if err := h.Check(wsframe.ServerSide, fragmented, 0); err != nil {
+			return nil, protoErr(err)
 		}
 		if int64(len(b)-hlen) < h.Length {
 			break
 		}
 		payload := b[hlen : hlen+int(h.Length)]
 		b = b[hlen+int(h.Length):]
-		ws.Cipher(payload, h.Mask, 0)
+		wsframe.Cipher(payload, h.Mask, 0)
 		if cerr := rd.frame(c, h, payload); cerr != nil {
 			return nil, cerr
 		}
@@ -399,14 +407,17 @@ func (rd *reader) frames(c *conn, b []byte) ([]byte, *closeErr) {
 // drainClosing looks for the client's close frame in b and drops the rest.
 func (rd *reader) drainClosing(c *conn, b []byte) ([]byte, *closeErr) {
 	for len(b) >= 2 {
-		h, hlen, ok := parseHeader(b)
-		if !ok || int64(len(b)-hlen) < h.Length {
-			if len(b) > maxClientHeader+125 {
+		h, hlen, err := wsframe.ParseHeader(b)
+		if err != nil {
+			return nil, nil // nothing more will be read: drop it
+		}
+		if hlen == 0 || int64(len(b)-hlen) < h.Length {
+			if len(b) > maxClientHeader+wsframe.MaxControlPayload {
 				return nil, nil // a data frame we will not read: drop it
 			}
 			return b, nil
 		}
-		if h.OpCode == ws.OpClose {
+		if h.Op == wsframe.OpClose {
 			c.gotClose = true
 			rd.out.peerClosed(c, 0)
 			return nil, nil
@@ -416,70 +427,32 @@ func (rd *reader) drainClosing(c *conn, b []byte) ([]byte, *closeErr) {
 	return b, nil
 }
 
-// parseHeader parses a client frame header at the start of b. ok is false
-// when b does not hold the whole header yet.
-func parseHeader(b []byte) (h ws.Header, n int, ok bool) {
-	h.Fin = b[0]&0x80 != 0
-	h.Rsv = (b[0] & 0x70) >> 4
-	h.OpCode = ws.OpCode(b[0] & 0x0f)
-	h.Masked = b[1]&0x80 != 0
-	n = 2
-	switch l := b[1] & 0x7f; l {
-	case 126:
-		if len(b) < 4 {
-			return h, 0, false
-		}
-		h.Length = int64(binary.BigEndian.Uint16(b[2:]))
-		n = 4
-	case 127:
-		if len(b) < 10 {
-			return h, 0, false
-		}
-		u := binary.BigEndian.Uint64(b[2:])
-		if u > 1<<62 {
-			u = 1 << 62 // MSB set: too big either way
-		}
-		h.Length = int64(u)
-		n = 10
-	default:
-		h.Length = int64(l)
-	}
-	if h.Masked {
-		if len(b) < n+4 {
-			return h, 0, false
-		}
-		copy(h.Mask[:], b[n:n+4])
-		n += 4
-	}
-	return h, n, true
-}
-
 // frame handles one complete, unmasked frame.
-func (rd *reader) frame(c *conn, h ws.Header, p []byte) *closeErr {
-	switch h.OpCode {
-	case ws.OpPing:
+func (rd *reader) frame(c *conn, h wsframe.Header, p []byte) *closeErr {
+	switch h.Op {
+	case wsframe.OpPing:
 		if rd.pinged {
 			rd.out.pingDropped()
 		}
 		rd.pingN = uint8(copy(rd.ping[:], p))
 		rd.pinged = true
 		return nil
-	case ws.OpPong:
+	case wsframe.OpPong:
 		return nil
-	case ws.OpClose:
+	case wsframe.OpClose:
 		rd.answerPing(c)
 		return rd.closeFrame(c, p)
-	case ws.OpText, ws.OpBinary:
+	case wsframe.OpText, wsframe.OpBinary:
 		if !h.Fin {
 			if c.part == nil {
 				c.part = &partial{}
 			}
-			c.part.fragT, c.part.msgAt = h.OpCode, rd.start
+			c.part.fragT, c.part.msgAt = h.Op, rd.start
 			c.part.frag = append(make([]byte, 0, len(p)), p...)
 			return nil
 		}
-		return rd.message(c, h.OpCode, p)
-	case ws.OpContinuation:
+		return rd.message(c, h.Op, p)
+	case wsframe.OpContinuation:
 		f := c.part // not nil: CheckHeader refused a continuation without a start
 		if need := len(f.frag) + len(p); need > cap(f.frag) {
 			// Grow with what came, within the message limit.
@@ -493,7 +466,7 @@ func (rd *reader) frame(c *conn, h ws.Header, p []byte) *closeErr {
 		f.frag, f.fragT, f.msgAt = nil, 0, 0
 		return rd.message(c, op, msg)
 	}
-	return protoErr("unexpected opcode")
+	return protoErr(wsframe.ErrReservedOpcode)
 }
 
 // answerPing sends the pong for the latest ping, if one is unanswered.
@@ -505,41 +478,21 @@ func (rd *reader) answerPing(c *conn) {
 }
 
 func (rd *reader) closeFrame(c *conn, p []byte) *closeErr {
-	if len(p) == 1 {
-		return protoErr("close frame with a 1-byte body")
+	code, _, err := wsframe.ParseCloseBody(p)
+	if err != nil {
+		return protoErr(err)
 	}
-	var code ws.StatusCode
-	if len(p) >= 2 {
-		var reason string
-		code, reason = ws.ParseCloseFrameDataUnsafe(p)
-		switch {
-		case code >= 5000:
-			// RFC 6455 7.4.2 defines nothing past 4999; gobwas lets it by.
-			return protoErr("close code out of range")
-		case code >= 1012 && code <= 1014:
-			// Registered with IANA after RFC 6455 (service restart, try
-			// again later, bad gateway); gobwas does not know them.
-			if !utf8.ValidString(reason) {
-				return errInvalidUTF8Close
-			}
-		default:
-			if err := ws.CheckCloseFrameData(code, reason); err != nil {
-				if errors.Is(err, ws.ErrProtocolInvalidUTF8) {
-					return errInvalidUTF8Close
-				}
-				return protoErr(err.Error())
-			}
-		}
+	if code == wsframe.StatusNoStatus {
+		code = 0 // no body: the echo has none either
 	}
-	c.closing.Store(true)
 	c.gotClose = true
 	rd.out.peerClosed(c, code)
 	return nil
 }
 
 // message handles one whole data message.
-func (rd *reader) message(c *conn, op ws.OpCode, p []byte) *closeErr {
-	if op == ws.OpText && !utf8.Valid(p) {
+func (rd *reader) message(c *conn, op wsframe.OpCode, p []byte) *closeErr {
+	if op == wsframe.OpText && !utf8.Valid(p) {
 		return errInvalidUTF8Text
 	}
 	rd.answerPing(c)
@@ -547,13 +500,9 @@ func (rd *reader) message(c *conn, op ws.OpCode, p []byte) *closeErr {
 	return nil
 }
 
-var (
-	errInvalidUTF8Text  = &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in text message", reasonProtocol}
-	errInvalidUTF8Close = &closeErr{ws.StatusInvalidFramePayloadData, "invalid utf-8 in close reason", reasonProtocol}
-)
+// errInvalidUTF8Text closes a client that sent a text message that is not UTF-8.
+var errInvalidUTF8Text = &closeErr{wsframe.StatusInvalidFramePayloadData, "invalid utf-8 in text message", reasonProtocol}
 
 func pongFrame(p []byte) []byte {
-	b := make([]byte, 0, 2+len(p))
-	b = appendFrameHeader(b, ws.OpPong, len(p))
-	return append(b, p...)
+	return serverFrame(wsframe.OpPong, p)
 }

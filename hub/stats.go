@@ -82,8 +82,8 @@ func (n *counts) observe(d int64) {
 	n.latSum += d
 }
 
-// publish adds n to st and zeroes n.
-func (n *counts) publish(st *shardStats) {
+// addTo adds n to st and zeroes n.
+func (n *counts) addTo(st *shardStats) {
 	if n.msgs != 0 {
 		st.msgs.Add(n.msgs)
 	}
@@ -110,7 +110,11 @@ func (n *counts) publish(st *shardStats) {
 type hubStats struct {
 	opened         atomic.Uint64
 	published      atomic.Uint64
-	stale          atomic.Uint64 // updates dropped: seq not above the last
+	stale          atomic.Uint64 // updates dropped: seq not above the last of their epoch
+	staleEpoch     atomic.Uint64 // updates dropped: epoch below the stream's
+	resets         atomic.Uint64 // updates that began a higher epoch
+	listed         atomic.Uint64 // symbols added by List (not those of New)
+	delisted       atomic.Uint64 // symbols removed by Delist
 	unknown        atomic.Uint64 // updates for symbols the hub does not serve
 	protocolErrors atomic.Uint64
 	pingsDropped   atomic.Uint64 // client pings answered by a later pong, or not at all (over the rate)
@@ -121,13 +125,24 @@ type hubStats struct {
 
 // Stats is a snapshot of the hub's counters.
 type Stats struct {
-	Conns          int64
-	Opened         uint64
-	Closed         map[string]uint64 // by reason
-	Subscriptions  int64
-	Published      uint64
-	Stale          uint64
-	Unknown        uint64
+	Conns         int64
+	Opened        uint64
+	Closed        map[string]uint64 // by reason
+	Subscriptions int64
+	Published     uint64
+	// Stale counts updates dropped because their seq was not above the
+	// last of their epoch, StaleEpoch those of an epoch below their
+	// stream's, Resets the updates that began a higher epoch (each
+	// subscriber of their stream was sent a reset and a snapshot).
+	Stale      uint64
+	StaleEpoch uint64
+	Resets     uint64
+	Unknown    uint64 // updates of symbols not listed, or of channels not served
+	// Symbols is the size of the universe now; Listed and Delisted count
+	// the symbols List added and Delist removed.
+	Symbols        int64
+	Listed         uint64
+	Delisted       uint64
 	Messages       uint64
 	Merged         uint64
 	Writes         uint64
@@ -156,7 +171,12 @@ func (h *Hub) Stats() Stats {
 		Opened:         h.stats.opened.Load(),
 		Published:      h.stats.published.Load(),
 		Stale:          h.stats.stale.Load(),
+		StaleEpoch:     h.stats.staleEpoch.Load(),
+		Resets:         h.stats.resets.Load(),
 		Unknown:        h.stats.unknown.Load(),
+		Symbols:        int64(len(h.uni.current().syms)),
+		Listed:         h.stats.listed.Load(),
+		Delisted:       h.stats.delisted.Load(),
 		ProtocolErrors: h.stats.protocolErrors.Load(),
 		PingsDropped:   h.stats.pingsDropped.Load(),
 		Closed:         make(map[string]uint64, numReasons),

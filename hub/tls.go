@@ -68,22 +68,25 @@ const tlsBufSize = 16 << 10
 // bytes, so an idle connection holds none.
 var tlsBufs = sync.Pool{New: func() any { b := make([]byte, tlsBufSize); return &b }}
 
-func (h *Hub) startTLS(c *conn, early []byte) {
+// startTLS starts c's reader goroutine, which parses early (bytes the
+// client sent right behind the upgrade request) first. Hub.Close waits
+// for it.
+func (s *shard) startTLS(c *conn, early []byte) {
+	h := s.h
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		h.readTLS(c, early)
+		newReader(h, nil).readTLS(c, early)
 	}()
 }
 
 // readTLS is a TLS connection's reader goroutine.
-func (h *Hub) readTLS(c *conn, early []byte) {
+func (rd *reader) readTLS(c *conn, early []byte) {
 	t := c.tls
-	rd := newReader(h, nil)
 	rd.consumeTLS(c, early)
 	for {
 		if err := t.waitReadable(); err != nil {
-			h.hangup(c)
+			rd.hangup(c)
 			return
 		}
 		// The first read waits for a whole record, so it takes a small
@@ -96,7 +99,7 @@ func (h *Hub) readTLS(c *conn, early []byte) {
 			err = rd.drainTLS(c, ok)
 		}
 		if err != nil {
-			h.hangup(c)
+			rd.hangup(c)
 			return
 		}
 	}
@@ -156,14 +159,14 @@ func (rd *reader) consumeTLS(c *conn, data []byte) bool {
 	now := time.Now()
 	c.lastIn.Store(now.Unix())
 	if cerr := rd.consume(c, data, carried, now.UnixNano()); cerr != nil {
-		rd.h.protocolClose(c, cerr)
+		rd.protocolClose(c, cerr)
 		return false
 	}
 	return true
 }
 
 // sendTLS starts a writer goroutine for bufs. It reports false: the
-// connection stays blocked until the writer posts cmdWritten.
+// connection stays blocked until the writer posts a writtenCmd.
 func (s *shard) sendTLS(c *conn, bufs [][]byte, replies int) bool {
 	b := append(net.Buffers(nil), bufs...)
 	closeSend := false
@@ -173,10 +176,7 @@ func (s *shard) sendTLS(c *conn, bufs [][]byte, replies int) bool {
 	}
 	c.outReply = int32(replies)
 	c.blocked.Store(true)
-	if c.blockedAt == 0 {
-		c.blockedAt = time.Now().UnixNano()
-		s.trackBlocked(c)
-	}
+	s.stalled(c)
 	s.h.wg.Add(1)
 	go func() {
 		defer s.h.wg.Done()
@@ -184,7 +184,7 @@ func (s *shard) sendTLS(c *conn, bufs [][]byte, replies int) bool {
 		if err == nil && closeSend {
 			_ = c.tls.nc.CloseWrite() // close_notify after the close frame
 		}
-		c.shard.post(cmd{kind: cmdWritten, c: c, n: n, failed: err != nil})
+		c.shard.post(c, &writtenCmd{n: n, failed: err != nil})
 	}()
 	s.n.writes++
 	return false
@@ -215,33 +215,4 @@ func writeTLS(nc *tls.Conn, bufs net.Buffers) (n int, err error) {
 		buf = buf[:0]
 	}
 	return n, nil
-}
-
-// written is the TLS writer's report that a batch is out.
-func (s *shard) written(c *conn, n int, failed bool) {
-	s.n.bytes += uint64(n)
-	c.replyBytes.Add(-c.outReply)
-	c.outReply = 0
-	c.blocked.Store(false)
-	c.blockedAt = 0
-	if c.state == stateClosed {
-		return
-	}
-	if failed {
-		s.finish(c, reasonWriteError)
-		return
-	}
-	if c.finAfterWrite {
-		if len(c.ctrl) > 0 {
-			// The close frame was queued behind the batch just written:
-			// send it, and finish when that batch is out.
-			s.write(c)
-			if c.blocked.Load() {
-				return
-			}
-		}
-		s.finish(c, c.why)
-		return
-	}
-	s.markDirty(c) // collect what came meanwhile
 }

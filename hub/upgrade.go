@@ -45,6 +45,8 @@ func (r rejectCause) String() string { return rejectNames[r] }
 //
 // Once upgraded, the connection has no goroutine of its own: epoll wakes a
 // reader when the client sends something, and the shard writes to it.
+// ServeHTTP and the unexported methods of Hub in this file run on the
+// http.Server's goroutine for the request.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.draining.Load() {
 		h.reject(w, rejectDraining, http.StatusServiceUnavailable, "server is shutting down")
@@ -90,7 +92,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.auth.id.Store(ident)
 		}
 	}
-	var open cmd
+	var open openCmd
 	if q := r.URL.Query().Get("symbols"); q != "" {
 		names, msg := splitSymbols(q, h.cfg.MaxSymbolsPerRequest, protocol.DefaultMaxSymbolLen)
 		if msg != "" {
@@ -104,8 +106,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			names, open.forbidden = splitAllowed(ident, names)
 		}
-		m := h.resolve(names)
-		open.syms, open.names, open.unknown = m.syms, m.names, m.unknown
+		open.set = h.resolve(names)
 	}
 
 	// A plain connection's socket moves to a descriptor of the hub's own
@@ -152,7 +153,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.fd = -1
-		open.frame = early // the reader goroutine parses these first
+		open.early = early // the reader goroutine parses these first
 		h.attach(c, nil, open)
 		registered = true
 		return
@@ -178,15 +179,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // attach hands a WebSocket connection to a shard: the shard registers it
-// with epoll and subscribes it to open.syms. early holds bytes the client
-// sent right behind its handshake.
-func (h *Hub) attach(c *conn, early []byte, open cmd) {
+// with epoll and subscribes it to open.set. early holds bytes the client
+// sent right behind its handshake. It runs on the HTTP goroutine that
+// upgraded c.
+func (h *Hub) attach(c *conn, early []byte, open openCmd) {
 	if len(early) > 0 {
 		c.part = &partial{rbuf: append([]byte(nil), early...)}
 	}
 	c.shard = h.shards[int(h.next.Add(1))%len(h.shards)]
-	open.kind, open.c = cmdOpen, c
-	c.shard.post(open)
+	c.shard.post(c, &open)
 }
 
 // splitSymbols splits a ?symbols= list. The count (duplicates counted,
@@ -272,6 +273,7 @@ func (p *ipCounts) put(k uint32) {
 	}
 }
 
+// reject refuses an upgrade with status and msg, counted under why.
 func (h *Hub) reject(w http.ResponseWriter, why rejectCause, status int, msg string) {
 	h.stats.rejected[why].Add(1)
 	http.Error(w, msg, status)

@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
 // iovMax is the kernel's limit on the buffers of one sendmsg.
@@ -13,17 +15,48 @@ const iovMax = 1024
 // writer holds a shard's reusable write scratch.
 type writer struct {
 	bufs [][]byte
+	from []origin // where each data frame of bufs came from (collect)
+	now  int64    // Unix ns when bufs were collected
 	iov  []unix.Iovec
 	msg  unix.Msghdr
+}
+
+// origin is where a data frame collect gathered came from, so that
+// settle can count it once written or give it back if it was not.
+type origin struct {
+	sub     uint32 // index in the connection's subs
+	prev    uint32 // the subscription's sent before this frame
+	skipped uint32 // updates this frame replaced (a seq jump)
+	prevDue uint32 // a rate-limited subscription's due time before it
+	snap    bool   // the frame is the subscription's snapshot
+	reset   bool   // the frame is a reset (a snapshot follows)
+	rated   bool   // the subscription is rate-limited
+	ts      int64  // the update's event time, for the latency histogram
+}
+
+// commit counts a data frame written (or taken in part by the socket,
+// which takes the rest before anything else).
+func (w *writer) commit(o *origin, n *counts) {
+	if o.reset {
+		return // a control message, not data
+	}
+	n.msgs++
+	n.merged += uint64(o.skipped)
+	n.observe(w.now - o.ts)
 }
 
 // sendFlags are the flags of every send: never block, never raise SIGPIPE.
 const sendFlags = unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL
 
-// writev writes bufs to fd with as few system calls as the kernel allows
-// and returns how many bytes it took. A socket that is full yields n short
-// of the total and a nil error.
-func (w *writer) writev(fd int, bufs [][]byte) (n int, calls int, err error) {
+// sendmsg writes bufs, but their first skip bytes, to the non-blocking
+// socket fd with as few system calls as the kernel allows (sendmsg, or
+// send for a single buffer) and returns how many bytes it took. A socket
+// that is full yields n short of the total and a nil error.
+func (w *writer) sendmsg(fd int, bufs [][]byte, skip int) (n int, calls int, err error) {
+	for len(bufs) > 0 && skip >= len(bufs[0]) {
+		skip -= len(bufs[0])
+		bufs = bufs[1:]
+	}
 	for len(bufs) > 0 {
 		chunk := bufs
 		if len(chunk) > iovMax {
@@ -32,6 +65,8 @@ func (w *writer) writev(fd int, bufs [][]byte) (n int, calls int, err error) {
 		w.iov = w.iov[:0]
 		want := 0
 		for _, b := range chunk {
+			b = b[skip:]
+			skip = 0
 			if len(b) == 0 {
 				continue
 			}
@@ -66,6 +101,7 @@ func (w *writer) writev(fd int, bufs [][]byte) (n int, calls int, err error) {
 			}
 		}
 		calls++
+		clear(w.iov) // the frames it points at are not the writer's to keep alive
 		if errno == unix.EAGAIN {
 			return n, calls, nil
 		}
@@ -80,96 +116,123 @@ func (w *writer) writev(fd int, bufs [][]byte) (n int, calls int, err error) {
 	return n, calls, nil
 }
 
-// collect gathers what c has to send: replies first, then the latest
-// update of every subscribed symbol it has not written yet. It returns
-// s.w.bufs holding them, and the bytes of replies at their front.
-func (s *shard) collect(c *conn) (bufs [][]byte, replies int) {
+// collect gathers what c has to send: its replies, then, for each
+// subscription on its pending list, what it has not been sent yet. It
+// returns s.w.bufs holding them and how many of them (at the front) are
+// replies; s.w.from says where each data frame came from (see settle). Its
+// cost follows what changed for c, not how many subscriptions c has.
+//
+// A subscription is sent every update it is owed, in order, from its
+// stream's ring; or, when it is behind (owed more than the ring holds, or
+// owed an update older than MaxReplayAge) or rate-limited, the latest only.
+// A rate-limited subscription that is not due stays pending, and c waits
+// in the shard's timers for the first one to be due.
+func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	bufs = append(s.w.bufs[:0], c.ctrl...)
-	for _, f := range c.ctrl {
-		replies += len(f)
-	}
+	nreplies = len(c.ctrl)
 	c.ctrl = nil // replies are rare: an idle connection holds no slice for them
-	if c.state != stateOpen {
-		return bufs, replies
-	}
-	var msgs, merged uint64
+	from := s.w.from[:0]
 	now := time.Now().UnixNano()
-	for i := range c.subs {
+	s.w.from, s.w.now = from, now
+	if c.state != stateOpen {
+		return bufs, nreplies
+	}
+	rl := c.rl
+	var clk uint32
+	if rl != nil {
+		clk = clockAt(now)
+	}
+	kept := c.pending[:0]
+	var wake int64 // the earliest due time among the kept, Unix ns
+	for _, i := range c.pending {
+		if int(i) >= len(c.subs) {
+			continue // stale: see unlink
+		}
 		e := &c.subs[i]
-		u := s.h.syms[e.sym].latest.Load()
+		if e.pos&(subPending|subSeen) != subPending {
+			continue // stale, or a second entry
+		}
+		u := e.st.latest.Load()
 		if u == nil || u.ver == e.sent {
+			e.pos &^= subPending
 			continue
+		}
+		o := origin{sub: i, prev: e.sent, ts: u.ts}
+		if rl != nil && rl.rates[i].period != 0 {
+			r := &rl.rates[i]
+			if w := r.wait(clk); w > 0 {
+				e.pos |= subSeen
+				kept = append(kept, i)
+				if at := now + int64(w)*int64(clockUnit); wake == 0 || at < wake {
+					wake = at
+				}
+				continue
+			}
+			o.rated, o.prevDue = true, r.due
+			r.wrote(clk)
+		}
+		e.pos &^= subPending
+		if e.pos&subSnap == 0 && u.owesReset(e.sent) {
+			// The seq space restarted since the last write: a reset,
+			// then a snapshot.
+			r := o
+			r.reset = true
+			bufs = append(bufs, u.epoch.reset)
+			from = append(from, r)
+			e.pos |= subSnap
 		}
 		if e.pos&subSnap != 0 {
 			bufs = append(bufs, u.snap)
 			e.pos &^= subSnap
+			o.snap = true
 		} else if d := u.ver - e.sent; d == 1 {
 			bufs = append(bufs, u.tick)
-		} else if s.keepingUp && d <= ringSize && s.h.syms[e.sym].appendRecent(&bufs, e.sent, u, now, &s.n) {
-			msgs += uint64(d - 1)
+		} else if !o.rated && d <= ringSize && e.st.fan.Load().appendRecent(&bufs, &from, o, u, now-int64(s.h.cfg.MaxReplayAge)) {
+			e.sent = u.ver
+			continue
 		} else {
-			// Behind, or too far behind: the latest value wins and
-			// the client sees the seq jump.
+			// Behind, or rate-limited: the latest value wins and the
+			// client sees the seq jump.
 			bufs = append(bufs, u.tick)
-			merged += uint64(d - 1)
+			o.skipped = d - 1
 		}
+		from = append(from, o)
 		e.sent = u.ver
-		msgs++
-		s.n.observe(now - u.ts)
 	}
-	s.n.msgs += msgs
-	s.n.merged += merged
-	return bufs, replies
+	for _, i := range kept {
+		c.subs[i].pos &^= subSeen
+	}
+	c.pending = kept
+	if wake != 0 {
+		s.timers.schedule(c, wake)
+	}
+	s.w.from = from
+	return bufs, nreplies
 }
 
-// appendRecent appends the tick frames of the updates after ver sent up
-// to and including u, in order, if the ring still holds all of them.
-// Their latency goes to st (u's is counted by the caller).
-func (sym *symbol) appendRecent(bufs *[][]byte, sent uint32, u *update, now int64, st *counts) bool {
+// appendRecent appends the tick frames of the updates after o.prev up to
+// and including u, in order, with their origins (o, for each), if the ring
+// still holds all of them and the first was accepted after oldest (Unix
+// ns).
+func (f *fanout) appendRecent(bufs *[][]byte, from *[]origin, o origin, u *update, oldest int64) bool {
 	var got [ringSize]*update
 	n := 0
-	for v := sent + 1; v != u.ver; v++ {
-		p := sym.recent[v%ringSize].Load()
-		if p == nil || p.ver != v {
-			return false // overwritten already
+	for v := o.prev + 1; v != u.ver; v++ {
+		p := f.ring[v%ringSize].Load()
+		if p == nil || p.ver != v || n == 0 && p.at < oldest {
+			return false // overwritten already, or owed for too long
 		}
 		got[n] = p
 		n++
 	}
-	for _, p := range got[:n] {
+	got[n] = u
+	for _, p := range got[:n+1] {
 		*bufs = append(*bufs, p.tick)
-		st.observe(now - p.ts)
+		o.ts = p.ts
+		*from = append(*from, o)
+		o.prev = p.ver
 	}
-	*bufs = append(*bufs, u.tick)
 	return true
-}
-
-// write sends c's pending bytes: first the rest of an earlier short write,
-// then everything collect finds. It never waits for the socket.
-func (s *shard) write(c *conn) {
-	if c.tls != nil {
-		if c.blocked.Load() {
-			return // the writer is busy; written marks c dirty again
-		}
-		bufs, replies := s.collect(c)
-		if len(bufs) > 0 {
-			s.sendTLS(c, bufs, replies) // copies the slice headers
-		}
-		s.w.reuse(bufs)
-		return
-	}
-	if len(c.out) > 0 {
-		out, replies := c.out, int(c.outReply)
-		c.out, c.outReply = nil, 0
-		if !s.send(c, out, replies) {
-			return
-		}
-	}
-	bufs, replies := s.collect(c)
-	if len(bufs) > 0 {
-		s.send(c, bufs, replies)
-	}
-	s.w.reuse(bufs)
 }
 
 // reuse keeps bufs, collect's result, as scratch for the next write. Only
@@ -179,79 +242,33 @@ func (w *writer) reuse(bufs [][]byte) {
 	w.bufs = bufs[:0]
 }
 
-// send writes bufs to c; the first replies bytes are replies, given back
-// to c's reply budget as the socket takes them. When the socket takes
-// everything it reports true. Otherwise the rest is kept in c.out until
-// EPOLLOUT says the socket has room (see poller), and send reports false.
-func (s *shard) send(c *conn, bufs [][]byte, replies int) bool {
-	total := 0
-	for _, b := range bufs {
-		total += len(b)
-	}
-	n, calls, err := s.w.writev(c.fd, bufs)
-	if err == nil && n < total && !c.blocked.Load() {
-		// Mark blocked before trying once more: an EPOLLOUT that comes
-		// after this store is seen by the poller, and one that came
-		// before it is made up for by the retry.
-		c.blocked.Store(true)
-		rest := rest(bufs, n)
-		var m, k int
-		m, k, err = s.w.writev(c.fd, rest)
-		n += m
-		calls += k
-	}
-	s.n.writes += uint64(calls)
-	s.n.bytes += uint64(n)
-	if replies > 0 {
-		took := min(n, replies)
-		c.replyBytes.Add(-int32(took))
-		replies -= took
-	}
-	if err != nil {
-		s.finish(c, reasonWriteError)
-		return false
-	}
-	if n == total {
-		c.blocked.Store(false)
-		c.blockedAt = 0
-		if c.state == stateClosing && c.closeW && len(c.ctrl) == 0 {
-			// The close frame is out: half-close so the client reads it
-			// followed by EOF, then wait for its close frame.
-			_ = unix.Shutdown(c.fd, unix.SHUT_WR)
-			c.closeW = false
-		}
-		return true
-	}
-	c.out = append([][]byte(nil), rest(bufs, n)...)
-	c.outReply = int32(replies)
-	if c.blockedAt == 0 {
-		c.blockedAt = time.Now().UnixNano()
-		s.trackBlocked(c)
-	}
-	return false
+// serverFrame returns a new slice holding payload as one final, unmasked
+// frame of opcode op.
+func serverFrame(op wsframe.OpCode, payload []byte) []byte {
+	b := make([]byte, 0, wsframe.MaxServerHeaderLen+len(payload))
+	return wsframe.AppendFrame(b, wsframe.Header{Fin: true, Op: op}, payload)
 }
 
-// trackBlocked puts c in the list housekeep checks for the backlog
-// timeout, once.
-func (s *shard) trackBlocked(c *conn) {
-	if !c.inBlocked {
-		c.inBlocked = true
-		s.blocked = append(s.blocked, c)
-	}
+// textFrame returns a new slice holding payload as one final text frame.
+func textFrame(payload []byte) []byte { return serverFrame(wsframe.OpText, payload) }
+
+// appendTextHeader appends the header of a final text frame of n bytes.
+func appendTextHeader(dst []byte, n int) []byte {
+	return wsframe.AppendHeader(dst, wsframe.Header{Fin: true, Op: wsframe.OpText, Length: int64(n)})
 }
 
-// rest returns bufs without their first n bytes. It may reslice bufs.
-func rest(bufs [][]byte, n int) [][]byte {
-	for len(bufs) > 0 && n >= len(bufs[0]) {
-		n -= len(bufs[0])
-		bufs = bufs[1:]
+// closeFrame returns a close frame with the given code and reason (cut to
+// fit). A zero code gives a close frame with no body.
+func closeFrame(code wsframe.StatusCode, reason string) []byte {
+	if code == 0 {
+		return serverFrame(wsframe.OpClose, nil)
 	}
-	if n > 0 {
-		first := bufs[0][n:]
-		out := make([][]byte, len(bufs))
-		out[0] = first
-		copy(out[1:], bufs[1:])
-		return out
-	}
-	return bufs
+	return serverFrame(wsframe.OpClose, wsframe.AppendCloseBody(nil, code, wsframe.TrimReason(reason)))
 }
+
+// isPong reports whether frame is a pong frame.
+func isPong(frame []byte) bool { return len(frame) > 0 && frame[0] == 0x80|wsframe.OpPong }
+
+// pingFrame is sent to every connection each PingInterval; it is shared
+// and never modified.
+var pingFrame = serverFrame(wsframe.OpPing, nil)

@@ -1,0 +1,306 @@
+package hub
+
+import (
+	"time"
+
+	"github.com/tickerd/tickerd/internal/wsframe"
+	"golang.org/x/sys/unix"
+)
+
+// This file is a connection's backlog, all of it: what happens when its
+// socket does not take everything, until it does again or the connection
+// is closed for it. Everything here runs on the shard goroutine, but for
+// conn.blocked and conn.woken, which the poller reads and sets.
+//
+// States of a plain connection:
+//
+//	writable  ── short write ──▶  blocked (c.blocked, since c.blockedAt)
+//	    ▲                            │  EPOLLOUT: poller → wakeWritable → writable1 → write
+//	    └──── everything written ────┘  (or: BacklogTimeout → 1008 "slow consumer")
+//
+// While blocked, nothing is collected for the connection: its
+// subscriptions stay on its pending list and their streams' latest values
+// replace each other, so a stopped client costs no more the longer it is
+// stopped. What the socket did not take of a write is given back: each
+// data frame collected for it comes from a subscription (writer.from), and
+// a frame not written at all puts its subscription back as it was
+// (unsent, pending). conn.out keeps only the rest of the one frame the
+// socket took part of, and replies not written yet; when EPOLLOUT comes it
+// goes first, then whatever the pending list holds then.
+//
+// A wss:// connection is blocked while its TLS writer goroutine has a
+// batch (writeTLS and written here; the writer goroutine is tls.go's
+// sendTLS); a TLS batch is written whole.
+
+// write sends what c has to send: first the rest of an earlier short
+// write, then everything collect finds. It never waits for the socket.
+func (s *shard) write(c *conn) {
+	if c.tls != nil {
+		s.writeTLS(c)
+		return
+	}
+	if len(c.out) > 0 {
+		out := c.out
+		c.out = nil
+		n, ok := s.send(c, out, 0)
+		if !ok {
+			return
+		}
+		took := min(n, int(c.outReply))
+		c.replyBytes.Add(-int32(took))
+		c.outReply -= int32(took)
+		if n < size(out) {
+			c.out = keep(out, n)
+			s.stalled(c)
+			return
+		}
+	}
+	bufs, nreplies := s.collect(c)
+	full := true
+	if len(bufs) > 0 {
+		n, ok := s.send(c, bufs, 0)
+		if !ok {
+			s.w.reuse(bufs)
+			return
+		}
+		s.settle(c, bufs, nreplies, n)
+		// Short at a frame's end, conn.out is empty: c is blocked all the
+		// same, its frames given back.
+		full = n == size(bufs)
+	}
+	s.w.reuse(bufs)
+	if full {
+		s.drained(c)
+	} else {
+		s.stalled(c)
+	}
+}
+
+// writeTLS hands what c has to send to a TLS writer goroutine, unless one
+// is busy with c already (written marks c dirty again when it is done).
+// A batch holds c's replies and at most maxTLSBatch bytes of data frames:
+// the rest is given back to its subscriptions and goes in a later batch
+// with whatever is latest then, so a writer stuck on a full socket keeps
+// little alive.
+func (s *shard) writeTLS(c *conn) {
+	if c.blocked.Load() {
+		return
+	}
+	bufs, nreplies := s.collect(c)
+	if len(bufs) > 0 {
+		from := s.w.from
+		data := 0
+		for j := range from {
+			k := nreplies + j
+			if data += len(bufs[k]); data > maxTLSBatch && j > 0 {
+				s.giveBack(c, from[j:])
+				clear(bufs[k:])
+				bufs, from = bufs[:k], from[:j] // written() has the rest collected
+				break
+			}
+		}
+		s.sendTLS(c, bufs, size(bufs[:nreplies])) // copies the slice headers
+		for i := range from {
+			s.w.commit(&from[i], &s.n)
+		}
+	}
+	s.w.reuse(bufs)
+}
+
+// maxTLSBatch bounds the data frames of one TLS batch.
+const maxTLSBatch = 32 << 10
+
+// written is the TLS writer's report that a batch is out.
+func (s *shard) written(c *conn, n int, failed bool) {
+	s.n.bytes += uint64(n)
+	c.replyBytes.Add(-c.outReply)
+	c.outReply = 0
+	c.blocked.Store(false)
+	c.blockedAt = 0
+	if c.state == stateClosed {
+		return
+	}
+	if failed {
+		s.finish(c, reasonWriteError)
+		return
+	}
+	if c.finAfterWrite {
+		if len(c.ctrl) > 0 {
+			// The close frame was queued behind the batch just written:
+			// send it, and finish when that batch is out.
+			s.write(c)
+			if c.blocked.Load() {
+				return
+			}
+		}
+		s.finish(c, c.why)
+		return
+	}
+	s.markDirty(c) // collect what came meanwhile
+}
+
+// send writes bufs, but their first skip bytes, to c's socket and returns
+// how many bytes the socket took. A socket that takes less than everything
+// is marked blocked, so that EPOLLOUT brings c back (see poller). ok is
+// false if the socket failed: c is finished then.
+func (s *shard) send(c *conn, bufs [][]byte, skip int) (n int, ok bool) {
+	total := size(bufs) - skip
+	n, calls, err := s.w.sendmsg(c.fd, bufs, skip)
+	if err == nil && n < total && !c.blocked.Load() {
+		// Mark blocked before trying once more: an EPOLLOUT that comes
+		// after this store is seen by the poller, and one that came
+		// before it is made up for by the retry.
+		c.blocked.Store(true)
+		var m, k int
+		m, k, err = s.w.sendmsg(c.fd, bufs, skip+n)
+		n += m
+		calls += k
+	}
+	s.n.writes += uint64(calls)
+	s.n.bytes += uint64(n)
+	if err != nil {
+		s.finish(c, reasonWriteError)
+		return n, false
+	}
+	return n, true
+}
+
+// settle accounts for a write of collect's bufs (nreplies replies, then
+// data frames) of which the socket took n bytes: data frames written, if
+// only in part, are counted; replies written are given back to c's reply
+// budget; the frame the socket took part of and the replies after it stay
+// in c.out; data frames not written at all are given back to their
+// subscriptions (unsent, pending again), so c.out never keeps an update
+// alive that a newer one replaced.
+func (s *shard) settle(c *conn, bufs [][]byte, nreplies, n int) {
+	from := s.w.from
+	off := 0
+	for k, b := range bufs {
+		end := off + len(b)
+		if k < nreplies {
+			if end > n { // a reply the socket did not take whole
+				replies := bufs[k:nreplies]
+				c.out = keep(replies, n-off)
+				c.outReply = int32(size(c.out))
+				c.replyBytes.Add(-int32(n - off))
+				s.giveBack(c, from)
+				return
+			}
+			c.replyBytes.Add(-int32(len(b)))
+		} else {
+			j := k - nreplies
+			if off >= n {
+				s.giveBack(c, from[j:])
+				return
+			}
+			s.w.commit(&from[j], &s.n)
+			if end > n {
+				c.out = keep(bufs[k:k+1], n-off)
+				s.giveBack(c, from[j+1:])
+				return
+			}
+		}
+		off = end
+	}
+}
+
+// giveBack undoes collect's work for frames not written: each
+// subscription is set back to what it had been sent before them and put
+// back on c's pending list. Frames of one subscription are consecutive,
+// and undone last first, so the earliest unwritten one decides.
+func (s *shard) giveBack(c *conn, from []origin) {
+	for i := len(from) - 1; i >= 0; i-- {
+		o := &from[i]
+		e := &c.subs[o.sub]
+		e.sent = o.prev
+		switch {
+		case o.snap:
+			e.pos |= subSnap // sent again, after the reset if that is given back too
+		case o.reset:
+			e.pos &^= subSnap // the reset goes again, with its snapshot
+		}
+		if o.rated {
+			c.rl.rates[o.sub].due = o.prevDue
+		}
+		if e.pos&subPending == 0 {
+			e.pos |= subPending
+			c.pending = append(c.pending, o.sub)
+		}
+	}
+}
+
+// stalled notes that c's socket is full: c is blocked until EPOLLOUT, and
+// the backlog timeout counts from the first time.
+func (s *shard) stalled(c *conn) {
+	if c.blockedAt != 0 {
+		return
+	}
+	c.blockedAt = time.Now().UnixNano()
+	if !c.inBlocked {
+		c.inBlocked = true
+		s.blocked = append(s.blocked, c)
+	}
+}
+
+// drained notes that c's socket took everything: c is writable again.
+// A closing connection whose close frame is out is half-closed, so the
+// client reads the close frame followed by EOF.
+func (s *shard) drained(c *conn) {
+	c.blocked.Store(false)
+	c.blockedAt = 0
+	if c.state == stateClosing && c.closeW && len(c.ctrl) == 0 {
+		_ = unix.Shutdown(c.fd, unix.SHUT_WR)
+		c.closeW = false
+	}
+}
+
+// writable1 is EPOLLOUT for a blocked connection: write the rest of its
+// backlog and what is pending.
+func (s *shard) writable1(c *conn) {
+	c.woken.Store(false)
+	if c.state != stateClosed {
+		s.write(c)
+	}
+}
+
+// checkBacklogs closes (1008 "slow consumer") every connection blocked
+// for longer than BacklogTimeout, and forgets the ones no longer blocked.
+func (s *shard) checkBacklogs(ns int64) {
+	kept := s.blocked[:0]
+	for _, c := range s.blocked {
+		switch {
+		case c.state == stateClosed || c.blockedAt == 0:
+			c.inBlocked = false
+			continue
+		case c.state == stateOpen && ns-c.blockedAt > int64(s.h.cfg.BacklogTimeout):
+			s.startClose(c, wsframe.StatusPolicyViolation, "slow consumer", reasonSlow)
+		}
+		kept = append(kept, c)
+	}
+	clear(s.blocked[len(kept):])
+	s.blocked = kept
+}
+
+// size returns the bytes in bufs.
+func size(bufs [][]byte) int {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	return n
+}
+
+// keep returns a new slice of bufs without their first n bytes, for
+// c.out: only after a short write, and small (a frame's rest, replies).
+func keep(bufs [][]byte, n int) [][]byte {
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	out := make([][]byte, len(bufs))
+	copy(out, bufs)
+	if len(out) > 0 {
+		out[0] = out[0][n:]
+	}
+	return out
+}

@@ -1,0 +1,57 @@
+package hub
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tickerd/tickerd/protocol"
+)
+
+// TestBlockedAtFrameEnd: a write the socket takes none of (so conn.out
+// stays empty: every frame is given back) leaves the connection blocked,
+// waiting for EPOLLOUT; when it comes, the frames go out. A connection
+// left unblocked there would never be written again until its next update.
+func TestBlockedAtFrameEnd(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	// Fill the socket until it takes nothing more.
+	junk := make([]byte, 4096)
+	for {
+		if _, err := unix.Write(fds[0], junk); err != nil {
+			break
+		}
+	}
+	h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 2))
+	s := h.shards[0]
+	c := &conn{fd: fds[0], idx: 0, shard: s}
+	s.all = append(s.all, c)
+	h.Publish(&protocol.Tick{Symbol: "S0", Seq: 1, TS: 1})
+	h.Publish(&protocol.Tick{Symbol: "S1", Seq: 1, TS: 1})
+	s.subscribe(c, nil, h.resolve([]string{"S0", "S1"}), 0)
+	c.ctrl = nil
+	s.write(c)
+	if !c.blocked.Load() || len(c.out) != 0 || len(c.pending) != 2 {
+		t.Fatalf("after a write the socket took none of: blocked %v, out %d, pending %d; want blocked, nothing in out, both pending",
+			c.blocked.Load(), len(c.out), len(c.pending))
+	}
+	s.flush() // a blocked connection is not written: nothing happens
+	// The client reads; EPOLLOUT comes.
+	for {
+		if _, err := unix.Read(fds[1], junk); err != nil {
+			break
+		}
+	}
+	s.writable1(c)
+	if c.blocked.Load() || len(c.pending) != 0 {
+		t.Errorf("after EPOLLOUT: blocked %v, pending %d; want the snapshots written", c.blocked.Load(), len(c.pending))
+	}
+	n, _ := unix.Read(fds[1], junk)
+	if n == 0 || s.n.msgs != 2 {
+		t.Errorf("the client got %d bytes, %d messages counted; want the two snapshots", n, s.n.msgs)
+	}
+}

@@ -1,0 +1,299 @@
+package hub
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tickerd/tickerd/internal/wsframe"
+	"github.com/tickerd/tickerd/protocol"
+)
+
+// This file is the shard side of subscriptions; everything here runs on
+// the shard goroutine that owns the connection.
+//
+// A subscription is in two lists: the connection's subs, and its stream's
+// fan-out list for this shard (fanShard.subs, a subRef per subscriber).
+// Each side holds the other's index, so both unlink in O(1). A
+// subscription whose stream has something the connection was not sent is
+// on the connection's pending list as well (subPending), which is what
+// collect walks: the cost of a write follows what changed, not how many
+// subscriptions the connection holds.
+
+// subscribe subscribes c to set and replies with id: "subscribed" with the
+// names subscribed (or already so), then errors for the names not listed
+// and those over MaxSymbolsPerConn. rate is the request's max_rate (0:
+// none); it applies to the symbols c had already as well, so a subscribe
+// that names them again changes their rate live.
+func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64) {
+	period := max(periodOf(rate), s.h.floor)
+	if period != 0 && c.rl == nil {
+		c.rl = &rateLimits{rates: make([]subRate, len(c.subs), cap(c.subs))}
+	}
+	clk := clockAt(time.Now().UnixNano())
+	s.markSubs(c) // so the request is checked in O(its length)
+	names := set.names[:0:0]
+	unknown := set.unknown
+	var over []string
+	limit := s.h.cfg.MaxSymbolsPerConn
+	if need := min(len(c.subs)+len(set.streams), limit); cap(c.subs) < need {
+		// Grow once, to the size asked for: no slack per connection.
+		c.subs = append(make([]sub, 0, need), c.subs...)
+		if c.rl != nil {
+			c.rl.rates = append(make([]subRate, 0, need), c.rl.rates...)
+		}
+	}
+	for k, st := range set.streams {
+		switch i := s.markOf(st); {
+		case i != 0:
+			names = append(names, set.names[k]) // already subscribed
+			if c.rl != nil {
+				c.rl.rates[i-1].setPeriod(period, clk)
+				s.markDirty(c) // a pending subscription may be due sooner
+			}
+		case st.sym.delisted.Load():
+			unknown = append(unknown, set.names[k]) // delisted since the reader looked
+		case len(c.subs) >= limit:
+			over = append(over, set.names[k])
+		default:
+			if c.rl != nil {
+				c.rl.rates = append(c.rl.rates, subRate{period: period, due: clk})
+			}
+			s.link(c, st)
+			st.fan.Load().shards[s.id].mark = int32(len(c.subs))
+			names = append(names, set.names[k])
+		}
+	}
+	s.clearMarks(c)
+	if len(names) > 0 {
+		s.reply(c, textFrame(protocol.AppendSubscribed(nil, id, protocol.Stream{}, names)))
+	}
+	if len(unknown) > 0 {
+		s.h.stats.errors[codeIndex(protocol.CodeUnknownSymbol)].Add(1)
+		s.reply(c, errorFrame(id, protocol.CodeUnknownSymbol, "unknown symbol: ", unknown))
+	}
+	if len(over) > 0 {
+		s.h.stats.errors[codeIndex(protocol.CodeTooManySymbols)].Add(1)
+		s.reply(c, errorFrame(id, protocol.CodeTooManySymbols, "subscription limit reached, not subscribed: ", over))
+	}
+}
+
+// unsubscribe ends c's subscriptions to set and replies with id.
+func (s *shard) unsubscribe(c *conn, id []byte, set symbolSet) {
+	s.markSubs(c)
+	for _, st := range set.streams {
+		if i := s.markOf(st); i != 0 {
+			st.fan.Load().shards[s.id].mark = 0
+			s.unlink(c, int(i-1))
+			if int(i-1) < len(c.subs) { // another moved into its place
+				c.subs[i-1].st.fan.Load().shards[s.id].mark = i
+			}
+		}
+	}
+	s.clearMarks(c)
+	s.reply(c, textFrame(protocol.AppendUnsubscribed(nil, id, protocol.Stream{}, set.names)))
+	if len(set.unknown) > 0 {
+		s.h.stats.errors[codeIndex(protocol.CodeUnknownSymbol)].Add(1)
+		s.reply(c, errorFrame(id, protocol.CodeUnknownSymbol, "unknown symbol: ", set.unknown))
+	}
+}
+
+// markSubs marks each stream c is subscribed to with the subscription's
+// index+1, in the shard's own entry of its fanout.
+func (s *shard) markSubs(c *conn) {
+	for i := range c.subs {
+		c.subs[i].st.fan.Load().shards[s.id].mark = int32(i) + 1
+	}
+}
+
+// markOf returns st's mark (see markSubs): 0 if the connection at hand is
+// not subscribed to it.
+func (s *shard) markOf(st *stream) int32 {
+	if f := st.fan.Load(); f != nil {
+		return f.shards[s.id].mark
+	}
+	return 0
+}
+
+func (s *shard) clearMarks(c *conn) {
+	for i := range c.subs {
+		c.subs[i].st.fan.Load().shards[s.id].mark = 0
+	}
+}
+
+// reauth applies a fresh token: it queues the "authenticated" reply
+// (m.frame, charged by the reader), ends every subscription the new
+// identity does not allow and tells the client which, with an
+// "unsubscribed" reply and a forbidden_symbol error, both with the auth
+// request's id.
+func (s *shard) reauth(c *conn, m *reauthCmd) {
+	defer func() {
+		// Allows is the application's: a bug in it must not take the
+		// shard down, only this connection.
+		if v := recover(); v != nil {
+			s.h.log.Error("Identity.Allows panicked: closing the connection", "panic", v)
+			s.startClose(c, wsframe.StatusInternalServerError, "internal error", reasonError)
+		}
+	}()
+	s.queue(c, m.frame, nil)
+	var ended []string
+	for i := len(c.subs) - 1; i >= 0; i-- { // unlink moves a checked entry into i
+		if name := c.subs[i].st.sym.name; !m.ident.Allows(name) {
+			ended = append(ended, name)
+			s.unlink(c, i)
+		}
+	}
+	if len(ended) == 0 {
+		return
+	}
+	s.reply(c, textFrame(protocol.AppendUnsubscribed(nil, m.id, protocol.Stream{}, ended)))
+	s.h.stats.errors[codeIndex(protocol.CodeForbiddenSymbol)].Add(1)
+	s.reply(c, errorFrame(m.id, protocol.CodeForbiddenSymbol, "the new token does not allow: ", ended))
+}
+
+// delistCmd ends every subscription to syms, which Delist removed from
+// the universe, telling each subscriber with frames[i] for syms[i].
+type delistCmd struct {
+	syms   []*symbol
+	frames [][]byte // {"type":"delisted",...}, shared by every shard
+}
+
+func (m *delistCmd) apply(s *shard, _ *conn) {
+	for i, sym := range m.syms {
+		f := sym.quote.fan.Load()
+		if f == nil {
+			continue
+		}
+		fs := &f.shards[s.id]
+		for len(fs.subs) > 0 {
+			r := fs.subs[len(fs.subs)-1]
+			c := s.all[r.ci]
+			// Uncharged: at most one per subscription, and the client
+			// must learn that its subscription ended.
+			c.push(m.frames[i])
+			s.markDirty(c)
+			s.unlink(c, int(r.idx))
+		}
+	}
+}
+
+// link subscribes c to st; the first write for it is a snapshot. If c has
+// rate limits, the caller has appended the subscription's rate.
+func (s *shard) link(c *conn, st *stream) {
+	fs := s.fanShard(st)
+	idx := uint32(len(c.subs))
+	c.subs = append(c.subs, sub{st: st, pos: uint32(len(fs.subs)) | subSnap})
+	fs.subs = append(fs.subs, subRef{ci: uint32(c.idx), idx: idx})
+	if len(fs.subs) == 1 {
+		// Stored before latest is loaded: a publisher that stores its
+		// update after this load sees active and notifies the shard
+		// (see Hub.publishQuote).
+		fs.active.Store(true)
+	}
+	if st.latest.Load() != nil {
+		s.pend(c, idx)
+	}
+	s.stats.subs.Add(1)
+}
+
+// fanShard returns the shard's entry of st's fanout, joining (or making)
+// the fanout if the shard has no subscriber of st yet.
+func (s *shard) fanShard(st *stream) *fanShard {
+	if f := st.fan.Load(); f != nil && len(f.shards[s.id].subs) > 0 {
+		return &f.shards[s.id] // the shard is a watcher: f is alive
+	}
+	return &st.join(s, s.h.cfg.OnWatch).shards[s.id]
+}
+
+// unlink removes c.subs[i], swapping the last entries into the holes on
+// both sides, and keeps c's pending list right: a subscription that moves
+// into i while pending gets an entry for i (the entry for its old index
+// is left to be skipped).
+func (s *shard) unlink(c *conn, i int) {
+	e := c.subs[i]
+	f := e.st.fan.Load() // alive: c is one of its subscribers
+	fs := &f.shards[s.id]
+	pos := e.index()
+	last := len(fs.subs) - 1
+	if int(pos) != last {
+		moved := fs.subs[last]
+		fs.subs[pos] = moved
+		s.all[moved.ci].subs[moved.idx].setIndex(pos)
+	}
+	fs.subs[last] = subRef{}
+	fs.subs = fs.subs[:last]
+	if last == 0 {
+		fs.subs = nil
+		fs.active.Store(false)
+		f.leave(s.h.cfg.OnWatch)
+	}
+
+	lastSub := len(c.subs) - 1
+	if rl := c.rl; rl != nil {
+		rl.rates[i] = rl.rates[lastSub]
+		rl.rates = rl.rates[:lastSub]
+	}
+	if i != lastSub {
+		moved := c.subs[lastSub]
+		c.subs[i] = moved
+		moved.st.fan.Load().shards[s.id].subs[moved.index()].idx = uint32(i)
+		if moved.pos&subPending != 0 && e.pos&subPending == 0 {
+			c.pending = append(c.pending, uint32(i))
+		}
+	}
+	c.subs[lastSub] = sub{}
+	c.subs = c.subs[:lastSub]
+	if len(c.subs) == 0 {
+		c.subs, c.pending = nil, nil
+		if c.rl != nil {
+			s.timers.remove(c)
+			c.rl = nil
+		}
+	} else if len(c.pending) > 2*len(c.subs)+8 {
+		c.compactPending()
+	}
+	s.stats.subs.Add(-1)
+}
+
+func (s *shard) unlinkAll(c *conn) {
+	for len(c.subs) > 0 {
+		s.unlink(c, len(c.subs)-1)
+	}
+}
+
+// compactPending drops the entries of c.pending that point at no pending
+// subscription, or at one another entry points at already. unlink leaves
+// such entries behind; collect skips them, but a connection that does not
+// collect (its socket is full) while it unsubscribes must not grow the
+// list without bound.
+func (c *conn) compactPending() {
+	kept := c.pending[:0]
+	for _, i := range c.pending {
+		if int(i) < len(c.subs) && c.subs[i].pos&(subPending|subSeen) == subPending {
+			c.subs[i].pos |= subSeen
+			kept = append(kept, i)
+		}
+	}
+	for _, i := range kept {
+		c.subs[i].pos &^= subSeen
+	}
+	clear(c.pending[len(kept):])
+	c.pending = kept
+}
+
+// maxEcho is how many of the names an error is about it echoes: a client
+// that names a thousand unknown symbols gets the first few and a count,
+// not its request back.
+const maxEcho = 16
+
+// errorFrame returns an error reply about names: the message is prefix
+// followed by the first maxEcho names and how many more there are, and the
+// "symbols" array holds those first names.
+func errorFrame(id []byte, code protocol.Code, prefix string, names []string) []byte {
+	shown := names[:min(len(names), maxEcho)]
+	msg := prefix + strings.Join(shown, ", ")
+	if more := len(names) - len(shown); more > 0 {
+		msg += " and " + strconv.Itoa(more) + " more"
+	}
+	return textFrame(protocol.AppendError(nil, id, code, msg, shown))
+}
