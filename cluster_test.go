@@ -19,8 +19,8 @@ import (
 // upgrade is counted) and is ready while it publishes; the edge serves
 // the feed node's ticks. Credentials in a NATS URL never reach the log.
 func TestClusterRoles(t *testing.T) {
-	natsAddr := apptest.FreeAddr(t)
-	var feedLog apptest.Logs
+	natsAddr := testutil.FreeAddr(t)
+	var feedLog testutil.Logs
 	feedNode := apptest.Start(t, tickerd.Config{
 		Sim: sim.Config{Rate: 200, Symbols: 5, Steady: true},
 		Cluster: tickerd.ClusterConfig{
@@ -100,7 +100,7 @@ func TestClusterRoles(t *testing.T) {
 // Cluster.Wait, saying so.
 func TestEdgeWaiting(t *testing.T) {
 	srv, err := tickerd.New(tickerd.Config{Cluster: tickerd.ClusterConfig{
-		Role: tickerd.RoleEdge, EmbedAddr: apptest.FreeAddr(t), Wait: 500 * time.Millisecond,
+		Role: tickerd.RoleEdge, EmbedAddr: testutil.FreeAddr(t), Wait: 500 * time.Millisecond,
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -129,9 +129,9 @@ func TestEdgeWaiting(t *testing.T) {
 // TestShutdownWhileWaiting: Shutdown ends an edge's wait for its symbol
 // list at once, and Run returns nil.
 func TestShutdownWhileWaiting(t *testing.T) {
-	var logs apptest.Logs
+	var logs testutil.Logs
 	srv, err := tickerd.New(tickerd.Config{Cluster: tickerd.ClusterConfig{
-		Role: tickerd.RoleEdge, EmbedAddr: apptest.FreeAddr(t), Wait: time.Minute,
+		Role: tickerd.RoleEdge, EmbedAddr: testutil.FreeAddr(t), Wait: time.Minute,
 	}, Logger: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)

@@ -407,7 +407,7 @@ func TestShutdownGoingAway(t *testing.T) {
 				cs = append(cs, r.dial(t, "?symbols=AAPL,MSFT"))
 			}
 			r.Stop()
-			apptest.WantClose(t, 1001, wait, cs...)
+			testutil.WantClose(t, 1001, wait, cs...)
 			err, ok := r.Wait(wait)
 			if !ok {
 				t.Fatalf("Serve did not return within %v", wait)

@@ -60,7 +60,7 @@ func TestFeedPanicRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &panicky{Market: m, panics: 2}
-	var logs apptest.Logs
+	var logs testutil.Logs
 	r := apptest.Start(t, tickerd.Config{
 		Feed: f, FeedRestart: 400 * time.Millisecond, FeedRestartMax: 10 * time.Second,
 		Logger: logs.Logger(), DrainWindow: -1,
@@ -118,7 +118,7 @@ func TestFeedPanicRestarts(t *testing.T) {
 // run again; /readyz says why, and the server keeps serving the last
 // state.
 func TestFeedStopped(t *testing.T) {
-	var logs apptest.Logs
+	var logs testutil.Logs
 	r := apptest.Start(t, tickerd.Config{Feed: failing{}, Logger: logs.Logger(), ReadyMaxFeedAge: -1, DrainWindow: -1})
 	body := waitStatus(t, "http://"+r.Addr+"/readyz", 503)
 	if body != "feed: feed stopped: upstream gone for good\n" {
@@ -146,7 +146,7 @@ var errGone = errors.New("upstream gone for good")
 // trades and book updates the feed publishes), as NDJSON
 // that the replay feed plays, flushed when Serve returns.
 func TestRecord(t *testing.T) {
-	var rec apptest.Logs // any concurrency-safe writer
+	var rec testutil.Logs // any concurrency-safe writer
 	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 500, Symbols: 2, Steady: true}, Record: &rec, DrainWindow: -1})
 	waitStatus(t, "http://"+r.Addr+"/readyz", 200)
 	published := r.Hub().Stats().Published

@@ -141,9 +141,7 @@ func TestStalledReaderCut(t *testing.T) {
 // them, over plain TCP and TLS: a client that stays quiet longer than all
 // of them still gets its ticks and an answer to a ping.
 func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t, dir)
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	cert, err := testutil.SelfSigned(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,8 +152,7 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 		dialer *websocket.Dialer
 	}{
 		{"ws", nil, "ws", &websocket.Dialer{HandshakeTimeout: wait}},
-		{"wss", &tls.Config{Certificates: []tls.Certificate{cert}}, "wss",
-			&websocket.Dialer{HandshakeTimeout: wait, TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}},
+		{"wss", cert.ServerTLS(), "wss", &websocket.Dialer{HandshakeTimeout: wait, TLSClientConfig: cert.ClientTLS()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 200, Symbols: 2, Steady: true}, HTTP: shortHTTP, TLS: tc.tls, DrainWindow: -1})
@@ -218,7 +215,7 @@ func TestAcceptErrorsCounted(t *testing.T) {
 
 // acceptEMFILE is TestAcceptErrorsCounted in the child process.
 func acceptEMFILE(t *testing.T) {
-	var logs apptest.Logs
+	var logs testutil.Logs
 	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 10, Symbols: 1}, Logger: logs.Logger(), DrainWindow: -1})
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {

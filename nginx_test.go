@@ -19,6 +19,7 @@ import (
 	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/apptest"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // nginxConf is the documented reverse-proxy configuration the test runs.
@@ -51,7 +52,7 @@ func startNginx(t *testing.T, bin, upstream string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, port, _ := net.SplitHostPort(apptest.FreeAddr(t))
+	_, port, _ := net.SplitHostPort(testutil.FreeAddr(t))
 	site := string(doc)
 	for _, r := range []struct{ old, new string }{
 		{"server 127.0.0.1:8080;", "server " + upstream + ";"},

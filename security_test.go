@@ -1,20 +1,12 @@
 package tickerd_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -268,14 +260,12 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t, dir)
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	cert, err := testutil.SelfSigned(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := serveSecure(t, tickerd.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
-	d := &websocket.Dialer{HandshakeTimeout: 5 * time.Second, TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}
+	addr := serveSecure(t, tickerd.Config{TLS: cert.ServerTLS()})
+	d := &websocket.Dialer{HandshakeTimeout: 5 * time.Second, TLSClientConfig: cert.ClientTLS()}
 	c, err := testutil.DialWith(d, "wss://"+addr+"/ws?symbols=AAPL,MSFT")
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +275,7 @@ func TestTLS(t *testing.T) {
 	// crypto/tls holds decrypted bytes that epoll would never report.
 	var batch []string
 	for i := range 20 {
-		batch = append(batch, `{"op":"ping","id":`+itoa(100+i)+`}`)
+		batch = append(batch, `{"op":"ping","id":`+strconv.Itoa(100+i)+`}`)
 	}
 	for _, b := range batch {
 		if err := c.Send(b); err != nil {
@@ -315,49 +305,6 @@ func TestTLS(t *testing.T) {
 	if code, err := c.CloseCode(5 * time.Second); err != nil || code != 1000 {
 		t.Errorf("close = %d, %v; want 1000 echoed", code, err)
 	}
-}
-
-func itoa(i int) string { return big.NewInt(int64(i)).String() }
-
-// selfSigned writes a self-signed certificate for 127.0.0.1 into dir.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "tickerd test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:         true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
 }
 
 // TestAPISymbolsAuth: with auth on, /api/symbols needs a token, as /ws

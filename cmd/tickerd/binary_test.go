@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -60,7 +59,7 @@ func binary(t *testing.T) string {
 type proc struct {
 	cmd    *exec.Cmd
 	addr   string
-	out    *apptest.Logs
+	out    *testutil.Logs
 	exited chan error // Wait's result
 }
 
@@ -69,7 +68,7 @@ type proc struct {
 func startBinary(t *testing.T, args ...string) *proc {
 	t.Helper()
 	bin := binary(t)
-	p := &proc{addr: apptest.FreeAddr(t), out: &apptest.Logs{}, exited: make(chan error, 1)}
+	p := &proc{addr: testutil.FreeAddr(t), out: &testutil.Logs{}, exited: make(chan error, 1)}
 	p.cmd = exec.Command(bin, append([]string{"-addr", p.addr, "-log-level", "warn"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -120,7 +119,7 @@ func TestSIGTERMGoingAway(t *testing.T) {
 			if err := syscall.Kill(p.cmd.Process.Pid, syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			apptest.WantClose(t, 1001, wait, cs...)
+			testutil.WantClose(t, 1001, wait, cs...)
 			select {
 			case err := <-p.exited:
 				p.exited <- err // for the cleanup
@@ -143,7 +142,7 @@ func TestBigConnCount(t *testing.T) {
 		t.Skip("set TICKERD_BIG=1 to open 19,000 connections")
 	}
 	const n = 19_000
-	pprof := apptest.FreeAddr(t)
+	pprof := testutil.FreeAddr(t)
 	p := startBinary(t, "-rate", "10", "-symbols", "10", "-steady", "-pprof", pprof, "-message-rate", "-1")
 	pid := strconv.Itoa(p.cmd.Process.Pid)
 	baseFDs := testutil.FDsOf(pid)
@@ -206,7 +205,7 @@ func goroutines(t *testing.T, pprof string) int {
 // TestNATSCredentialsRedacted: a NATS URL's password or token never
 // reaches tickerd's output, the configuration line at start included.
 func TestNATSCredentialsRedacted(t *testing.T) {
-	nats := apptest.FreeAddr(t)
+	nats := testutil.FreeAddr(t)
 	p := startBinary(t, "-log-level", "debug", "-role", "feed", "-nats-embed", nats,
 		"-nats", "nats://alice:s3cret-pw@"+nats+",nats://t0ken-s3cret@127.0.0.1:1", "-rate", "10", "-symbols", "1")
 	if !testutil.Eventually(wait, func() bool { return strings.Contains(p.out.String(), "publishing the feed to NATS") }) {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -26,9 +25,9 @@ func TestFileLimitRaised(t *testing.T) {
 		t.Skipf("hard open-file limit is %d: nothing to raise", lim.Max)
 	}
 	maxConns := lim.Max + 1000 // above the hard limit: tickerd must warn
-	out := &apptest.Logs{}
+	out := &testutil.Logs{}
 	cmd := exec.Command("bash", "-c", `ulimit -S -n 1024 && exec "$0" "$@"`, binary(t),
-		"-addr", apptest.FreeAddr(t), "-rate", "0", "-max-conns", strconv.FormatUint(maxConns, 10))
+		"-addr", testutil.FreeAddr(t), "-rate", "0", "-max-conns", strconv.FormatUint(maxConns, 10))
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
-// Package apptest runs a real tickerd server in-process for tests, and
-// holds what tests of a running server share: a log collector, a free
-// address, a check of close codes.
+// Package apptest runs a real tickerd server, and a NATS server, in the
+// test's process. The clients, waits and other helpers tests share are in
+// package testutil, which cannot import tickerd: the hub's own tests use it.
 //
 //	addr := apptest.Serve(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 3}})
 //	c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws?symbols=AAPL", nil)
@@ -9,13 +9,10 @@
 package apptest
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -107,46 +104,14 @@ func (s *Server) healthy(useTLS bool, timeout time.Duration) bool {
 		url = "https://" + s.Addr + "/healthz"
 	}
 	c := &http.Client{Timeout: time.Second, Transport: tr}
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	return testutil.Eventually(timeout, func() bool {
 		resp, err := c.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return true
-			}
+		if err != nil {
+			return false
 		}
-	}
-	return false
-}
-
-// Logs collects what a server logs, or a process prints, from any number
-// of goroutines.
-//
-//	var logs apptest.Logs
-//	s := apptest.Start(t, tickerd.Config{Logger: logs.Logger()})
-//	... strings.Contains(logs.String(), `level=WARN msg="accept failed`)
-type Logs struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (l *Logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns everything written so far.
-func (l *Logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// Logger returns a debug-level text logger that writes to l.
-func (l *Logs) Logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 // StartNATS starts a NATS server with JetStream in the process, on a free
@@ -164,31 +129,4 @@ func StartNATS(t testing.TB) *server.Server {
 		ns.WaitForShutdown()
 	})
 	return ns
-}
-
-// FreeAddr returns a 127.0.0.1 address whose port is free right now.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// WantClose fails the test unless the server closes each client with
-// code within timeout; it closes the clients.
-func WantClose(t testing.TB, code int, timeout time.Duration, clients ...*testutil.Client) {
-	t.Helper()
-	for i, c := range clients {
-		got, err := c.CloseCode(timeout)
-		switch {
-		case err != nil:
-			t.Errorf("client %d: %v, want close %d", i, err, code)
-		case got != code:
-			t.Errorf("client %d: close %d, want %d", i, got, code)
-		}
-		c.Close() // gorilla echoed the close frame
-	}
 }

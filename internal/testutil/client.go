@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -202,4 +203,20 @@ func HTTPGet(url string, timeout time.Duration) (int, []byte, http.Header, error
 func IsTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// WantClose fails the test unless the server closes each client with
+// code within timeout; it closes the clients.
+func WantClose(t testing.TB, code int, timeout time.Duration, clients ...*Client) {
+	t.Helper()
+	for i, c := range clients {
+		got, err := c.CloseCode(timeout)
+		switch {
+		case err != nil:
+			t.Errorf("client %d: %v, want close %d", i, err, code)
+		case got != code:
+			t.Errorf("client %d: close %d, want %d", i, got, code)
+		}
+		c.Close() // gorilla echoed the close frame
+	}
 }

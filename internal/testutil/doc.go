@@ -1,7 +1,11 @@
-// Package testutil holds helpers shared by tickerd's tests: a raw
-// WebSocket client that writes hand-built frames (for malformed input the
-// real clients refuse to send), a small protocol client on top of
-// gorilla/websocket, and leak checks for goroutines and file descriptors.
+// Package testutil holds the helpers tickerd's tests share, one of each: a
+// protocol client on gorilla/websocket (the independent client), a raw
+// client that writes hand-built frames with package wsframe (for malformed
+// input the real clients refuse to send), a wait (Eventually), leak checks
+// for goroutines and file descriptors, a self-signed certificate, free
+// ports, a log collector, and tick and trade builders. The in-process
+// tickerd server is in package apptest: testutil cannot import tickerd,
+// because the hub's own tests use it.
 //
 // It is imported only from _test.go files.
 //
@@ -14,4 +18,8 @@
 //
 //	c, err := testutil.Dial("ws://"+addr+"/ws?symbols=AAPL", 5*time.Second)
 //	m, err := c.Request(`{"op":"ping","id":1}`, "1", 5*time.Second)
+//
+//	if !testutil.Eventually(5*time.Second, func() bool { return h.Conns() == 0 }) {
+//		t.Fatal("connections still open")
+//	}
 package testutil
