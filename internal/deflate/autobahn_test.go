@@ -1,65 +1,46 @@
 package deflate
 
 import (
-	"bufio"
 	"bytes"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
-// rawClient speaks WebSocket frame by frame, so a test can send what no
-// library would: RSV1 where it is forbidden, a bomb, a broken stream.
+// rawClient is testutil's raw client for one test: it fails the test on
+// an error, so a test can send what no library would (RSV1 where it is
+// forbidden, a bomb, a broken stream) in a line.
 type rawClient struct {
-	t    testing.TB
-	conn net.Conn
-	r    *bufio.Reader
-	buf  []byte
-	ext  string // the server's Sec-WebSocket-Extensions
+	t testing.TB
+	*testutil.RawConn
+	ext string // the server's Sec-WebSocket-Extensions
 }
 
 // dialRaw upgrades a connection to s, sending each offer as a
 // Sec-WebSocket-Extensions header line of its own.
 func dialRaw(t testing.TB, s *testServer, query string, offers ...string) *rawClient {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(strings.TrimSuffix(s.url, "/"), "ws://"))
+	addr := strings.TrimPrefix(strings.TrimSuffix(s.url, "/"), "ws://")
+	rc, err := testutil.DialRawHeader(addr, "/"+query, http.Header{"Sec-WebSocket-Extensions": offers}, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = conn.Close() })
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	req := "GET /" + query + " HTTP/1.1\r\nHost: tickerd\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-	for _, o := range offers {
-		req += "Sec-WebSocket-Extensions: " + o + "\r\n"
-	}
-	if _, err := conn.Write([]byte(req + "\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(r, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %s", resp.Status)
-	}
-	return &rawClient{t: t, conn: conn, r: r, ext: resp.Header.Get("Sec-WebSocket-Extensions")}
+	t.Cleanup(func() { _ = rc.Close() })
+	return &rawClient{t: t, RawConn: rc, ext: rc.Header.Get("Sec-WebSocket-Extensions")}
 }
 
-// send writes client frames, masked.
+// send writes client frames, masked, in one write.
 func (c *rawClient) send(frames ...wsframe.Frame) {
 	c.t.Helper()
 	var out []byte
 	for _, f := range frames {
-		f.Masked, f.Mask = true, wsframe.NewMask()
-		out = wsframe.AppendFrame(out, f.Header, f.Payload)
+		out = testutil.AppendFrame(out, testutil.Frame{Fin: f.Fin, Rsv: f.Rsv, Op: f.Op, Payload: f.Payload})
 	}
-	if _, err := c.conn.Write(out); err != nil {
+	if _, err := c.Write(out); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -67,23 +48,11 @@ func (c *rawClient) send(frames ...wsframe.Frame) {
 // frame reads the next server frame.
 func (c *rawClient) frame() wsframe.Frame {
 	c.t.Helper()
-	for {
-		f, n, err := wsframe.Next(c.buf, 1<<30)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		if n > 0 {
-			f.Payload = bytes.Clone(f.Payload)
-			c.buf = c.buf[n:]
-			return f
-		}
-		chunk := make([]byte, 64<<10)
-		m, err := c.r.Read(chunk)
-		if err != nil {
-			c.t.Fatalf("reading a frame: %v", err)
-		}
-		c.buf = append(c.buf, chunk[:m]...)
+	f, err := c.ReadFrame(time.Now().Add(10 * time.Second))
+	if err != nil {
+		c.t.Fatalf("reading a frame: %v", err)
 	}
+	return f.Frame
 }
 
 // message reads the next server frame as a whole message, inflated with
@@ -108,16 +77,11 @@ func (c *rawClient) message() (f wsframe.Frame, p []byte) {
 // code.
 func (c *rawClient) closeCode() wsframe.StatusCode {
 	c.t.Helper()
-	for {
-		f := c.frame()
-		if f.Op == wsframe.OpClose {
-			code, _, err := wsframe.ParseCloseBody(f.Payload)
-			if err != nil {
-				c.t.Fatal(err)
-			}
-			return code
-		}
+	code, _, err := c.ReadClose(10 * time.Second)
+	if err != nil {
+		c.t.Fatal(err)
 	}
+	return wsframe.StatusCode(code)
 }
 
 func data(op wsframe.OpCode, fin bool, rsv byte, p []byte) wsframe.Frame {

@@ -46,7 +46,7 @@ func TestNegotiate(t *testing.T) {
 		if c.ext != tt.want {
 			t.Errorf("%s: %q answered with %q, want %q", tt.name, tt.offers, c.ext, tt.want)
 		}
-		_ = c.conn.Close()
+		_ = c.Close()
 		if log := s.next(); log.compressed != (tt.want != "") {
 			t.Errorf("%s: Accepted() = %v", tt.name, log.compressed)
 		}

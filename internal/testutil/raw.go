@@ -74,20 +74,27 @@ func (f ServerFrame) CloseCode() (uint16, string) {
 // exactly as told, for feeding a server malformed input.
 type RawConn struct {
 	net.Conn
-	R *bufio.Reader
+	R      *bufio.Reader
+	Header http.Header // the server's upgrade response headers
 }
 
-// handshake returns an upgrade request for path with a fresh key, and the
-// Sec-WebSocket-Accept the server must answer.
-func handshake(host, path string, extra string) (req, accept string) {
+// handshake returns an upgrade request for path with a fresh key, each
+// value of extra on a header line of its own, and the Sec-WebSocket-Accept
+// the server must answer.
+func handshake(host, path string, extra http.Header) (req []byte, accept string) {
 	var k [16]byte
 	_, _ = rand.Read(k[:])
 	key := base64.StdEncoding.EncodeToString(k[:])
 	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	req = "GET " + path + " HTTP/1.1\r\nHost: " + host +
+	req = []byte("GET " + path + " HTTP/1.1\r\nHost: " + host +
 		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
-		"\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n"
-	return req, base64.StdEncoding.EncodeToString(sum[:])
+		"\r\nSec-WebSocket-Version: 13\r\n")
+	for name, values := range extra {
+		for _, v := range values {
+			req = append(req, name+": "+v+"\r\n"...)
+		}
+	}
+	return append(req, "\r\n"...), base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // DialRaw connects to addr and upgrades to a WebSocket at path.
@@ -95,9 +102,19 @@ func DialRaw(addr, path string, timeout time.Duration) (*RawConn, error) {
 	return DialRawWith(&net.Dialer{Timeout: timeout}, addr, path, nil, timeout)
 }
 
+// DialRawHeader is DialRaw with more request headers, each value on a
+// line of its own (several Sec-WebSocket-Extensions offers, an Origin).
+func DialRawHeader(addr, path string, h http.Header, timeout time.Duration) (*RawConn, error) {
+	return dialRaw(nil, addr, path, h, nil, timeout)
+}
+
 // DialRawWith is DialRaw with a dialer (for a source address or socket
 // options) and bytes sent in the same write as the upgrade request.
 func DialRawWith(d *net.Dialer, addr, path string, after []byte, timeout time.Duration) (*RawConn, error) {
+	return dialRaw(d, addr, path, nil, after, timeout)
+}
+
+func dialRaw(d *net.Dialer, addr, path string, h http.Header, after []byte, timeout time.Duration) (*RawConn, error) {
 	if d == nil {
 		d = &net.Dialer{Timeout: timeout}
 	}
@@ -105,7 +122,7 @@ func DialRawWith(d *net.Dialer, addr, path string, after []byte, timeout time.Du
 	if err != nil {
 		return nil, err
 	}
-	rc, err := Upgrade(nc, addr, path, after, timeout)
+	rc, err := upgrade(nc, addr, path, h, after, timeout)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -116,10 +133,14 @@ func DialRawWith(d *net.Dialer, addr, path string, after []byte, timeout time.Du
 // Upgrade performs the client handshake on nc, sending after right behind
 // the request in one write.
 func Upgrade(nc net.Conn, host, path string, after []byte, timeout time.Duration) (*RawConn, error) {
-	req, accept := handshake(host, path, "")
+	return upgrade(nc, host, path, nil, after, timeout)
+}
+
+func upgrade(nc net.Conn, host, path string, h http.Header, after []byte, timeout time.Duration) (*RawConn, error) {
+	req, accept := handshake(host, path, h)
 	_ = nc.SetDeadline(time.Now().Add(timeout))
 	defer nc.SetDeadline(time.Time{})
-	if _, err := nc.Write(append([]byte(req), after...)); err != nil {
+	if _, err := nc.Write(append(req, after...)); err != nil {
 		return nil, err
 	}
 	br := bufio.NewReaderSize(nc, 64<<10)
@@ -134,7 +155,7 @@ func Upgrade(nc net.Conn, host, path string, after []byte, timeout time.Duration
 	if got := resp.Header.Get("Sec-Websocket-Accept"); got != accept {
 		return nil, fmt.Errorf("testutil: upgrade: Sec-WebSocket-Accept %q, want %q", got, accept)
 	}
-	return &RawConn{Conn: nc, R: br}, nil
+	return &RawConn{Conn: nc, R: br, Header: resp.Header}, nil
 }
 
 // WriteFrame writes f in one write.
