@@ -22,10 +22,8 @@ import (
 func traded() scripted {
 	sym := feed.Symbol{Name: "AAPL", Class: "equity", PricePrec: 2, TickSize: decimal.New(1, -2)}
 	return scripted{syms: []feed.Symbol{sym}, script: func(sink feed.Sink) {
-		ts := time.Now().UnixNano()
-		for i, tr := range []struct{ price, size int64 }{{100_00, 10}, {101_00, 20}, {99_50, 5}} {
-			sink.PublishTrade(&protocol.Trade{Symbol: sym.Name, Seq: uint64(i + 1), Side: protocol.SideBuy,
-				Price: decimal.New(tr.price, -2), Size: decimal.NewFromInt(tr.size), TS: ts, PricePrec: 2})
+		for i, tr := range [][2]string{{"100.00", "10"}, {"101.00", "20"}, {"99.50", "5"}} {
+			sink.PublishTrade(testutil.Trade(sym.Name, uint64(i+1), tr[0], tr[1]))
 		}
 	}}
 }

@@ -104,8 +104,12 @@ http {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{}) // closed when nginx has exited, after waitErr is set
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		// SIGQUIT: graceful stop; SIGKILL if it takes too long.
 		_ = cmd.Process.Signal(syscall.SIGQUIT)
@@ -120,23 +124,23 @@ http {
 		}
 	})
 
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second)
-		if err == nil {
-			_ = c.Close()
-			return port
-		}
+	listening := testutil.Eventually(10*time.Second, func() bool {
 		select {
-		case err := <-exited:
-			t.Fatalf("nginx exited at start: %v\n%s", err, logs())
+		case <-exited:
+			t.Fatalf("nginx exited at start: %v\n%s", waitErr, logs())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx not listening on port %s after 10 s\n%s", port, logs())
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second)
+		if err != nil {
+			return false
 		}
-		time.Sleep(10 * time.Millisecond)
+		_ = c.Close()
+		return true
+	})
+	if !listening {
+		t.Fatalf("nginx not listening on port %s after 10 s\n%s", port, logs())
 	}
+	return port
 }
 
 // TestNginxProxy runs the documented nginx configuration in front of

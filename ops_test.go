@@ -107,10 +107,8 @@ func TestReadyzFlipsDuringDrain(t *testing.T) {
 	}
 	// Dial returns on the 101 response; the hub registers the connection
 	// with its shard just after.
-	for deadline := time.Now().Add(5 * time.Second); r.Hub().Stats().Opened < clients; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("hub registered %d connections in 5 s, want %d", r.Hub().Stats().Opened, clients)
-		}
+	if !testutil.Eventually(5*time.Second, func() bool { return r.Hub().Stats().Opened >= clients }) {
+		t.Fatalf("hub registered %d connections in 5 s, want %d", r.Hub().Stats().Opened, clients)
 	}
 
 	start := time.Now()

@@ -9,11 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/hub"
-	"github.com/tickerd/tickerd/protocol"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // quietFeed publishes nothing and reports the health it is given.
@@ -47,12 +45,6 @@ func (f *quietFeed) set(err error) {
 	f.mu.Unlock()
 }
 
-func testTick(seq uint64, ts time.Time) *protocol.Tick {
-	p := decimal.New(18723, -2)
-	return &protocol.Tick{Symbol: "AAPL", Seq: seq, Price: p, Bid: p, Ask: p, Open: p, High: p, Low: p,
-		Volume: decimal.NewFromInt(1), TS: ts.UnixNano(), PricePrec: 2}
-}
-
 // quietHub returns a quiet feed and a hub of its symbols, closed at the
 // end of the test.
 func quietHub(t *testing.T) (*quietFeed, *hub.Hub) {
@@ -84,7 +76,9 @@ func TestReadyz(t *testing.T) {
 	var seq uint64
 	publish := func(age time.Duration) {
 		seq++
-		h.Publish(testTick(seq, time.Now().Add(-age)))
+		tk := testutil.Tick("AAPL", seq, "187.23")
+		tk.TS -= int64(age)
+		h.Publish(tk)
 	}
 
 	steps := []struct {

@@ -18,7 +18,6 @@ import (
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/testutil"
-	"github.com/tickerd/tickerd/protocol"
 )
 
 // scripted is a feed that runs its script once at the start of each run,
@@ -50,9 +49,7 @@ var listed = func() []feed.Symbol {
 func quoted() scripted {
 	return scripted{syms: listed, script: func(sink feed.Sink) {
 		for i, s := range listed[:len(listed)-1] {
-			p := decimal.New(int64(100_00+i), -2)
-			sink.Publish(&protocol.Tick{Symbol: s.Name, Seq: 1, Price: p, Bid: p, Ask: p, Open: p, High: p, Low: p,
-				Volume: decimal.NewFromInt(int64(i)), TS: time.Now().UnixNano(), PricePrec: 2})
+			sink.Publish(testutil.Tick(s.Name, 1, decimal.New(int64(100_00+i), -2).StringFixed(2)))
 		}
 	}}
 }

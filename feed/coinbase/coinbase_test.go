@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -57,17 +58,11 @@ func start(t *testing.T, u *upstream, cfg Config) (*Feed, sink, *syncBuffer) {
 // waitHealth polls Health until ok accepts it.
 func waitHealth(t *testing.T, f *Feed, ok func(h feed.Health) bool) feed.Health {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		h := f.Health()[0]
-		if ok(h) {
-			return h
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Health() = %+v, still not as expected after 20s", h)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var h feed.Health
+	if !testutil.Eventually(20*time.Second, func() bool { h = f.Health()[0]; return ok(h) }) {
+		t.Fatalf("Health() = %+v, still not as expected after 20s", h)
 	}
+	return h
 }
 
 // checkSub checks that the subscription message s is want, as channels

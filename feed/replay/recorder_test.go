@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shopspring/decimal"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -19,10 +19,11 @@ func (w *failWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// tick is an AAPL tick at a fixed time, so that recorded lines compare.
 func tick(seq uint64) *protocol.Tick {
-	p := decimal.RequireFromString("187.2")
-	return &protocol.Tick{Symbol: "AAPL", Seq: seq, Price: p, Bid: p, Ask: p, Open: p, High: p, Low: p,
-		Volume: decimal.NewFromInt(10), TS: 1763718000000000000, PricePrec: 2}
+	t := testutil.Tick("AAPL", seq, "187.20")
+	t.TS = 1763718000000000000
+	return t
 }
 
 func TestRecorder(t *testing.T) {
@@ -38,7 +39,7 @@ func TestRecorder(t *testing.T) {
 	if err := rec.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	want := `{"type":"tick","symbol":"AAPL","seq":1,"price":"187.20","bid":"187.20","ask":"187.20","open":"187.20","high":"187.20","low":"187.20","volume":"10","ts":1763718000000000000}`
+	want := `{"type":"tick","symbol":"AAPL","seq":1,"price":"187.20","bid":"187.20","ask":"187.20","open":"187.20","high":"187.20","low":"187.20","volume":"1","ts":1763718000000000000}`
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	if len(lines) != 3 || lines[0] != want {
 		t.Errorf("recorded %q, want 3 lines starting with %s", buf.String(), want)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -53,22 +54,12 @@ func (p *collector) closed() map[string][]string {
 	return out
 }
 
-// decimals returns the number of digits after the point in s.
-func decimals(s string) int32 {
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		return int32(len(s) - i - 1)
-	}
-	return 0
-}
-
 // trade returns a trade whose precisions are those of price and size as
 // written.
 func trade(sym string, ts int64, price, size string) protocol.Trade {
-	return protocol.Trade{
-		Symbol: sym, TS: ts,
-		Price: decimal.RequireFromString(price), PricePrec: decimals(price),
-		Size: decimal.RequireFromString(size), SizePrec: decimals(size),
-	}
+	tr := testutil.Trade(sym, 0, price, size)
+	tr.TS = ts
+	return *tr
 }
 
 // start runs b in a goroutine; the returned func stops it and waits.

@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -36,35 +37,13 @@ func testLog() *slog.Logger {
 // waitFor polls cond until it holds or d passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			if os.Getenv("TICKERD_TEST_DUMP") != "" {
-				_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
-			}
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if testutil.Eventually(d, cond) {
+		return
 	}
-}
-
-// freePorts reserves n loopback ports and releases them for a server.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var lns []net.Listener
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	if os.Getenv("TICKERD_TEST_DUMP") != "" {
+		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
 	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
+	t.Fatalf("timed out after %s waiting for %s", d, what)
 }
 
 // natsCluster is n NATS servers with JetStream, fully routed, on fixed
@@ -78,7 +57,7 @@ type natsCluster struct {
 
 func startNATSCluster(t *testing.T, n int) *natsCluster {
 	t.Helper()
-	ports := freePorts(t, 2*n)
+	ports := testutil.FreePorts(t, 2*n)
 	var routes []string
 	for i := range n {
 		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", ports[n+i]))

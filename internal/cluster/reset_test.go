@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -21,7 +22,7 @@ type restartable struct {
 
 func startRestartable(t *testing.T) *restartable {
 	t.Helper()
-	r := &restartable{t: t, cfg: ServerConfig{Port: freePorts(t, 1)[0], StoreDir: t.TempDir(), MaxMemory: 256 << 20}}
+	r := &restartable{t: t, cfg: ServerConfig{Port: testutil.FreePorts(t, 1)[0], StoreDir: t.TempDir(), MaxMemory: 256 << 20}}
 	r.start()
 	t.Cleanup(r.stop)
 	return r
@@ -85,18 +86,16 @@ func TestFeedNodeRestartWithoutState(t *testing.T) {
 		t.Fatalf("epoch after the restart %d, want above %d", epoch2, epoch1)
 	}
 	start := time.Now()
-	deadline := start.Add(10 * time.Second)
-	for seq := uint64(1); ; seq++ {
+	var seq uint64
+	if !testutil.Eventually(10*time.Second, func() bool {
+		seq++
 		publish(tr2.f, seq, seq)
 		ticks, trades := sink.tickList("AAPL"), sink.tradeList("AAPL")
-		if last := ticks[len(ticks)-1]; last.epoch == epoch2 && len(trades) > first && trades[len(trades)-1].Epoch == epoch2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s the edge's last tick is epoch %d seq %d and it has %d trades; want epoch %d",
-				time.Since(start), ticks[len(ticks)-1].epoch, ticks[len(ticks)-1].seq, len(trades), epoch2)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return ticks[len(ticks)-1].epoch == epoch2 && len(trades) > first && trades[len(trades)-1].Epoch == epoch2
+	}) {
+		ticks := sink.tickList("AAPL")
+		t.Fatalf("after %s the edge's last tick is epoch %d seq %d and it has %d trades; want epoch %d",
+			time.Since(start), ticks[len(ticks)-1].epoch, ticks[len(ticks)-1].seq, len(sink.tradeList("AAPL")), epoch2)
 	}
 	t.Logf("the edge passed the new seq space on %s after the feed node came back", time.Since(start).Round(time.Millisecond))
 	// In the new epoch the seqs start again, with nothing dropped.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -62,14 +64,15 @@ func (f *scripted) do(t *testing.T, fn func(feed.Sink)) {
 
 // Values for scripted feeds.
 func testTick(sym string, seq uint64, px int64) protocol.Tick {
-	d := decimal.New(px, -2)
-	return protocol.Tick{Symbol: sym, Seq: seq, Price: d, Bid: d, Ask: d, Open: d, High: d, Low: d,
-		Volume: decimal.New(int64(seq), 0), TS: int64(seq) * 1e6, PricePrec: 2}
+	t := testutil.Tick(sym, seq, decimal.New(px, -2).StringFixed(2))
+	t.TS = int64(seq) * 1e6
+	return *t
 }
 
 func testTrade(sym string, seq uint64) protocol.Trade {
-	return protocol.Trade{Symbol: sym, Seq: seq, Price: decimal.New(10000+int64(seq), -2), Size: decimal.New(int64(seq%7+1), 0),
-		Side: protocol.SideBuy, TS: 1_763_718_000_000_000_000 + int64(seq)*1e6, PricePrec: 2}
+	tr := testutil.Trade(sym, seq, decimal.New(10000+int64(seq), -2).StringFixed(2), strconv.FormatUint(seq%7+1, 10))
+	tr.TS = 1_763_718_000_000_000_000 + int64(seq)*1e6
+	return *tr
 }
 
 func testCandle(sym string, iv protocol.Interval, start int64, closed bool, close int64) protocol.Candle {

@@ -11,6 +11,7 @@ import (
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/metrics"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -48,12 +49,10 @@ tickerd_feed_connected{source="sim"} 0
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for promtest.CollectAndCount(c, "tickerd_feed_last_update_timestamp_seconds") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no last-update series while the feed runs")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.Eventually(10*time.Second, func() bool {
+		return promtest.CollectAndCount(c, "tickerd_feed_last_update_timestamp_seconds") > 0
+	}) {
+		t.Fatal("no last-update series while the feed runs")
 	}
 	want = strings.Replace(want, "} 0", "} 1", 1)
 	if err := promtest.CollectAndCompare(c, strings.NewReader(want), "tickerd_feed_connected"); err != nil {

@@ -16,11 +16,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/shopspring/decimal"
 
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/metrics"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -53,13 +53,9 @@ func newServer(t *testing.T, cfg hub.Config) *server {
 
 // tick is an update of sym with the given seq whose event time is age ago.
 func tick(sym string, seq uint64, age time.Duration) *protocol.Tick {
-	p := decimal.New(18700+int64(seq), -2)
-	return &protocol.Tick{
-		Symbol: sym, Seq: seq,
-		Price: p, Bid: p.Sub(decimal.New(1, -2)), Ask: p.Add(decimal.New(1, -2)),
-		Open: p, High: p, Low: p, Volume: decimal.NewFromInt(int64(seq)),
-		TS: time.Now().Add(-age).UnixNano(), PricePrec: 2,
-	}
+	t := testutil.Tick(sym, seq, "187.00")
+	t.TS -= int64(age)
+	return t
 }
 
 // client is a WebSocket client that counts what it receives.
@@ -243,18 +239,16 @@ func want(t *testing.T, mfs map[string]*dto.MetricFamily, v float64, name string
 // fails the test.
 func eventually(t *testing.T, base string, v float64, name string, labels ...string) map[string]*dto.MetricFamily {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mfs := scrape(t, base)
-		got, _ := value(mfs, name, labels...)
-		if got == v {
-			return mfs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s = %v, want %v (waited 5 s)", metricName(name, labels), got, v)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var mfs map[string]*dto.MetricFamily
+	var got float64
+	if !testutil.Eventually(5*time.Second, func() bool {
+		mfs = scrape(t, base)
+		got, _ = value(mfs, name, labels...)
+		return got == v
+	}) {
+		t.Fatalf("%s = %v, want %v (waited 5 s)", metricName(name, labels), got, v)
 	}
+	return mfs
 }
 
 // TestMetricsKnownWorkload drives a hub with a known workload and checks
@@ -321,22 +315,20 @@ func TestMetricsKnownWorkload(t *testing.T) {
 	// also pings on its own schedule, so each client first reads up to a
 	// pong, which the hub queues behind any ping it sent before; the byte
 	// counter moves just after the write returns.
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		var wire int64
+	var wire int64
+	var got float64
+	if !testutil.Eventually(5*time.Second, func() bool {
+		wire = 0
 		for _, c := range clients {
 			c.send(`{"op":"ping","id":"sync"}`)
 			c.readUntil("pong", func(m message) bool { return m.Type == "pong" })
 			wire += c.wire
 		}
 		mfs = scrape(t, s.url)
-		got, _ := value(mfs, "tickerd_bytes_sent_total")
-		if got == float64(wire) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tickerd_bytes_sent_total = %v, want %d: the bytes the clients read", got, wire)
-		}
-		time.Sleep(10 * time.Millisecond)
+		got, _ = value(mfs, "tickerd_bytes_sent_total")
+		return got == float64(wire)
+	}) {
+		t.Fatalf("tickerd_bytes_sent_total = %v, want %d: the bytes the clients read", got, wire)
 	}
 	want(t, mfs, p, "tickerd_feed_updates_total")
 	want(t, mfs, 1, "tickerd_feed_stale_total")
@@ -449,10 +441,8 @@ func TestMetricsDraining(t *testing.T) {
 	c := dial(t, s.url, "")
 	// Dial returns on the 101 response; the hub registers the connection
 	// with its shard just after.
-	for deadline := time.Now().Add(5 * time.Second); s.h.Stats().Opened < 1; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the hub did not register the connection in 5 s")
-		}
+	if !testutil.Eventually(5*time.Second, func() bool { return s.h.Stats().Opened >= 1 }) {
+		t.Fatal("the hub did not register the connection in 5 s")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

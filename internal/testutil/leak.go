@@ -20,10 +20,8 @@ func RunAndCheckLeaks(m *testing.M) int {
 		return code
 	}
 	var left []string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if left = Goroutines(); len(left) == 0 {
-			return code
-		}
+	if Eventually(5*time.Second, func() bool { left = Goroutines(); return len(left) == 0 }) {
+		return code
 	}
 	fmt.Fprintf(os.Stderr, "FAIL: %d goroutine(s) leaked after the tests:\n\n%s\n", len(left), strings.Join(left, "\n\n"))
 	return 1
