@@ -49,11 +49,7 @@ func TestClusterRoles(t *testing.T) {
 		DrainWindow: -1,
 	})
 	waitStatus(t, "http://"+edge.Addr+"/readyz", 200) // it has the symbol list and hears the feed node
-	c, err := testutil.Dial(edge.WS+"?symbols=AAPL", wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := edge.Dial(t, "?symbols=AAPL")
 	var seqs []uint64
 	for deadline := time.Now().Add(wait); len(seqs) < 5; {
 		m, err := c.Next(deadline)

@@ -21,26 +21,6 @@ import (
 // wait bounds every wait: generous for a loaded 2-core machine under -race.
 const wait = 10 * time.Second
 
-// running is an App serving on 127.0.0.1.
-type running struct{ *apptest.Server }
-
-// startApp serves cfg until the test ends (or Shutdown is called) and
-// checks that Serve returns nil.
-func startApp(t *testing.T, cfg tickerd.Config) running {
-	t.Helper()
-	return running{apptest.Start(t, cfg)}
-}
-
-func (r running) dial(t *testing.T, query string) *testutil.Client {
-	t.Helper()
-	c, err := testutil.Dial(r.WS+query, wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // precision of every simulated symbol: price and volume decimals.
 var precision = func() map[string][2]int32 {
 	m := map[string][2]int32{}
@@ -112,8 +92,8 @@ func subscribeReq(id string, syms ...string) string {
 // message is a snapshot, then ticks with rising seq, every price with the
 // symbol's exact precision.
 func TestSnapshotThenTicks(t *testing.T) {
-	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 3000}, DrainWindow: -1})
-	c := r.dial(t, "")
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 3000}, DrainWindow: -1})
+	c := r.Dial(t, "")
 	names := allNames()
 	m, err := c.Request(subscribeReq("1", names...), "1", wait)
 	if err != nil {
@@ -163,8 +143,8 @@ func TestSnapshotThenTicks(t *testing.T) {
 // TestUnsubscribeStopsFlow: after the "unsubscribed" reply no tick of the
 // symbol arrives, while the symbol keeps ticking fast.
 func TestUnsubscribeStopsFlow(t *testing.T) {
-	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 2000, Symbols: 2, Steady: true}, Hub: hub.Config{MessageRate: -1}, DrainWindow: -1})
-	c := r.dial(t, "?symbols=AAPL,MSFT")
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 2000, Symbols: 2, Steady: true}, Hub: hub.Config{MessageRate: -1}, DrainWindow: -1})
+	c := r.Dial(t, "?symbols=AAPL,MSFT")
 	if _, err := c.Await("", wait); err != nil { // the reply to ?symbols=
 		t.Fatal(err)
 	}
@@ -206,8 +186,8 @@ func TestUnsubscribeStopsFlow(t *testing.T) {
 // TestQuerySymbols subscribes with ?symbols=: the reply lists the known
 // ones, an error lists the unknown ones, and a snapshot of each follows.
 func TestQuerySymbols(t *testing.T) {
-	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 1000, Symbols: 10}, DrainWindow: -1})
-	c := r.dial(t, "?symbols=AAPL,NOPE,EUR/USD")
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 1000, Symbols: 10}, DrainWindow: -1})
+	c := r.Dial(t, "?symbols=AAPL,NOPE,EUR/USD")
 	expectPartial(t, c, "", []string{"AAPL", "EUR/USD"}, []string{"NOPE"})
 }
 
@@ -253,7 +233,7 @@ func expectPartial(t *testing.T, c *testutil.Client, id string, known, unknown [
 // with the id echoed exactly as sent (number or string), and the
 // connection keeps working.
 func TestBadRequests(t *testing.T) {
-	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 5}, Hub: hub.Config{MessageRate: -1}, DrainWindow: -1})
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 5}, Hub: hub.Config{MessageRate: -1}, DrainWindow: -1})
 	tooMany := make([]string, 1001)
 	for i := range tooMany {
 		tooMany[i] = fmt.Sprintf("S%d", i)
@@ -285,7 +265,7 @@ func TestBadRequests(t *testing.T) {
 		{"binary frame", `{"op":"ping","id":%s}`, "bad_request", true, true},
 	}
 	ids := []string{`7`, `"req-7"`, `-1.5e3`}
-	c := r.dial(t, "")
+	c := r.Dial(t, "")
 	for _, tc := range cases {
 		for _, id := range ids {
 			t.Run(tc.name+" id "+id, func(t *testing.T) {
@@ -328,8 +308,8 @@ func TestBadRequests(t *testing.T) {
 // TestPartlyUnknownSubscribe: the known symbols are subscribed (and get
 // their snapshot), the unknown ones reported with the same id.
 func TestPartlyUnknownSubscribe(t *testing.T) {
-	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 500, Symbols: 5}, DrainWindow: -1})
-	c := r.dial(t, "")
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 500, Symbols: 5}, DrainWindow: -1})
+	c := r.Dial(t, "")
 	if err := c.Send(`{"op":"subscribe","symbols":["XYZ","AAPL","MSFT","QQQQ"],"id":"s1"}`); err != nil {
 		t.Fatal(err)
 	}
@@ -338,8 +318,8 @@ func TestPartlyUnknownSubscribe(t *testing.T) {
 
 // TestListAndPing checks the list and ping replies.
 func TestListAndPing(t *testing.T) {
-	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100}, DrainWindow: -1})
-	c := r.dial(t, "")
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100}, DrainWindow: -1})
+	c := r.Dial(t, "")
 	m, err := c.Request(`{"op":"list","id":3}`, "3", wait)
 	if err != nil {
 		t.Fatal(err)
@@ -363,7 +343,7 @@ func TestListAndPing(t *testing.T) {
 // TestAPISymbolsAndHealthz checks /api/symbols (a JSON array of snapshot
 // objects) and /healthz.
 func TestAPISymbolsAndHealthz(t *testing.T) {
-	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 2000, Symbols: 20, Steady: true}, DrainWindow: -1})
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 2000, Symbols: 20, Steady: true}, DrainWindow: -1})
 	base := "http://" + r.Addr
 	var snaps []json.RawMessage
 	ok := testutil.Eventually(wait, func() bool {
@@ -401,10 +381,10 @@ func TestAPISymbolsAndHealthz(t *testing.T) {
 func TestShutdownGoingAway(t *testing.T) {
 	for _, window := range []time.Duration{-1, time.Second} {
 		t.Run(fmt.Sprint("drain window ", window), func(t *testing.T) {
-			r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 1000, Symbols: 5}, DrainWindow: window})
+			r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 1000, Symbols: 5}, DrainWindow: window})
 			var cs []*testutil.Client
 			for range 5 {
-				cs = append(cs, r.dial(t, "?symbols=AAPL,MSFT"))
+				cs = append(cs, r.Dial(t, "?symbols=AAPL,MSFT"))
 			}
 			r.Stop()
 			testutil.WantClose(t, 1001, wait, cs...)

@@ -65,11 +65,7 @@ func TestFeedPanicRestarts(t *testing.T) {
 		Feed: f, FeedRestart: 400 * time.Millisecond, FeedRestartMax: 10 * time.Second,
 		Logger: logs.Logger(), DrainWindow: -1,
 	})
-	c, err := testutil.Dial(r.WS+"?symbols=AAPL", wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := r.Dial(t, "?symbols=AAPL")
 
 	var body string
 	if !testutil.Eventually(wait, func() bool {

@@ -46,11 +46,7 @@ func TestMetricsScraped(t *testing.T) {
 
 	// Ten pings at once with a rate of 1/s and a burst of 2: each gets
 	// its own pong or is counted as dropped.
-	c, err := testutil.Dial(r.WS, wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := r.Dial(t, "")
 	var pongs atomic.Int64
 	c.C.SetPongHandler(func(string) error { pongs.Add(1); return nil })
 	const pings = 10

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed/sim"
+	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -38,7 +39,7 @@ func field(p []byte, name string) (int64, bool) {
 // small receive buffer); the others must keep getting fresh ticks with
 // rising seq.
 func TestStoppedReaderDoesNotDelayOthers(t *testing.T) {
-	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 20000, Symbols: 1, Steady: true}, DrainWindow: -1})
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 20000, Symbols: 1, Steady: true}, DrainWindow: -1})
 	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), r.WS+"?symbols=AAPL")
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +57,7 @@ func TestStoppedReaderDoesNotDelayOthers(t *testing.T) {
 	results := make([]result, readers)
 	var wg sync.WaitGroup
 	for i := range readers {
-		c := r.dial(t, "?symbols=AAPL")
+		c := r.Dial(t, "?symbols=AAPL")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -116,8 +117,8 @@ func TestStoppedReaderDoesNotDelayOthers(t *testing.T) {
 // closes the connection after ReadHeaderTimeout and frees its fd, and
 // serves others meanwhile.
 func TestSlowHandshake(t *testing.T) {
-	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 2}, HTTP: tickerd.HTTPConfig{ReadHeaderTimeout: 500 * time.Millisecond}, DrainWindow: -1})
-	other := r.dial(t, "")
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 2}, HTTP: tickerd.HTTPConfig{ReadHeaderTimeout: 500 * time.Millisecond}, DrainWindow: -1})
+	other := r.Dial(t, "")
 	base := testutil.TakeBaseline()
 	var conns []net.Conn
 	for range 20 {
@@ -153,7 +154,7 @@ func readToEnd(r io.Reader) error {
 // TestHeaderTooLarge sends an upgrade request with a 64 KiB header: the
 // answer is 431 and the connection is closed.
 func TestHeaderTooLarge(t *testing.T) {
-	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 2}, DrainWindow: -1})
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 100, Symbols: 2}, DrainWindow: -1})
 	base := testutil.TakeBaseline()
 	nc, err := net.DialTimeout("tcp", r.Addr, wait)
 	if err != nil {
@@ -192,7 +193,7 @@ func TestHeaderTooLarge(t *testing.T) {
 // never answer the close frame, do not hold the shutdown: Serve returns
 // within the drain window plus the hub's close timeout (and a margin).
 func TestShutdownUnresponsiveClients(t *testing.T) {
-	r := startApp(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 20000, Symbols: 1, Steady: true}, DrainWindow: 500 * time.Millisecond})
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 20000, Symbols: 1, Steady: true}, DrainWindow: 500 * time.Millisecond})
 	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), r.WS+"?symbols=AAPL")
 	if err != nil {
 		t.Fatal(err)

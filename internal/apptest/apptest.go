@@ -40,13 +40,20 @@ type Server struct {
 // not return within 30 s.
 func Start(t testing.TB, cfg tickerd.Config) *Server {
 	t.Helper()
-	a, err := tickerd.New(cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartOn(t, ln, cfg)
+}
+
+// StartOn is Start on a listener of the test's, for a server that comes
+// back on the address of one that stopped. The server closes ln.
+func StartOn(t testing.TB, ln net.Listener, cfg tickerd.Config) *Server {
+	t.Helper()
+	a, err := tickerd.New(cfg)
 	if err != nil {
-		_ = a.Shutdown(context.Background())
+		ln.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -76,6 +83,18 @@ func Start(t testing.TB, cfg tickerd.Config) *Server {
 func Serve(t testing.TB, cfg tickerd.Config) string {
 	t.Helper()
 	return Start(t, cfg).Addr
+}
+
+// Dial connects the test client to /ws with query ("?symbols=AAPL" or "")
+// and closes it at the end of the test.
+func (s *Server) Dial(t testing.TB, query string) *testutil.Client {
+	t.Helper()
+	c, err := testutil.Dial(s.WS+query, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // Stop ends Serve's context, which starts the drain. It does not wait.

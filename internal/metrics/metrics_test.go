@@ -2,7 +2,6 @@ package metrics_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -58,27 +57,26 @@ func tick(sym string, seq uint64, age time.Duration) *protocol.Tick {
 	return t
 }
 
-// client is a WebSocket client that counts what it receives.
+// client is the test client (testutil's) counting what it receives.
 type client struct {
+	*testutil.Client
 	t    *testing.T
-	ws   *websocket.Conn
 	data int   // data frames (ticks, snapshots) read
 	wire int64 // bytes read off the wire: frame headers and payloads
 }
 
 func dial(t *testing.T, base, query string) *client {
 	t.Helper()
-	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws"+query, nil)
+	tc, err := testutil.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws"+query, 10*time.Second)
 	if err != nil {
-		t.Fatalf("dial: %v", err)
+		t.Fatal(err)
 	}
-	_ = resp.Body.Close()
-	c := &client{t: t, ws: ws}
-	ws.SetPingHandler(func(data string) error {
+	t.Cleanup(func() { _ = tc.Close() })
+	c := &client{Client: tc, t: t, wire: frameLen(len(tc.Limits.Raw))}
+	tc.C.SetPingHandler(func(data string) error {
 		c.wire += frameLen(len(data))
-		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		return tc.C.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
 	})
-	t.Cleanup(func() { _ = ws.Close() })
 	return c
 }
 
@@ -93,34 +91,22 @@ func frameLen(n int) int64 {
 	return int64(10 + n)
 }
 
-type message struct {
-	Type   string `json:"type"`
-	Symbol string `json:"symbol"`
-	Seq    uint64 `json:"seq"`
-	Code   string `json:"code"`
-}
-
 // read returns the next message, counting it.
-func (c *client) read() message {
+func (c *client) read() testutil.Msg {
 	c.t.Helper()
-	_ = c.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, p, err := c.ws.ReadMessage()
+	m, err := c.Next(time.Now().Add(10 * time.Second))
 	if err != nil {
 		c.t.Fatalf("read: %v", err)
 	}
-	c.wire += frameLen(len(p))
-	var m message
-	if err := json.Unmarshal(p, &m); err != nil {
-		c.t.Fatalf("read %s: %v", p, err)
-	}
-	if m.Type == "tick" || m.Type == "snapshot" {
+	c.wire += frameLen(len(m.Raw))
+	if m.IsData() {
 		c.data++
 	}
 	return m
 }
 
 // readUntil reads until a message for which ok is true.
-func (c *client) readUntil(what string, ok func(message) bool) message {
+func (c *client) readUntil(what string, ok func(testutil.Msg) bool) testutil.Msg {
 	c.t.Helper()
 	for {
 		m := c.read()
@@ -135,7 +121,7 @@ func (c *client) readUntil(what string, ok func(message) bool) message {
 
 func (c *client) send(s string) {
 	c.t.Helper()
-	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+	if err := c.Send(s); err != nil {
 		c.t.Fatalf("send: %v", err)
 	}
 }
@@ -286,7 +272,7 @@ func TestMetricsKnownWorkload(t *testing.T) {
 	clients := make([]*client, n)
 	for i := range clients {
 		c := dial(t, s.url, "?symbols=AAPL,MSFT")
-		c.readUntil("subscribed", func(m message) bool { return m.Type == "subscribed" })
+		c.readUntil("subscribed", func(m testutil.Msg) bool { return m.Type == "subscribed" })
 		clients[i] = c
 	}
 	mfs = scrape(t, s.url)
@@ -298,7 +284,7 @@ func TestMetricsKnownWorkload(t *testing.T) {
 	// ticks, some of them merged if a client falls behind.
 	s.h.Publish(tick("AAPL", 1, age))
 	for _, c := range clients {
-		c.readUntil("snapshot", func(m message) bool { return m.Type == "snapshot" && m.Seq == 1 })
+		c.readUntil("snapshot", func(m testutil.Msg) bool { return m.Type == "snapshot" && m.Seq == 1 })
 	}
 	for seq := uint64(2); seq <= p; seq++ {
 		s.h.Publish(tick("AAPL", seq, age))
@@ -307,7 +293,7 @@ func TestMetricsKnownWorkload(t *testing.T) {
 	s.h.Publish(tick("GOOGL", 1, age)) // not served
 	var data int64
 	for _, c := range clients {
-		c.readUntil("last tick", func(m message) bool { return m.Type == "tick" && m.Seq == p })
+		c.readUntil("last tick", func(m testutil.Msg) bool { return m.Type == "tick" && m.Seq == p })
 		data += int64(c.data)
 	}
 
@@ -321,7 +307,7 @@ func TestMetricsKnownWorkload(t *testing.T) {
 		wire = 0
 		for _, c := range clients {
 			c.send(`{"op":"ping","id":"sync"}`)
-			c.readUntil("pong", func(m message) bool { return m.Type == "pong" })
+			c.readUntil("pong", func(m testutil.Msg) bool { return m.Type == "pong" })
 			wire += c.wire
 		}
 		mfs = scrape(t, s.url)
@@ -372,11 +358,11 @@ func TestMetricsKnownWorkload(t *testing.T) {
 	// Error replies, by code; the connection stays open.
 	c0 := clients[0]
 	c0.send(`{"op":"subscribe","symbols":["XYZ"],"id":2}`)
-	if m := c0.readUntil("error", func(m message) bool { return m.Type == "error" || m.Type == "subscribed" }); m.Code != "unknown_symbol" {
+	if m := c0.readUntil("error", func(m testutil.Msg) bool { return m.Type == "error" || m.Type == "subscribed" }); m.Code != "unknown_symbol" {
 		t.Errorf("subscribe XYZ: got %+v, want error unknown_symbol", m)
 	}
 	c0.send(`not json`)
-	if m := c0.readUntil("error", func(m message) bool { return true }); m.Code != "bad_request" {
+	if m := c0.readUntil("error", func(m testutil.Msg) bool { return true }); m.Code != "bad_request" {
 		t.Errorf("send garbage: got %+v, want error bad_request", m)
 	}
 	mfs = scrape(t, s.url)
@@ -407,9 +393,9 @@ func TestMetricsKnownWorkload(t *testing.T) {
 	// A message over the limit closes its connection with 1009.
 	c1 := clients[1]
 	c1.send(`{"op":"ping","pad":"` + strings.Repeat("x", 2048) + `"}`)
-	_ = c1.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = c1.C.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
-		if _, _, err := c1.ws.ReadMessage(); err != nil {
+		if _, _, err := c1.C.ReadMessage(); err != nil {
 			if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
 				t.Errorf("after an oversized message: %v, want close 1009", err)
 			}
@@ -424,7 +410,7 @@ func TestMetricsKnownWorkload(t *testing.T) {
 		if c == c1 {
 			continue
 		}
-		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		_ = c.C.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	}
 	mfs = eventually(t, s.url, n-1, "tickerd_connections_closed_total", "reason", "peer")
 	want(t, mfs, 0, "tickerd_connections")
@@ -448,9 +434,9 @@ func TestMetricsDraining(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- s.h.Shutdown(ctx) }()
-	_ = c.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = c.C.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
-		if _, _, err := c.ws.ReadMessage(); err != nil {
+		if _, _, err := c.C.ReadMessage(); err != nil {
 			if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
 				t.Errorf("read during shutdown: %v, want close 1001", err)
 			}
@@ -511,7 +497,7 @@ func TestScrapeConcurrent(t *testing.T) {
 		s.h.Publish(tick("MSFT", seq, 0))
 		if seq%10 == 0 {
 			c := dial(t, s.url, "")
-			_ = c.ws.Close()
+			_ = c.Close()
 		}
 	}
 	wg.Wait()
