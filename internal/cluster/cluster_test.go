@@ -32,7 +32,7 @@ func startFeedNode(t *testing.T, nc *nats.Conn, g *gate) (*node, *Publisher) {
 		t.Fatal(err)
 	}
 	n := startNode(t, pub)
-	waitFor(t, 20*time.Second, "the feed node to publish", func() bool { return pub.Ready() == nil })
+	waitFor(t, 20*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
 	return n, pub
 }
 
@@ -45,7 +45,7 @@ func startEdge(t *testing.T, nc *nats.Conn) (*node, *Edge) {
 		t.Fatal(err)
 	}
 	n := startNode(t, e)
-	waitFor(t, 5*time.Second, "the edge to hear the feed node", func() bool { return e.Ready() == nil })
+	waitFor(t, 5*time.Second, "the edge to hear the feed node", func() bool { return ready(e) == nil })
 	return n, e
 }
 
@@ -168,9 +168,9 @@ func TestCluster(t *testing.T) {
 	t.Log("feed node restart")
 	feedNode.stop()
 	waitFor(t, 3*time.Second, "edges to report the feed node gone", func() bool {
-		return strings.Contains(why(eA.Ready()), "heartbeat") && strings.Contains(why(eB.Ready()), "heartbeat")
+		return strings.Contains(why(ready(eA)), "heartbeat") && strings.Contains(why(ready(eB)), "heartbeat")
 	})
-	t.Logf("edge A health while the feed node is down: %s", why(eA.Ready()))
+	t.Logf("edge A health while the feed node is down: %s", why(ready(eA)))
 	before := cA.counts()
 	_, lastBefore := cA.seen("AAPL")
 	// A new simulator starts its seqs at 1 again.
@@ -183,7 +183,7 @@ func TestCluster(t *testing.T) {
 		t.Errorf("AAPL seq %d after the restart, want at least %d", last, lastBefore+20)
 	}
 	waitFor(t, 3*time.Second, "edges healthy again", func() bool {
-		return eA.Ready() == nil && eB.Ready() == nil
+		return ready(eA) == nil && ready(eB) == nil
 	})
 	for _, s := range watch {
 		sameBodies(t, cA, cB, s)
@@ -194,9 +194,9 @@ func TestCluster(t *testing.T) {
 			nc.kill(i)
 		}
 		waitFor(t, 3*time.Second, "edges to report NATS down", func() bool {
-			return strings.Contains(why(eA.Ready()), "nats connection") && strings.Contains(why(eB.Ready()), "nats connection")
+			return strings.Contains(why(ready(eA)), "nats connection") && strings.Contains(why(ready(eB)), "nats connection")
 		})
-		t.Logf("edge A health while NATS is down: %s", why(eA.Ready()))
+		t.Logf("edge A health while NATS is down: %s", why(ready(eA)))
 		// A client arriving now still gets the last state.
 		c2 := dialClient(t, "client-a2", edgeA.addr, watch...)
 		c2.waitTicks(t, 2*time.Second, nil, 1, watch...)
@@ -218,7 +218,7 @@ func TestCluster(t *testing.T) {
 		nc.waitRoutes()
 		cA.waitTicks(t, 20*time.Second, before, 20, watch...)
 		cB.waitTicks(t, 10*time.Second, beforeB, 20, watch...)
-		waitFor(t, 5*time.Second, "edges ready again", func() bool { return eA.Ready() == nil && eB.Ready() == nil })
+		waitFor(t, 5*time.Second, "edges ready again", func() bool { return ready(eA) == nil && ready(eB) == nil })
 		// The restarted cluster lost the in-memory stream; the feed node
 		// put the symbol list back, so a new edge can start.
 		waitFor(t, 30*time.Second, "the stream to have a leader", func() bool {
@@ -233,7 +233,7 @@ func TestCluster(t *testing.T) {
 	cA.check()
 	cB.check()
 	if t.Failed() {
-		t.Logf("edge A health: %s; edge B health: %s", why(eA.Ready()), why(eB.Ready()))
+		t.Logf("edge A health: %s; edge B health: %s", why(ready(eA)), why(ready(eB)))
 	}
 }
 

@@ -2,7 +2,7 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/tickerd/tickerd/feed"
@@ -44,6 +43,23 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
 	}
 	t.Fatalf("timed out after %s waiting for %s", d, what)
+}
+
+// ready returns nil when every source r reports is connected, else an
+// error naming each one that is not and why. (The server's readiness,
+// feed.CheckHealth, passes a source that is connecting without an error
+// yet; these tests wait for all of them.)
+func ready(r feed.HealthReporter) error {
+	var why []string
+	for _, h := range r.Health() {
+		if !h.Connected {
+			why = append(why, h.Source+": "+h.Err)
+		}
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(why, "; "))
 }
 
 // natsCluster is n NATS servers with JetStream, fully routed, on fixed
@@ -245,26 +261,20 @@ func (s gateSink) Publish(t *protocol.Tick) {
 	}
 }
 
-// wsMsg is what the test client reads of a server message.
-type wsMsg struct {
-	Type   string `json:"type"`
-	Symbol string `json:"symbol"`
-	Seq    uint64 `json:"seq"`
-}
-
-// client is an independent WebSocket client (gorilla) that records every
-// tick and snapshot and checks that seq only grows per symbol.
+// client is the independent test client (testutil's, on gorilla) with a
+// goroutine that records every tick and snapshot and checks that seq only
+// grows per symbol.
 type client struct {
 	t    *testing.T
 	name string
-	conn *websocket.Conn
-	done chan struct{}
+	conn *testutil.Client
+	done chan struct{} // closed when read returns
 
 	mu       sync.Mutex
 	bodies   map[string]map[uint64]string // symbol -> seq -> message without its type
 	last     map[string]uint64
 	count    map[string]int
-	first    map[string]wsMsg // first market-data message per symbol
+	first    map[string]testutil.Msg // first market-data message per symbol
 	problems []string
 	closeErr error
 }
@@ -272,14 +282,14 @@ type client struct {
 func dialClient(t *testing.T, name, addr string, symbols ...string) *client {
 	t.Helper()
 	u := url.URL{Scheme: "ws", Host: addr, Path: "/ws", RawQuery: "symbols=" + url.QueryEscape(strings.Join(symbols, ","))}
-	conn, _, err := websocket.DefaultDialer.Dial(u.String(), nil)
+	conn, err := testutil.Dial(u.String(), 10*time.Second)
 	if err != nil {
-		t.Fatalf("%s: dial %s: %v", name, u.String(), err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	c := &client{
 		t: t, name: name, conn: conn, done: make(chan struct{}),
 		bodies: map[string]map[uint64]string{}, last: map[string]uint64{},
-		count: map[string]int{}, first: map[string]wsMsg{},
+		count: map[string]int{}, first: map[string]testutil.Msg{},
 	}
 	go c.read()
 	t.Cleanup(c.close)
@@ -289,22 +299,17 @@ func dialClient(t *testing.T, name, addr string, symbols ...string) *client {
 func (c *client) read() {
 	defer close(c.done)
 	for {
-		_, data, err := c.conn.ReadMessage()
+		m, err := c.conn.Next(time.Time{})
 		if err != nil {
 			c.mu.Lock()
 			c.closeErr = err
 			c.mu.Unlock()
 			return
 		}
-		var m wsMsg
-		if err := json.Unmarshal(data, &m); err != nil {
-			c.problem("bad JSON %q: %v", data, err)
+		if !m.IsData() {
 			continue
 		}
-		if m.Type != "tick" && m.Type != "snapshot" {
-			continue
-		}
-		body := string(data)
+		body := string(m.Raw)
 		body = body[strings.Index(body, ",")+1:] // drop "type"
 		c.mu.Lock()
 		if _, ok := c.first[m.Symbol]; !ok {
@@ -325,15 +330,9 @@ func (c *client) read() {
 	}
 }
 
-func (c *client) problem(format string, args ...any) {
-	c.mu.Lock()
-	c.problems = append(c.problems, fmt.Sprintf(format, args...))
-	c.mu.Unlock()
-}
-
 func (c *client) send(v any) {
 	c.t.Helper()
-	if err := c.conn.WriteJSON(v); err != nil {
+	if err := c.conn.C.WriteJSON(v); err != nil {
 		c.t.Fatalf("%s: write: %v", c.name, err)
 	}
 }

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +113,7 @@ func TestFeedNodeRestartWithoutState(t *testing.T) {
 	if h := e.Health(); h[1].Resyncs < 2 {
 		t.Errorf("Health feed-node Resyncs = %d, want the resets counted", h[1].Resyncs)
 	}
-	waitFor(t, 3*time.Second, "the edge ready", func() bool { return e.Ready() == nil })
+	waitFor(t, 3*time.Second, "the edge ready", func() bool { return ready(e) == nil })
 }
 
 // TestEdgeReportsStale checks that updates dropped as older than what was
@@ -139,17 +138,15 @@ func TestEdgeReportsStale(t *testing.T) {
 	old := testTick("AAPL", 11, 10001)
 	msg := protocol.AppendTick(appendEpoch(nil, epoch-1), &old)
 	other := dialNATS(t, srv, "stale-feed")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for e.Ready() == nil && ctx.Err() == nil {
+	testutil.Eventually(5*time.Second, func() bool {
 		if err := other.Publish("tickerd.sym.AAPL.tick", msg); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(30 * time.Millisecond)
-	}
-	err := e.Ready()
+		return ready(e) != nil
+	})
+	err := ready(e)
 	if err == nil || !strings.Contains(err.Error(), "AAPL") || !strings.Contains(err.Error(), "stale") {
-		t.Fatalf("Ready() = %v, want an error naming AAPL's stale updates", err)
+		t.Fatalf("ready(edge) = %v, want an error naming AAPL's stale updates", err)
 	}
 	t.Logf("Ready: %v", err)
 	if e.Stats().Stale == 0 {
@@ -159,5 +156,5 @@ func TestEdgeReportsStale(t *testing.T) {
 		tk := testTick("AAPL", 11, 10002)
 		s.Publish(&tk)
 	})
-	waitFor(t, 3*time.Second, "the edge ready again", func() bool { return e.Ready() == nil })
+	waitFor(t, 3*time.Second, "the edge ready again", func() bool { return ready(e) == nil })
 }

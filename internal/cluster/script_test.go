@@ -202,7 +202,7 @@ func startPublisher(t *testing.T, srv *server.Server, cfg Config, f feed.Feed) (
 	}
 	local := newRec()
 	stop := runFeed(t, pub, local)
-	waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return pub.Ready() == nil })
+	waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
 	return pub, local, stop
 }
 
@@ -217,7 +217,7 @@ func startTestEdge(t *testing.T, srv *server.Server, cfg Config) (*Edge, *rec, f
 	}
 	sink := newRec()
 	stop := runFeed(t, e, sink)
-	waitFor(t, 5*time.Second, "the edge to hear the feed node", func() bool { return e.Ready() == nil })
+	waitFor(t, 5*time.Second, "the edge to hear the feed node", func() bool { return ready(e) == nil })
 	return e, sink, stop
 }
 

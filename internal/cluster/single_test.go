@@ -90,7 +90,7 @@ func TestSingleServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		stop = runFeed(t, pub, local)
-		waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return pub.Ready() == nil })
+		waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
 		return stop
 	}
 	stopPub := startPub()
