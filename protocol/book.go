@@ -79,12 +79,12 @@ func appendLevels(dst []byte, levels []Level, pricePrec, sizePrec int32) []byte 
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `["`...)
-		dst = appendFixedInt(dst, l.Price, pricePrec)
+		dst = AppendFixed(dst, l.Price, pricePrec)
 		dst = append(dst, `","`...)
 		if l.Size == 0 {
 			dst = append(dst, '0')
 		} else {
-			dst = appendFixedInt(dst, l.Size, sizePrec)
+			dst = AppendFixed(dst, l.Size, sizePrec)
 		}
 		dst = append(dst, `"]`...)
 	}
@@ -130,7 +130,7 @@ func appendChecksumValue(dst []byte, v int64, prec int32) []byte {
 		return strconv.AppendUint(dst, uint64(v), 10)
 	}
 	var buf [48]byte
-	return appendChecksumText(dst, appendFixedInt(buf[:0], v, prec))
+	return appendChecksumText(dst, AppendFixed(buf[:0], v, prec))
 }
 
 // appendChecksumText appends text (a decimal string) with the '.' removed
@@ -143,28 +143,6 @@ func appendChecksumText(dst, text []byte) []byte {
 		}
 		lead = false
 		dst = append(dst, c)
-	}
-	return dst
-}
-
-// appendFixedInt appends the fixed-point value v (units of 10^-prec) with
-// exactly prec digits after the point, '-' for negatives: the contract of
-// AppendFixed, which the protocol branch is adding to decimal.go. Replace
-// this with AppendFixed once it is on dev.
-func appendFixedInt(dst []byte, v int64, prec int32) []byte {
-	u := uint64(v)
-	if v < 0 {
-		dst = append(dst, '-')
-		u = -u // also right for math.MinInt64
-	}
-	if prec >= 0 {
-		return appendFixed(dst, u, prec)
-	}
-	dst = strconv.AppendUint(dst, u, 10)
-	if u != 0 {
-		for range -int64(prec) {
-			dst = append(dst, '0')
-		}
 	}
 	return dst
 }

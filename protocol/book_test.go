@@ -128,7 +128,7 @@ func TestChecksumValue(t *testing.T) {
 	}
 	for _, v := range values {
 		for _, prec := range []int32{-2, 0, 1, 2, 5, 8, 18, 25} {
-			text := string(appendFixedInt(nil, v, prec))
+			text := string(AppendFixed(nil, v, prec))
 			want := strings.TrimLeft(strings.ReplaceAll(text, ".", ""), "0")
 			if got := string(appendChecksumValue(nil, v, prec)); got != want {
 				t.Fatalf("checksum value of %d at %d (%q) = %q, want %q", v, prec, text, got, want)
@@ -314,10 +314,10 @@ func FuzzDecodeBook(f *testing.F) {
 		for i, ls := range [2][]Level{m.Bids, m.Asks} {
 			refs := [2][][]string{ref.Bids, ref.Asks}[i]
 			for j, l := range ls {
-				price := string(appendFixedInt(nil, l.Price, m.PricePrec))
+				price := string(AppendFixed(nil, l.Price, m.PricePrec))
 				size := "0"
 				if l.Size != 0 {
-					size = string(appendFixedInt(nil, l.Size, m.SizePrec))
+					size = string(AppendFixed(nil, l.Size, m.SizePrec))
 				}
 				if refs[j][0] != price || refs[j][1] != size {
 					t.Fatalf("DecodeBook(%q) level %v reads back as %s %s, encoding/json reads %q", data, l, price, size, refs[j])

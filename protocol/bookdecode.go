@@ -45,7 +45,7 @@ const bookRequired = 1<<bfType | 1<<bfSymbol | 1<<bfDepth | 1<<bfSeq | 1<<bfBids
 // grown.
 func DecodeBook(data []byte, m *BookMessage) error {
 	var vals [len(bookFields)]token
-	seen, err := decodeFields(data, bookFields[:], vals[:])
+	seen, err := readObject(data, bookFields[:], vals[:])
 	if err != nil {
 		return bookError(err)
 	}
@@ -111,47 +111,6 @@ func DecodeBook(data []byte, m *BookMessage) error {
 	}
 	m.PricePrec, m.SizePrec = lr.pricePrec, lr.sizePrec
 	return nil
-}
-
-// decodeFields reads one JSON object from data, and nothing after it,
-// into vals: vals[i] is the value of the member named names[i], and bit i
-// of seen is set when it is present. Members with other names are skipped;
-// a name given twice, a key with an invalid string and a value with one
-// are errors. The values may nest (maxDepth).
-func decodeFields(data []byte, names []string, vals []token) (seen uint64, err error) {
-	s := scanner{data: data}
-	empty, err := s.topObject()
-	if err != nil {
-		return 0, err
-	}
-	for more := !empty; more; {
-		var k, v token
-		if more, err = s.member(1, &k, &v); err != nil {
-			return 0, err
-		}
-		if k.problem != "" {
-			return 0, errors.New("bad field name: " + k.problem)
-		}
-		if v.problem != "" {
-			return 0, errors.New(v.problem)
-		}
-		for i, name := range names {
-			if !stringIs(data, k, name) {
-				continue
-			}
-			if seen&(1<<i) != 0 {
-				return 0, fmt.Errorf("duplicate field %q", name)
-			}
-			seen |= 1 << i
-			vals[i] = v
-			break
-		}
-	}
-	s.ws()
-	if s.pos != len(data) {
-		return 0, s.fail("trailing data after the object")
-	}
-	return seen, nil
 }
 
 func bookError(err error) error {

@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/shopspring/decimal"
@@ -42,7 +41,7 @@ func DecodeCandle(data []byte) (Candle, error) {
 	var vals [len(candleFields)]token
 	s := scanner{data: data}
 	s.ws()
-	if err := s.readObject(candleFields[:], vals[:], 1); err != nil {
+	if err := s.allFields(candleFields[:], vals[:], 1); err != nil {
 		return c, candleError("candle", err)
 	}
 	if err := s.end(); err != nil {
@@ -66,7 +65,7 @@ func DecodeCandles(data []byte) (symbol string, iv Interval, candles []Candle, e
 	var vals [len(candlesFields)]token
 	s := scanner{data: data}
 	s.ws()
-	if err := s.readObject(candlesFields[:], vals[:], 1); err != nil {
+	if err := s.allFields(candlesFields[:], vals[:], 1); err != nil {
 		return "", 0, nil, candleError("candles", err)
 	}
 	if err := s.end(); err != nil {
@@ -87,7 +86,7 @@ func DecodeCandles(data []byte) (symbol string, iv Interval, candles []Candle, e
 	var item [len(candleFields)]token
 	for i := 0; ; i++ {
 		c := Candle{Symbol: symbol, Interval: iv}
-		err := a.readObject(candleFields[cfStart:], item[cfStart:], 2)
+		err := a.allFields(candleFields[cfStart:], item[cfStart:], 2)
 		if err == nil {
 			err = decodeCandleItem(data, &item, &c)
 		}
@@ -101,44 +100,13 @@ func DecodeCandles(data []byte) (symbol string, iv Interval, candles []Candle, e
 	}
 }
 
-// readObject reads the object whose '{' is at s.pos, at nesting level
-// depth: vals[i] becomes the value of the member named names[i]. Each name
-// must be there once; members with other names are skipped.
-func (s *scanner) readObject(names []string, vals []token, depth int) error {
-	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
-		return s.unexpected("'{'")
+// allFields is fields for an object that must have every one of names.
+func (s *scanner) allFields(names []string, vals []token, depth int) error {
+	seen, err := s.fields(names, vals, depth)
+	if err == nil {
+		err = missingField(seen, 1<<len(names)-1, names)
 	}
-	seen := uint64(0)
-	for more := !s.enter('}'); more; {
-		var k, v token
-		var err error
-		if more, err = s.member(depth, &k, &v); err != nil {
-			return err
-		}
-		switch {
-		case k.problem != "":
-			return errors.New("bad field name: " + k.problem)
-		case v.problem != "":
-			return errors.New(v.problem)
-		}
-		for i, name := range names {
-			if !stringIs(s.data, k, name) {
-				continue
-			}
-			if seen&(1<<i) != 0 {
-				return fmt.Errorf("duplicate field %q", name)
-			}
-			seen |= 1 << i
-			vals[i] = v
-			break
-		}
-	}
-	for i, name := range names {
-		if seen&(1<<i) == 0 {
-			return fmt.Errorf("missing field %q", name)
-		}
-	}
-	return nil
+	return err
 }
 
 // end checks that only whitespace follows the message.

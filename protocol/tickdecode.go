@@ -83,39 +83,44 @@ func DecodeTick(data []byte) (t Tick, typ string, err error) {
 	return t, typ, nil
 }
 
-// readObject reads data, which must be exactly one JSON object, into vals:
-// the value of the member named names[i] goes to vals[i], and bit i of seen
-// is set. Members with other names are skipped, since later protocol
-// versions may add some. A name twice, a string with a problem anywhere, or
-// anything but one object is an error.
+// readObject reads data, which must be exactly one JSON object, into vals
+// as scanner.fields does.
 func readObject(data []byte, names []string, vals []token) (seen uint64, err error) {
 	s := scanner{data: data}
-	empty, err := s.topObject()
-	if err != nil {
+	s.ws()
+	if seen, err = s.fields(names, vals, 1); err != nil {
 		return 0, err
 	}
-	for more := !empty; more; {
+	return seen, s.end()
+}
+
+// fields reads the object whose '{' is at s.pos, its values nesting at
+// most depth deep: the value of the member named names[i] goes to vals[i],
+// and bit i of seen is set. Members with other names are skipped, since
+// later protocol versions may add some. A name twice or a string with a
+// problem anywhere is an error.
+func (s *scanner) fields(names []string, vals []token, depth int) (seen uint64, err error) {
+	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
+		return 0, s.unexpected("'{'")
+	}
+	for more := !s.enter('}'); more; {
 		var k, v token
-		if more, err = s.member(1, &k, &v); err != nil {
+		if more, err = s.member(depth, &k, &v); err != nil {
 			return 0, err
 		}
-		if k.problem != "" {
+		switch {
+		case k.problem != "":
 			return 0, errors.New("bad field name: " + k.problem)
-		}
-		if v.problem != "" {
+		case v.problem != "":
 			return 0, errors.New(v.problem)
 		}
-		if i, ok := matchName(data, k, names); ok {
+		if i, ok := matchName(s.data, k, names); ok {
 			if seen&(1<<i) != 0 {
 				return 0, fmt.Errorf("duplicate field %q", names[i])
 			}
 			seen |= 1 << i
 			vals[i] = v
 		}
-	}
-	s.ws()
-	if s.pos != len(data) {
-		return 0, s.fail("trailing data after the object")
 	}
 	return seen, nil
 }
