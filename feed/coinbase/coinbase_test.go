@@ -3,8 +3,6 @@ package coinbase
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +17,9 @@ var twoProducts = []Product{{ID: "BTC-USD"}, {ID: "ETH-USD"}}
 
 // start runs a Feed against u and returns it, its sink and its log. The
 // feed is stopped, and Run's nil result checked, at the end of the test.
-func start(t *testing.T, u *upstream, cfg Config) (*Feed, sink, *syncBuffer) {
+func start(t *testing.T, u *upstream, cfg Config) (*Feed, sink, *testutil.Logs) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.Logs{}
 	cfg.URL = u.url()
 	if cfg.Products == nil {
 		cfg.Products = twoProducts
@@ -29,7 +27,7 @@ func start(t *testing.T, u *upstream, cfg Config) (*Feed, sink, *syncBuffer) {
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Logger = logs.Logger()
 	f, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -355,13 +353,7 @@ func TestOnDemand(t *testing.T) {
 // TestDeadUpstream: nothing listens; Run keeps retrying, reports it, and
 // still returns nil promptly when cancelled.
 func TestDeadUpstream(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	f, err := New(Config{URL: "ws://" + addr, Products: twoProducts, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	f, err := New(Config{URL: "ws://" + testutil.FreeAddr(t), Products: twoProducts, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
