@@ -4,10 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/tickerd/tickerd/feed"
-	"github.com/tickerd/tickerd/protocol"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // BenchmarkCandleStage is what the candle stage adds to each update a
@@ -18,9 +16,8 @@ import (
 func BenchmarkCandleStage(b *testing.B) {
 	c := newCandles(Config{})
 	c.attach(feed.SinkFuncs{})
-	p := decimal.New(18723, -2)
 	b.Run("tick", func(b *testing.B) {
-		t := &protocol.Tick{Symbol: "AAPL", Price: p, Bid: p, Ask: p, Open: p, High: p, Low: p, PricePrec: 2}
+		t := testutil.Tick("AAPL", 0, "187.23")
 		b.ReportAllocs()
 		for b.Loop() {
 			t.Seq++
@@ -28,8 +25,8 @@ func BenchmarkCandleStage(b *testing.B) {
 		}
 	})
 	b.Run("trade", func(b *testing.B) {
-		t := &protocol.Trade{Symbol: "AAPL", Price: p, Size: decimal.NewFromInt(100), Side: protocol.SideBuy, PricePrec: 2}
-		ts := time.Now().UnixNano()
+		t := testutil.Trade("AAPL", 0, "187.23", "100")
+		ts := t.TS
 		b.ReportAllocs()
 		for b.Loop() {
 			t.Seq++
