@@ -50,20 +50,6 @@ func sendHTTP(t *testing.T, addr, raw string) net.Conn {
 	return nc
 }
 
-// closedWithin reads from nc until the server ends the connection and
-// reports how long that took; it fails the test if the connection is still
-// open after limit.
-func closedWithin(t *testing.T, r io.Reader, nc net.Conn, limit time.Duration) time.Duration {
-	t.Helper()
-	start := time.Now()
-	_ = nc.SetReadDeadline(start.Add(limit))
-	_, err := io.Copy(io.Discard, r)
-	if testutil.IsTimeout(err) {
-		t.Fatalf("connection still open %v later", limit)
-	}
-	return time.Since(start)
-}
-
 // TestIdleKeepAliveReclaimed: a keep-alive connection that asked once and
 // went quiet is closed after IdleTimeout, freeing its fd.
 func TestIdleKeepAliveReclaimed(t *testing.T) {
@@ -80,7 +66,10 @@ func TestIdleKeepAliveReclaimed(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Close {
 		t.Fatalf("GET /healthz: %d, close %v; want 200 on a kept-alive connection", resp.StatusCode, resp.Close)
 	}
-	d := closedWithin(t, br, nc, 5*time.Second)
+	d, err := testutil.ReadEOF(nc, br, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("idle keep-alive connection closed %v after its response (IdleTimeout 300ms)", d.Round(time.Millisecond))
 	nc.Close()
 	if err := base.Check(wait, 0); err != nil {
@@ -95,7 +84,10 @@ func TestSlowBodyCut(t *testing.T) {
 	// 10 of the 1,000 bytes announced: the server answers, then waits
 	// for the rest to reuse the connection.
 	nc := sendHTTP(t, r.Addr, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789")
-	d := closedWithin(t, nc, nc, 5*time.Second)
+	d, err := testutil.ReadEOF(nc, nc, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("connection with an unfinished body closed after %v (ReadTimeout 300ms)", d.Round(time.Millisecond))
 }
 
@@ -106,13 +98,7 @@ func TestStalledReaderCut(t *testing.T) {
 	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 2000, Steady: true}, HTTP: shortHTTP, DrainWindow: -1})
 	waitStatus(t, "http://"+r.Addr+"/readyz", 200)
 	_, one := get(t, "http://"+r.Addr+"/api/symbols")
-	// A small receive buffer, set before connect so the window stays small.
-	d := &net.Dialer{Timeout: wait, Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		return errors.Join(err, serr)
-	}}
-	nc, err := d.Dial("tcp", r.Addr)
+	nc, err := testutil.SmallRecvBufDialer(4096, wait).Dial("tcp", r.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}

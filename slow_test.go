@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -128,7 +127,7 @@ func TestSlowHandshake(t *testing.T) {
 		t.Errorf("other client during slow handshakes: %v", err)
 	}
 	for i, nc := range conns {
-		if err := readToEnd(nc); err != nil {
+		if _, err := testutil.ReadEOF(nc, nc, wait); err != nil {
 			t.Errorf("connection %d: %v, want it closed after the 500ms header timeout", i, err)
 		}
 		nc.Close()
@@ -136,19 +135,6 @@ func TestSlowHandshake(t *testing.T) {
 	if err := base.Check(wait, 0); err != nil {
 		t.Errorf("after the server closed slow handshakes: %v", err)
 	}
-}
-
-// readToEnd reads until the server ends the connection; it fails if the
-// connection is still open after wait.
-func readToEnd(r io.Reader) error {
-	if nc, ok := r.(net.Conn); ok {
-		_ = nc.SetReadDeadline(time.Now().Add(wait))
-	}
-	_, err := io.Copy(io.Discard, r)
-	if testutil.IsTimeout(err) {
-		return fmt.Errorf("still open after %v", wait)
-	}
-	return nil
 }
 
 // TestHeaderTooLarge sends an upgrade request with a 64 KiB header: the
@@ -179,7 +165,7 @@ func TestHeaderTooLarge(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("status %d, want 431", resp.StatusCode)
 	}
-	if err := readToEnd(br); err != nil {
+	if _, err := testutil.ReadEOF(nc, br, wait); err != nil {
 		t.Errorf("after the 431: %v", err)
 	}
 	nc.Close()

@@ -83,20 +83,23 @@ func DialWith(d *websocket.Dialer, url string) (*Client, error) {
 }
 
 // SmallRecvBuf returns a gorilla dialer whose sockets have a receive
-// buffer of about n bytes, set before connect so the TCP window stays small:
-// a client that stops reading then backs up the server quickly.
+// buffer of about n bytes (SmallRecvBufDialer).
 func SmallRecvBuf(n int, timeout time.Duration) *websocket.Dialer {
-	nd := &net.Dialer{Timeout: timeout, Control: func(_, _ string, rc syscall.RawConn) error {
+	nd := SmallRecvBufDialer(n, timeout)
+	return &websocket.Dialer{HandshakeTimeout: timeout, NetDial: nd.Dial, ReadBufferSize: 512}
+}
+
+// SmallRecvBufDialer returns a dialer whose sockets have a receive buffer
+// of about n bytes, set before connect so the TCP window stays small: a
+// client that stops reading then backs up the server quickly.
+func SmallRecvBufDialer(n int, timeout time.Duration) *net.Dialer {
+	return &net.Dialer{Timeout: timeout, Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
 			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
 		})
-		if err != nil {
-			return err
-		}
-		return serr
+		return errors.Join(err, serr)
 	}}
-	return &websocket.Dialer{HandshakeTimeout: timeout, NetDial: nd.Dial, ReadBufferSize: 512}
 }
 
 // Send writes one text message.

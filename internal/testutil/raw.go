@@ -223,13 +223,21 @@ func (c *RawConn) ReadClose(timeout time.Duration) (uint16, string, error) {
 // ReadEOF reads until the server ends the connection (EOF or reset) and
 // fails if it is still open when the timeout passes.
 func (c *RawConn) ReadEOF(timeout time.Duration) error {
-	_ = c.SetReadDeadline(time.Now().Add(timeout))
-	_, err := io.Copy(io.Discard, c.R)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("testutil: connection still open after %v", timeout)
+	_, err := ReadEOF(c.Conn, c.R, timeout)
+	return err
+}
+
+// ReadEOF reads r, nc or a reader that buffers it, until the peer ends
+// the connection (EOF or reset), and returns how long that took. It fails
+// if nc is still open when the timeout passes.
+func ReadEOF(nc net.Conn, r io.Reader, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	_ = nc.SetReadDeadline(start.Add(timeout))
+	_, err := io.Copy(io.Discard, r)
+	if IsTimeout(err) {
+		return timeout, fmt.Errorf("testutil: connection still open after %v", timeout)
 	}
-	return nil
+	return time.Since(start), nil
 }
 
 // ReadText reads frames until a text frame for which keep reports true,
