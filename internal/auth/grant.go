@@ -33,18 +33,10 @@ type glob struct {
 	min            int // shortest matching length
 }
 
-// NewGrant builds a Grant from entitlement patterns (see the package doc).
-// expiry is stored as is; zero means none. It fails on an empty pattern.
-func NewGrant(subject string, symbols []string, expiry time.Time) (*Grant, error) {
-	g, err := newGrant(subject, symbols, expiry)
-	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
-	}
-	return g, nil
-}
-
 var errEmptyPattern = errors.New("empty symbol pattern")
 
+// newGrant builds a Grant from entitlement patterns (see the package doc).
+// expiry is stored as is; zero means none. It fails on an empty pattern.
 func newGrant(subject string, symbols []string, expiry time.Time) (*Grant, error) {
 	g := &Grant{Subject: subject, Expiry: expiry, Symbols: symbols}
 	for i, p := range symbols {
@@ -94,11 +86,6 @@ func (g *Grant) Allows(symbol string) bool {
 		}
 	}
 	return false
-}
-
-// Expired reports whether the grant has ended at now.
-func (g *Grant) Expired(now time.Time) bool {
-	return g == nil || !g.Expiry.IsZero() && !now.Before(g.Expiry)
 }
 
 // match matches greedily: with '*' the only wildcard, taking the leftmost

@@ -31,18 +31,18 @@ func TestGrantAllows(t *testing.T) {
 		{nil, nil, []string{"AAPL"}},
 	}
 	for _, tc := range tests {
-		g, err := NewGrant("u", tc.patterns, time.Time{})
+		g, err := newGrant("u", tc.patterns, time.Time{})
 		if err != nil {
-			t.Fatalf("NewGrant(%q) = %v", tc.patterns, err)
+			t.Fatalf("newGrant(%q) = %v", tc.patterns, err)
 		}
 		for _, s := range tc.allow {
 			if !g.Allows(s) {
-				t.Errorf("NewGrant(%q).Allows(%q) = false, want true", tc.patterns, s)
+				t.Errorf("newGrant(%q).Allows(%q) = false, want true", tc.patterns, s)
 			}
 		}
 		for _, s := range tc.deny {
 			if g.Allows(s) {
-				t.Errorf("NewGrant(%q).Allows(%q) = true, want false", tc.patterns, s)
+				t.Errorf("newGrant(%q).Allows(%q) = true, want false", tc.patterns, s)
 			}
 		}
 	}
@@ -53,27 +53,8 @@ func TestGrantNilAndErrors(t *testing.T) {
 	if g.Allows("AAPL") {
 		t.Error("(*Grant)(nil).Allows = true, want false")
 	}
-	if !g.Expired(now) {
-		t.Error("(*Grant)(nil).Expired = false, want true")
-	}
-	if _, err := NewGrant("u", []string{"AAPL", ""}, time.Time{}); err == nil || err.Error() != "auth: symbols[1]: empty symbol pattern" {
-		t.Errorf("NewGrant with empty pattern = %v, want auth: symbols[1]: empty symbol pattern", err)
-	}
-}
-
-func TestGrantExpired(t *testing.T) {
-	g, _ := NewGrant("u", nil, now)
-	for _, tc := range []struct {
-		at   time.Time
-		want bool
-	}{{now.Add(-time.Nanosecond), false}, {now, true}, {now.Add(time.Hour), true}} {
-		if got := g.Expired(tc.at); got != tc.want {
-			t.Errorf("Expired(%v) = %v, want %v", tc.at, got, tc.want)
-		}
-	}
-	never, _ := NewGrant("u", nil, time.Time{})
-	if never.Expired(now.Add(1000 * time.Hour)) {
-		t.Error("grant without expiry Expired = true, want false")
+	if _, err := newGrant("u", []string{"AAPL", ""}, time.Time{}); err == nil || err.Error() != "symbols[1]: empty symbol pattern" {
+		t.Errorf("newGrant with empty pattern = %v, want symbols[1]: empty symbol pattern", err)
 	}
 }
 
@@ -86,7 +67,7 @@ func BenchmarkAllows(b *testing.B) {
 	for i := range 20 {
 		pats = append(pats, fmt.Sprintf("FX%02d/*", i))
 	}
-	g, err := NewGrant("u", pats, time.Time{})
+	g, err := newGrant("u", pats, time.Time{})
 	if err != nil {
 		b.Fatal(err)
 	}
