@@ -134,13 +134,6 @@ func (r *Recorder) Flush() error {
 	return r.err
 }
 
-// Err returns the write error that stopped the recording, if any.
-func (r *Recorder) Err() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err
-}
-
 // appendBook appends u as a "book" line:
 //
 //	{"type":"book","symbol":"BTC-USD","seq":500,"snapshot":true,"bids":[["91549.30","0.52"]],"asks":[["91549.40","1.2"]],"ts":1763718000123456789}

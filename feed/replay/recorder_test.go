@@ -62,7 +62,7 @@ func TestRecorderError(t *testing.T) {
 	if forwarded != 2 {
 		t.Errorf("forwarded %d ticks, want 2", forwarded)
 	}
-	if rec.Err() == nil {
-		t.Errorf("Err() = nil after a write error")
+	if err := rec.Flush(); err == nil || err.Error() != "disk full" {
+		t.Errorf("Flush after a write error = %v, want disk full again", err)
 	}
 }
