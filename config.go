@@ -104,6 +104,13 @@ type HTTPConfig struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes caps a request's header. Default 8 KiB.
 	MaxHeaderBytes int
+	// MaxWaiting caps the connections that wait on the client: those
+	// whose first request's header has not arrived yet and keep-alive
+	// ones idle between requests. Each costs net/http's goroutine and
+	// buffers, about 20 KiB, until ReadHeaderTimeout or IdleTimeout; past
+	// the cap the one that has waited longest is closed. Applies to
+	// Serve and ListenAndServe. Default 1,024 (about 20 MiB in all).
+	MaxWaiting int
 	// MaxSnapshots is the most snapshots one GET /api/symbols answer
 	// holds (about 250 bytes each). A request whose answer would hold
 	// more gets 400 and is told to ask for part of the list with
@@ -221,6 +228,9 @@ func (c Config) withDefaults() (Config, error) {
 	defD(&c.HTTP.ReadTimeout, 10*time.Second)
 	defD(&c.HTTP.WriteTimeout, 10*time.Second)
 	defD(&c.HTTP.IdleTimeout, 30*time.Second)
+	if c.HTTP.MaxWaiting <= 0 {
+		c.HTTP.MaxWaiting = 1024
+	}
 	if c.HTTP.MaxHeaderBytes <= 0 {
 		c.HTTP.MaxHeaderBytes = 8 << 10
 	}
@@ -337,7 +347,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("http",
 			"read_header_timeout", c.HTTP.ReadHeaderTimeout, "read_timeout", c.HTTP.ReadTimeout,
 			"write_timeout", c.HTTP.WriteTimeout, "idle_timeout", c.HTTP.IdleTimeout,
-			"max_header_bytes", c.HTTP.MaxHeaderBytes, "max_snapshots", c.HTTP.MaxSnapshots),
+			"max_header_bytes", c.HTTP.MaxHeaderBytes, "max_waiting", c.HTTP.MaxWaiting, "max_snapshots", c.HTTP.MaxSnapshots),
 		slog.String("auth", auth),
 		slog.Any("allowed_origins", c.AllowedOrigins),
 		slog.Bool("tls", c.TLS != nil),

@@ -50,12 +50,11 @@ func sendHTTP(t *testing.T, addr, raw string) net.Conn {
 	return nc
 }
 
-// TestIdleKeepAliveReclaimed: a keep-alive connection that asked once and
-// went quiet is closed after IdleTimeout, freeing its fd.
-func TestIdleKeepAliveReclaimed(t *testing.T) {
-	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 2}, HTTP: shortHTTP, DrainWindow: -1})
-	base := testutil.TakeBaseline()
-	nc := sendHTTP(t, r.Addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+// keptAlive asks GET /healthz on a new connection and returns it, kept
+// alive, with the reader that read the answer.
+func keptAlive(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	nc := sendHTTP(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 	br := bufio.NewReader(nc)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -66,6 +65,15 @@ func TestIdleKeepAliveReclaimed(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Close {
 		t.Fatalf("GET /healthz: %d, close %v; want 200 on a kept-alive connection", resp.StatusCode, resp.Close)
 	}
+	return nc, br
+}
+
+// TestIdleKeepAliveReclaimed: a keep-alive connection that asked once and
+// went quiet is closed after IdleTimeout, freeing its fd.
+func TestIdleKeepAliveReclaimed(t *testing.T) {
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 2}, HTTP: shortHTTP, DrainWindow: -1})
+	base := testutil.TakeBaseline()
+	nc, br := keptAlive(t, r.Addr)
 	d, err := testutil.ReadEOF(nc, br, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +83,45 @@ func TestIdleKeepAliveReclaimed(t *testing.T) {
 	if err := base.Check(wait, 0); err != nil {
 		t.Errorf("after the idle connection was closed: %v", err)
 	}
+}
+
+// TestWaitingCapped: past HTTP.MaxWaiting connections that send nothing
+// (or one keep-alive request, then nothing), the one that has waited
+// longest is closed at once instead of at its timeout, and a WebSocket
+// client still gets in.
+func TestWaitingCapped(t *testing.T) {
+	const max = 8
+	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 2}, DrainWindow: -1,
+		HTTP: tickerd.HTTPConfig{MaxWaiting: max, ReadHeaderTimeout: time.Minute, IdleTimeout: time.Minute}})
+	waitStatus(t, "http://"+r.Addr+"/readyz", 200)
+	// The first connection asked once and idles; then 3*max send half a
+	// header.
+	first, br := keptAlive(t, r.Addr)
+	var silent []net.Conn
+	for range 3 * max {
+		silent = append(silent, sendHTTP(t, r.Addr, "GET /healthz HTTP/1.1\r\n"))
+	}
+	if _, err := testutil.ReadEOF(first, br, 5*time.Second); err != nil { // long before its minute of IdleTimeout
+		t.Fatal(err)
+	}
+	for _, nc := range silent[:2*max] {
+		if _, err := testutil.ReadEOF(nc, nc, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The newest max are still open.
+	for _, nc := range silent[2*max:] {
+		_ = nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		if _, err := nc.Read(make([]byte, 1)); !testutil.IsTimeout(err) {
+			t.Fatalf("one of the %d newest waiting connections was closed: %v", max, err)
+		}
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+r.Addr+"/ws", nil)
+	if err != nil {
+		t.Fatalf("a WebSocket client beside %d waiting connections: %v", max, err)
+	}
+	ws.Close()
+	waitMetric(t, r.Server, "tickerd_http_waiting_closed_total", func(v float64) bool { return v >= 2*max+1 }, "at least 2*max+1")
 }
 
 // TestSlowBodyCut: a request whose body never finishes is cut at

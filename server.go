@@ -44,7 +44,8 @@ type Server struct {
 	eng        atomic.Pointer[engine]
 	draining   atomic.Bool
 	acceptErrs atomic.Uint64
-	acceptLog  atomic.Int64 // Unix ns an accept error was last logged
+	acceptLog  atomic.Int64                 // Unix ns an accept error was last logged
+	waiting    atomic.Pointer[waitingConns] // set by Serve
 
 	mu        sync.Mutex
 	started   bool               // guarded by mu: Run or Serve began, or Shutdown came first
@@ -252,6 +253,9 @@ func (s *Server) state() state {
 // stats are the server's own counters, for /metrics.
 func (s *Server) stats() metrics.ServerStats {
 	st := metrics.ServerStats{AcceptErrors: s.acceptErrs.Load()}
+	if w := s.waiting.Load(); w != nil {
+		st.HTTPWaiting, st.HTTPWaitingClosed = w.len(), w.evicted.Load()
+	}
 	if e := s.eng.Load(); e != nil {
 		st.FeedPanics = e.runner.panics.Load()
 	}
@@ -274,9 +278,14 @@ func (s *Server) Run(ctx context.Context) error { return s.run(ctx, nil, nil) }
 // its usual path. After the drain it shuts the HTTP server down. An
 // accept error (EMFILE: out of file descriptors) is logged at warn and
 // counted in tickerd_accept_errors_total, and accepting goes on after a
-// pause.
+// pause. At most HTTPConfig.MaxWaiting connections wait on their client
+// (for a first header, or idle between keep-alive requests); past that
+// the longest waiting is closed.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	w := newWaitingConns(s.cfg.HTTP.MaxWaiting)
+	s.waiting.Store(w)
 	srv := &http.Server{
+		ConnState:         w.connState,
 		Handler:           s.mux,
 		TLSConfig:         s.cfg.TLS,
 		ReadHeaderTimeout: s.cfg.HTTP.ReadHeaderTimeout,

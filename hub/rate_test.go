@@ -103,29 +103,44 @@ func rateOf(got []arrival) float64 {
 	return float64(len(got)-1) / got[len(got)-1].at.Sub(got[0].at).Seconds()
 }
 
-// checkRate fails unless got's rate is want within 10%, every message
-// carried a value at most maxAge old, and the symbol's updates were
-// merged (seq jumps).
-func checkRate(t *testing.T, what string, got []arrival, want float64, maxAge time.Duration) {
+// checkRate fails unless got's rate is want within 10%, the messages
+// carried values at most maxAge old, and the symbol's updates were merged
+// (seq jumps) when the ticker published at least twice as many as got.
+// On a loaded machine a reader or the ticker is sometimes scheduled late:
+// one message in 20 may be older than maxAge, none older than a second. A
+// subscription that kept an old value for a period (1/want) fails that at
+// any rate up to 10/s.
+func checkRate(t *testing.T, what string, got []arrival, want float64, maxAge time.Duration, published uint64) {
 	t.Helper()
 	r := rateOf(got)
 	t.Logf("%s: %d messages, %.3f/s (want %g/s ±10%%)", what, len(got), r, want)
 	if math.Abs(r-want) > want/10 {
 		t.Errorf("%s: %.3f messages/s over %d messages, want %g ±10%%", what, r, len(got), want)
 	}
-	jumps := 0
+	jumps, old := 0, 0
 	for i, a := range got {
 		if a.age > maxAge {
-			t.Errorf("%s: message %d (seq %d) carried a value %v old, want at most %v", what, i, a.seq, a.age, maxAge)
+			old++
+			t.Logf("%s: message %d (seq %d) carried a value %v old", what, i, a.seq, a.age.Round(time.Millisecond))
+		}
+		if a.age > time.Second || old > max(1, len(got)/20) {
+			t.Errorf("%s: message %d (seq %d) carried a value %v old; %d of %d older than %v", what, i, a.seq, a.age, old, len(got), maxAge)
 			break
 		}
 		if i > 0 && a.seq > got[i-1].seq+1 {
 			jumps++
 		}
 	}
-	if jumps < len(got)/2 {
-		t.Errorf("%s: %d seq jumps in %d messages: the rate did not merge updates", what, jumps, len(got))
+	if len(got) > 0 && published-got[0].seq >= 2*uint64(len(got)) && jumps < len(got)/2 {
+		t.Errorf("%s: %d seq jumps in %d messages of %d updates: the rate did not merge updates", what, jumps, len(got), published-got[0].seq)
 	}
+}
+
+// last returns the ticker's last published seq.
+func (tk *ticker) last() uint64 {
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	return tk.seq
 }
 
 // TestMaxRate subscribes with max_rate 0.5, 1, 5 and 50 to a symbol that
@@ -137,13 +152,13 @@ func TestMaxRate(t *testing.T) {
 		t.Run(fmt.Sprint(rate), func(t *testing.T) {
 			t.Parallel()
 			srv := startHub(t, hub.Config{MessageRate: -1}, nil)
-			startTicker(t, srv.h, "AAPL", 5*time.Millisecond)
+			tk := startTicker(t, srv.h, "AAPL", 5*time.Millisecond)
 			c := srv.dial(t, "")
 			if m, err := c.Request(fmt.Sprintf(`{"op":"subscribe","symbols":["AAPL"],"max_rate":%g,"id":1}`, rate), "1", wait); err != nil || m.Type != "subscribed" {
 				t.Fatalf("subscribe: %s %v", m.Raw, err)
 			}
 			got := mustReadFor(t, c, 10*time.Second+time.Duration(float64(time.Second)/rate/2))
-			checkRate(t, fmt.Sprintf("max_rate %g", rate), got, rate, 100*time.Millisecond)
+			checkRate(t, fmt.Sprintf("max_rate %g", rate), got, rate, 100*time.Millisecond, tk.last())
 		})
 	}
 }
@@ -156,7 +171,7 @@ func TestMaxRateLive(t *testing.T) {
 		t.Run(fmt.Sprintf("%g to %g", tc.from, tc.to), func(t *testing.T) {
 			t.Parallel()
 			srv := startHub(t, hub.Config{MessageRate: -1}, nil)
-			startTicker(t, srv.h, "MSFT", 5*time.Millisecond)
+			tk := startTicker(t, srv.h, "MSFT", 5*time.Millisecond)
 			c := srv.dial(t, "")
 			sub := func(rate float64, id int) {
 				t.Helper()
@@ -193,8 +208,12 @@ func TestMaxRateLive(t *testing.T) {
 			if len(second) > 2 {
 				second = second[1:]
 			}
-			checkRate(t, fmt.Sprintf("max_rate %g", tc.from), first, tc.from, 100*time.Millisecond)
-			checkRate(t, fmt.Sprintf("then %g", tc.to), second, tc.to, 100*time.Millisecond)
+			until := tk.last() // the updates published while the first rate held
+			if len(second) > 0 {
+				until = second[0].seq
+			}
+			checkRate(t, fmt.Sprintf("max_rate %g", tc.from), first, tc.from, 100*time.Millisecond, until)
+			checkRate(t, fmt.Sprintf("then %g", tc.to), second, tc.to, 100*time.Millisecond, tk.last())
 		})
 	}
 }
@@ -245,7 +264,7 @@ func TestMaxRateQuietSymbol(t *testing.T) {
 func TestServerMaxRate(t *testing.T) {
 	t.Parallel()
 	srv := startHub(t, hub.Config{MessageRate: -1, MaxRate: 4}, nil)
-	startTicker(t, srv.h, "NVDA", 5*time.Millisecond)
+	tk := startTicker(t, srv.h, "NVDA", 5*time.Millisecond)
 	c := srv.dial(t, "?symbols=NVDA")
 	var lim struct {
 		MaxRate float64 `json:"max_rate"`
@@ -266,6 +285,6 @@ func TestServerMaxRate(t *testing.T) {
 	if askedErr != nil {
 		t.Fatal(askedErr)
 	}
-	checkRate(t, "no max_rate", got, 4, 100*time.Millisecond)
-	checkRate(t, "max_rate 50", askedGot, 4, 100*time.Millisecond)
+	checkRate(t, "no max_rate", got, 4, 100*time.Millisecond, tk.last())
+	checkRate(t, "max_rate 50", askedGot, 4, 100*time.Millisecond, tk.last())
 }

@@ -52,6 +52,7 @@ type options struct {
 
 	readHeader, read, write, idle time.Duration
 	maxHeader, maxSnapshots       int
+	maxWaiting                    int
 
 	origins                   string
 	authSecret, authPub, jwks string
@@ -115,6 +116,7 @@ func flags(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.write, "http-write-timeout", 10*time.Second, "time allowed to write an HTTP response (WebSocket connections are not affected)")
 	fs.DurationVar(&o.idle, "http-idle-timeout", 30*time.Second, "close a keep-alive HTTP connection idle this long")
 	fs.IntVar(&o.maxHeader, "max-header-bytes", 8<<10, "maximum HTTP request header size")
+	fs.IntVar(&o.maxWaiting, "http-max-waiting", 1024, "most HTTP connections waiting on their client (first header, or idle keep-alive); past it the longest waiting is closed")
 	fs.IntVar(&o.maxSnapshots, "http-max-snapshots", tickerd.DefaultMaxSnapshots, "most snapshots one GET /api/symbols answer holds (about 250 bytes each); a request that would get more is refused (400) and asks for part with ?prefix= or ?symbols=")
 
 	fs.StringVar(&o.origins, "allowed-origins", "", "comma-separated browser Origins allowed (host, https://host, or *); empty: same host, or any with -auth-*")
@@ -205,6 +207,7 @@ func (o *options) check(fs *flag.FlagSet, from map[string]string) error {
 		{"max-symbols", o.maxSymbols > 0, positive},
 		{"max-request-symbols", o.maxPerReq > 0, positive},
 		{"max-header-bytes", o.maxHeader > 0, positive},
+		{"http-max-waiting", o.maxWaiting > 0, positive},
 		{"message-burst", o.msgBurst > 0, positive},
 		{"backlog-timeout", o.backlog > 0, positive},
 		{"ping-interval", o.ping > 0, positive},
@@ -294,7 +297,7 @@ func (o *options) config(log *slog.Logger) (cfg tickerd.Config, closeRecord func
 		},
 		HTTP: tickerd.HTTPConfig{
 			ReadHeaderTimeout: o.readHeader, ReadTimeout: o.read, WriteTimeout: o.write,
-			IdleTimeout: o.idle, MaxHeaderBytes: o.maxHeader, MaxSnapshots: o.maxSnapshots,
+			IdleTimeout: o.idle, MaxHeaderBytes: o.maxHeader, MaxWaiting: o.maxWaiting, MaxSnapshots: o.maxSnapshots,
 		},
 		Cluster: tickerd.ClusterConfig{
 			Role: o.role, EmbedAddr: o.embed, EmbedStoreDir: o.store, Prefix: o.prefix,

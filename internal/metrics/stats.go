@@ -62,6 +62,11 @@ func (c *StatsCollector[S]) Collect(ch chan<- prometheus.Metric) {
 type ServerStats struct {
 	AcceptErrors uint64 // listener accept errors
 	FeedPanics   uint64 // panics of the feed recovered
+	// HTTPWaiting is how many HTTP connections wait on their client (a
+	// first header, or the next keep-alive request); HTTPWaitingClosed
+	// counts those closed because too many waited.
+	HTTPWaiting       int
+	HTTPWaitingClosed uint64
 }
 
 // NewServerCollector returns the collector of a server's own counters.
@@ -74,6 +79,12 @@ func NewServerCollector(stats func() ServerStats) *StatsCollector[ServerStats] {
 		counter("tickerd_feed_panics_total",
 			"Panics of the feed recovered; the feed was run again after a backoff.",
 			func(st S) uint64 { return st.FeedPanics }),
+		gauge("tickerd_http_waiting",
+			"HTTP connections waiting on their client: for a first request header, or idle between keep-alive requests.",
+			func(st S) float64 { return float64(st.HTTPWaiting) }),
+		counter("tickerd_http_waiting_closed_total",
+			"HTTP connections closed because more than the HTTP max-waiting cap waited on their clients (the longest waiting goes).",
+			func(st S) uint64 { return st.HTTPWaitingClosed }),
 	}}
 }
 
