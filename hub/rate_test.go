@@ -17,18 +17,19 @@ import (
 // long as the longest.
 
 // ticker publishes sym every interval from its own goroutine until the
-// test ends, and remembers the last seq.
+// test ends, and remembers the last seq and when each was published.
 type ticker struct {
 	mu   sync.Mutex
 	seq  uint64
+	at   []time.Time // by seq: when it was published
 	stop chan struct{}
 	done chan struct{}
 }
 
 func startTicker(t *testing.T, h *hub.Hub, sym string, interval time.Duration) *ticker {
 	tk := &ticker{stop: make(chan struct{}), done: make(chan struct{})}
+	tk.seq, tk.at = 1, []time.Time{{}, time.Now()}
 	publish(h, sym, 1, "100.00")
-	tk.seq = 1
 	go func() {
 		defer close(tk.done)
 		tt := time.NewTicker(interval)
@@ -42,6 +43,7 @@ func startTicker(t *testing.T, h *hub.Hub, sym string, interval time.Duration) *
 			tk.mu.Lock()
 			tk.seq++
 			seq := tk.seq
+			tk.at = append(tk.at, time.Now())
 			tk.mu.Unlock()
 			publish(h, sym, seq, fmt.Sprintf("%d.%02d", 100+seq/100, seq%100))
 		}
@@ -57,7 +59,6 @@ func startTicker(t *testing.T, h *hub.Hub, sym string, interval time.Duration) *
 type arrival struct {
 	at  time.Time
 	seq uint64
-	age time.Duration // at minus the tick's ts (the time it was published)
 }
 
 // readFor reads the data messages of c for d, skipping the rest; it fails
@@ -80,7 +81,7 @@ func readFor(c *testutil.Client, d time.Duration) ([]arrival, error) {
 		if n := len(got); n > 0 && m.Seq <= got[n-1].seq {
 			return got, fmt.Errorf("seq %d after %d", m.Seq, got[n-1].seq)
 		}
-		got = append(got, arrival{at: now, seq: m.Seq, age: now.Sub(time.Unix(0, m.TS))})
+		got = append(got, arrival{at: now, seq: m.Seq})
 	}
 }
 
@@ -103,36 +104,38 @@ func rateOf(got []arrival) float64 {
 	return float64(len(got)-1) / got[len(got)-1].at.Sub(got[0].at).Seconds()
 }
 
-// checkRate fails unless got's rate is want within 10%, the messages
-// carried values at most maxAge old, and the symbol's updates were merged
-// (seq jumps) when the ticker published at least twice as many as got.
-// On a loaded machine a reader or the ticker is sometimes scheduled late:
-// one message in 20 may be older than maxAge, none older than a second. A
-// subscription that kept an old value for a period (1/want) fails that at
-// any rate up to 10/s.
-func checkRate(t *testing.T, what string, got []arrival, want float64, maxAge time.Duration, published uint64) {
+// checkRate fails unless got's rate is want within 10%, no message
+// carried a value that had been replaced more than maxAge before it
+// arrived (a value is as fresh as the feed allows while nothing newer was
+// published), and the symbol's updates were merged (seq jumps) when tk
+// published at least twice as many as got up to seq until. On a loaded
+// machine the reader is sometimes scheduled late: one message in 20 may
+// be late, none by more than a second. A subscription that kept an old
+// value for a period (1/want) fails that at any rate up to 10/s.
+func checkRate(t *testing.T, what string, got []arrival, want float64, maxAge time.Duration, tk *ticker, until uint64) {
 	t.Helper()
 	r := rateOf(got)
 	t.Logf("%s: %d messages, %.3f/s (want %g/s ±10%%)", what, len(got), r, want)
 	if math.Abs(r-want) > want/10 {
 		t.Errorf("%s: %.3f messages/s over %d messages, want %g ±10%%", what, r, len(got), want)
 	}
-	jumps, old := 0, 0
+	jumps, late := 0, 0
 	for i, a := range got {
-		if a.age > maxAge {
-			old++
-			t.Logf("%s: message %d (seq %d) carried a value %v old", what, i, a.seq, a.age.Round(time.Millisecond))
+		stale := tk.staleness(a)
+		if stale > maxAge {
+			late++
+			t.Logf("%s: message %d (seq %d) arrived %v after a newer value was published", what, i, a.seq, stale.Round(time.Millisecond))
 		}
-		if a.age > time.Second || old > max(1, len(got)/20) {
-			t.Errorf("%s: message %d (seq %d) carried a value %v old; %d of %d older than %v", what, i, a.seq, a.age, old, len(got), maxAge)
+		if stale > time.Second || late > max(1, len(got)/20) {
+			t.Errorf("%s: message %d (seq %d) arrived %v after a newer value was published; %d of %d later than %v", what, i, a.seq, stale, late, len(got), maxAge)
 			break
 		}
 		if i > 0 && a.seq > got[i-1].seq+1 {
 			jumps++
 		}
 	}
-	if len(got) > 0 && published-got[0].seq >= 2*uint64(len(got)) && jumps < len(got)/2 {
-		t.Errorf("%s: %d seq jumps in %d messages of %d updates: the rate did not merge updates", what, jumps, len(got), published-got[0].seq)
+	if len(got) > 0 && until-got[0].seq >= 2*uint64(len(got)) && jumps < len(got)/2 {
+		t.Errorf("%s: %d seq jumps in %d messages of %d updates: the rate did not merge updates", what, jumps, len(got), until-got[0].seq)
 	}
 }
 
@@ -141,6 +144,17 @@ func (tk *ticker) last() uint64 {
 	tk.mu.Lock()
 	defer tk.mu.Unlock()
 	return tk.seq
+}
+
+// staleness is how long before a arrived a value newer than a's was
+// published (0 if none was).
+func (tk *ticker) staleness(a arrival) time.Duration {
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	if a.seq+1 >= uint64(len(tk.at)) || !tk.at[a.seq+1].Before(a.at) {
+		return 0
+	}
+	return a.at.Sub(tk.at[a.seq+1])
 }
 
 // TestMaxRate subscribes with max_rate 0.5, 1, 5 and 50 to a symbol that
@@ -158,7 +172,7 @@ func TestMaxRate(t *testing.T) {
 				t.Fatalf("subscribe: %s %v", m.Raw, err)
 			}
 			got := mustReadFor(t, c, 10*time.Second+time.Duration(float64(time.Second)/rate/2))
-			checkRate(t, fmt.Sprintf("max_rate %g", rate), got, rate, 100*time.Millisecond, tk.last())
+			checkRate(t, fmt.Sprintf("max_rate %g", rate), got, rate, 100*time.Millisecond, tk, tk.last())
 		})
 	}
 }
@@ -212,8 +226,8 @@ func TestMaxRateLive(t *testing.T) {
 			if len(second) > 0 {
 				until = second[0].seq
 			}
-			checkRate(t, fmt.Sprintf("max_rate %g", tc.from), first, tc.from, 100*time.Millisecond, until)
-			checkRate(t, fmt.Sprintf("then %g", tc.to), second, tc.to, 100*time.Millisecond, tk.last())
+			checkRate(t, fmt.Sprintf("max_rate %g", tc.from), first, tc.from, 100*time.Millisecond, tk, until)
+			checkRate(t, fmt.Sprintf("then %g", tc.to), second, tc.to, 100*time.Millisecond, tk, tk.last())
 		})
 	}
 }
@@ -285,6 +299,6 @@ func TestServerMaxRate(t *testing.T) {
 	if askedErr != nil {
 		t.Fatal(askedErr)
 	}
-	checkRate(t, "no max_rate", got, 4, 100*time.Millisecond, tk.last())
-	checkRate(t, "max_rate 50", askedGot, 4, 100*time.Millisecond, tk.last())
+	checkRate(t, "no max_rate", got, 4, 100*time.Millisecond, tk, tk.last())
+	checkRate(t, "max_rate 50", askedGot, 4, 100*time.Millisecond, tk, tk.last())
 }
