@@ -386,8 +386,9 @@ func TestKeepingUpNoMerges(t *testing.T) {
 		}
 	})
 	seen := map[string]uint64{}
-	jumps := 0
+	jumps, excused := 0, 0
 	end := time.Now().Add(3 * time.Second)
+	var last, stall time.Time // the last data message; when a quiet spell ended
 	for time.Now().Before(end) {
 		m, err := c.Next(time.Now().Add(wait))
 		if err != nil {
@@ -396,11 +397,24 @@ func TestKeepingUpNoMerges(t *testing.T) {
 		if !m.IsData() {
 			continue
 		}
+		now := time.Now()
+		if !last.IsZero() && now.Sub(last) > 80*time.Millisecond {
+			stall = now
+			t.Logf("nothing read for %v (the ring covers 80 ms)", now.Sub(last).Round(time.Millisecond))
+		}
+		last = now
 		if prev, ok := seen[m.Symbol]; ok && m.Seq != prev+1 {
-			if jumps == 0 {
-				t.Errorf("%s: seq %d after %d", m.Symbol, m.Seq, prev)
+			// A spell of more than 80 ms without a message (this
+			// goroutine or the machine stalled) overflows the ring: the
+			// jumps right after it are the rule working, not merging.
+			if now.Sub(stall) < 20*time.Millisecond {
+				excused++
+			} else {
+				if jumps == 0 {
+					t.Errorf("%s: seq %d after %d", m.Symbol, m.Seq, prev)
+				}
+				jumps++
 			}
-			jumps++
 		}
 		seen[m.Symbol] = m.Seq
 	}
@@ -410,7 +424,7 @@ func TestKeepingUpNoMerges(t *testing.T) {
 	for _, q := range seen {
 		n += int(q)
 	}
-	t.Logf("read %d updates of %d symbols, %d seq jumps; hub: %d merged in all", n, len(seen), jumps, srv.h.Stats().Merged)
+	t.Logf("read %d updates of %d symbols, %d seq jumps (%d more right after a stall); hub: %d merged in all", n, len(seen), jumps, excused, srv.h.Stats().Merged)
 	if jumps > 0 {
 		t.Errorf("a client that keeps up saw %d seq jumps, want 0", jumps)
 	}
