@@ -96,7 +96,7 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 		uni:  newUniverse(),
 		done: make(chan struct{}),
 	}
-	h.uni.list(symbols)
+	h.uni.add(symbols)
 	h.floor = periodOf(cfg.MaxRate)
 	lim := protocol.ServerLimits{
 		MaxMessageBytes:   cfg.MaxMessageBytes,

@@ -42,6 +42,7 @@ const (
 // the rest of the per-symbol cost).
 type symbol struct {
 	name     string
+	num      uint64      // listing number: its place in the listing order
 	delisted atomic.Bool // set by Delist before any shard is told
 	quote    stream
 }
