@@ -158,6 +158,16 @@ type Stats struct {
 	PingsDropped uint64
 	Rejected     map[string]uint64 // upgrades refused, by cause
 	Errors       map[string]uint64 // error replies sent, by code
+	// Compression (permessage-deflate): CompressedFrames counts the
+	// frames compressed (a shared frame once, whatever its fan-out; a
+	// reply made for one connection once), CompressedIn and CompressedOut
+	// their payload bytes before and after, CompressSkipped the frames
+	// DEFLATE did not shrink (sent plain). Inflated counts the client
+	// messages inflated, CompressingConns the open connections that
+	// negotiated compression.
+	CompressedFrames, CompressedIn, CompressedOut uint64
+	CompressSkipped, Inflated                     uint64
+	CompressingConns                              int64
 	// FeedLag is how old the last published tick was when it reached the
 	// hub (publish time minus its ts).
 	FeedLag time.Duration
@@ -189,7 +199,14 @@ func (h *Hub) Stats() Stats {
 		Rejected:       make(map[string]uint64, numRejects),
 		Errors:         make(map[string]uint64, len(errorCodes)),
 		FeedLag:        time.Duration(h.stats.lastLag.Load()),
-		Latency:        make([]uint64, latBuckets),
+
+		CompressedFrames: h.z.frames.Load(),
+		CompressedIn:     h.z.in.Load(),
+		CompressedOut:    h.z.out.Load(),
+		CompressSkipped:  h.z.plain.Load(),
+		Inflated:         h.z.inflated.Load(),
+		CompressingConns: h.z.conns.Load(),
+		Latency:          make([]uint64, latBuckets),
 	}
 	for i, c := range errorCodes {
 		st.Errors[string(c)] = h.stats.errors[i].Load()

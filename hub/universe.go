@@ -63,6 +63,8 @@ type listing struct {
 	names     []string // Symbols(), made on first use
 	listOnce  sync.Once
 	listTail  []byte // the "list" reply after its id, made on first use
+	zOnce     sync.Once
+	zTail     []byte // listTail compressed (see zlistReply); nil if it does not pay
 }
 
 func newUniverse() *universe {
@@ -370,15 +372,25 @@ func (l *listing) symbolNames() []string {
 // (frame header, type and id) and the rest, made once per listing and
 // shared by every connection that asks.
 func (l *listing) listReply(id []byte) (head, tail []byte) {
+	tail = l.tail()
+	js := appendListHead(nil, id)
+	head = appendTextHeader(make([]byte, 0, 10+len(js)), len(js)+len(tail))
+	return append(head, js...), tail
+}
+
+// tail returns the "list" reply after its id, made once per listing.
+func (l *listing) tail() []byte {
 	l.listOnce.Do(func() {
 		full := protocol.AppendSymbols(nil, nil, l.symbolNames())
 		l.listTail = full[len(symbolsStart):]
 	})
-	tail = l.listTail
-	js := protocol.AppendSymbols(nil, id, nil)
-	js = js[:len(js)-len(emptySymbolsEnd)]
-	head = appendTextHeader(make([]byte, 0, 10+len(js)), len(js)+len(tail))
-	return append(head, js...), tail
+	return l.listTail
+}
+
+// appendListHead appends the "list" reply for request id up to its names.
+func appendListHead(dst, id []byte) []byte {
+	js := protocol.AppendSymbols(dst, id, nil)
+	return js[:len(js)-len(emptySymbolsEnd)]
 }
 
 // The pieces protocol.AppendSymbols writes around the id and the names.

@@ -19,6 +19,8 @@ type Collector struct {
 	handshakeFailures, clientErrors, draining *prometheus.Desc
 	pingsDropped                              *prometheus.Desc
 	symbols, listed, delisted, change         *prometheus.Desc
+	zFrames, zIn, zOut, zSkipped, zInflated   *prometheus.Desc
+	zConns                                    *prometheus.Desc
 }
 
 // NewCollector returns a collector of h's metrics, for a registry other
@@ -56,6 +58,13 @@ func NewCollector(h *hub.Hub) *Collector {
 		delisted: d("delisted_total", "Symbols removed from the universe while the server runs (delistings)."),
 		change: d("universe_change_seconds", "Time one change of the universe took its caller (a List or Delist call "+
 			"that changed it), by op.", "op"),
+		zFrames: d("compressed_frames_total", "Frames compressed for clients that negotiated permessage-deflate: "+
+			"a frame shared by many clients once, a reply made for one client once."),
+		zIn:       d("compress_in_bytes_total", "Payload bytes of the frames compressed, before compression."),
+		zOut:      d("compress_out_bytes_total", "Payload bytes of the frames compressed, after compression."),
+		zSkipped:  d("compress_skipped_total", "Frames tried and sent plain because DEFLATE did not make them smaller."),
+		zInflated: d("inflated_messages_total", "Compressed client messages inflated."),
+		zConns:    d("compressing_connections", "Open connections that negotiated permessage-deflate."),
 	}
 }
 
@@ -67,6 +76,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.published, c.stale, c.unknown, c.lag, c.latency,
 		c.handshakeFailures, c.clientErrors, c.draining, c.pingsDropped,
 		c.symbols, c.listed, c.delisted, c.change,
+		c.zFrames, c.zIn, c.zOut, c.zSkipped, c.zInflated, c.zConns,
 	} {
 		ch <- d
 	}
@@ -106,6 +116,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.delisted, st.Delisted)
 	ch <- durationHistogram(c.change, hub.ChangeBuckets, st.ListTime, "list")
 	ch <- durationHistogram(c.change, hub.ChangeBuckets, st.DelistTime, "delist")
+	counter(c.zFrames, st.CompressedFrames)
+	counter(c.zIn, st.CompressedIn)
+	counter(c.zOut, st.CompressedOut)
+	counter(c.zSkipped, st.CompressSkipped)
+	counter(c.zInflated, st.Inflated)
+	gauge(c.zConns, float64(st.CompressingConns))
 	for cause, n := range st.Rejected {
 		counter(c.handshakeFailures, n, cause)
 	}
