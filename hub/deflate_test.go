@@ -3,7 +3,6 @@ package hub_test
 import (
 	"bufio"
 	"bytes"
-	"compress/flate"
 	"context"
 	"fmt"
 	"net"
@@ -243,19 +242,6 @@ func inflated(t *testing.T, f testutil.ServerFrame) []byte {
 	return p
 }
 
-// compressed returns msg compressed as a client's permessage-deflate
-// payload: a DEFLATE stream, sync-flushed, its last four bytes removed.
-func compressed(t *testing.T, msg []byte) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w, _ := flate.NewWriter(&b, flate.BestCompression)
-	_, _ = w.Write(msg)
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
-}
-
 // TestCompressedClientMessages: compressed requests are inflated and
 // answered, also in fragments; a deflate bomb closes with 1009, bytes
 // that are not DEFLATE with 1007, RSV1 on a connection that did not
@@ -263,7 +249,7 @@ func compressed(t *testing.T, msg []byte) []byte {
 // reply to the bomb is the close alone.
 func TestCompressedClientMessages(t *testing.T) {
 	srv := startHub(t, hub.Config{MessageRate: -1, MaxMessageBytes: 4096}, nil)
-	ping := compressed(t, []byte(`{"op":"ping","id":7}`))
+	ping := hub.Deflated(t, []byte(`{"op":"ping","id":7}`))
 
 	c, ok := dialDeflate(t, srv, "permessage-deflate; client_max_window_bits")
 	if !ok {
@@ -282,7 +268,7 @@ func TestCompressedClientMessages(t *testing.T) {
 		}
 	}
 
-	bomb := compressed(t, make([]byte, 1<<20)) // 1 MiB of zeros in about 1 KiB
+	bomb := hub.Deflated(t, make([]byte, 1<<20)) // 1 MiB of zeros in about 1 KiB
 	for _, tc := range []struct {
 		name    string
 		offer   string
@@ -291,7 +277,7 @@ func TestCompressedClientMessages(t *testing.T) {
 		counted bool
 	}{
 		{"bomb", "permessage-deflate", []testutil.Frame{{Fin: true, Rsv: wsframe.Rsv1, Op: testutil.OpText, Payload: bomb}}, 1009, true},
-		{"one byte over", "permessage-deflate", []testutil.Frame{{Fin: true, Rsv: wsframe.Rsv1, Op: testutil.OpText, Payload: compressed(t, make([]byte, 4097))}}, 1009, true},
+		{"one byte over", "permessage-deflate", []testutil.Frame{{Fin: true, Rsv: wsframe.Rsv1, Op: testutil.OpText, Payload: hub.Deflated(t, make([]byte, 4097))}}, 1009, true},
 		{"not deflate", "permessage-deflate", []testutil.Frame{{Fin: true, Rsv: wsframe.Rsv1, Op: testutil.OpText, Payload: []byte{0xff, 0xff, 0xff, 0xff}}}, 1007, true},
 		{"rsv1 not negotiated", "x-unknown", []testutil.Frame{{Fin: true, Rsv: wsframe.Rsv1, Op: testutil.OpText, Payload: ping}}, 1002, false},
 		{"rsv1 on a continuation", "permessage-deflate", []testutil.Frame{
