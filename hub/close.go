@@ -121,6 +121,7 @@ func (s *shard) finish(c *conn, why closeReason) {
 		s.h.perIP.put(c.ipKey)
 	}
 	s.h.conns.Add(-1)
+	s.h.z.closed(c)
 	s.stats.closed[why].Add(1)
 }
 

@@ -143,7 +143,7 @@ func (s *shard) open(c *conn, m *openCmd) {
 		return
 	}
 	s.h.stats.opened.Add(1)
-	s.reply(c, s.h.limits)
+	s.reply(c, s.h.zframe(c, &s.h.z.limits, s.h.limits))
 	if len(m.forbidden) > 0 {
 		s.h.stats.errors[codeIndex(protocol.CodeForbiddenSymbol)].Add(1)
 		s.reply(c, errorFrame(nil, protocol.CodeForbiddenSymbol, "not entitled to: ", m.forbidden))

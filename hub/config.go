@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"runtime"
 	"time"
+
+	"github.com/tickerd/tickerd/internal/deflate"
 )
 
 // Config holds the hub's limits. The zero value is ready to use: every zero
@@ -72,6 +74,18 @@ type Config struct {
 	// subscription, whatever max_rate a client asks for (announced in the
 	// limits message as max_rate). Default 0: no cap.
 	MaxRate float64
+
+	// DisableCompression turns permessage-deflate (RFC 7692) off: no
+	// offer is accepted and every client gets plain frames. With it on
+	// (the default), a client that offers it is answered with no context
+	// takeover both ways, and each shared frame is compressed once for
+	// every such client.
+	DisableCompression bool
+	// CompressMinSize is the smallest message payload compressed for a
+	// client that negotiated compression; smaller ones go plain (RSV1
+	// clear). Default 100 bytes (deflate.DefaultMinSize); negative:
+	// compress every message DEFLATE shrinks.
+	CompressMinSize int
 
 	// FrameTimeout is how long a client has to finish a frame, or a
 	// fragmented message, once its first byte came; past it the connection
@@ -161,6 +175,10 @@ func (c Config) withDefaults() Config {
 	defD(&c.HandshakeTimeout, 5*time.Second)
 	defD(&c.CloseTimeout, 2*time.Second)
 	defD(&c.FrameTimeout, 10*time.Second)
+	if c.CompressMinSize == 0 {
+		c.CompressMinSize = deflate.DefaultMinSize
+	}
+	c.CompressMinSize = max(c.CompressMinSize, 1)
 	defD(&c.MaxReplayAge, 250*time.Millisecond)
 	c.MaxRate = max(c.MaxRate, 0)
 	defD(&c.AuthTimeout, 10*time.Second)

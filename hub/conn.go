@@ -21,6 +21,8 @@ type conn struct {
 	auth  *connAuth // nil unless Config.Authenticate is set
 	tls   *tlsConn  // nil unless the client came over TLS (see tlsConn)
 	ipKey uint32    // hash of the source address, for MaxConnsPerIP
+	// deflate: the client negotiated permessage-deflate (deflate.go).
+	deflate bool
 
 	// Shared between the poller callback, readers and the shard.
 	rstate  atomic.Int32 // reads queued or running, plus rDead; see readers
@@ -32,7 +34,7 @@ type conn struct {
 	// client that its socket has not taken yet: charged by whoever makes
 	// one (reader or shard), given back by the shard as they are written.
 	replyBytes atomic.Int32
-	strikes    int32        // reader-owned (below); here, it packs the struct to 192 bytes
+	strikes    int32        // reader-owned (below); here, it packs the struct
 	lastIn     atomic.Int64 // Unix seconds of the last read from the client
 
 	// Owned by the reader that holds rstate; also strikes and gotClose.
@@ -83,6 +85,7 @@ type partial struct {
 	rbuf    []byte         // bytes of a frame not yet complete
 	frag    []byte         // payload of a fragmented message so far
 	fragT   wsframe.OpCode // opcode of the fragmented message; 0: none
+	fragZ   bool           // the fragmented message is compressed (RSV1 on its first frame)
 	frameAt int64          // Unix ns when the frame in rbuf began; 0: none
 	msgAt   int64          // Unix ns when the fragmented message began
 }

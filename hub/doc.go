@@ -24,6 +24,11 @@
 // so a stopped client costs no more the longer it is stopped, and one
 // backlogged past Config.BacklogTimeout is closed with 1008.
 //
+// A client that offers permessage-deflate gets it with no context
+// takeover either way: each shared frame is compressed once, the first
+// time a compressing client needs it, and serves all of them
+// (Config.DisableCompression, Config.CompressMinSize).
+//
 // The symbols served change while the hub runs: List adds, Delist removes
 // (each subscriber gets {"type":"delisted",...}). A feed whose seq space
 // restarts publishes a higher epoch; each subscriber then gets a reset and

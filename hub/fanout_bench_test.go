@@ -19,6 +19,13 @@ import (
 // socket.
 func benchHub(tb testing.TB, cfg Config, nsym, n int, sub func(i int) []int) *Hub {
 	tb.Helper()
+	return benchConns(tb, cfg, nsym, n, sub, func(int) bool { return false })
+}
+
+// benchConns is benchHub whose connection i negotiated permessage-deflate
+// if compressing(i).
+func benchConns(tb testing.TB, cfg Config, nsym, n int, sub func(i int) []int, compressing func(i int) bool) *Hub {
+	tb.Helper()
 	syms := make([]feed.Symbol, nsym)
 	for i := range syms {
 		syms[i] = feed.Symbol{Name: fmt.Sprintf("S%d", i), PricePrec: 2}
@@ -52,7 +59,7 @@ func benchHub(tb testing.TB, cfg Config, nsym, n int, sub func(i int) []int) *Hu
 			names = append(names, syms[k].Name)
 		}
 		want += int64(len(names))
-		h.attach(&conn{fd: fd, idx: -1}, nil, openCmd{set: h.resolve(names)})
+		h.attach(&conn{fd: fd, idx: -1, deflate: compressing(i)}, nil, openCmd{set: h.resolve(names)})
 		clients = append(clients, cc)
 	}
 	// One blocking reader per client: parked in the runtime poller until
@@ -101,6 +108,22 @@ func benchTick(sym string, seq uint64) *protocol.Tick {
 		Volume: decimal.NewFromInt(1203344), TS: time.Now().UnixNano(), PricePrec: 2}
 }
 
+// loopFanout publishes an update of S0 per round of b.Loop and waits
+// until the shards have written it to its n subscribers.
+func loopFanout(b *testing.B, h *Hub, n int) {
+	seq := uint64(0)
+	sent := h.msgs()
+	b.ReportAllocs()
+	for b.Loop() {
+		seq++
+		h.Publish(benchTick("S0", seq))
+		sent += uint64(n)
+		for h.msgs() < sent {
+			runtime.Gosched()
+		}
+	}
+}
+
 // BenchmarkFanout publishes one update of a symbol that every connection
 // watches and waits until the shards have written it to all of them. The
 // ns/msg metric is the time per delivered message, the write syscalls
@@ -109,18 +132,8 @@ func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{100, 1000, 5000} {
 		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
 			h := benchHub(b, Config{}, 1, n, func(int) []int { return []int{0} })
-			seq := uint64(0)
-			sent := h.msgs()
 			writes0 := h.Stats().Writes
-			b.ReportAllocs()
-			for b.Loop() {
-				seq++
-				h.Publish(benchTick("S0", seq))
-				sent += uint64(n)
-				for h.msgs() < sent {
-					runtime.Gosched()
-				}
-			}
+			loopFanout(b, h, n)
 			st := h.Stats()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/msg")
 			b.ReportMetric(float64(st.Writes-writes0)/float64(b.N*n), "writes/msg")
@@ -146,17 +159,7 @@ func BenchmarkFanoutWatchlist(b *testing.B) {
 				}
 				return syms
 			})
-			seq := uint64(0)
-			sent := h.msgs()
-			b.ReportAllocs()
-			for b.Loop() {
-				seq++
-				h.Publish(benchTick("S0", seq))
-				sent += n
-				for h.msgs() < sent {
-					runtime.Gosched()
-				}
-			}
+			loopFanout(b, h, n)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/msg")
 		})
 	}

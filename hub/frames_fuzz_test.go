@@ -37,13 +37,22 @@ func (r *recorder) peerClosed(_ *conn, code wsframe.StatusCode) {
 
 const fuzzMax = 512
 
+// fuzzHub is the hub of the fuzzed readers: its compression inflates
+// messages under fuzzMax.
+var fuzzHub = func() *Hub {
+	h := &Hub{}
+	h.z.init(&Config{MaxMessageBytes: fuzzMax, CompressMinSize: 1})
+	return h
+}()
+
 // parseChunks feeds data to a fresh connection's parser in the given
 // chunk sizes (the rest in one go) the way a reader does between reads,
 // and returns what it found and the close code it decided on (0: none).
-func parseChunks(data []byte, chunks []int) ([]string, wsframe.StatusCode) {
+// The connection negotiated permessage-deflate if deflate.
+func parseChunks(data []byte, chunks []int, deflate bool) ([]string, wsframe.StatusCode) {
 	rec := &recorder{}
-	rd := &reader{out: rec, max: fuzzMax}
-	c := &conn{}
+	rd := &reader{h: fuzzHub, out: rec, max: fuzzMax}
+	c := &conn{deflate: deflate}
 	for len(data) > 0 {
 		n := len(data)
 		if len(chunks) > 0 {
@@ -73,37 +82,43 @@ func FuzzFrames(f *testing.F) {
 	for _, seed := range frameSeeds() {
 		f.Add(seed, uint64(0x0102030405060708))
 	}
-	f.Fuzz(func(t *testing.T, data []byte, split uint64) {
-		whole, wholeCode := parseChunks(data, nil)
-		var chunks []int
-		for i := range 8 {
-			chunks = append(chunks, int(split>>(8*i)&0xff)+1)
-		}
-		parts, partsCode := parseChunks(data, chunks)
-		if wholeCode != partsCode || !slices.Equal(whole, parts) {
-			t.Fatalf("whole: %v close %d\nsplit %v: %v close %d", whole, wholeCode, chunks, parts, partsCode)
-		}
-		switch wholeCode {
-		case 0, wsframe.StatusProtocolError, wsframe.StatusInvalidFramePayloadData, wsframe.StatusMessageTooBig:
-		default:
-			t.Fatalf("close code %d is not one the parser may choose", wholeCode)
-		}
-		rec := &recorder{}
-		rd := &reader{out: rec, max: fuzzMax}
-		_, _ = rd.frames(&conn{}, append([]byte(nil), data...))
-		for _, e := range rec.events {
-			var op int
-			var p string
-			if _, err := fmt.Sscanf(e, "message op=%d %q", &op, &p); err == nil {
-				if len(p) > fuzzMax {
-					t.Fatalf("message of %d bytes passed a %d-byte limit", len(p), fuzzMax)
-				}
-				if wsframe.OpCode(op) == wsframe.OpText && !utf8.ValidString(p) {
-					t.Fatalf("text message with invalid UTF-8 passed: %q", p)
-				}
+	f.Fuzz(func(t *testing.T, data []byte, split uint64) { checkFrames(t, data, split, false) })
+}
+
+// checkFrames parses data whole and split as split says, on a connection
+// that negotiated permessage-deflate if deflate, and fails unless both
+// decide the same, with a close code the parser may choose, and hand on
+// only messages within the limits.
+func checkFrames(t *testing.T, data []byte, split uint64, deflate bool) {
+	whole, wholeCode := parseChunks(data, nil, deflate)
+	var chunks []int
+	for i := range 8 {
+		chunks = append(chunks, int(split>>(8*i)&0xff)+1)
+	}
+	parts, partsCode := parseChunks(data, chunks, deflate)
+	if wholeCode != partsCode || !slices.Equal(whole, parts) {
+		t.Fatalf("whole: %v close %d\nsplit %v: %v close %d", whole, wholeCode, chunks, parts, partsCode)
+	}
+	switch wholeCode {
+	case 0, wsframe.StatusProtocolError, wsframe.StatusInvalidFramePayloadData, wsframe.StatusMessageTooBig:
+	default:
+		t.Fatalf("close code %d is not one the parser may choose", wholeCode)
+	}
+	rec := &recorder{}
+	rd := &reader{h: fuzzHub, out: rec, max: fuzzMax}
+	_, _ = rd.frames(&conn{deflate: deflate}, append([]byte(nil), data...))
+	for _, e := range rec.events {
+		var op int
+		var p string
+		if _, err := fmt.Sscanf(e, "message op=%d %q", &op, &p); err == nil {
+			if len(p) > fuzzMax {
+				t.Fatalf("message of %d bytes passed a %d-byte limit", len(p), fuzzMax)
+			}
+			if wsframe.OpCode(op) == wsframe.OpText && !utf8.ValidString(p) {
+				t.Fatalf("text message with invalid UTF-8 passed: %q", p)
 			}
 		}
-	})
+	}
 }
 
 // clientFrame builds a masked client frame, with a fixed key so that the

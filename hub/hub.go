@@ -30,8 +30,9 @@ type Hub struct {
 	readers readers
 	poll    *poller
 
-	uni   *universe // the symbols served; List and Delist change it
-	floor uint32    // the period of Config.MaxRate, in rate clock units; 0: none
+	uni   *universe   // the symbols served; List and Delist change it
+	z     compression // permessage-deflate: the shared compressor and its counters (deflate.go)
+	floor uint32      // the period of Config.MaxRate, in rate clock units; 0: none
 
 	conns    atomic.Int64 // open connections, counted from the upgrade
 	perIP    ipCounts
@@ -96,8 +97,9 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 		uni:  newUniverse(),
 		done: make(chan struct{}),
 	}
-	h.uni.list(symbols)
+	h.uni.add(symbols)
 	h.floor = periodOf(cfg.MaxRate)
+	h.z.init(&cfg)
 	lim := protocol.ServerLimits{
 		MaxMessageBytes:   cfg.MaxMessageBytes,
 		MaxSymbols:        cfg.MaxSymbolsPerConn,
@@ -109,6 +111,7 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 		Auth:              cfg.Authenticate != nil,
 		Channels:          []protocol.Channel{protocol.ChannelQuotes},
 		MaxRate:           cfg.MaxRate,
+		Compression:       !cfg.DisableCompression,
 	}
 	h.limits = textFrame(protocol.AppendLimits(nil, &lim))
 	for i := range cfg.Shards {

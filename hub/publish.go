@@ -173,7 +173,7 @@ func (h *Hub) Symbols() []string { return h.uni.current().symbolNames() }
 func (h *Hub) AppendSnapshots(dst []byte) []byte {
 	dst = append(dst, '[')
 	first := true
-	for _, s := range h.uni.current().syms {
+	for s := range h.uni.current().order.all {
 		u := s.quote.latest.Load()
 		if u == nil {
 			continue

@@ -388,7 +388,7 @@ func (rd *reader) frames(c *conn, b []byte) ([]byte, *closeErr) {
 		if fragmented && h.Op == wsframe.OpContinuation && int64(len(c.part.frag))+h.Length > int64(rd.max) {
 			return nil, errTooBig // known from the header: no need to wait for the bytes
 		}
-		if err := h.Check(wsframe.ServerSide, fragmented, 0); err != nil {
+		if err := h.Check(wsframe.ServerSide, fragmented, c.rsv()); err != nil {
 			return nil, protoErr(err)
 		}
 		if int64(len(b)-hlen) < h.Length {
@@ -448,10 +448,11 @@ func (rd *reader) frame(c *conn, h wsframe.Header, p []byte) *closeErr {
 				c.part = &partial{}
 			}
 			c.part.fragT, c.part.msgAt = h.Op, rd.start
+			c.part.fragZ = h.Rsv&wsframe.Rsv1 != 0
 			c.part.frag = append(make([]byte, 0, len(p)), p...)
 			return nil
 		}
-		return rd.message(c, h.Op, p)
+		return rd.message(c, h.Op, p, h.Rsv&wsframe.Rsv1 != 0)
 	case wsframe.OpContinuation:
 		f := c.part // not nil: CheckHeader refused a continuation without a start
 		if need := len(f.frag) + len(p); need > cap(f.frag) {
@@ -462,9 +463,9 @@ func (rd *reader) frame(c *conn, h wsframe.Header, p []byte) *closeErr {
 		if !h.Fin {
 			return nil
 		}
-		op, msg := f.fragT, f.frag
-		f.frag, f.fragT, f.msgAt = nil, 0, 0
-		return rd.message(c, op, msg)
+		op, msg, z := f.fragT, f.frag, f.fragZ
+		f.frag, f.fragT, f.msgAt, f.fragZ = nil, 0, 0, false
+		return rd.message(c, op, msg, z)
 	}
 	return protoErr(wsframe.ErrReservedOpcode)
 }
@@ -490,8 +491,17 @@ func (rd *reader) closeFrame(c *conn, p []byte) *closeErr {
 	return nil
 }
 
-// message handles one whole data message.
-func (rd *reader) message(c *conn, op wsframe.OpCode, p []byte) *closeErr {
+// message handles one whole data message; compressed says its first
+// frame had RSV1 (permessage-deflate): p is inflated first.
+func (rd *reader) message(c *conn, op wsframe.OpCode, p []byte, compressed bool) *closeErr {
+	if compressed {
+		msg, done, cerr := rd.h.z.inflate(p)
+		if cerr != nil {
+			return cerr
+		}
+		defer done()
+		p = msg
+	}
 	if op == wsframe.OpText && !utf8.Valid(p) {
 		return errInvalidUTF8Text
 	}

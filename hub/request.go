@@ -80,7 +80,7 @@ func (rd *reader) request(c *conn, op wsframe.OpCode, p []byte) {
 			c.shard.post(c, &subscribeCmd{id: id, set: set, rate: req.MaxRate})
 		}
 	case protocol.OpList:
-		head, tail := h.uni.current().listReply(id)
+		head, tail := h.listReply(c, id)
 		rd.replyPieces(c, head, tail)
 	case protocol.OpSearch:
 		names, more := h.uni.current().search(req.Prefix, req.Limit)
@@ -213,6 +213,9 @@ func (rd *reader) reply(c *conn, frame []byte) { rd.replyPieces(c, frame, nil) }
 
 // replyPieces is reply for a frame in two pieces (see replyCmd).
 func (rd *reader) replyPieces(c *conn, frame, tail []byte) {
+	if tail == nil {
+		frame = rd.h.personal(c, frame)
+	}
 	if !c.charge(len(frame)+len(tail), rd.h.cfg.MaxPendingReplyBytes) {
 		rd.protocolClose(c, errUnreadReplies)
 		return

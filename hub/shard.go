@@ -207,6 +207,7 @@ func (s *shard) flush() {
 // reply queues a reply the shard makes itself (limits, subscribed, errors
 // of a subscribe), charged against c's reply budget.
 func (s *shard) reply(c *conn, frame []byte) {
+	frame = s.h.personal(c, frame)
 	if !c.charge(len(frame), s.h.cfg.MaxPendingReplyBytes) {
 		s.closeUnread(c)
 		return

@@ -140,20 +140,34 @@ type Stats struct {
 	Unknown    uint64 // updates of symbols not listed, or of channels not served
 	// Symbols is the size of the universe now; Listed and Delisted count
 	// the symbols List added and Delist removed.
-	Symbols        int64
-	Listed         uint64
-	Delisted       uint64
-	Messages       uint64
-	Merged         uint64
-	Writes         uint64
-	Bytes          uint64
-	ProtocolErrors uint64 // connections closed for breaking RFC 6455 or a limit
+	Symbols  int64
+	Listed   uint64
+	Delisted uint64
+	// ListTime and DelistTime count the List and Delist calls that
+	// changed the universe by the time each took the universe (the
+	// caller's time): Counts[i] is in bucket i of ChangeBuckets.
+	ListTime, DelistTime Histogram
+	Messages             uint64
+	Merged               uint64
+	Writes               uint64
+	Bytes                uint64
+	ProtocolErrors       uint64 // connections closed for breaking RFC 6455 or a limit
 	// PingsDropped counts client pings that got no pong of their own:
 	// answered by the pong of a later ping (RFC 6455 5.5.3 allows it), or
 	// over the message rate.
 	PingsDropped uint64
 	Rejected     map[string]uint64 // upgrades refused, by cause
 	Errors       map[string]uint64 // error replies sent, by code
+	// Compression (permessage-deflate): CompressedFrames counts the
+	// frames compressed (a shared frame once, whatever its fan-out; a
+	// reply made for one connection once), CompressedIn and CompressedOut
+	// their payload bytes before and after, CompressSkipped the frames
+	// DEFLATE did not shrink (sent plain). Inflated counts the client
+	// messages inflated, CompressingConns the open connections that
+	// negotiated compression.
+	CompressedFrames, CompressedIn, CompressedOut uint64
+	CompressSkipped, Inflated                     uint64
+	CompressingConns                              int64
 	// FeedLag is how old the last published tick was when it reached the
 	// hub (publish time minus its ts).
 	FeedLag time.Duration
@@ -174,16 +188,25 @@ func (h *Hub) Stats() Stats {
 		StaleEpoch:     h.stats.staleEpoch.Load(),
 		Resets:         h.stats.resets.Load(),
 		Unknown:        h.stats.unknown.Load(),
-		Symbols:        int64(len(h.uni.current().syms)),
+		Symbols:        int64(h.uni.current().len()),
 		Listed:         h.stats.listed.Load(),
 		Delisted:       h.stats.delisted.Load(),
+		ListTime:       h.uni.changeList.snapshot(),
+		DelistTime:     h.uni.changeDelist.snapshot(),
 		ProtocolErrors: h.stats.protocolErrors.Load(),
 		PingsDropped:   h.stats.pingsDropped.Load(),
 		Closed:         make(map[string]uint64, numReasons),
 		Rejected:       make(map[string]uint64, numRejects),
 		Errors:         make(map[string]uint64, len(errorCodes)),
 		FeedLag:        time.Duration(h.stats.lastLag.Load()),
-		Latency:        make([]uint64, latBuckets),
+
+		CompressedFrames: h.z.frames.Load(),
+		CompressedIn:     h.z.in.Load(),
+		CompressedOut:    h.z.out.Load(),
+		CompressSkipped:  h.z.plain.Load(),
+		Inflated:         h.z.inflated.Load(),
+		CompressingConns: h.z.conns.Load(),
+		Latency:          make([]uint64, latBuckets),
 	}
 	for i, c := range errorCodes {
 		st.Errors[string(c)] = h.stats.errors[i].Load()

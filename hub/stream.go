@@ -42,6 +42,7 @@ const (
 // the rest of the per-symbol cost).
 type symbol struct {
 	name     string
+	num      uint64      // listing number: its place in the listing order
 	delisted atomic.Bool // set by Delist before any shard is told
 	quote    stream
 }
@@ -58,6 +59,9 @@ func newSymbol(name string) *symbol {
 type update struct {
 	tick []byte // text frame: header + {"type":"tick",...}
 	snap []byte // text frame: header + {"type":"snapshot",...}
+	// ztick and zsnap are their compressed twins, made when a connection
+	// that negotiated compression first needs one (Hub.zframe).
+	ztick, zsnap atomic.Pointer[[]byte]
 	// snapOff is where the JSON payload starts in snap.
 	snapOff int32
 	ver     uint32 // hub-assigned, +1 per accepted update of the stream; never 0

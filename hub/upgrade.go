@@ -129,6 +129,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	up := ws.HTTPUpgrader{Timeout: h.cfg.HandshakeTimeout}
+	negotiated := h.z.negotiate(&up)
 	nc, rw, _, err := up.Upgrade(r, w)
 	if err != nil {
 		// The upgrader hijacked the connection before checking it and
@@ -139,6 +140,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.stats.rejected[rejectRequest].Add(1)
 		return
 	}
+	c.deflate = negotiated()
 	var early []byte
 	if n := rw.Reader.Buffered(); n > 0 {
 		early, _ = rw.Reader.Peek(n)
@@ -187,6 +189,7 @@ func (h *Hub) attach(c *conn, early []byte, open openCmd) {
 		c.part = &partial{rbuf: append([]byte(nil), early...)}
 	}
 	c.shard = h.shards[int(h.next.Add(1))%len(h.shards)]
+	h.z.opened(c)
 	c.shard.post(c, &open)
 }
 

@@ -182,18 +182,18 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 			e.pos |= subSnap
 		}
 		if e.pos&subSnap != 0 {
-			bufs = append(bufs, u.snap)
+			bufs = append(bufs, s.h.zframe(c, &u.zsnap, u.snap))
 			e.pos &^= subSnap
 			o.snap = true
 		} else if d := u.ver - e.sent; d == 1 {
-			bufs = append(bufs, u.tick)
-		} else if !o.rated && d <= ringSize && e.st.fan.Load().appendRecent(&bufs, &from, o, u, now-int64(s.h.cfg.MaxReplayAge)) {
+			bufs = append(bufs, s.h.zframe(c, &u.ztick, u.tick))
+		} else if !o.rated && d <= ringSize && e.st.fan.Load().appendRecent(s.h, c, &bufs, &from, o, u, now-int64(s.h.cfg.MaxReplayAge)) {
 			e.sent = u.ver
 			continue
 		} else {
 			// Behind, or rate-limited: the latest value wins and the
 			// client sees the seq jump.
-			bufs = append(bufs, u.tick)
+			bufs = append(bufs, s.h.zframe(c, &u.ztick, u.tick))
 			o.skipped = d - 1
 		}
 		from = append(from, o)
@@ -210,11 +210,11 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	return bufs, nreplies
 }
 
-// appendRecent appends the tick frames of the updates after o.prev up to
-// and including u, in order, with their origins (o, for each), if the ring
-// still holds all of them and the first was accepted after oldest (Unix
-// ns).
-func (f *fanout) appendRecent(bufs *[][]byte, from *[]origin, o origin, u *update, oldest int64) bool {
+// appendRecent appends the tick frames (for c: see Hub.zframe) of the
+// updates after o.prev up to and including u, in order, with their
+// origins (o, for each), if the ring still holds all of them and the
+// first was accepted after oldest (Unix ns).
+func (f *fanout) appendRecent(h *Hub, c *conn, bufs *[][]byte, from *[]origin, o origin, u *update, oldest int64) bool {
 	var got [ringSize]*update
 	n := 0
 	for v := o.prev + 1; v != u.ver; v++ {
@@ -227,7 +227,7 @@ func (f *fanout) appendRecent(bufs *[][]byte, from *[]origin, o origin, u *updat
 	}
 	got[n] = u
 	for _, p := range got[:n+1] {
-		*bufs = append(*bufs, p.tick)
+		*bufs = append(*bufs, h.zframe(c, &p.ztick, p.tick))
 		o.ts = p.ts
 		*from = append(*from, o)
 		o.prev = p.ver

@@ -48,6 +48,8 @@ type options struct {
 	backlog, ping, upgrade time.Duration
 	msgRate                float64
 	msgBurst, perIP        int
+	compression            bool
+	compressMin            int
 	drain, readyAge        time.Duration
 
 	readHeader, read, write, idle time.Duration
@@ -108,6 +110,8 @@ func flags(o *options) *flag.FlagSet {
 	fs.Float64Var(&o.msgRate, "message-rate", 20, "client messages per second per connection (token bucket; -1: unlimited)")
 	fs.IntVar(&o.msgBurst, "message-burst", 40, "client messages allowed at once above -message-rate")
 	fs.IntVar(&o.perIP, "max-conns-per-ip", 0, "connections from one source address (0: no cap; behind a proxy all clients share its address)")
+	fs.BoolVar(&o.compression, "compression", true, "accept permessage-deflate from clients that offer it (each shared message is compressed once for all of them); false: plain frames only")
+	fs.IntVar(&o.compressMin, "compression-min-size", 100, "smallest message compressed for a compressing client, in bytes; smaller ones go plain")
 	fs.DurationVar(&o.drain, "drain", 5*time.Second, "at shutdown, close clients with 1001 spread over this window (0: at once)")
 	fs.DurationVar(&o.readyAge, "ready-max-feed-age", 0, "/readyz says 503 when the feed published nothing for this long (0: 10s, not checked with -rate 0; negative: not checked)")
 
@@ -237,6 +241,7 @@ func (o *options) check(fs *flag.FlagSet, from map[string]string) error {
 		{"nats-trade-age", o.tradeAge >= 0, notNegative},
 		{"nats-candle-history", o.candles >= 0, notNegative},
 		{"max-message", o.maxMessage >= 125, "must be at least 125 (a control frame's payload)"},
+		{"compression-min-size", o.compressMin >= 1, "must be at least 1"},
 		{"message-rate", o.msgRate > 0 && !math.IsInf(o.msgRate, 1) || o.msgRate == -1, "must be more than 0, or -1 for unlimited"},
 		{"gc-percent", o.gcPercent > 0 || o.gcPercent == -1, "must be more than 0, or -1 for off"},
 		{"replay-speed", o.replaySpeed > 0, "must be a positive number or inf"},
@@ -294,6 +299,8 @@ func (o *options) config(log *slog.Logger) (cfg tickerd.Config, closeRecord func
 			MessageRate:          o.msgRate,
 			MessageBurst:         o.msgBurst,
 			MaxConnsPerIP:        o.perIP,
+			DisableCompression:   !o.compression,
+			CompressMinSize:      o.compressMin,
 		},
 		HTTP: tickerd.HTTPConfig{
 			ReadHeaderTimeout: o.readHeader, ReadTimeout: o.read, WriteTimeout: o.write,

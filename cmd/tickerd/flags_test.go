@@ -174,7 +174,7 @@ func TestConfig(t *testing.T) {
 		"-nats-last-mib", "128", "-nats-trades-mib", "16", "-nats-candles-mib", "8", "-nats-trade-history", "500",
 		"-nats-trade-age", "90s", "-nats-candle-history", "50", "-http-max-snapshots", "123",
 		"-allowed-origins", "a.example,https://b.example", "-auth-hs256-secret-file", secret,
-		"-record", filepath.Join(dir, "rec.ndjson"),
+		"-record", filepath.Join(dir, "rec.ndjson"), "-compression=false", "-compression-min-size", "300",
 	}, noEnv)
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +197,7 @@ func TestConfig(t *testing.T) {
 		{"Hub.HandshakeTimeout", cfg.Hub.HandshakeTimeout == 6*time.Second},
 		{"Hub.MaxConns", cfg.Hub.MaxConns == 10},
 		{"Hub.MessageRate", cfg.Hub.MessageRate == -1},
+		{"Hub compression", cfg.Hub.DisableCompression && cfg.Hub.CompressMinSize == 300},
 		{"Cluster.NATS", slices.Equal(cfg.Cluster.NATS, []string{"nats://a:4222", "nats://b:4222"})},
 		{"Cluster.Role", cfg.Cluster.Role == tickerd.RoleEdge},
 		{"Cluster.Wait", cfg.Cluster.Wait == 9*time.Second},

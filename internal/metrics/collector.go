@@ -18,6 +18,9 @@ type Collector struct {
 	published, stale, unknown, lag, latency   *prometheus.Desc
 	handshakeFailures, clientErrors, draining *prometheus.Desc
 	pingsDropped                              *prometheus.Desc
+	symbols, listed, delisted, change         *prometheus.Desc
+	zFrames, zIn, zOut, zSkipped, zInflated   *prometheus.Desc
+	zConns                                    *prometheus.Desc
 }
 
 // NewCollector returns a collector of h's metrics, for a registry other
@@ -50,6 +53,18 @@ func NewCollector(h *hub.Hub) *Collector {
 		draining:          d("draining", "1 while the server drains for shutdown and refuses new connections, else 0."),
 		pingsDropped: d("pings_dropped_total", "Client pings that got no pong of their own: answered by the pong of a later ping "+
 			"(RFC 6455 allows it), or over the message rate."),
+		symbols:  d("symbols", "Symbols the hub serves now (its universe)."),
+		listed:   d("listed_total", "Symbols added to the universe while the server runs (listings)."),
+		delisted: d("delisted_total", "Symbols removed from the universe while the server runs (delistings)."),
+		change: d("universe_change_seconds", "Time one change of the universe took its caller (a List or Delist call "+
+			"that changed it), by op.", "op"),
+		zFrames: d("compressed_frames_total", "Frames compressed for clients that negotiated permessage-deflate: "+
+			"a frame shared by many clients once, a reply made for one client once."),
+		zIn:       d("compress_in_bytes_total", "Payload bytes of the frames compressed, before compression."),
+		zOut:      d("compress_out_bytes_total", "Payload bytes of the frames compressed, after compression."),
+		zSkipped:  d("compress_skipped_total", "Frames tried and sent plain because DEFLATE did not make them smaller."),
+		zInflated: d("inflated_messages_total", "Compressed client messages inflated."),
+		zConns:    d("compressing_connections", "Open connections that negotiated permessage-deflate."),
 	}
 }
 
@@ -60,6 +75,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.subs, c.msgs, c.bytes, c.writes, c.merged,
 		c.published, c.stale, c.unknown, c.lag, c.latency,
 		c.handshakeFailures, c.clientErrors, c.draining, c.pingsDropped,
+		c.symbols, c.listed, c.delisted, c.change,
+		c.zFrames, c.zIn, c.zOut, c.zSkipped, c.zInflated, c.zConns,
 	} {
 		ch <- d
 	}
@@ -93,7 +110,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.stale, st.Stale)
 	counter(c.unknown, st.Unknown)
 	gauge(c.lag, st.FeedLag.Seconds())
-	ch <- c.histogram(st)
+	ch <- durationHistogram(c.latency, hub.LatencyBuckets, hub.Histogram{Counts: st.Latency, Sum: st.LatencySum})
+	gauge(c.symbols, float64(st.Symbols))
+	counter(c.listed, st.Listed)
+	counter(c.delisted, st.Delisted)
+	ch <- durationHistogram(c.change, hub.ChangeBuckets, st.ListTime, "list")
+	ch <- durationHistogram(c.change, hub.ChangeBuckets, st.DelistTime, "delist")
+	counter(c.zFrames, st.CompressedFrames)
+	counter(c.zIn, st.CompressedIn)
+	counter(c.zOut, st.CompressedOut)
+	counter(c.zSkipped, st.CompressSkipped)
+	counter(c.zInflated, st.Inflated)
+	gauge(c.zConns, float64(st.CompressingConns))
 	for cause, n := range st.Rejected {
 		counter(c.handshakeFailures, n, cause)
 	}
@@ -107,24 +135,22 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.draining, draining)
 }
 
-// histogram turns the hub's per-bucket latency counts into Prometheus's
-// cumulative buckets.
-func (c *Collector) histogram(st hub.Stats) prometheus.Metric {
-	bounds := hub.LatencyBuckets
-	if len(st.Latency) != len(bounds)+1 {
-		return prometheus.NewInvalidMetric(c.latency, fmt.Errorf(
-			"metrics: hub reports %d latency buckets for %d bounds", len(st.Latency), len(bounds)))
+// durationHistogram turns a hub histogram's per-bucket counts into
+// Prometheus's cumulative buckets.
+func durationHistogram(d *prometheus.Desc, bounds []float64, h hub.Histogram, labels ...string) prometheus.Metric {
+	if len(h.Counts) != len(bounds)+1 {
+		return prometheus.NewInvalidMetric(d, fmt.Errorf(
+			"metrics: hub reports %d buckets for %d bounds", len(h.Counts), len(bounds)))
 	}
 	buckets := make(map[float64]uint64, len(bounds))
 	var cum uint64
 	for i, ub := range bounds {
-		cum += st.Latency[i]
+		cum += h.Counts[i]
 		buckets[ub] = cum
 	}
-	count := cum + st.Latency[len(bounds)] // the +Inf bucket
-	m, err := prometheus.NewConstHistogram(c.latency, count, st.LatencySum.Seconds(), buckets)
+	m, err := prometheus.NewConstHistogram(d, cum+h.Counts[len(bounds)], h.Sum.Seconds(), buckets, labels...)
 	if err != nil {
-		return prometheus.NewInvalidMetric(c.latency, err)
+		return prometheus.NewInvalidMetric(d, err)
 	}
 	return m
 }

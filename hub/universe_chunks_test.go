@@ -1,0 +1,142 @@
+package hub
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/tickerd/tickerd/feed"
+)
+
+// TestUniverseChanges lists and delists random batches and checks the
+// index, both orders of the listing and search against a plain model
+// after each change, and that every chunk stays within its bounds.
+func TestUniverseChanges(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	u := newUniverse()
+	var model []string // in listing order
+	listed := map[string]bool{}
+	for round := range 120 {
+		if round%3 == 2 && len(model) > 0 {
+			var names []string
+			for range r.IntN(min(len(model), 900)) + 1 {
+				names = append(names, model[r.IntN(len(model))])
+			}
+			names = append(names, "NOPE")
+			gone := u.delist(names)
+			for _, s := range gone {
+				delete(listed, s.name)
+			}
+			model = slices.DeleteFunc(model, func(n string) bool { return !listed[n] })
+			if want := len(slices.Compact(slices.Sorted(slices.Values(names[:len(names)-1])))); len(gone) != want {
+				t.Fatalf("round %d: delist returned %d symbols, want %d", round, len(gone), want)
+			}
+		} else {
+			var syms []feed.Symbol
+			for range r.IntN(1200) + 1 {
+				syms = append(syms, feed.Symbol{Name: fmt.Sprintf("S%05d", r.IntN(20_000))})
+			}
+			u.list(syms)
+			for _, s := range syms {
+				if !listed[s.Name] {
+					listed[s.Name] = true
+					model = append(model, s.Name)
+				}
+			}
+		}
+		l := u.current()
+		if got := l.symbolNames(); !slices.Equal(got, model) {
+			t.Fatalf("round %d: listing order has %d names, want %d", round, len(got), len(model))
+		}
+		var sorted []string
+		for s := range l.sorted.all {
+			sorted = append(sorted, s.name)
+		}
+		if want := slices.Sorted(slices.Values(model)); !slices.Equal(sorted, want) {
+			t.Fatalf("round %d: sorted order is not the names sorted", round)
+		}
+		for _, cs := range []chunks{l.order, l.sorted} {
+			n := 0
+			for _, ch := range cs.c {
+				if len(ch) == 0 || len(ch) > chunkMax {
+					t.Fatalf("round %d: a chunk of %d symbols", round, len(ch))
+				}
+				n += len(ch)
+			}
+			if n != cs.n || n != len(model) {
+				t.Fatalf("round %d: chunks hold %d, count %d, want %d", round, n, cs.n, len(model))
+			}
+		}
+		for range 20 {
+			name := fmt.Sprintf("S%05d", r.IntN(20_000))
+			if got := u.lookup(name) != nil; got != listed[name] {
+				t.Fatalf("round %d: lookup(%s) found %v, want %v", round, name, got, listed[name])
+			}
+		}
+		prefix := fmt.Sprintf("S%03d", r.IntN(500))
+		got, more := l.search(prefix, 5)
+		var want []string
+		for _, n := range slices.Sorted(slices.Values(model)) {
+			if len(n) >= len(prefix) && n[:len(prefix)] == prefix {
+				want = append(want, n)
+			}
+		}
+		if !slices.Equal(got, want[:min(5, len(want))]) || more != (len(want) > 5) {
+			t.Fatalf("round %d: search(%s) = %v %v, want %v", round, prefix, got, more, want)
+		}
+	}
+}
+
+// TestUniverseChangeShares lists 1,000 symbols into 100,000 and checks
+// that the new listing shares most chunks with the old one, and the index
+// most buckets: the change costs what it changed.
+func TestUniverseChangeShares(t *testing.T) {
+	u := newUniverse()
+	u.add(symbolsNamed("OPT%06d", 100_000))
+	old := u.current()
+	var oldBuckets [nameBuckets]*[]nameEntry
+	for i := range u.index {
+		oldBuckets[i] = u.index[i].Load()
+	}
+	u.list(symbolsNamed("NEW%03d", 100))
+	l := u.current()
+	n := 0
+	seen := map[**symbol]bool{}
+	for _, ch := range old.order.c {
+		seen[&ch[0]] = true
+	}
+	for _, ch := range l.order.c {
+		if seen[&ch[0]] {
+			n++
+		}
+	}
+	if n < len(old.order.c)-1 {
+		t.Errorf("listing order: %d of %d chunks shared after appending 100, want all but the last", n, len(old.order.c))
+	}
+	clear(seen)
+	for _, ch := range old.sorted.c {
+		seen[&ch[0]] = true
+	}
+	n = 0
+	for _, ch := range l.sorted.c {
+		if seen[&ch[0]] {
+			n++
+		}
+	}
+	if n < len(old.sorted.c)-1 { // NEW… sorts before OPT…: one chunk takes them
+		t.Errorf("sorted order: %d of %d chunks shared after adding 100, want all but one", n, len(old.sorted.c))
+	}
+	changed := 0
+	for i := range u.index {
+		if u.index[i].Load() != oldBuckets[i] {
+			changed++
+		}
+	}
+	if changed > 100 {
+		t.Errorf("%d index buckets copied for 100 symbols", changed)
+	}
+	if st := u.changeList.snapshot(); st.Counts[len(st.Counts)-1] != 0 || st.Sum <= 0 {
+		t.Errorf("list histogram %v: want the one change counted in a bounded bucket", st)
+	}
+}
