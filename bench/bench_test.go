@@ -165,7 +165,7 @@ func workerResult(t *testing.T, seconds int, lat map[int][]int64, jumps int64) *
 	for i := range cpu {
 		cpu[i] = float64(i) * 0.5
 	}
-	return &load.Result{Series: wire, CPU: cpu, Cores: 2, Busy: make([]float64, seconds), PerSymbol: []load.SymbolCounters{{Ticks: 1}}}
+	return &load.Result{Series: wire, CPU: cpu, Cores: 2, Busy: make([]float64, seconds), PerSymbol: []load.SymbolCount{{Index: 0, SymbolCounters: load.SymbolCounters{Ticks: 1}}}}
 }
 
 // TestMergeWorkerResults checks the coordinator's merge of two workers and
@@ -306,23 +306,10 @@ func TestHostileEndToEnd(t *testing.T) {
 	}
 	srv := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 200, Symbols: 3, Steady: true}, DrainWindow: -1})
 	dir := t.TempDir()
-	c, err := parseFlags([]string{
+	rep, _ := runLogged(t, runHostile,
 		"-scenario", "hostile", "-url", srv.WS, "-attacks", "idle-http,reply-flood", "-attack-conns", "2",
 		"-conns", "4", "-k", "2", "-dist", "uniform", "-warmup", "0s", "-quiet", "1s", "-duration", "1s", "-recover", "0s",
-		"-settle", "0s", "-out", filepath.Join(dir, "h.json"), "-svg", filepath.Join(dir, "h.svg"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := runHostile(context.Background(), c, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	if err := rep.write(c, &out); err != nil {
-		t.Fatal(err)
-	}
-	t.Log(out.String())
+		"-settle", "0s", "-out", filepath.Join(dir, "h.json"), "-svg", filepath.Join(dir, "h.svg"))
 	if rep.Readers.Connect.Established != 4 || rep.Readers.Quiet.Count == 0 {
 		t.Errorf("readers: %d established, %d quiet ticks; want 4 and some", rep.Readers.Connect.Established, rep.Readers.Quiet.Count)
 	}
@@ -361,5 +348,195 @@ func TestHostileEndToEnd(t *testing.T) {
 	}
 	if svg, err := os.ReadFile(filepath.Join(dir, "h.svg")); err != nil || !strings.Contains(string(svg), "reply-flood") {
 		t.Errorf("SVG not written with the attack bands: %v", err)
+	}
+}
+
+// runLogged parses args, makes the run with runner, logs its summary and
+// returns the result and the summary.
+func runLogged[R result](t *testing.T, runner func(context.Context, *config, io.Writer) (R, error), args ...string) (R, string) {
+	t.Helper()
+	c, err := parseFlags(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runner(context.Background(), c, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := rep.write(c, &out); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(out.String())
+	return rep, out.String()
+}
+
+func TestUniverseFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-scenario", "universe", "-conns", "50"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.conns != 50 || c.k != 10 || c.kMax != 1000 || c.dist != "zipf" || c.feedUniverse != 100000 || !c.watchListings || !c.serverSeries || !c.feedQuotesOnly {
+		t.Errorf("universe defaults: %+v", c)
+	}
+	if got := strings.Join(c.spawnArgs(), " "); got != "-rate 100 -universe 100000 -universe-day 10s -quotes-only" {
+		t.Errorf("spawn args %q", got)
+	}
+	for _, bad := range [][]string{
+		{"-k", "10", "-k-max", "5"},
+		{"-max-rate", "0.01"}, {"-max-rate", "2000"}, {"-max-rate", "1", "-query"},
+		{"-feed-universe", "1000", "-feed-symbols", "5"},
+		{"-compare-k", "1"}, {"-compare-k", "1,x"}, {"-compare-k", "1,10", "-repeat", "0"},
+		{"-compare-k", "1,1000", "-feed-universe", "1000"}, {"-compare-k", "1,10", "-k-max", "20"},
+	} {
+		if _, err := parseFlags(bad); err == nil {
+			t.Errorf("parseFlags(%q) = nil error, want error", bad)
+		}
+	}
+}
+
+// TestArmConfig checks that every K of -compare-k gets a server of
+// exactly K symbols, steady and quotes only, all of them subscribed.
+func TestArmConfig(t *testing.T) {
+	c, err := parseFlags([]string{"-spawn", "-compare-k", "1,1000", "-feed-rate", "100", "-conns", "300", "-k", "7", "-dist", "zipf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[int]string{
+		1:    "-rate 100 -symbols 1 -steady -quotes-only",
+		100:  "-rate 100 -symbols 100 -steady -quotes-only",
+		1000: "-rate 100 -steady -universe 1000 -quotes-only",
+	} {
+		a := c.armConfig(k)
+		if wantWarmup := max(5*time.Second, time.Duration(k/100)*time.Second); a.warmup != wantWarmup {
+			t.Errorf("armConfig(%d): warm-up %v, want %v (every symbol updated before the window)", k, a.warmup, wantWarmup)
+		}
+		if got := strings.Join(a.spawnArgs(), " "); got != want || a.k != k || a.dist != "same" || a.conns != 300 || a.compareK != "" {
+			t.Errorf("armConfig(%d): args %q k %d dist %s conns %d; want %q, k %d, same, 300", k, got, a.k, a.dist, a.conns, want, k)
+		}
+	}
+	if m := median([]float64{3, 1, 2}); m != 2 {
+		t.Errorf("median(3,1,2) = %v", m)
+	}
+	if m := median([]float64{4, 1, 2, 3}); m != 2.5 {
+		t.Errorf("median(4,1,2,3) = %v", m)
+	}
+}
+
+// TestUniverseEndToEnd runs the universe scenario tiny against an
+// in-process tickerd whose simulated universe lists and expires options
+// every second: the probe sees the changes, the readers get delisted
+// notices and nothing after them, and the window is split into seconds
+// with changes and without.
+func TestUniverseEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	srv := apptest.Start(t, tickerd.Config{Sim: sim.Config{Universe: 3000, DayLength: time.Second, Rate: 300, QuotesOnly: true, Seed: 1}})
+	dir := t.TempDir()
+	rep, _ := runLogged(t, run,
+		"-scenario", "universe", "-url", srv.WS, "-conns", "30", "-k", "5", "-k-max", "300", "-dist", "uniform",
+		"-warmup", "1s", "-duration", "4s", "-settle", "1s", "-out", filepath.Join(dir, "u.json"), "-svg", filepath.Join(dir, "u.svg"))
+	u := rep.Universe
+	if u == nil {
+		t.Fatal("no universe section")
+	}
+	if rep.Settings.Universe != 3000 || u.Probe.Symbols != 3000 || u.RSSNoClients <= 0 || u.HeapNoClients <= 0 {
+		t.Errorf("universe %d, probe saw %d symbols, RSS %d heap %v; want 3000, 3000 and memory", rep.Settings.Universe, u.Probe.Symbols, u.RSSNoClients, u.HeapNoClients)
+	}
+	if len(u.Probe.Changes) < 2 || u.Listed == 0 || u.Delisted == 0 || u.Probe.Notices == 0 || u.Probe.Err != "" {
+		t.Errorf("probe = %+v, want two changes or more, symbols listed and delisted, notices", u.Probe)
+	}
+	for _, ch := range u.Probe.Changes {
+		if ch.Span() <= 0 || ch.Span() > 2*time.Second || ch.Listed != ch.Delisted {
+			t.Errorf("change %+v: want a span under 2 s, as many listed as delisted (the simulated universe keeps its size)", ch)
+		}
+	}
+	if len(u.PerThousand) != len(u.Probe.Changes) {
+		t.Errorf("%d per-1,000 figures for %d changes", len(u.PerThousand), len(u.Probe.Changes))
+	}
+	w := rep.Window
+	if w.Delisted == 0 || w.AfterDelisted != 0 || w.OutOfOrder != 0 || w.Duplicates != 0 || w.Unexpected != 0 {
+		t.Errorf("window %+v: want delisted notices, and no data after them nor disorder", w.Counters)
+	}
+	if len(u.During.Seconds)+len(u.Outside.Seconds) != 4 || len(u.During.Seconds) == 0 || u.During.Client.Count == 0 || u.During.ServerCount == 0 {
+		t.Errorf("during %+v outside %+v: want the 4 s split, ticks and server frames in the changing seconds", u.During, u.Outside)
+	}
+	if rep.Connect.Symbols < 30*5 || rep.Server.Subscriptions <= 0 {
+		t.Errorf("%d symbols subscribed, server %v subscriptions", rep.Connect.Symbols, rep.Server.Subscriptions)
+	}
+	if svg, err := os.ReadFile(filepath.Join(dir, "u.svg")); err != nil || !strings.Contains(string(svg), "listing") || !strings.Contains(string(svg), "server p99") {
+		t.Errorf("SVG without the listing bands and the server's p99: %v", err)
+	}
+	var back report
+	b, err := os.ReadFile(filepath.Join(dir, "u.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil || back.Universe == nil || len(back.Universe.Probe.Changes) != len(u.Probe.Changes) {
+		t.Errorf("JSON result: %v, universe %+v", err, back.Universe)
+	}
+}
+
+// TestMaxRateEndToEnd subscribes at max_rate 5 to symbols that update
+// 50 times a second: every subscription is served 5 a second, the rest is
+// merged, and both the readers and the server count the merges.
+func TestMaxRateEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	addr := apptest.Serve(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 2, Steady: true, QuotesOnly: true}})
+	rep, out := runLogged(t, run,
+		"-scenario", "fan-out", "-url", "ws://"+addr+"/ws", "-conns", "10", "-k", "2", "-max-rate", "5",
+		"-warmup", "1s", "-duration", "3s", "-settle", "0s")
+	p := rep.Pace
+	if p == nil {
+		t.Fatal("no pace section")
+	}
+	if p.Subs != 20 || p.Over != 0 || p.Rate.Min < 4.5 || p.Rate.Max > 5.5 || p.Within < 18 {
+		t.Errorf("pace %+v: want 20 subscriptions at 5/s", p)
+	}
+	if w := rep.Window; w.Jumps == 0 || w.Merged == 0 || rep.Server.Merged <= 0 {
+		t.Errorf("readers saw %d jumps (%d merged), server merged %v: want merges on both sides", w.Jumps, w.Merged, rep.Server.Merged)
+	}
+	if !strings.Contains(out, "max_rate   20 subscriptions paced") {
+		t.Errorf("summary has no max_rate line")
+	}
+}
+
+// TestCompareEndToEnd runs -compare-k 1,3,200 tiny, each K against its
+// own in-process tickerd built from the run's feed settings (the
+// built-in symbols for 1 and 3, a universe of 200): the same delivered
+// rate in each, and a row per K.
+func TestCompareEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	var args [][]string
+	arm := func(ctx context.Context, a *config, log io.Writer) (*report, error) {
+		args = append(args, a.spawnArgs())
+		cfg := sim.Config{Rate: a.feedRate, Symbols: a.feedSymbols, Universe: a.feedUniverse, Steady: a.feedSteady, QuotesOnly: a.feedQuotesOnly}
+		a.spawn, a.urls = false, apptest.Start(t, tickerd.Config{Sim: cfg}).WS
+		return run(ctx, a, log)
+	}
+	compare := func(ctx context.Context, c *config, log io.Writer) (*compareReport, error) {
+		return runCompare(ctx, c, log, arm)
+	}
+	cr, _ := runLogged(t, compare, "-spawn", "-compare-k", "1,3,200", "-conns", "10", "-feed-rate", "100",
+		"-warmup", "1s", "-duration", "2s", "-settle", "0s")
+	if len(args) != 3 || !slices.Contains(args[2], "-universe") {
+		t.Errorf("server args %q, want three runs, the last a universe", args)
+	}
+	if len(cr.Rows) != 3 || len(cr.Runs) != 3 {
+		t.Fatalf("%d rows of %d runs, want 3 of 3", len(cr.Rows), len(cr.Runs))
+	}
+	for _, r := range cr.Rows {
+		// 10 connections x 100 updates/s, each to every connection.
+		if r.Runs != 1 || r.MessagesPerSec < 800 || r.MessagesPerSec > 1200 || r.CPUPerMessageUS <= 0 || r.VsFirst <= 0 {
+			t.Errorf("row %+v: want 1 run of about 1,000 msg/s, with CPU per message", r)
+		}
+	}
+	if cr.Rows[0].VsFirst != 1 {
+		t.Errorf("first row vs first = %v, want 1", cr.Rows[0].VsFirst)
 	}
 }

@@ -11,7 +11,22 @@
 //	go run ./bench -url ws://127.0.0.1:8080/ws -conns 2000 -k 5 -dist zipf
 //
 // Scenarios: idle-memory, fan-out, market, slow-consumers, churn, burst,
-// hostile; each sets defaults that explicit flags override (-h lists them).
+// universe, hostile; each sets defaults that explicit flags override (-h
+// lists them). universe runs 100,000 simulated symbols whose options are
+// listed and expire every 10 s, watchlists of 10 to 1,000 symbols, and a
+// probe that times each change of the symbol list as a client sees it and
+// splits the quote path's p99 into the seconds with changes and without:
+//
+//	go run ./bench -scenario universe -spawn
+//
+// -max-rate R subscribes at max_rate R and reports each subscription's
+// delivered rate against it, and the value age; -compare-k runs the same
+// delivered rate with K symbols per connection for each K and compares
+// CPU per message:
+//
+//	go run ./bench -scenario fan-out -spawn -conns 1000 -feed-rate 100 -max-rate 1
+//	go run ./bench -spawn -compare-k 1,1000 -conns 1000 -feed-rate 100 -repeat 3
+//
 // hostile runs each attack of package attack (idle keep-alive HTTP, slow
 // headers, huge queries, partial frames, fragments, reply floods, pings,
 // stalled readers) in turn beside well-behaved readers, and reports the
@@ -45,6 +60,7 @@ import (
 
 	"github.com/tickerd/tickerd/bench/internal/attack"
 	"github.com/tickerd/tickerd/bench/internal/load"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 func main() {
@@ -110,6 +126,16 @@ func runScenario(ctx context.Context, c *config, log io.Writer) (result, error) 
 		}
 		return r, err
 	}
+	if c.compareK != "" {
+		if !c.spawn {
+			return nil, errors.New("-compare-k needs -spawn: each K runs its own server")
+		}
+		r, err := runCompare(ctx, c, log, run)
+		if r == nil {
+			return nil, err
+		}
+		return r, err
+	}
 	r, err := run(ctx, c, log)
 	if r == nil {
 		return nil, err
@@ -124,12 +150,18 @@ type config struct {
 	allowRemote bool
 
 	conns    int
-	k        int
+	k, kMax  int
 	dist     string
 	universe int
 	symbols  string
 	query    bool
 	seed     uint64
+	maxRate  float64
+
+	watchListings bool
+	serverSeries  bool
+	compareK      string
+	repeat        int
 
 	slow       float64
 	churnRate  float64
@@ -153,19 +185,22 @@ type config struct {
 
 	out, svg, label string
 
-	spawn         bool
-	nodes         int
-	serverBin     string
-	serverCPUs    string
-	serverGOMAX   int
-	serverArgs    string
-	feedRate      float64
-	feedSymbols   int
-	feedSteady    bool
-	serverPID     int
-	settle        time.Duration
-	command       string // the command line, for the report
-	explicitlySet map[string]bool
+	spawn          bool
+	nodes          int
+	serverBin      string
+	serverCPUs     string
+	serverGOMAX    int
+	serverArgs     string
+	feedRate       float64
+	feedSymbols    int
+	feedSteady     bool
+	feedUniverse   int
+	feedDay        time.Duration
+	feedQuotesOnly bool
+	serverPID      int
+	settle         time.Duration
+	command        string // the command line, for the report
+	explicitlySet  map[string]bool
 }
 
 // scenarios holds each scenario's flag defaults; explicit flags win.
@@ -182,6 +217,11 @@ var scenarios = map[string]map[string]string{
 	"churn": {"conns": "2000", "k": "5", "dist": "zipf", "feed-symbols": "100", "feed-steady": "true", "feed-rate": "1000", "churn-rate": "200", "churn-conc": "32", "warmup": "5s", "duration": "20s"},
 	// Market open: a bursty feed, and as many clients again log on at once.
 	"burst": {"conns": "5000", "burst-conns": "5000", "burst-at": "10s", "k": "10", "dist": "zipf", "feed-symbols": "100", "feed-steady": "false", "feed-rate": "2000", "warmup": "5s", "duration": "25s"},
+	// A large universe changing while it runs: 100,000 symbols, options
+	// listed and expired every simulated day (10 s), watchlists of 10 to
+	// 1,000 symbols, the symbol list watched for each change.
+	"universe": {"conns": "10000", "k": "10", "k-max": "1000", "dist": "zipf", "feed-universe": "100000", "feed-day": "10s",
+		"feed-quotes-only": "true", "feed-rate": "100", "watch-listings": "true", "server-series": "true", "warmup": "5s", "duration": "30s"},
 	// Each attack class of issue 13 in turn beside well-behaved readers;
 	// -duration is each attack's window.
 	"hostile": {"conns": "500", "k": "10", "dist": "zipf", "feed-symbols": "100", "feed-steady": "true", "feed-rate": "1000", "warmup": "3s", "duration": "10s"},
@@ -190,17 +230,23 @@ var scenarios = map[string]map[string]string{
 func parseFlags(args []string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&c.scenario, "scenario", "fan-out", "scenario: idle-memory, fan-out, market, slow-consumers, churn, burst, hostile")
+	fs.StringVar(&c.scenario, "scenario", "fan-out", "scenario: idle-memory, fan-out, market, slow-consumers, churn, burst, universe, hostile")
 	fs.StringVar(&c.urls, "url", "ws://127.0.0.1:8080/ws", "tickerd WebSocket URL(s), comma-separated; ignored with -spawn")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow non-loopback targets")
 
 	fs.IntVar(&c.conns, "conns", 1000, "connections")
 	fs.IntVar(&c.k, "k", 1, "symbols per connection")
+	fs.IntVar(&c.kMax, "k-max", 0, "above -k: each connection takes -k to -k-max symbols, the count drawn log-uniformly")
 	fs.StringVar(&c.dist, "dist", "same", "symbol choice: same (first K), uniform, zipf (skewed like watchlists)")
 	fs.IntVar(&c.universe, "universe", 0, "choose from the first N of the server's symbols (0: all)")
 	fs.StringVar(&c.symbols, "symbols", "", "comma-separated symbol universe instead of GET /api/symbols")
 	fs.BoolVar(&c.query, "query", false, "subscribe with /ws?symbols= instead of a subscribe message")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed for the symbol choice")
+	fs.Float64Var(&c.maxRate, "max-rate", 0, "subscribe with this max_rate (updates/s per symbol, 0.1..1000); the report gives each subscription's delivered rate against it (0: none)")
+	fs.BoolVar(&c.watchListings, "watch-listings", false, "watch the server's symbol list during the run: each change's span, symbols listed and delisted, and the quote path's p99 during changes and outside them")
+	fs.BoolVar(&c.serverSeries, "server-series", false, "scrape /metrics every second for the server's tick-to-write percentiles per second (costs the server a scrape a second)")
+	fs.StringVar(&c.compareK, "compare-k", "", "with -spawn: one run per K in this comma-separated list (e.g. 1,1000), each against a server of exactly K symbols at -feed-rate, steady, quotes only, every connection subscribed to all K: the same delivered rate, and CPU per message compared")
+	fs.IntVar(&c.repeat, "repeat", 1, "with -compare-k: run the list this many times, interleaved")
 
 	fs.Float64Var(&c.slow, "slow", 0, "fraction of connections that subscribe and then never read")
 	fs.Float64Var(&c.churnRate, "churn-rate", 0, "connect/subscribe/unsubscribe/close cycles per second during the run")
@@ -241,6 +287,9 @@ func parseFlags(args []string) (*config, error) {
 	fs.Float64Var(&c.feedRate, "feed-rate", 1000, "with -spawn: tickerd -rate (updates/s in all)")
 	fs.IntVar(&c.feedSymbols, "feed-symbols", 0, "with -spawn: tickerd -symbols (0: all)")
 	fs.BoolVar(&c.feedSteady, "feed-steady", false, "with -spawn: tickerd -steady")
+	fs.IntVar(&c.feedUniverse, "feed-universe", 0, "with -spawn: tickerd -universe (a simulated universe of N symbols, options listed and expired each simulated day)")
+	fs.DurationVar(&c.feedDay, "feed-day", 0, "with -spawn and -feed-universe: tickerd -universe-day (0: tickerd's default)")
+	fs.BoolVar(&c.feedQuotesOnly, "feed-quotes-only", false, "with -spawn: tickerd -quotes-only")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "PID of a local tickerd to sample (default: found from the listening port)")
 	fs.DurationVar(&c.settle, "settle", 2*time.Second, "pause before sampling the server's baseline and after connecting")
 
@@ -287,6 +336,19 @@ func (c *config) validate() error {
 		return errors.New("-churn-rate and -burst-conns must be 0 or more")
 	case c.burstConns > 0 && (c.burstAt < 0 || c.burstAt >= c.duration):
 		return errors.New("-burst-at must fall inside the measurement window")
+	case c.kMax != 0 && c.kMax < c.k:
+		return errors.New("-k-max must be 0 or at least -k")
+	case c.maxRate != 0 && (c.maxRate < protocol.MinMaxRate || c.maxRate > protocol.MaxMaxRate):
+		return fmt.Errorf("-max-rate must be 0 or in %v..%v", protocol.MinMaxRate, protocol.MaxMaxRate)
+	case c.maxRate != 0 && c.query:
+		return errors.New("-max-rate needs a subscribe message: not with -query")
+	case c.feedUniverse != 0 && c.feedSymbols != 0:
+		return errors.New("-feed-universe and -feed-symbols cannot both be set")
+	}
+	if c.compareK != "" {
+		if err := c.validateCompare(); err != nil {
+			return err
+		}
 	}
 	if c.scenario == "hostile" {
 		if err := c.validateHostile(); err != nil {
@@ -354,6 +416,15 @@ func (c *config) spawnArgs() []string {
 	}
 	if c.feedSteady {
 		args = append(args, "-steady")
+	}
+	if c.feedUniverse > 0 {
+		args = append(args, "-universe", fmt.Sprint(c.feedUniverse))
+		if c.feedDay > 0 {
+			args = append(args, "-universe-day", c.feedDay.String())
+		}
+	}
+	if c.feedQuotesOnly {
+		args = append(args, "-quotes-only")
 	}
 	return append(args, strings.Fields(c.serverArgs)...)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,22 +30,31 @@ type report struct {
 	Machine  machine   `json:"machine"`
 	Settings settings  `json:"settings"`
 
-	Connect   connectSummary   `json:"connect"`
-	Window    windowSummary    `json:"window"`
-	Server    serverSummary    `json:"server"`
-	Generator generatorSummary `json:"generator"`
-	Slow      *load.SlowReport `json:"slow,omitempty"`
-	Churn     *churnSummary    `json:"churn,omitempty"`
-	Burst     *connectSummary  `json:"burst,omitempty"`
-	Cores     []coreSummary    `json:"cores,omitempty"` // every CPU of the machine over the window
-	Series    []seriesPoint    `json:"series"`
-	Suspect   []string         `json:"suspect,omitempty"`
-	Lost      map[string]int   `json:"lost,omitempty"` // connections lost during the run, by cause
-	Open      int              `json:"open_at_end"`
-	PerSymbol []symbolSummary  `json:"per_symbol,omitempty"`
-	universe  []string
-	pids      []int // per target; 0 = not local
+	Connect   connectSummary    `json:"connect"`
+	Window    windowSummary     `json:"window"`
+	Server    serverSummary     `json:"server"`
+	Generator generatorSummary  `json:"generator"`
+	Pace      *load.PaceSummary `json:"pace,omitempty"`     // with -max-rate
+	Universe  *universeSummary  `json:"universe,omitempty"` // with -watch-listings
+	Slow      *load.SlowReport  `json:"slow,omitempty"`
+	Churn     *churnSummary     `json:"churn,omitempty"`
+	Burst     *connectSummary   `json:"burst,omitempty"`
+	Cores     []coreSummary     `json:"cores,omitempty"` // every CPU of the machine over the window
+	Series    []seriesPoint     `json:"series"`
+	Suspect   []string          `json:"suspect,omitempty"`
+	Lost      map[string]int    `json:"lost,omitempty"` // connections lost during the run, by cause
+	Open      int               `json:"open_at_end"`
+	PerSymbol []symbolSummary   `json:"per_symbol,omitempty"`
+	// PerSymbolOmitted counts the symbols left out of PerSymbol: above
+	// maxPerSymbol, only the busiest and any with a disorder are kept.
+	PerSymbolOmitted int `json:"per_symbol_omitted,omitempty"`
+	universe         []string
+	pids             []int        // per target; 0 = not local
+	series           stats.Series // the merged per-second series, for setUniverse
 }
+
+// maxPerSymbol bounds the per-symbol entries of a result.
+const maxPerSymbol = 1000
 
 type machine struct {
 	CPU    string `json:"cpu"`
@@ -57,7 +67,9 @@ type machine struct {
 type settings struct {
 	Conns       int      `json:"conns"`
 	K           int      `json:"k"`
+	KMax        int      `json:"k_max,omitempty"`
 	Dist        string   `json:"dist"`
+	MaxRate     float64  `json:"max_rate,omitempty"`
 	Universe    int      `json:"universe"`
 	Slow        float64  `json:"slow,omitempty"`
 	ChurnRate   float64  `json:"churn_rate,omitempty"`
@@ -79,6 +91,7 @@ type connectSummary struct {
 	Attempted   int               `json:"attempted"`
 	Established int               `json:"established"`
 	Slow        int               `json:"slow,omitempty"`
+	Symbols     int64             `json:"symbols"` // subscribed, in all
 	Failures    map[string]int    `json:"failures,omitempty"`
 	Seconds     float64           `json:"seconds"`
 	PerSecond   float64           `json:"per_second"`
@@ -97,6 +110,7 @@ type nodeSummary struct {
 	URL              string  `json:"url"`
 	PID              int     `json:"pid,omitempty"`
 	RSSBefore        int64   `json:"rss_before_bytes"`
+	HeapBefore       float64 `json:"heap_before_bytes"` // Go heap in use; -1: unknown (no /metrics)
 	RSSConnected     int64   `json:"rss_connected_bytes"`
 	RSSEnd           int64   `json:"rss_end_bytes"`
 	Threads          int     `json:"threads"`
@@ -113,6 +127,15 @@ type serverSummary struct {
 	CPUPercent      float64       `json:"cpu_percent"`        // of one core
 	CPUPerMessageUS float64       `json:"cpu_per_message_us"` // server CPU / messages received in the window
 	Goroutines      float64       `json:"goroutines_end"`     // -1: unknown (no /metrics)
+	// IdleCPUPercent is the servers' CPU before any client connected: the
+	// feed alone. CPUPerMessageNetUS leaves it out of CPUPerMessageUS.
+	IdleCPUPercent     float64 `json:"idle_cpu_percent"`
+	CPUPerMessageNetUS float64 `json:"cpu_per_message_net_us"`
+	// From /metrics over the window (-1: not exported): updates the hub
+	// merged (tickerd_merged_updates_total) and data frames per write.
+	Merged         float64 `json:"merged"`
+	FramesPerWrite float64 `json:"frames_per_write"`
+	Subscriptions  float64 `json:"subscriptions"` // tickerd_subscriptions once connected; -1: unknown
 }
 
 type generatorSummary struct {
@@ -151,6 +174,7 @@ type seriesPoint struct {
 	Messages   int64     `json:"messages"`
 	Ticks      int64     `json:"ticks"`
 	Merged     int64     `json:"merged"`
+	Delisted   int64     `json:"delisted,omitempty"`
 	P50        float64   `json:"p50_ms"`
 	P90        float64   `json:"p90_ms"`
 	P99        float64   `json:"p99_ms"`
@@ -158,6 +182,7 @@ type seriesPoint struct {
 	Max        float64   `json:"max_ms"`
 	ServerCPU  float64   `json:"server_cpu_percent"`
 	ServerRSS  int64     `json:"server_rss_bytes"`
+	ServerP99  float64   `json:"server_p99_ms,omitempty"` // tick-to-write, bucket bound (-server-series)
 	GenCPU     float64   `json:"generator_cpu_percent"`
 	ReaderBusy float64   `json:"reader_busy"`
 	CoreBusy   []float64 `json:"core_busy_percent,omitempty"`
@@ -174,7 +199,7 @@ func newReport(c *config, nodes []*node, universe []string) *report {
 		Machine:  machineInfo(),
 		universe: universe,
 		Settings: settings{
-			Conns: c.conns, K: c.k, Dist: c.dist, Universe: len(universe), Slow: c.slow,
+			Conns: c.conns, K: c.k, KMax: c.kMax, Dist: c.dist, MaxRate: c.maxRate, Universe: len(universe), Slow: c.slow,
 			ChurnRate: c.churnRate, BurstConns: c.burstConns,
 			Warmup: int(c.warmup / time.Second), Duration: int(c.duration / time.Second),
 			Spawned: c.spawn, CPUs: c.cpus, SrcIPs: c.srcIPs,
@@ -235,6 +260,7 @@ func mergeConnect(reps []*load.ConnectReport, wall time.Duration) (connectSummar
 		s.Attempted += r.Attempted
 		s.Established += r.Established
 		s.Slow += r.Slow
+		s.Symbols += r.Symbols
 		for k, v := range r.Failures {
 			s.Failures[k] += v
 		}
@@ -266,8 +292,9 @@ func (r *report) setConnect(reps []*load.ConnectReport, wall time.Duration) {
 
 // setResults merges the workers' results and the server samples.
 func (r *report) setResults(results []*load.Result, base, connected []serverSample, samples [][]serverSample, from, seconds int) error {
-	var series stats.Series
+	series := &r.series
 	perSym := make([]load.SymbolCounters, len(r.universe))
+	var paces []*load.PaceReport
 	r.Lost = map[string]int{}
 	genCPU := make([]float64, seconds+1)
 	genOK := true
@@ -280,11 +307,12 @@ func (r *report) setResults(results []*load.Result, base, connected []serverSamp
 		if err := series.AddWire(res.Series); err != nil {
 			return err
 		}
-		for i := range res.PerSymbol {
-			if i < len(perSym) {
-				perSym[i].Add(res.PerSymbol[i])
+		for _, ps := range res.PerSymbol {
+			if ps.Index >= 0 && ps.Index < len(perSym) {
+				perSym[ps.Index].Add(ps.SymbolCounters)
 			}
 		}
+		paces = append(paces, res.Pace)
 		for k, v := range res.Lost {
 			r.Lost[k] += v
 		}
@@ -331,10 +359,9 @@ func (r *report) setResults(results []*load.Result, base, connected []serverSamp
 	win := float64(seconds - from)
 	r.Window = windowSummary{Seconds: seconds - from, Counters: c, Latency: stats.Summarize(h),
 		MessagesPerSec: float64(c.Messages()) / win, TicksPerSec: float64(c.Ticks) / win}
-	for i, pc := range perSym {
-		if pc != (load.SymbolCounters{}) {
-			r.PerSymbol = append(r.PerSymbol, symbolSummary{Symbol: r.universe[i], SymbolCounters: pc})
-		}
+	r.setPerSymbol(perSym)
+	if r.Pace, err = load.MergePace(paces); err != nil {
+		return err
 	}
 
 	// The servers.
@@ -344,7 +371,7 @@ func (r *report) setResults(results []*load.Result, base, connected []serverSamp
 	var rssDelta float64
 	for i := range base {
 		ns := nodeSummary{URL: r.Settings.Targets[i], PID: r.pids[i], RSSBefore: base[i].rss, RSSConnected: connected[i].rss,
-			GoroutinesBefore: base[i].goroutines}
+			GoroutinesBefore: base[i].goroutines, HeapBefore: base[i].heap}
 		sm := samples[i]
 		if len(sm) == seconds+1 && base[i].ok && sm[from].ok && sm[seconds].ok {
 			ns.RSSEnd = sm[seconds].rss
@@ -371,8 +398,11 @@ func (r *report) setResults(results []*load.Result, base, connected []serverSamp
 		}
 		if m := c.Messages(); m > 0 {
 			sv.CPUPerMessageUS = sv.CPUSeconds / float64(m) * 1e6
+			net := max(sv.CPUSeconds-sv.IdleCPUPercent/100*win, 0)
+			sv.CPUPerMessageNetUS = net / float64(m) * 1e6
 		}
 	}
+	sv.Merged, sv.FramesPerWrite, sv.Subscriptions = hubCounters(samples, connected, from, seconds)
 
 	// The generator.
 	g := &r.Generator
@@ -403,8 +433,11 @@ func (r *report) setResults(results []*load.Result, base, connected []serverSamp
 	for s := range seconds {
 		sc, sh := series.At(s)
 		p := stats.Summarize(sh)
-		pt := seriesPoint{T: s, Messages: sc.Messages(), Ticks: sc.Ticks, Merged: sc.Merged,
+		pt := seriesPoint{T: s, Messages: sc.Messages(), Ticks: sc.Ticks, Merged: sc.Merged, Delisted: sc.Delisted,
 			P50: p.P50, P90: p.P90, P99: p.P99, P999: p.P999, Max: p.Max, ReaderBusy: busy[s]}
+		if q, _, ok := serverLatency(samples, []int{s}).Quantile(0.99); ok {
+			pt.ServerP99 = 1000 * q
+		}
 		for i := range samples {
 			if sm := samples[i]; len(sm) > s+1 && sm[s].ok && sm[s+1].ok {
 				pt.ServerCPU += 100 * (sm[s+1].cpu - sm[s].cpu)
@@ -462,6 +495,95 @@ func (r *report) setResults(results []*load.Result, base, connected []serverSamp
 		r.Suspect = append(r.Suspect, fmt.Sprintf("%d tick(s) had ts after the receive time", c.Negative))
 	}
 	return nil
+}
+
+// setIdle notes the servers' CPU use over d before any client connected:
+// what the feed costs alone.
+func (r *report) setIdle(pre, base []serverSample, d time.Duration) {
+	var cpu float64
+	ok := d > 0
+	for i := range pre {
+		ok = ok && pre[i].ok && base[i].ok
+		cpu += base[i].cpu - pre[i].cpu
+	}
+	if ok {
+		r.Server.IdleCPUPercent = 100 * cpu / d.Seconds()
+	}
+}
+
+// setPerSymbol keeps the per-symbol counters with a count: all of them up
+// to maxPerSymbol, else the busiest and those with a disorder.
+func (r *report) setPerSymbol(perSym []load.SymbolCounters) {
+	var all []symbolSummary
+	for i, pc := range perSym {
+		if pc != (load.SymbolCounters{}) {
+			all = append(all, symbolSummary{Symbol: r.universe[i], SymbolCounters: pc})
+		}
+	}
+	if len(all) > maxPerSymbol {
+		slices.SortStableFunc(all, func(a, b symbolSummary) int {
+			ba, bb := a.OutOfOrder+a.Duplicates > 0, b.OutOfOrder+b.Duplicates > 0
+			switch {
+			case ba != bb && ba:
+				return -1
+			case ba != bb:
+				return 1
+			}
+			return cmp.Compare(b.Ticks, a.Ticks)
+		})
+		r.PerSymbolOmitted = len(all) - maxPerSymbol
+		all = all[:maxPerSymbol]
+	}
+	r.PerSymbol = all
+}
+
+// hubCounters returns, over the window, the updates the hub merged and
+// its data frames per write, and its subscriptions once connected; -1
+// for each /metrics did not give.
+func hubCounters(samples [][]serverSample, connected []serverSample, from, seconds int) (merged, perWrite, subs float64) {
+	merged, perWrite, subs = 0, -1, 0
+	var msgs, writes float64
+	for i, sm := range samples {
+		if subs >= 0 && connected[i].subs >= 0 {
+			subs += connected[i].subs
+		} else {
+			subs = -1
+		}
+		if merged < 0 || len(sm) != seconds+1 {
+			merged = -1
+			continue
+		}
+		a, b := sm[from], sm[seconds]
+		if a.merged < 0 || b.merged < 0 || a.msgs < 0 || b.msgs < 0 || a.writes < 0 || b.writes < 0 {
+			merged = -1
+			continue
+		}
+		merged += b.merged - a.merged
+		msgs += b.msgs - a.msgs
+		writes += b.writes - a.writes
+	}
+	if merged >= 0 && writes > 0 {
+		perWrite = msgs / writes
+	}
+	return merged, perWrite, subs
+}
+
+// serverLatency returns the server's tick-to-write observations during
+// the given seconds of the run, over every node; empty when they were not
+// scraped (-server-series).
+func serverLatency(samples [][]serverSample, secs []int) procstat.Buckets {
+	var all procstat.Buckets
+	for _, sm := range samples {
+		for _, s := range secs {
+			if s+1 >= len(sm) {
+				continue
+			}
+			if d, ok := sm[s+1].lat.Sub(sm[s].lat); ok {
+				all.Add(d)
+			}
+		}
+	}
+	return all
 }
 
 // setCores derives per-CPU use from per-second /proc/stat samples.

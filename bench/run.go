@@ -16,33 +16,54 @@ import (
 	"github.com/tickerd/tickerd/bench/internal/procstat"
 )
 
-// serverSample is one reading of one server.
+// serverSample is one reading of one server; -1 marks a counter of
+// /metrics that was not read.
 type serverSample struct {
 	ok         bool
 	cpu        float64 // seconds
 	rss        int64
 	threads    int
 	goroutines float64 // -1: unknown (no /metrics)
+	heap       float64 // Go heap in use, bytes
+	subs       float64 // tickerd_subscriptions
+	msgs       float64 // tickerd_messages_sent_total
+	merged     float64 // tickerd_merged_updates_total
+	writes     float64 // tickerd_writes_total
+	lat        procstat.Buckets
 }
 
+// sampleNode reads n's CPU, memory and threads from /proc (or /metrics
+// when it is not local), and with withMetrics the hub's counters too.
 func sampleNode(n *node, withMetrics bool) serverSample {
-	s := serverSample{goroutines: -1}
+	s := serverSample{goroutines: -1, heap: -1, subs: -1, msgs: -1, merged: -1, writes: -1}
 	if n.pid > 0 {
 		if ps, err := procstat.Read(n.pid); err == nil {
-			s = serverSample{ok: true, cpu: ps.CPUSeconds(), rss: ps.RSS, threads: ps.Threads, goroutines: -1}
+			s.ok, s.cpu, s.rss, s.threads = true, ps.CPUSeconds(), ps.RSS, ps.Threads
 		}
 	}
-	if withMetrics || (!s.ok && n.pid == 0) {
-		if m := fetchMetrics(n.http); m != nil {
-			if v, ok := m["go_goroutines"]; ok {
-				s.goroutines = v
-			}
-			if !s.ok {
-				if v, ok := m["process_cpu_seconds_total"]; ok {
-					s.cpu, s.ok = v, true
-					s.rss = int64(m["process_resident_memory_bytes"])
-				}
-			}
+	if !withMetrics && (s.ok || n.pid > 0) {
+		return s
+	}
+	m, lat := scrapeMetrics(n.http)
+	if m == nil {
+		return s
+	}
+	s.lat = lat
+	for _, f := range []struct {
+		dst  *float64
+		name string
+	}{
+		{&s.goroutines, "go_goroutines"}, {&s.heap, "go_memstats_heap_inuse_bytes"}, {&s.subs, "tickerd_subscriptions"},
+		{&s.msgs, "tickerd_messages_sent_total"}, {&s.merged, "tickerd_merged_updates_total"}, {&s.writes, "tickerd_writes_total"},
+	} {
+		if v, ok := m[f.name]; ok {
+			*f.dst = v
+		}
+	}
+	if !s.ok {
+		if v, ok := m["process_cpu_seconds_total"]; ok {
+			s.cpu, s.ok = v, true
+			s.rss = int64(m["process_resident_memory_bytes"])
 		}
 	}
 	return s
@@ -62,10 +83,10 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	}
 
 	nodes, stopNodes, err := openNodes(ctx, c, logf)
+	defer stopNodes()
 	if err != nil {
 		return nil, err
 	}
-	defer stopNodes()
 
 	universe, err := symbolUniverse(ctx, c, nodes[0])
 	if err != nil {
@@ -73,13 +94,14 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	}
 	rep := newReport(c, nodes, universe)
 
+	// The servers before any client: what the feed alone costs, and
+	// (after the settle) the baseline of memory.
+	pre, preAt := sampleNodes(nodes, false), time.Now()
 	if c.settle > 0 {
 		sleep(ctx, c.settle)
 	}
-	base := make([]serverSample, len(nodes))
-	for i, n := range nodes {
-		base[i] = sampleNode(n, true)
-	}
+	base, baseAt := sampleNodes(nodes, true), time.Now()
+	rep.setIdle(pre, base, baseAt.Sub(preAt))
 
 	workers, conns, took, err := connectWorkers(c, nodes, universe, logf)
 	defer killWorkers(&workers) // the ones left at return: after an error
@@ -94,20 +116,26 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	if c.settle > 0 {
 		sleep(ctx, c.settle)
 	}
-	connected := make([]serverSample, len(nodes))
-	for i, n := range nodes {
-		connected[i] = sampleNode(n, true)
-	}
+	connected := sampleNodes(nodes, true)
 
 	seconds := int((c.warmup + c.duration) / time.Second)
 	from := int(c.warmup / time.Second)
 	t0 := time.Now().Add(300 * time.Millisecond).Truncate(time.Millisecond)
+	var probe *listingProbe
+	if c.watchListings {
+		if probe, err = startProbe(ctx, nodes[0].url, c.seed, logf); err != nil {
+			return nil, fmt.Errorf("watch listings: %w", err)
+		}
+		defer probe.stop()
+	}
 	if err := startRun(workers, load.Command{Op: "start", T0: t0.UnixNano(), Seconds: seconds, WindowFrom: from, WindowTo: seconds}); err != nil {
 		return nil, err
 	}
 	logf("running: %ds warm-up, %ds window", from, seconds-from)
 
-	// Sample the servers at every second boundary of the run.
+	// Sample the servers at every second boundary of the run, with the
+	// hub's counters at the window's ends (every second with
+	// -server-series).
 	samples := make([][]serverSample, len(nodes))
 	var cpus [][]procstat.CPUTimes // machine CPUs, per second
 	var swg sync.WaitGroup
@@ -119,7 +147,7 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 			ct, _ := procstat.ReadCPUs() // nil on error: the core figures are left out
 			cpus = append(cpus, ct)
 			for i, n := range nodes {
-				samples[i] = append(samples[i], sampleNode(n, s == seconds))
+				samples[i] = append(samples[i], sampleNode(n, c.serverSeries || s == from || s == seconds))
 			}
 		}
 	})
@@ -135,7 +163,21 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	if err := rep.setCores(cpus, from, seconds); err != nil {
 		return rep, err
 	}
+	if probe != nil {
+		if err := rep.setUniverse(probe.stop(), t0, samples, from, seconds); err != nil {
+			return rep, err
+		}
+	}
 	return rep, ctx.Err()
+}
+
+// sampleNodes samples every node.
+func sampleNodes(nodes []*node, withMetrics bool) []serverSample {
+	out := make([]serverSample, len(nodes))
+	for i, n := range nodes {
+		out[i] = sampleNode(n, withMetrics)
+	}
+	return out
 }
 
 // openNodes starts the servers of a -spawn run, or parses -url; stop ends
@@ -209,7 +251,8 @@ func startWorkers(c *config, nodes []*node, universe []string) ([]*workerProc, e
 	for i := range nw {
 		p := load.Plan{
 			Worker: i, Targets: targets, First: first, Count: sizes[i], SrcIPs: src,
-			Symbols: universe, K: c.k, Dist: c.dist, Seed: c.seed, Query: c.query, Slow: c.slow,
+			Symbols: universe, K: c.k, KMax: c.kMax, Dist: c.dist, Seed: c.seed, Query: c.query, Slow: c.slow,
+			Sub:     load.Subscription{MaxRate: c.maxRate},
 			Readers: c.readers, ReadEvery: c.readEvery, DialConcurrency: c.dialConc, ConnectRate: c.connectRate / float64(nw),
 			DialTimeout: c.dialTimeout, ConnectTimeout: c.connectTimeout,
 			Churn: load.ChurnPlan{Rate: float64(churn[i]) / 1000, Concurrency: max(1, c.churnConc/nw)},
@@ -234,7 +277,11 @@ func connectWorkers(c *config, nodes []*node, universe []string, logf func(strin
 	if err != nil {
 		return workers, nil, 0, err
 	}
-	logf("%d worker process(es) connecting %d connections (k=%d, %s over %d symbols)", len(workers), c.conns, c.k, c.dist, len(universe))
+	k := strconv.Itoa(c.k)
+	if c.kMax > c.k {
+		k += ".." + strconv.Itoa(c.kMax)
+	}
+	logf("%d worker process(es) connecting %d connections (k=%s, %s over %d symbols)", len(workers), c.conns, k, c.dist, len(universe))
 	start := time.Now()
 	var reps []*load.ConnectReport
 	for _, w := range workers {
@@ -284,7 +331,10 @@ func orAll(s string) string {
 }
 
 // symbolUniverse returns the symbols to choose from: -symbols, or the
-// server's, cut to -universe.
+// server's, cut to -universe. A server whose universe changes
+// (-feed-universe, -watch-listings) is asked until two answers a second
+// apart have as many symbols, so a simulated universe still listing its
+// first day is not cut short.
 func symbolUniverse(ctx context.Context, c *config, n *node) ([]string, error) {
 	var syms []string
 	if c.symbols != "" {
@@ -297,6 +347,16 @@ func symbolUniverse(ctx context.Context, c *config, n *node) ([]string, error) {
 		var err error
 		if syms, err = fetchSymbols(ctx, n.url, n.http); err != nil {
 			return nil, err
+		}
+		for stable := !(c.feedUniverse > 0 || c.watchListings); !stable; {
+			if !sleepUntil(ctx, time.Now().Add(time.Second)) {
+				return nil, ctx.Err()
+			}
+			again, err := fetchSymbols(ctx, n.url, n.http)
+			if err != nil {
+				return nil, err
+			}
+			stable, syms = len(again) == len(syms), again
 		}
 	}
 	if c.universe > 0 && c.universe < len(syms) {

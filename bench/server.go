@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -232,23 +233,40 @@ func listSymbols(ctx context.Context, wsURL string) ([]string, error) {
 // server holds no fd of ours between samples.
 var metricsClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
-// fetchMetrics reads the standard process series from /metrics; it returns
-// nil when the server has no /metrics.
+// fetchMetrics reads the standard process series and the hub's counters
+// from /metrics; it returns nil when the server has no /metrics.
 func fetchMetrics(base string) map[string]float64 {
+	m, _ := scrapeMetrics(base)
+	return m
+}
+
+// latencyMetric is the server's tick-to-write histogram: the quote path
+// from a tick's event time to its write to a client socket.
+const latencyMetric = "tickerd_tick_to_write_seconds"
+
+// scrapeMetrics is fetchMetrics plus the buckets of latencyMetric (empty
+// when the server has none).
+func scrapeMetrics(base string) (map[string]float64, procstat.Buckets) {
 	resp, err := metricsClient.Get(base + "/metrics")
 	if err != nil {
-		return nil
+		return nil, procstat.Buckets{}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil
+		return nil, procstat.Buckets{}
 	}
-	m, err := procstat.ParseMetrics(resp.Body, "go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total",
-		"process_open_fds", "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "tickerd_connections")
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return nil
+		return nil, procstat.Buckets{}
 	}
-	return m
+	m, err := procstat.ParseMetrics(bytes.NewReader(body), "go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total",
+		"process_open_fds", "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "tickerd_connections",
+		"tickerd_messages_sent_total", "tickerd_merged_updates_total", "tickerd_writes_total", "tickerd_subscriptions")
+	if err != nil {
+		return nil, procstat.Buckets{}
+	}
+	lat, _ := procstat.ParseHistogram(bytes.NewReader(body), latencyMetric) // a bad histogram only loses the server's percentiles
+	return m, lat
 }
 
 // parseTargets parses a comma-separated list of ws:// URLs and refuses

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/tickerd/tickerd/bench/internal/svgplot"
@@ -21,24 +22,59 @@ func (r *report) printSummary(w io.Writer) {
 	} else {
 		p("server     %s", strings.Join(s.Targets, ", "))
 	}
-	p("load       %d conns x %d symbols (%s of %d), warm-up %ds, window %ds, %d worker(s), generator cpus %s",
-		s.Conns, s.K, s.Dist, s.Universe, s.Warmup, s.Duration, r.Generator.Workers, orAll(s.CPUs))
+	k := fmt.Sprint(s.K)
+	if s.KMax > s.K {
+		k = fmt.Sprintf("%d..%d", s.K, s.KMax)
+	}
+	rate := ""
+	if s.MaxRate > 0 {
+		rate = fmt.Sprintf(" at max_rate %g/s", s.MaxRate)
+	}
+	p("load       %d conns x %s symbols (%s of %d)%s, warm-up %ds, window %ds, %d worker(s), generator cpus %s",
+		s.Conns, k, s.Dist, s.Universe, rate, s.Warmup, s.Duration, r.Generator.Workers, orAll(s.CPUs))
 	c := r.Connect
 	p("connect    %d/%d established in %.2fs (%.0f/s); per conn p50 %.2f ms p99 %.2f ms; failures %s",
 		c.Established, c.Attempted, c.Seconds, c.PerSecond, c.Latency.P50, c.Latency.P99, counts(c.Failures))
+	subs := ""
+	if v := r.Server.Subscriptions; v >= 0 {
+		subs = fmt.Sprintf("; server counts %.0f subscriptions", v)
+	}
+	p("watch      %d symbols subscribed in all (%.1f per conn)%s", c.Symbols, float64(c.Symbols)/float64(max(c.Established, 1)), subs)
 	win := r.Window
 	p("messages   %.0f msg/s (%.0f ticks/s), %d ticks + %d snapshots + %d other in %ds",
 		win.MessagesPerSec, win.TicksPerSec, win.Ticks, win.Snapshots, win.Other, win.Seconds)
-	p("sequence   %d jumps (%d updates merged), %d out-of-order, %d duplicates, %d unexpected, %d error replies",
-		win.Jumps, win.Merged, win.OutOfOrder, win.Duplicates, win.Unexpected, win.Errors)
+	p("sequence   %d out-of-order, %d duplicates, %d unexpected, %d error replies", win.OutOfOrder, win.Duplicates, win.Unexpected, win.Errors)
+	srvMerged := "not exported"
+	if v := r.Server.Merged; v >= 0 {
+		srvMerged = fmt.Sprintf("%.0f updates", v)
+	}
+	p("merges     %d seq jumps seen by the readers (%d updates merged); the server merged %s (tickerd_merged_updates_total)",
+		win.Jumps, win.Merged, srvMerged)
+	if win.Delisted > 0 || win.AfterDelisted > 0 {
+		p("delisted   %d notices (each the end of a subscription); %d data messages after a notice (must be 0)", win.Delisted, win.AfterDelisted)
+	}
 	l := win.Latency
 	p("latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (ts to receive, %d ticks)",
 		ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max), l.Count)
+	if pc := r.Pace; pc != nil {
+		p("max_rate   %d subscriptions paced (%d with under two messages): delivered/s min %.3g p1 %.3g p50 %.3g p99 %.3g max %.3g against %g",
+			pc.Subs, pc.Few, pc.Rate.Min, pc.Rate.P1, pc.Rate.P50, pc.Rate.P99, pc.Rate.Max, s.MaxRate)
+		p("           delivered / min(max_rate, offered): p1 %.3f p50 %.3f p99 %.3f; %d within ±10%%, %d over max_rate by >10%%; between messages p50 %s p99 %s max %s",
+			pc.Ratio.P1, pc.Ratio.P50, pc.Ratio.P99, pc.Within, pc.Over, ms(pc.Interval.P50), ms(pc.Interval.P99), ms(pc.Interval.Max))
+		p("           value age (receive - ts) p50 %s p99 %s p99.9 %s max %s; bound 1/max_rate + a pass = %s + a pass",
+			ms(l.P50), ms(l.P99), ms(l.P999), ms(l.Max), ms(1000/s.MaxRate))
+	}
 	sv := r.Server
 	if sv.Measured {
 		p("server     RSS %s -> %s (%s per conn), CPU %.1f%% of a core, %.2f µs CPU per message, %s goroutines, %d threads",
 			mib(sumRSS(sv.Nodes, true)), mib(sumRSS(sv.Nodes, false)), bytesH(sv.RSSPerConn), sv.CPUPercent, sv.CPUPerMessageUS,
 			goroutines(sv.Goroutines), sumThreads(sv.Nodes))
+		fpw := "?"
+		if sv.FramesPerWrite > 0 {
+			fpw = fmt.Sprintf("%.2f", sv.FramesPerWrite)
+		}
+		p("           feed alone (before clients) %.1f%% of a core; %.2f µs CPU per message without it; %s frames per write",
+			sv.IdleCPUPercent, sv.CPUPerMessageNetUS, fpw)
 	} else {
 		p("server     not measured (not local and no /metrics)")
 	}
@@ -67,6 +103,9 @@ func (r *report) printSummary(w io.Writer) {
 	if b := r.Burst; b != nil {
 		p("burst      %d/%d connected in %.2fs at t=%gs; per conn p50 %.2f ms p99 %.2f ms; failures %s",
 			b.Established, b.Attempted, b.Seconds, s.BurstAt+float64(s.Warmup), b.Latency.P50, b.Latency.P99, counts(b.Failures))
+	}
+	if u := r.Universe; u != nil {
+		r.printUniverse(p)
 	}
 	p("lost       %s; %d reading conns open at the end", counts(r.Lost), r.Open)
 	for _, m := range r.Suspect {
@@ -179,7 +218,15 @@ func (r *report) plot() svgplot.Plot {
 			return math.NaN()
 		})})
 	}
+	if slices.ContainsFunc(r.Series, func(p seriesPoint) bool { return p.ServerP99 > 0 }) {
+		panels[0].Lines = append(panels[0].Lines, svgplot.Line{Name: "server p99 (bucket)", Y: col(func(p seriesPoint) float64 { return nan(p.ServerP99) })})
+	}
 	bands := []svgplot.Band{{From: 0, To: float64(s.Warmup), Label: "warm-up"}}
+	if u := r.Universe; u != nil {
+		for _, ch := range u.Probe.Changes {
+			bands = append(bands, svgplot.Band{From: ch.At, To: ch.At + math.Max(0.2, ch.Span().Seconds()), Label: "listing"})
+		}
+	}
 	if r.Burst != nil {
 		at := float64(s.Warmup) + s.BurstAt
 		bands = append(bands, svgplot.Band{From: at, To: at + math.Max(1, r.Burst.Seconds), Label: "burst"})

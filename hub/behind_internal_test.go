@@ -63,12 +63,10 @@ func TestBehindPerClient(t *testing.T) {
 // byte: with what conn.out keeps and what a later collect finds, the
 // client gets the reset once, then the snapshot of the new epoch.
 func TestResetShortWrite(t *testing.T) {
-	h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 1))
-	s := h.shards[0]
 	total := -1
 	for n := 0; n != total; n++ {
-		h = stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 1))
-		s = h.shards[0]
+		h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 1))
+		s := h.shards[0]
 		c := addConn(s)
 		h.Publish(&protocol.Tick{Symbol: "S0", Seq: 9, TS: 1})
 		s.subscribe(c, nil, h.resolve([]string{"S0"}), 0)

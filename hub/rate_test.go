@@ -231,11 +231,11 @@ func TestMaxRateQuietSymbol(t *testing.T) {
 	publish(srv.h, "TSLA", 2, "2.00")
 	publish(srv.h, "TSLA", 3, "3.00")
 	// Within the period of the snapshot: it waits for the period's end.
-	got := next("an update 0.3 s after the snapshot", 3, snap, 950*time.Millisecond, 1300*time.Millisecond)
+	next("an update 0.3 s after the snapshot", 3, snap, 950*time.Millisecond, 1300*time.Millisecond)
 	time.Sleep(2 * time.Second) // quiet for longer than a period
 	pubAt := time.Now()
 	publish(srv.h, "TSLA", 4, "4.00")
-	got = next("an update after 2 s of quiet", 4, pubAt, 0, 200*time.Millisecond)
+	got := next("an update after 2 s of quiet", 4, pubAt, 0, 200*time.Millisecond)
 	publish(srv.h, "TSLA", 5, "5.00")
 	next("an update right after it", 5, got, 950*time.Millisecond, 1300*time.Millisecond)
 }

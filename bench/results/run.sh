@@ -3,7 +3,7 @@
 # tickerd pinned to core 0 (GOMAXPROCS=1) and the generator to core 1, its
 # JSON and SVG written here. Run from the repository root:
 #
-#	bench/results/run.sh              # every scenario, ~18 minutes
+#	bench/results/run.sh              # every scenario, ~25 minutes
 #	bench/results/run.sh market       # those whose name starts with "market"
 #
 # The machine should be otherwise idle. Nothing here changes system settings.
@@ -35,3 +35,7 @@ run slow-consumers -scenario slow-consumers -duration 45s
 run churn -scenario churn
 run burst -scenario burst
 run hostile -scenario hostile
+run universe -scenario universe
+run fan-out-1k-100 -scenario fan-out -conns 1000 -feed-rate 100
+run fan-out-max-rate-1 -scenario fan-out -conns 1000 -feed-rate 100 -max-rate 1
+run compare-k -compare-k 1,1000 -conns 1000 -feed-rate 100 -repeat 3

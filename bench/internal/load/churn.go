@@ -14,6 +14,7 @@ import (
 
 	"github.com/tickerd/tickerd/bench/internal/stats"
 	"github.com/tickerd/tickerd/internal/wsframe"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 // churner runs connect/subscribe/unsubscribe/close cycles at a bounded rate.
@@ -89,13 +90,13 @@ func (ch *churner) cycle(ctx context.Context, gidx int) error {
 		rd = bufio.NewReaderSize(nc, 4096)
 	}
 	fr := NewFrameReader(rd)
-	if _, err := nc.Write(ch.d.request("subscribe", syms, 1)); err != nil {
+	if _, err := nc.Write(ch.d.request(protocol.OpSubscribe, syms, 1)); err != nil {
 		return err
 	}
 	if err := fr.await(`"type":"subscribed"`); err != nil {
 		return err
 	}
-	if _, err := nc.Write(ch.d.request("unsubscribe", syms, 2)); err != nil {
+	if _, err := nc.Write(ch.d.request(protocol.OpUnsubscribe, syms, 2)); err != nil {
 		return err
 	}
 	if err := fr.await(`"type":"unsubscribed"`); err != nil {

@@ -3,7 +3,6 @@ package load
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/tickerd/tickerd/internal/rawfd"
 	"github.com/tickerd/tickerd/internal/wsframe"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 // target is a parsed ws:// URL.
@@ -49,6 +49,7 @@ type dialer struct {
 	names   []string // the symbol universe
 	timeout time.Duration
 	query   bool
+	sub     Subscription
 }
 
 // dialed is an open, subscribed connection whose socket is owned by fd
@@ -84,7 +85,7 @@ func Dialer(src net.IP, timeout time.Duration) *net.Dialer {
 // gidx), upgrades it, and subscribes to syms. If keepConn, it returns the
 // net.Conn for blocking use; otherwise it moves the socket to a bare
 // non-blocking fd for epoll.
-func (d *dialer) open(ctx context.Context, gidx int, syms []uint16, keepConn bool) (net.Conn, *bufio.Reader, dialed, error) {
+func (d *dialer) open(ctx context.Context, gidx int, syms []uint32, keepConn bool) (net.Conn, *bufio.Reader, dialed, error) {
 	t := d.targets[gidx%len(d.targets)]
 	var src net.IP
 	if len(d.srcIPs) > 0 {
@@ -114,7 +115,7 @@ func (d *dialer) open(ctx context.Context, gidx int, syms []uint16, keepConn boo
 		return fail(err)
 	}
 	if !d.query && len(syms) > 0 {
-		if _, err := nc.Write(d.request("subscribe", syms, 1)); err != nil {
+		if _, err := nc.Write(d.request(protocol.OpSubscribe, syms, 1)); err != nil {
 			if br != nil {
 				ws.PutReader(br)
 			}
@@ -140,26 +141,26 @@ func (d *dialer) open(ctx context.Context, gidx int, syms []uint16, keepConn boo
 	return nil, nil, dialed{fd: fd, initial: initial}, nil
 }
 
-func (d *dialer) join(syms []uint16) string {
-	names := make([]string, len(syms))
-	for i, s := range syms {
-		names[i] = d.names[s]
-	}
-	return strings.Join(names, ",")
+func (d *dialer) join(syms []uint32) string {
+	return strings.Join(d.symbols(syms), ",")
 }
 
-// request returns a masked text frame carrying {"op":op,"symbols":[...],"id":id}.
-func (d *dialer) request(op string, syms []uint16, id int) []byte {
+func (d *dialer) symbols(syms []uint32) []string {
 	names := make([]string, len(syms))
 	for i, s := range syms {
 		names[i] = d.names[s]
 	}
-	payload, _ := json.Marshal(struct { // cannot fail: strings only
-		Op      string   `json:"op"`
-		Symbols []string `json:"symbols"`
-		ID      int      `json:"id"`
-	}{op, names, id})
-	return wsframe.AppendClient(nil, wsframe.OpText, payload)
+	return names
+}
+
+// request returns a masked text frame carrying the request op (subscribe
+// or unsubscribe) for syms with id, and what d.sub asks for.
+func (d *dialer) request(op protocol.Op, syms []uint32, id int) []byte {
+	r := protocol.Request{Op: op, ID: strconv.AppendInt(nil, int64(id), 10), Symbols: d.symbols(syms)}
+	if op == protocol.OpSubscribe {
+		r.MaxRate = d.sub.MaxRate
+	}
+	return wsframe.AppendClient(nil, wsframe.OpText, protocol.AppendRequest(nil, &r))
 }
 
 // Cause names the reason of a failed dial or a lost connection, for counting.

@@ -16,7 +16,7 @@ import (
 
 func TestPicker(t *testing.T) {
 	for _, dist := range []string{DistSame, DistUniform, DistZipf} {
-		p, err := NewPicker(dist, 100, 10, 7)
+		p, err := NewPicker(dist, 100, 10, 0, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,7 +26,7 @@ func TestPicker(t *testing.T) {
 			if len(syms) != 10 {
 				t.Fatalf("%s: Pick(%d) has %d symbols, want 10", dist, g, len(syms))
 			}
-			seen := map[uint16]bool{}
+			seen := map[uint32]bool{}
 			for _, s := range syms {
 				if seen[s] || s >= 100 {
 					t.Fatalf("%s: Pick(%d) = %v: duplicate or out of range", dist, g, syms)
@@ -53,12 +53,12 @@ func TestPicker(t *testing.T) {
 			}
 		}
 	}
-	if _, err := NewPicker("normal", 10, 1, 0); err == nil {
+	if _, err := NewPicker("normal", 10, 1, 0, 0); err == nil {
 		t.Errorf("NewPicker(normal) = nil error, want error")
 	}
 }
 
-func equal(a, b []uint16) bool {
+func equal(a, b []uint32) bool {
 	if len(a) != len(b) {
 		return false
 	}

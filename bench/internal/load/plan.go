@@ -29,12 +29,14 @@ type Plan struct {
 	Count   int      `json:"count"`   // connections this worker opens at start
 	SrcIPs  []string `json:"src_ips"` // local addresses, connection i binds SrcIPs[i%len]; empty: kernel's choice
 
-	Symbols []string `json:"symbols"` // the universe to choose from
-	K       int      `json:"k"`       // symbols per connection
-	Dist    string   `json:"dist"`    // "same", "uniform" or "zipf"
-	Seed    uint64   `json:"seed"`
-	Query   bool     `json:"query"` // subscribe with /ws?symbols= instead of a subscribe message
-	Slow    float64  `json:"slow"`  // fraction of connections that never read
+	Symbols []string     `json:"symbols"` // the universe to choose from
+	K       int          `json:"k"`       // symbols per connection
+	KMax    int          `json:"k_max"`   // above K: each connection takes K to KMax (see NewPicker)
+	Dist    string       `json:"dist"`    // "same", "uniform" or "zipf"
+	Seed    uint64       `json:"seed"`
+	Query   bool         `json:"query"` // subscribe with /ws?symbols= instead of a subscribe message
+	Sub     Subscription `json:"sub"`   // what the subscribe asks for besides the symbols
+	Slow    float64      `json:"slow"`  // fraction of connections that never read
 
 	Readers         int           `json:"readers"`          // epoll reader goroutines; 0: GOMAXPROCS
 	ReadEvery       time.Duration `json:"read_every"`       // readers collect events at most this often; 0: as they come (see reader.run)
@@ -45,6 +47,18 @@ type Plan struct {
 
 	Churn ChurnPlan `json:"churn"`
 	Burst BurstPlan `json:"burst"`
+}
+
+// Subscription is what a connection's subscribe asks for besides its
+// symbols, in the terms of protocol.Request; the zero value is quotes as
+// fast as they come. A channel-aware load (trades with "since", books of
+// a depth) adds its fields here, sets them in dialer.request, and gives
+// reader.message a case for its messages.
+type Subscription struct {
+	// MaxRate is the subscribe's max_rate, updates per second per symbol
+	// (protocol.MinMaxRate to MaxMaxRate); 0: none. The readers then
+	// measure each subscription's pace (Result.Pace).
+	MaxRate float64 `json:"max_rate,omitempty"`
 }
 
 // ChurnPlan runs connect/subscribe/unsubscribe/close cycles during the run.
@@ -83,7 +97,8 @@ type Event struct {
 type ConnectReport struct {
 	Attempted   int            `json:"attempted"`
 	Established int            `json:"established"`
-	Slow        int            `json:"slow"` // established but never read
+	Slow        int            `json:"slow"`    // established but never read
+	Symbols     int64          `json:"symbols"` // symbols the established connections subscribed to, in all
 	Failures    map[string]int `json:"failures,omitempty"`
 	Seconds     float64        `json:"seconds"` // first dial to last outcome
 	Latency     string         `json:"latency"` // per-connection dial+handshake+subscribe, µs histogram
@@ -92,7 +107,8 @@ type ConnectReport struct {
 // Result is everything a worker measured.
 type Result struct {
 	Series    []stats.WireSecond `json:"series"`
-	PerSymbol []SymbolCounters   `json:"per_symbol"` // window only; index = Plan.Symbols
+	PerSymbol []SymbolCount      `json:"per_symbol"`     // window only; the symbols with a count
+	Pace      *PaceReport        `json:"pace,omitempty"` // with Plan.Sub.MaxRate only
 	Lost      map[string]int     `json:"lost,omitempty"`
 	Open      int                `json:"open"` // reading connections still open at the end
 	Pings     int64              `json:"pings"`
@@ -109,6 +125,12 @@ type Result struct {
 	Slow  SlowReport     `json:"slow"`
 	Churn ChurnReport    `json:"churn"`
 	Burst *ConnectReport `json:"burst,omitempty"`
+}
+
+// SymbolCount is the counters of the symbol at Index in Plan.Symbols.
+type SymbolCount struct {
+	Index int `json:"i"`
+	SymbolCounters
 }
 
 // SymbolCounters counts one symbol's ticks and sequence outcomes in the window.

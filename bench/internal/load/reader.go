@@ -2,6 +2,8 @@ package load
 
 import (
 	"bytes"
+	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -19,18 +21,21 @@ import (
 // conn is one reading connection. Owned by its reader after adoption.
 type conn struct {
 	fd        int
-	slot      int32    // index in reader.conns
-	syms      []uint16 // subscribed symbols (universe indexes)
-	last      []uint64 // per syms[i]: highest seq seen + 1, 0 = none (stats.TrackSeq)
-	partial   []byte   // an incomplete frame carried to the next read
-	closeCode uint16   // status code of a close frame received, 0 = none
+	slot      int32     // index in reader.conns
+	syms      []uint32  // subscribed symbols (universe indexes), increasing
+	last      []uint64  // per syms[i]: highest seq seen + 1, 0 = none (stats.TrackSeq), or ended
+	pace      []subPace // per syms[i], in runs with a max_rate only
+	partial   []byte    // an incomplete frame carried to the next read
+	closeCode uint16    // status code of a close frame received, 0 = none
 }
 
-func (c *conn) index(sym uint16) int {
-	for i, s := range c.syms {
-		if s == sym {
-			return i
-		}
+// ended marks, in conn.last, a subscription the server said was delisted.
+const ended = math.MaxUint64
+
+// index returns the position of sym in c.syms, or -1.
+func (c *conn) index(sym uint32) int {
+	if i, ok := slices.BinarySearch(c.syms, sym); ok {
+		return i
 	}
 	return -1
 }
@@ -71,9 +76,10 @@ const (
 // reader reads a share of the connections with one epoll instance and one
 // buffer. Everything below mu is owned by the run goroutine.
 type reader struct {
-	epfd   int
-	clk    *clock
-	symIdx map[string]uint16
+	epfd    int
+	clk     *clock
+	symIdx  map[string]uint32
+	maxRate float64 // the plan's max_rate; above 0, conns carry pace
 
 	mu      sync.Mutex
 	pending []*conn // handed over by dialers, adopted by run
@@ -108,9 +114,10 @@ type reader struct {
 	events       int64 // events those waits returned
 	lost         map[string]int
 	pings        int64
+	pace         *paceStats // with maxRate only
 }
 
-func newReader(clk *clock, names []string, symIdx map[string]uint16) (*reader, error) {
+func newReader(clk *clock, names []string, symIdx map[string]uint32) (*reader, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -284,6 +291,9 @@ func (r *reader) consume(c *conn, data []byte, now int64) {
 		data = data[n:]
 		switch f.Op {
 		case wsframe.OpText:
+			// A compressed message (RSV1, permessage-deflate) would be
+			// inflated here; the dialer does not offer compression, so
+			// Check above refuses RSV bits.
 			r.message(c, f.Payload, now)
 		case wsframe.OpPing:
 			r.pings++
@@ -315,9 +325,14 @@ func (r *reader) count(now int64, c stats.Counters) {
 	}
 }
 
-var errorType = []byte(`"type":"error"`)
+var (
+	errorType      = []byte(`"type":"error"`)
+	delistedPrefix = []byte(`{"type":"delisted",`)
+)
 
-// message accounts one text message.
+// message accounts one text message: market data by its seq, a delisted
+// notice as the end of a subscription, anything else as a reply. A new
+// channel's messages (trades, books) get their own case here.
 func (r *reader) message(c *conn, p []byte, now int64) {
 	// Every second of the run goes into the series (the window is a range
 	// of it); per-symbol counters cover the window only.
@@ -329,24 +344,36 @@ func (r *reader) message(c *conn, p []byte, now int64) {
 		r.cur.Bytes += int64(len(p))
 	}
 	typ, sym, seq, ts, ok := protocol.ScanTick(p)
-	if !ok {
-		if in {
-			r.cur.Other++
-			if bytes.Contains(p[:min(len(p), 24)], errorType) {
-				r.cur.Errors++
-			}
+	switch {
+	case ok:
+		r.quote(c, string(typ) == "tick", sym, seq, ts, now, sec)
+	case bytes.HasPrefix(p, delistedPrefix):
+		r.delisted(c, p, in)
+	case in:
+		r.cur.Other++
+		if bytes.Contains(p[:min(len(p), 24)], errorType) {
+			r.cur.Errors++
 		}
-		return
 	}
-	tick := string(typ) == "tick"
-	id, known := r.symIdx[string(sym)]
+}
+
+// quote accounts a tick or a snapshot of sym received at now, in second
+// sec of the run (-1: outside it).
+func (r *reader) quote(c *conn, tick bool, sym []byte, seq uint64, ts, now int64, sec int) {
+	in := sec >= 0
 	i := -1
-	if known {
+	if id, known := r.symIdx[string(sym)]; known {
 		i = c.index(id)
 	}
-	if i < 0 {
+	switch {
+	case i < 0:
 		if in {
 			r.cur.Unexpected++
+		}
+		return
+	case c.last[i] == ended:
+		if in {
+			r.cur.AfterDelisted++
 		}
 		return
 	}
@@ -356,7 +383,10 @@ func (r *reader) message(c *conn, p []byte, now int64) {
 	}
 	ps := &r.scratch
 	if r.clk.inWindow(sec) {
-		ps = &r.perSym[id]
+		ps = &r.perSym[c.syms[i]]
+		if c.pace != nil && (res == stats.SeqFirst || res == stats.SeqNext || res == stats.SeqJump) {
+			c.pace[i].see(now, seq, r.pace.interval)
+		}
 	}
 	if tick {
 		r.cur.Ticks++
@@ -378,6 +408,41 @@ func (r *reader) message(c *conn, p []byte, now int64) {
 		ps.Duplicates++
 	case stats.SeqOutOfOrder:
 		ps.OutOfOrder++
+	}
+}
+
+// delisted ends the subscription a delisted notice names; a notice for a
+// symbol c does not hold (or no longer holds) counts as unexpected.
+func (r *reader) delisted(c *conn, p []byte, in bool) {
+	i := -1
+	if e, err := protocol.DecodeEvent(p); err == nil {
+		if id, known := r.symIdx[e.Symbol]; known {
+			i = c.index(id)
+		}
+	}
+	if i >= 0 && c.last[i] != ended {
+		c.last[i] = ended
+		if in {
+			r.cur.Delisted++
+		}
+		return
+	}
+	if in {
+		r.cur.Delisted++
+		r.cur.Unexpected++
+	}
+}
+
+// paces adds the pace of every subscription of every open connection to
+// r.pace; call after run.
+func (r *reader) paces() {
+	for _, c := range r.conns {
+		if c == nil {
+			continue
+		}
+		for i := range c.pace {
+			r.pace.add(&c.pace[i], r.maxRate)
+		}
 	}
 }
 

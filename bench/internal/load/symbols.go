@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // Distributions of the symbols a connection subscribes to.
@@ -16,6 +17,9 @@ const (
 // zipfS is the Zipf exponent of DistZipf: the first symbol is chosen about
 // twice as often as the second.
 const zipfS = 1.1
+
+// MaxUniverse is the largest symbol universe a Picker chooses from.
+const MaxUniverse = 1 << 24
 
 // CheckDist returns an error for an unknown distribution name.
 func CheckDist(d string) error {
@@ -30,57 +34,67 @@ func CheckDist(d string) error {
 // depends only on the Picker's settings and the connection's global index, so
 // every worker process picks the same way.
 type Picker struct {
-	dist string
-	n, k int
-	seed uint64
-	z    zipf
+	dist       string
+	n, k, kMax int
+	seed       uint64
+	z          zipf
 }
 
-// NewPicker returns a Picker of k symbols out of a universe of n.
-func NewPicker(dist string, n, k int, seed uint64) (*Picker, error) {
+// NewPicker returns a Picker of k symbols out of a universe of n, or, when
+// kMax > k, of k to kMax symbols: each connection's count drawn
+// log-uniformly (as many watchlists of 10 to 30 symbols as of 300 to
+// 1,000), so watchlists of very different sizes meet on one server.
+func NewPicker(dist string, n, k, kMax int, seed uint64) (*Picker, error) {
 	if err := CheckDist(dist); err != nil {
 		return nil, err
 	}
-	if n <= 0 || n > 1<<16 {
-		return nil, fmt.Errorf("load: universe of %d symbols, want 1..65536", n)
+	if n <= 0 || n > MaxUniverse {
+		return nil, fmt.Errorf("load: universe of %d symbols, want 1..%d", n, MaxUniverse)
 	}
-	p := &Picker{dist: dist, n: n, k: min(max(k, 0), n), seed: seed}
+	k = min(max(k, 0), n)
+	p := &Picker{dist: dist, n: n, k: k, kMax: min(max(kMax, k), n), seed: seed}
 	if dist == DistZipf {
 		p.z = newZipf(n, zipfS)
 	}
 	return p, nil
 }
 
-// Pick returns the universe indexes connection gidx subscribes to.
-func (p *Picker) Pick(gidx int) []uint16 {
-	n, k := p.n, p.k
-	out := make([]uint16, 0, k)
+// Pick returns the universe indexes connection gidx subscribes to, in
+// increasing order.
+func (p *Picker) Pick(gidx int) []uint32 {
+	rng := rand.New(rand.NewPCG(p.seed, uint64(gidx)))
+	k := p.k
+	if p.kMax > p.k && p.k > 0 {
+		lo, hi := math.Log(float64(p.k)), math.Log(float64(p.kMax)+1)
+		k = min(int(math.Exp(lo+rng.Float64()*(hi-lo))), p.kMax)
+	}
+	out := make([]uint32, 0, k)
 	if p.dist == DistSame {
 		for i := range k {
-			out = append(out, uint16(i))
+			out = append(out, uint32(i))
 		}
 		return out
 	}
-	rng := rand.New(rand.NewPCG(p.seed, uint64(gidx)))
 	used := make(map[int]bool, k)
 	add := func(i int) {
 		if !used[i] {
 			used[i] = true
-			out = append(out, uint16(i))
+			out = append(out, uint32(i))
 		}
 	}
 	if p.dist == DistUniform {
 		for len(out) < k {
-			add(rng.IntN(n))
+			add(rng.IntN(p.n))
 		}
-		return out
+	} else {
+		for tries := 0; len(out) < k && tries < 100*k; tries++ {
+			add(p.z.draw(rng.Float64()))
+		}
+		for i := 0; len(out) < k; i++ { // rare: k close to n
+			add(i)
+		}
 	}
-	for tries := 0; len(out) < k && tries < 100*k; tries++ {
-		add(p.z.draw(rng.Float64()))
-	}
-	for i := 0; len(out) < k; i++ { // rare: k close to n
-		add(i)
-	}
+	slices.Sort(out)
 	return out
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tickerd/tickerd/bench/internal/procstat"
 	"github.com/tickerd/tickerd/bench/internal/stats"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 // Run is a worker: it reads a Plan and commands from in and writes events to
@@ -85,7 +86,10 @@ func newWorker(p Plan) (*worker, error) {
 	if len(p.Symbols) == 0 {
 		return nil, errors.New("load: empty symbol universe")
 	}
-	d := &dialer{names: p.Symbols, timeout: p.DialTimeout, query: p.Query}
+	if p.Sub.MaxRate != 0 && (p.Sub.MaxRate < protocol.MinMaxRate || p.Sub.MaxRate > protocol.MaxMaxRate || p.Query) {
+		return nil, fmt.Errorf("load: max_rate %v: want %v..%v, and a subscribe message (not Query)", p.Sub.MaxRate, protocol.MinMaxRate, protocol.MaxMaxRate)
+	}
+	d := &dialer{names: p.Symbols, timeout: p.DialTimeout, query: p.Query, sub: p.Sub}
 	if d.timeout <= 0 {
 		d.timeout = 10 * time.Second
 	}
@@ -103,14 +107,14 @@ func newWorker(p Plan) (*worker, error) {
 		}
 		d.srcIPs = append(d.srcIPs, ip)
 	}
-	pick, err := NewPicker(p.Dist, len(p.Symbols), p.K, p.Seed)
+	pick, err := NewPicker(p.Dist, len(p.Symbols), p.K, p.KMax, p.Seed)
 	if err != nil {
 		return nil, err
 	}
 	w := &worker{plan: p, d: d, pick: pick}
-	idx := make(map[string]uint16, len(p.Symbols))
+	idx := make(map[string]uint32, len(p.Symbols))
 	for i, s := range p.Symbols {
-		idx[s] = uint16(i)
+		idx[s] = uint32(i)
 	}
 	n := p.Readers
 	if n <= 0 {
@@ -125,6 +129,9 @@ func newWorker(p Plan) (*worker, error) {
 			return nil, fmt.Errorf("load: epoll: %w", err)
 		}
 		r.every = p.ReadEvery
+		if p.Sub.MaxRate > 0 {
+			r.maxRate, r.pace = p.Sub.MaxRate, newPaceStats()
+		}
 		w.readers = append(w.readers, r)
 	}
 	return w, nil
@@ -226,7 +233,8 @@ func (w *worker) run(ctx context.Context, cmds <-chan Command, emit func(Event) 
 	}
 	rwg.Wait()
 	var series stats.Series
-	res.PerSymbol = make([]SymbolCounters, len(w.plan.Symbols))
+	perSym := make([]SymbolCounters, len(w.plan.Symbols))
+	var pace *paceStats
 	res.Lost = map[string]int{}
 	res.Busy = make([]float64, cmd.Seconds)
 	for _, r := range w.readers {
@@ -238,7 +246,16 @@ func (w *worker) run(ctx context.Context, cmds <-chan Command, emit func(Event) 
 			return nil, err
 		}
 		for i := range r.perSym {
-			res.PerSymbol[i].Add(r.perSym[i])
+			perSym[i].Add(r.perSym[i])
+		}
+		if r.pace != nil {
+			r.paces()
+			if pace == nil {
+				pace = newPaceStats()
+			}
+			if err := pace.merge(r.pace); err != nil {
+				return nil, err
+			}
 		}
 		for k, v := range r.lost {
 			res.Lost[k] += v
@@ -255,9 +272,19 @@ func (w *worker) run(ctx context.Context, cmds <-chan Command, emit func(Event) 
 		res.BacklogConns += r.backlogConns
 		res.Pings += r.pings
 	}
+	for i, pc := range perSym {
+		if pc != (SymbolCounters{}) {
+			res.PerSymbol = append(res.PerSymbol, SymbolCount{Index: i, SymbolCounters: pc})
+		}
+	}
 	var err error
 	if res.Series, err = series.Wire(); err != nil {
 		return nil, err
+	}
+	if pace != nil {
+		if res.Pace, err = pace.wire(); err != nil {
+			return nil, err
+		}
 	}
 	res.Cores = cores()
 	res.Slow = w.checkSlow()
@@ -290,6 +317,7 @@ func (w *worker) connect(ctx context.Context, first, count int) *ConnectReport {
 					continue
 				}
 				rep.Established++
+				rep.Symbols += int64(len(syms))
 				stats.Record(lat, time.Since(t).Microseconds())
 				mu.Unlock()
 				if isSlow(gidx, w.plan.Slow) {
@@ -299,6 +327,9 @@ func (w *worker) connect(ctx context.Context, first, count int) *ConnectReport {
 					continue
 				}
 				c := &conn{fd: dc.fd, slot: -1, syms: syms, last: make([]uint64, len(syms)), partial: dc.initial}
+				if w.plan.Sub.MaxRate > 0 {
+					c.pace = make([]subPace, len(syms))
+				}
 				w.readers[gidx%len(w.readers)].add(c)
 			}
 		})

@@ -15,6 +15,11 @@ type Counters struct {
 	Duplicates int64 `json:"duplicates"`       // seq equal to the last seen
 	Unexpected int64 `json:"unexpected"`       // ticks for a symbol the connection did not subscribe to
 	Negative   int64 `json:"negative_latency"` // ts after the receive time (clock trouble)
+	// Delisted counts "delisted" notices, each the end of a subscription;
+	// AfterDelisted data messages that came for a subscription after its
+	// notice (the server must send none).
+	Delisted      int64 `json:"delisted,omitempty"`
+	AfterDelisted int64 `json:"after_delisted,omitempty"`
 }
 
 // Add adds o to c.
@@ -31,8 +36,10 @@ func (c *Counters) Add(o Counters) {
 	c.Duplicates += o.Duplicates
 	c.Unexpected += o.Unexpected
 	c.Negative += o.Negative
+	c.Delisted += o.Delisted
+	c.AfterDelisted += o.AfterDelisted
 }
 
 // Messages returns the number of data messages (ticks and snapshots) plus
-// other text messages: everything the server sent as a message.
-func (c Counters) Messages() int64 { return c.Ticks + c.Snapshots + c.Other }
+// notices and other text messages: everything the server sent as a message.
+func (c Counters) Messages() int64 { return c.Ticks + c.Snapshots + c.Delisted + c.Other }
