@@ -55,13 +55,8 @@ func TestCandlesSingleNode(t *testing.T) {
 	waitMetric(t, r.Server, "tickerd_candles_open", func(v float64) bool { return v == 3 }, "3 (1m, 5m and 1h)")
 	// The hub takes the three trades into its tape, and the candles:
 	// four opened and the 1s one closed.
-	if !testutil.Eventually(wait, func() bool {
-		st := r.Hub().Stats()
-		return st.Trades == 3 && st.Candles >= 4+1
-	}) {
-		st := r.Hub().Stats()
-		t.Fatalf("hub took %d trades and %d candles, want 3 and at least 5", st.Trades, st.Candles)
-	}
+	waitMetric(t, r.Server, "tickerd_trades_total", func(v float64) bool { return v == 3 }, "3")
+	waitMetric(t, r.Server, "tickerd_candle_updates_total", func(v float64) bool { return v >= 4+1 }, "at least 5")
 }
 
 // TestCandlesThroughNATS: a feed node builds candles in front of its
