@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -331,5 +332,78 @@ func TestBookConcurrentSubscribers(t *testing.T) {
 		if got, want := br.top(), f.top(depth); got != want {
 			t.Errorf("reader %d (depth %d): mirror differs from the book", i, depth)
 		}
+	}
+}
+
+func TestDelistEndsEveryChannel(t *testing.T) {
+	// A symbol delisted ends the connection's subscriptions to each of
+	// its channels, with one notice.
+	srv := startHub(t, hub.Config{}, nil)
+	f := newBookFeed("AAPL", 6)
+	srv.h.PublishBook(f.snapshot(20))
+	pubTrade(srv.h, "AAPL", 0, 1)
+	c := srv.dial(t, "?symbols=AAPL,MSFT")
+	for _, req := range []string{
+		`{"op":"subscribe","channel":"trades","symbols":["AAPL"]}`,
+		`{"op":"subscribe","channel":"candles","interval":"1m","symbols":["AAPL"]}`,
+		`{"op":"subscribe","channel":"book","symbols":["AAPL"],"depth":50}`,
+	} {
+		if err := c.Send(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !testutil.Eventually(wait, func() bool { return srv.h.Stats().Subscriptions == 5 }) {
+		t.Fatalf("%d subscriptions, want 5", srv.h.Stats().Subscriptions)
+	}
+	if got := srv.h.Stats().Subscriptions; got != 5 {
+		t.Fatalf("%d subscriptions, want 5", got)
+	}
+	srv.h.Delist([]string{"AAPL"})
+	notices := 0
+	if !testutil.Eventually(wait, func() bool { return srv.h.Stats().Subscriptions == 1 }) {
+		t.Fatalf("%d subscriptions after the delisting, want 1 (MSFT)", srv.h.Stats().Subscriptions)
+	}
+	for {
+		m, err := c.Next(time.Now().Add(wait))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Type == "pong" {
+			break
+		}
+		if m.Type == "delisted" {
+			notices++
+			if err := c.Send(`{"op":"ping","id":7}`); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if notices != 1 {
+		t.Errorf("%d delisted notices, want 1", notices)
+	}
+	// Nothing of AAPL is served any more.
+	pubTrade(srv.h, "AAPL", 0, 2)
+	srv.h.PublishBook(f.delta(1))
+	if st := srv.h.Stats(); st.Unknown != 2 {
+		t.Errorf("Unknown = %d, want the trade and the book update of the delisted symbol", st.Unknown)
+	}
+}
+
+func TestLimitsAnnounceChannels(t *testing.T) {
+	srv := startHub(t, hub.Config{TradeHistory: 500, CandleHistory: 20}, nil)
+	c := srv.dial(t, "")
+	var lim struct {
+		Channels       []string `json:"channels"`
+		TradeHistory   int      `json:"trade_history"`
+		TradeHistoryMS int64    `json:"trade_history_ms"`
+		CandleHistory  int      `json:"candle_history"`
+		BookDepths     []int    `json:"book_depths"`
+	}
+	if err := json.Unmarshal(c.Limits.Raw, &lim); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(lim.Channels, lim.TradeHistory, lim.TradeHistoryMS, lim.CandleHistory, lim.BookDepths)
+	if want := "[quotes trades candles book] 500 300000 20 [10 50 200]"; got != want {
+		t.Errorf("limits %s: got %s, want %s", c.Limits.Raw, got, want)
 	}
 }

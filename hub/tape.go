@@ -50,8 +50,9 @@ type tapeEntry struct {
 }
 
 // tapeEntryBytes is what an entry costs besides its frame, counted
-// against TradeHistoryBytes: the struct in its size class, and its slot.
-const tapeEntryBytes = 112 + 8
+// against TradeHistoryBytes: the struct (96 B, a size class of its own)
+// and its ring slot.
+const tapeEntryBytes = 96 + 8
 
 // replayFrame returns p's frame with "replay":true, made the first time
 // one is asked for. A gap or reset entry has no replay form. Any shard.

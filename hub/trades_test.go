@@ -364,8 +364,8 @@ func TestTradeHistoryBounds(t *testing.T) {
 			tc.take(t, nextTape(t, c))
 		}
 		// Each entry costs its frame (2 bytes of header, and the live
-		// form is 15 bytes shorter than the replay) and 120 bytes.
-		if kept := tc.bytes + tc.trades*(120+2-14); kept > limit || tc.trades < 50 {
+		// form is 14 bytes shorter than the replay) and 104 bytes.
+		if kept := tc.bytes + tc.trades*(104+2-14); kept > limit || tc.trades < 50 {
 			t.Errorf("history kept %d trades costing %d bytes, want at most %d bytes and some trades", tc.trades, kept, limit)
 		}
 	})
