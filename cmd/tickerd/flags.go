@@ -19,6 +19,7 @@ import (
 	"github.com/tickerd/tickerd/feed/source"
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/cluster"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 // options holds every flag's value, typed.
@@ -49,6 +50,9 @@ type options struct {
 	msgRate                float64
 	msgBurst, perIP        int
 	drain, readyAge        time.Duration
+	maxRate                float64
+	replayAge              time.Duration
+	tradeLagKiB            int
 
 	readHeader, read, write, idle time.Duration
 	maxHeader, maxSnapshots       int
@@ -106,6 +110,9 @@ func flags(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.upgrade, "handshake-timeout", 5*time.Second, "time allowed to write the WebSocket upgrade response")
 	fs.Float64Var(&o.msgRate, "message-rate", 20, "client messages per second per connection (token bucket; -1: unlimited)")
 	fs.IntVar(&o.msgBurst, "message-burst", 40, "client messages allowed at once above -message-rate")
+	fs.Float64Var(&o.maxRate, "max-rate", 0, "updates per second per subscription at most, whatever max_rate a client asks (announced in limits; 0: no cap)")
+	fs.DurationVar(&o.replayAge, "max-replay-age", 0, "a client owed an update older than this is behind: it gets the latest quote, a book snapshot (0: 250ms)")
+	fs.IntVar(&o.tradeLagKiB, "trade-lag-kib", 0, "KiB of trades a subscription may fall behind before it skips, with a gap message (0: 512)")
 	fs.IntVar(&o.perIP, "max-conns-per-ip", 0, "connections from one source address (0: no cap; behind a proxy all clients share its address)")
 	fs.DurationVar(&o.drain, "drain", 5*time.Second, "at shutdown, close clients with 1001 spread over this window (0: at once)")
 	fs.DurationVar(&o.readyAge, "ready-max-feed-age", 0, "/readyz says 503 when the feed published nothing for this long (0: 10s, not checked with -rate 0; negative: not checked)")
@@ -138,9 +145,9 @@ func flags(o *options) *flag.FlagSet {
 	fs.Int64Var(&o.lastMiB, "nats-last-mib", 0, "feed node: MiB bound of the last-value stream (definitions, last ticks, book snapshots; 0: 64)")
 	fs.Int64Var(&o.tradeMiB, "nats-trades-mib", 0, "feed node: MiB bound of the trade stream (0: 64)")
 	fs.Int64Var(&o.candleMiB, "nats-candles-mib", 0, "feed node: MiB bound of the candle stream (0: 32)")
-	fs.IntVar(&o.tradeHistory, "nats-trade-history", 0, "feed node: trades kept per symbol in NATS for edges (0: 10000)")
-	fs.DurationVar(&o.tradeAge, "nats-trade-age", 0, "feed node: oldest trade kept in NATS for edges (0: 5m)")
-	fs.IntVar(&o.candles, "nats-candle-history", 0, "feed node: closed candles kept in NATS per symbol and interval (0: 500)")
+	fs.IntVar(&o.tradeHistory, "nats-trade-history", 0, "trades kept per symbol for since: in the hub's history, and on a feed node in NATS for edges (0: 10000)")
+	fs.DurationVar(&o.tradeAge, "nats-trade-age", 0, "oldest trade kept for since: in the hub's history, and on a feed node in NATS for edges (0: 5m)")
+	fs.IntVar(&o.candles, "nats-candle-history", 0, "closed candles kept per symbol and interval: in the hub, and on a feed node in NATS (0: 500)")
 	return fs
 }
 
@@ -233,6 +240,10 @@ func (o *options) check(fs *flag.FlagSet, from map[string]string) error {
 		{"nats-trade-history", o.tradeHistory >= 0, notNegative},
 		{"nats-trade-age", o.tradeAge >= 0, notNegative},
 		{"nats-candle-history", o.candles >= 0, notNegative},
+		{"max-rate", o.maxRate == 0 || o.maxRate >= protocol.MinMaxRate && o.maxRate <= protocol.MaxMaxRate,
+			fmt.Sprintf("must be 0 (no cap) or from %g to %d", protocol.MinMaxRate, protocol.MaxMaxRate)},
+		{"max-replay-age", o.replayAge >= 0, notNegative},
+		{"trade-lag-kib", o.tradeLagKiB >= 0 && o.tradeLagKiB <= 1<<20, "must be from 0 to 1048576"},
 		{"max-message", o.maxMessage >= 125, "must be at least 125 (a control frame's payload)"},
 		{"message-rate", o.msgRate > 0 && !math.IsInf(o.msgRate, 1) || o.msgRate == -1, "must be more than 0, or -1 for unlimited"},
 		{"gc-percent", o.gcPercent > 0 || o.gcPercent == -1, "must be more than 0, or -1 for off"},
@@ -291,6 +302,13 @@ func (o *options) config(log *slog.Logger) (cfg tickerd.Config, closeRecord func
 			MessageRate:          o.msgRate,
 			MessageBurst:         o.msgBurst,
 			MaxConnsPerIP:        o.perIP,
+			MaxRate:              o.maxRate,
+			MaxReplayAge:         o.replayAge,
+			TradeLag:             o.tradeLagKiB << 10,
+			// One bound for the history, in the hub and in NATS.
+			TradeHistory:    o.tradeHistory,
+			TradeHistoryAge: o.tradeAge,
+			CandleHistory:   o.candles,
 		},
 		HTTP: tickerd.HTTPConfig{
 			ReadHeaderTimeout: o.readHeader, ReadTimeout: o.read, WriteTimeout: o.write,
