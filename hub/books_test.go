@@ -89,31 +89,19 @@ type bookReader struct {
 // the message does not apply or its checksum does not match.
 func (br *bookReader) next(t testing.TB) protocol.BookMessage {
 	t.Helper()
-	for {
-		m, err := br.c.Next(time.Now().Add(wait))
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch m.Type {
-		case "book":
-		case "subscribed", "pong":
-			continue
-		default:
-			t.Fatalf("unexpected %s", m.Raw)
-		}
-		if err := protocol.DecodeBook(m.Raw, &br.msg); err != nil {
-			t.Fatalf("%v: %s", err, m.Raw)
-		}
-		if err := br.m.Apply(&br.msg); err != nil {
-			t.Fatalf("message does not apply: %v: %s", err, m.Raw)
-		}
-		if br.msg.Snapshot {
-			br.snapshots++
-		} else {
-			br.deltas++
-		}
-		return br.msg
+	m := nextOf(t, br.c, "book")
+	if err := protocol.DecodeBook(m.Raw, &br.msg); err != nil {
+		t.Fatalf("%v: %s", err, m.Raw)
 	}
+	if err := br.m.Apply(&br.msg); err != nil {
+		t.Fatalf("message does not apply: %v: %s", err, m.Raw)
+	}
+	if br.msg.Snapshot {
+		br.snapshots++
+	} else {
+		br.deltas++
+	}
+	return br.msg
 }
 
 // catchUp reads until the mirror is at seq.

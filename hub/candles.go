@@ -65,20 +65,13 @@ func (h *Hub) PublishCandle(c *protocol.Candle) {
 
 	st.mu.Lock()
 	last := st.latest.Load()
-	switch {
-	case last == nil:
-	case c.Epoch == st.epoch && (start > st.seq || start == st.seq && !last.more.closed):
-	case c.Epoch == st.epoch:
+	ok, reset := h.admit(st, last == nil, c.Epoch, last != nil && (start > st.seq || start == st.seq && !last.more.closed))
+	if !ok {
 		st.mu.Unlock()
-		h.stats.stale.Add(1)
 		return
-	case c.Epoch < st.epoch:
-		st.mu.Unlock()
-		h.stats.staleEpoch.Add(1)
-		return
-	default:
+	}
+	if reset {
 		st.mark = &epochMark{reset: textFrame(protocol.AppendReset(nil, protocol.ChannelCandles, sym.name, c.Epoch))}
-		h.stats.resets.Add(1)
 	}
 	// Stored under the stream's mutex, before the stream: a subscriber
 	// that loads latest, then the history, finds u in it.

@@ -40,23 +40,12 @@ type candleMsg struct {
 // nextCandle reads c's next candles-channel message.
 func nextCandle(t testing.TB, c *testutil.Client) candleMsg {
 	t.Helper()
-	for {
-		m, err := c.Next(time.Now().Add(wait))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cm candleMsg
-		if err := json.Unmarshal(m.Raw, &cm); err != nil {
-			t.Fatal(err)
-		}
-		switch cm.Type {
-		case "candle", "candles":
-			return cm
-		case "subscribed":
-		default:
-			t.Fatalf("unexpected %s", m.Raw)
-		}
+	m := nextOf(t, c, "candle", "candles")
+	var cm candleMsg
+	if err := json.Unmarshal(m.Raw, &cm); err != nil {
+		t.Fatal(err)
 	}
+	return cm
 }
 
 func subscribeCandles(t testing.TB, c *testutil.Client, sym, iv string, extra string) {

@@ -134,8 +134,8 @@ type Config struct {
 	MaxConnsPerIP int
 
 	// OnWatch, when set, is called when a symbol gains its first
-	// subscriber (watched=true) and when it loses its last. It runs on a
-	// shard goroutine and must not block.
+	// subscriber on any channel (watched=true) and when it loses its
+	// last. It runs on a shard goroutine and must not block.
 	OnWatch func(symbol string, watched bool)
 }
 

@@ -71,20 +71,13 @@ func (h *Hub) publishQuote(st *stream, epoch, seq uint64, ts int64, tick []byte)
 	now := time.Now().UnixNano()
 	u.at = now
 	st.mu.Lock()
-	first := st.latest.Load() == nil
-	switch {
-	case first || epoch == st.epoch && seq > st.seq:
-	case epoch == st.epoch:
+	ok, reset := h.admit(st, st.latest.Load() == nil, epoch, seq > st.seq)
+	if !ok {
 		st.mu.Unlock()
-		h.stats.stale.Add(1)
 		return
-	case epoch < st.epoch:
-		st.mu.Unlock()
-		h.stats.staleEpoch.Add(1)
-		return
-	default: // a new seq space: any seq goes
+	}
+	if reset { // a new seq space: any seq goes
 		st.mark = &epochMark{reset: textFrame(protocol.AppendReset(nil, protocol.ChannelQuotes, st.sym.name, epoch))}
-		h.stats.resets.Add(1)
 	}
 	st.epoch, st.seq = epoch, seq
 	f := st.accept(u)
@@ -95,6 +88,27 @@ func (h *Hub) publishQuote(st *stream, epoch, seq uint64, ts int64, tick []byte)
 	if f != nil {
 		h.notify(f)
 	}
+}
+
+// admit decides whether an update of epoch goes on st, under the lock
+// that serialises st's publishers: first says st has taken none yet (its
+// first epoch is taken silently, whatever it is), newer that the update
+// comes after st's last within an epoch. An update of st's epoch that is
+// not newer is dropped (Stale), one of a lower epoch too (StaleEpoch);
+// one of a higher epoch is taken and begins a new seq space: reset.
+func (h *Hub) admit(st *stream, first bool, epoch uint64, newer bool) (ok, reset bool) {
+	switch {
+	case first || epoch == st.epoch && newer:
+		return true, false
+	case epoch == st.epoch:
+		h.stats.stale.Add(1)
+		return false, false
+	case epoch < st.epoch:
+		h.stats.staleEpoch.Add(1)
+		return false, false
+	}
+	h.stats.resets.Add(1)
+	return true, true
 }
 
 // notify tells every shard with subscribers of f's stream that it has a

@@ -144,7 +144,7 @@ type Stats struct {
 	Stale      uint64
 	StaleEpoch uint64
 	Resets     uint64
-	Unknown    uint64 // updates of symbols not listed, or of channels not served
+	Unknown    uint64 // updates of symbols not listed
 	// Trades counts the trades taken into a tape; TradeHoles the holes
 	// in a feed's trade seqs (each a gap message in the tape, sent to
 	// every subscriber); GapsSent the gap messages made for a subscriber

@@ -211,30 +211,23 @@ func (h *Hub) PublishTrade(t *protocol.Trade) {
 
 	lim := h.tapeLimits
 	st.mu.Lock()
+	ok, reset := h.admit(st, !tp.any, t.Epoch, t.Seq > st.seq)
 	switch {
+	case !ok:
+		st.mu.Unlock()
+		return
 	case !tp.any:
-		tp.efirst = t.Seq // the first epoch is taken silently
-	case t.Epoch == st.epoch && t.Seq > st.seq:
-		if t.Seq > st.seq+1 {
-			g := newTapeEntry(entryGap, protocol.AppendGap(nil, protocol.ChannelTrades, sym.name, st.seq+1, t.Seq-1), now)
-			g.from, g.seq, g.epoch, g.efirst, g.ts = st.seq+1, t.Seq-1, t.Epoch, tp.efirst, t.TS
-			tp.add(st, g, lim)
-			h.stats.tradeGaps.Add(1)
-		}
-	case t.Epoch == st.epoch:
-		st.mu.Unlock()
-		h.stats.stale.Add(1)
-		return
-	case t.Epoch < st.epoch:
-		st.mu.Unlock()
-		h.stats.staleEpoch.Add(1)
-		return
-	default: // a new seq space
+		tp.efirst = t.Seq // the first epoch, taken silently
+	case reset: // a new seq space
 		tp.efirst = t.Seq
 		r := newTapeEntry(entryReset, protocol.AppendReset(nil, protocol.ChannelTrades, sym.name, t.Epoch), now)
 		r.from, r.seq, r.epoch, r.efirst, r.ts = t.Seq, t.Seq-1, t.Epoch, t.Seq, t.TS
 		tp.add(st, r, lim)
-		h.stats.resets.Add(1)
+	case t.Seq > st.seq+1: // the feed skipped some
+		g := newTapeEntry(entryGap, protocol.AppendGap(nil, protocol.ChannelTrades, sym.name, st.seq+1, t.Seq-1), now)
+		g.from, g.seq, g.epoch, g.efirst, g.ts = st.seq+1, t.Seq-1, t.Epoch, tp.efirst, t.TS
+		tp.add(st, g, lim)
+		h.stats.tradeGaps.Add(1)
 	}
 	tp.any = true
 	st.epoch, st.seq = t.Epoch, t.Seq

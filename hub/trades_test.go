@@ -3,6 +3,7 @@ package hub_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -51,28 +52,34 @@ func (m tapeMsg) String() string {
 	return m.Type
 }
 
-// nextTape reads c's next message of the trades channel, skipping
-// replies.
-func nextTape(t testing.TB, c *testutil.Client) tapeMsg {
+// nextOf reads c's next message of one of types, skipping replies
+// (subscribed, pong); any other message fails the test.
+func nextOf(t testing.TB, c *testutil.Client, types ...string) testutil.Msg {
 	t.Helper()
 	for {
 		m, err := c.Next(time.Now().Add(wait))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var tm tapeMsg
-		if err := json.Unmarshal(m.Raw, &tm); err != nil {
-			t.Fatal(err)
-		}
-		tm.size = len(m.Raw)
-		switch tm.Type {
-		case "trade", "gap", "reset":
-			return tm
-		case "subscribed", "pong":
-		default:
+		switch {
+		case slices.Contains(types, m.Type):
+			return m
+		case m.Type != "subscribed" && m.Type != "pong":
 			t.Fatalf("unexpected message %s", m.Raw)
 		}
 	}
+}
+
+// nextTape reads c's next message of the trades channel.
+func nextTape(t testing.TB, c *testutil.Client) tapeMsg {
+	t.Helper()
+	m := nextOf(t, c, "trade", "gap", "reset")
+	var tm tapeMsg
+	if err := json.Unmarshal(m.Raw, &tm); err != nil {
+		t.Fatal(err)
+	}
+	tm.size = len(m.Raw)
+	return tm
 }
 
 // expectTape reads len(want) trades-channel messages and compares them.
