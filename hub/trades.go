@@ -142,6 +142,7 @@ func (s *shard) collectTrades(c *conn, i uint32, bufs [][]byte, from []origin) (
 				x.until = 0
 			} else {
 				frame = p.replayFrame()
+				o.replay = true
 			}
 		}
 		o.reset = p.kind != entryTrade

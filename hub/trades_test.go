@@ -388,3 +388,25 @@ func TestTradeHistoryBounds(t *testing.T) {
 		expectTape(t, c, "gap 1-10", "replay 11")
 	})
 }
+
+func TestTradeReplaysNotInLatency(t *testing.T) {
+	// Replayed trades are old on purpose: they count as messages but not
+	// in the tick-to-write latency histogram.
+	srv := startHub(t, hub.Config{}, nil)
+	hourAgo := time.Now().Add(-time.Hour).UnixNano()
+	for seq := uint64(1); seq <= 10; seq++ {
+		srv.h.PublishTrade(&protocol.Trade{Symbol: "AAPL", Seq: seq, Price: decimal.New(100, 0), Size: decimal.New(1, 0), TS: hourAgo})
+	}
+	c := srv.dial(t, "")
+	subscribeTrades(t, c, "AAPL", "0")
+	for range 10 {
+		if m := nextTape(t, c); !m.Replay {
+			t.Fatalf("%s, want a replay", m)
+		}
+	}
+	checkServed(t, c, "2")
+	st := srv.h.Stats()
+	if st.Messages < 10 || st.LatencySum > time.Minute {
+		t.Errorf("Messages %d, LatencySum %v: want the 10 replays counted, not timed", st.Messages, st.LatencySum)
+	}
+}

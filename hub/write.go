@@ -32,6 +32,7 @@ type origin struct {
 	snap    bool   // the frame is the subscription's snapshot
 	reset   bool   // the frame is a control message (reset, gap): not counted as data
 	rated   bool   // the subscription is rate-limited
+	replay  bool   // a replayed trade (since): counted, but not in the latency histogram
 	ext     bool   // a trades or book subscription: pseq, pepoch, puntil, pfresh are its subExt before the frame
 	pfresh  bool
 	puntil  uint32
@@ -48,7 +49,9 @@ func (w *writer) commit(o *origin, n *counts) {
 	}
 	n.msgs++
 	n.merged += uint64(o.skipped)
-	n.observe(w.now - o.ts)
+	if !o.replay {
+		n.observe(w.now - o.ts)
+	}
 }
 
 // sendFlags are the flags of every send: never block, never raise SIGPIPE.
