@@ -181,10 +181,14 @@ func TestBookStalledReaderGetsSnapshot(t *testing.T) {
 	// A reader that stops for seconds while the book changes thousands of
 	// times is not closed; when it reads again it gets a snapshot at the
 	// current version instead of the deltas it missed, then deltas.
-	srv := startHub(t, hub.Config{}, nil)
+	forTransports(t, testBookStalledReaderGetsSnapshot)
+}
+
+func testBookStalledReaderGetsSnapshot(t *testing.T, tr transport) {
+	srv := startHubOn(t, tr, hub.Config{}, nil)
 	f := newBookFeed("AAPL", 2)
 	srv.h.PublishBook(f.snapshot(300))
-	c, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), srv.url)
+	c, err := testutil.DialWith(srv.dialer(4096), srv.url)
 	if err != nil {
 		t.Fatal(err)
 	}
