@@ -147,7 +147,7 @@ func (s *Server) build(f feed.Feed, c *candles) error {
 			read = edge.AppendSnapshots
 		}
 		e.snaps = &snapshotCache{read: read}
-		s.reg.MustRegister(metrics.NewCollector(h))
+		s.reg.MustRegister(metrics.NewCollector(h), metrics.NewChannelCollector(h.Stats))
 	}
 	s.reg.MustRegister(metrics.NewFeedCollector(f))
 	if edge, ok := f.(*cluster.Edge); ok {

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/tickerd/tickerd/internal/candle"
 	"github.com/tickerd/tickerd/internal/deflate"
 )
 
@@ -70,6 +71,26 @@ type Config struct {
 	// and gets the latest value only (a seq jump, counted in
 	// Stats.Merged). Default 250 ms.
 	MaxReplayAge time.Duration
+	// TradeHistory, TradeHistoryAge and TradeHistoryBytes bound each
+	// symbol's tape, the trade history "since" resumes from and slow
+	// subscribers read from: at most TradeHistory trades (default
+	// 10,000), none older than TradeHistoryAge when a trade comes
+	// (default 5 min), at most TradeHistoryBytes of frames and
+	// bookkeeping (default 4 MiB). The oldest go first.
+	TradeHistory      int
+	TradeHistoryAge   time.Duration
+	TradeHistoryBytes int64
+	// TradeLag is how far, in bytes of trade messages, a trades
+	// subscription may fall behind its tape. A subscription owed more
+	// skips to the newest TradeLag/2 bytes, and its client gets a "gap"
+	// message naming the seqs it skipped. Default 512 KiB.
+	TradeLag int
+	// CandleHistory is how many closed candles per symbol and interval
+	// the hub keeps and sends a new candles subscriber first (default
+	// 500); CandleHistoryBytes bounds the whole candle store (default
+	// 256 MiB; see internal/candle).
+	CandleHistory      int
+	CandleHistoryBytes int64
 	// MaxRate caps the updates per second the server sends per
 	// subscription, whatever max_rate a client asks for (announced in the
 	// limits message as max_rate). Default 0: no cap.
@@ -126,8 +147,8 @@ type Config struct {
 	MaxConnsPerIP int
 
 	// OnWatch, when set, is called when a symbol gains its first
-	// subscriber (watched=true) and when it loses its last. It runs on a
-	// shard goroutine and must not block.
+	// subscriber on any channel (watched=true) and when it loses its
+	// last. It runs on a shard goroutine and must not block.
 	OnWatch func(symbol string, watched bool)
 }
 
@@ -180,6 +201,16 @@ func (c Config) withDefaults() Config {
 	}
 	c.CompressMinSize = max(c.CompressMinSize, 1)
 	defD(&c.MaxReplayAge, 250*time.Millisecond)
+	def(&c.TradeHistory, 10_000)
+	defD(&c.TradeHistoryAge, 5*time.Minute)
+	if c.TradeHistoryBytes <= 0 {
+		c.TradeHistoryBytes = 4 << 20
+	}
+	def(&c.TradeLag, 512<<10)
+	def(&c.CandleHistory, candle.DefaultCandles)
+	if c.CandleHistoryBytes <= 0 {
+		c.CandleHistoryBytes = candle.DefaultMaxBytes
+	}
 	c.MaxRate = max(c.MaxRate, 0)
 	defD(&c.AuthTimeout, 10*time.Second)
 	if c.MessageRate == 0 {

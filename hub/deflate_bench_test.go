@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tickerd/tickerd/protocol"
 )
 
 // cpuTime returns the CPU time the process has used, user and system.
@@ -32,7 +34,7 @@ func BenchmarkFanoutDeflate(b *testing.B) {
 	const n = 1000
 	for _, mode := range []string{"plain", "deflate", "half"} {
 		b.Run(mode, func(b *testing.B) {
-			h := benchConns(b, Config{}, 1, n, func(int) []int { return []int{0} }, func(i int) bool {
+			h := benchConns(b, Config{}, protocol.Stream{}, 1, n, func(int) []int { return []int{0} }, func(i int) bool {
 				return mode == "deflate" || mode == "half" && i%2 == 0
 			})
 			st0 := h.Stats()

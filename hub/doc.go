@@ -7,9 +7,13 @@
 // a fixed number of shards each own the writes, subscriptions and lifetime
 // of their connections.
 //
-// What a client subscribes to is a stream: a symbol's channel. This
-// version serves the quote channel (the limits message lists the channels
-// a server carries). A stream's subscribers are kept with it, per shard,
+// What a client subscribes to is a stream: a symbol's channel (quotes,
+// trades, candles of an interval, a book of a depth). Each channel has its
+// delivery rule: quotes and the open candle merge (the latest value wins);
+// trades never merge (a per-symbol history, the tape, is the queue, and a
+// client too far behind gets a "gap" naming exactly what it missed); a
+// closed candle is never merged away; a book subscriber is sent only
+// deltas it can apply, else a snapshot. A stream's subscribers are kept with it, per shard,
 // from its first subscriber to its last; a publish reaches only the shards
 // that have subscribers of it, which put the subscriptions on their
 // connections' pending lists; a write then costs what changed for the
@@ -40,7 +44,7 @@
 //	if err != nil { ... }
 //	defer h.Close()
 //	http.Handle("/ws", h)
-//	go feed.Run(ctx, h) // h is a feed.Sink: Publish, List, Delist
+//	go feed.Run(ctx, h) // h is a feed.Sink: Publish, PublishTrade, PublishCandle, PublishBook, List, Delist
 //	...
 //	h.Shutdown(ctx) // every client gets 1001, then the hub stops
 //

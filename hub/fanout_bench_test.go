@@ -14,17 +14,22 @@ import (
 )
 
 // benchHub returns a hub serving nsym symbols (S0, S1, ...) and n loopback
-// TCP connections attached to it, each subscribed to the symbols whose
-// indexes sub(i) returns. A goroutine per connection drains its client
-// socket.
+// TCP connections attached to it, each subscribed to the quotes of the
+// symbols whose indexes sub(i) returns. A goroutine per connection drains
+// its client socket.
 func benchHub(tb testing.TB, cfg Config, nsym, n int, sub func(i int) []int) *Hub {
-	tb.Helper()
-	return benchConns(tb, cfg, nsym, n, sub, func(int) bool { return false })
+	return benchHubOf(tb, cfg, protocol.Stream{}, nsym, n, sub)
 }
 
-// benchConns is benchHub whose connection i negotiated permessage-deflate
-// if compressing(i).
-func benchConns(tb testing.TB, cfg Config, nsym, n int, sub func(i int) []int, compressing func(i int) bool) *Hub {
+// benchHubOf is benchHub for the streams ps names.
+func benchHubOf(tb testing.TB, cfg Config, ps protocol.Stream, nsym, n int, sub func(i int) []int) *Hub {
+	tb.Helper()
+	return benchConns(tb, cfg, ps, nsym, n, sub, func(int) bool { return false })
+}
+
+// benchConns is benchHubOf whose connection i negotiated
+// permessage-deflate if compressing(i).
+func benchConns(tb testing.TB, cfg Config, ps protocol.Stream, nsym, n int, sub func(i int) []int, compressing func(i int) bool) *Hub {
 	tb.Helper()
 	syms := make([]feed.Symbol, nsym)
 	for i := range syms {
@@ -59,7 +64,7 @@ func benchConns(tb testing.TB, cfg Config, nsym, n int, sub func(i int) []int, c
 			names = append(names, syms[k].Name)
 		}
 		want += int64(len(names))
-		h.attach(&conn{fd: fd, idx: -1, deflate: compressing(i)}, nil, openCmd{set: h.resolve(names)})
+		h.attach(&conn{fd: fd, idx: -1, deflate: compressing(i)}, nil, openCmd{set: h.resolveStream(names, ps)})
 		clients = append(clients, cc)
 	}
 	// One blocking reader per client: parked in the runtime poller until
@@ -137,6 +142,72 @@ func BenchmarkFanout(b *testing.B) {
 			st := h.Stats()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/msg")
 			b.ReportMetric(float64(st.Writes-writes0)/float64(b.N*n), "writes/msg")
+		})
+	}
+}
+
+// waitMsgs waits until h has written want data frames.
+func waitMsgs(h *Hub, want uint64) {
+	for h.msgs() < want {
+		runtime.Gosched()
+	}
+}
+
+// BenchmarkFanoutTrades is BenchmarkFanout for the trades channel: one
+// trade of a symbol every connection watches goes into its tape and to
+// every connection. Compare its ns/msg with BenchmarkFanout's (quotes).
+func BenchmarkFanoutTrades(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
+			h := benchHubOf(b, Config{}, protocol.Stream{Channel: protocol.ChannelTrades}, 1, n, func(int) []int { return []int{0} })
+			tr := &protocol.Trade{Symbol: "S0", Price: decimal.RequireFromString("187.23"), Size: decimal.NewFromInt(100),
+				Side: protocol.SideBuy, PricePrec: 2}
+			sent := h.msgs()
+			writes0 := h.Stats().Writes
+			b.ReportAllocs()
+			for b.Loop() {
+				tr.Seq++
+				tr.TS = time.Now().UnixNano()
+				h.PublishTrade(tr)
+				sent += uint64(n)
+				waitMsgs(h, sent)
+			}
+			st := h.Stats()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/msg")
+			b.ReportMetric(float64(st.Writes-writes0)/float64(b.N*n), "writes/msg")
+		})
+	}
+}
+
+// BenchmarkFanoutBook is BenchmarkFanout for the book channel: each
+// update changes the best bid's size, so every depth-10 subscriber is sent
+// one delta, encoded once.
+func BenchmarkFanoutBook(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
+			h := benchHubOf(b, Config{}, protocol.Stream{Channel: protocol.ChannelBook, Depth: 10}, 1, n, func(int) []int { return []int{0} })
+			snap := &protocol.BookUpdate{Symbol: "S0", Seq: 1, Snapshot: true, PricePrec: 2, SizePrec: 2, TS: time.Now().UnixNano()}
+			for k := range 50 {
+				snap.Bids = append(snap.Bids, protocol.Level{Price: 9999 - int64(k), Size: 100})
+				snap.Asks = append(snap.Asks, protocol.Level{Price: 10001 + int64(k), Size: 100})
+			}
+			h.PublishBook(snap)
+			waitMsgs(h, uint64(n)) // every subscriber's snapshot
+			u := &protocol.BookUpdate{Symbol: "S0", Seq: 1, PricePrec: 2, SizePrec: 2, Bids: []protocol.Level{{Price: 9999}}}
+			sent := h.msgs()
+			snaps0 := h.Stats().BookSnapshots
+			b.ReportAllocs()
+			for b.Loop() {
+				u.Seq++
+				u.TS = time.Now().UnixNano()
+				u.Bids[0].Size = 100 + int64(u.Seq%7) + 1
+				h.PublishBook(u)
+				sent += uint64(n)
+				waitMsgs(h, sent)
+			}
+			st := h.Stats()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/msg")
+			b.ReportMetric(float64(st.BookSnapshots-snaps0)/float64(b.N*n), "snapshots/msg")
 		})
 	}
 }

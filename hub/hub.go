@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/candle"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -33,6 +34,9 @@ type Hub struct {
 	uni   *universe   // the symbols served; List and Delist change it
 	z     compression // permessage-deflate: the shared compressor and its counters (deflate.go)
 	floor uint32      // the period of Config.MaxRate, in rate clock units; 0: none
+
+	tapeLimits tapeLimits      // Config.TradeHistory*, for every tape
+	candles    *candle.History // every symbol's recent candles (PublishCandle)
 
 	conns    atomic.Int64 // open connections, counted from the upgrade
 	perIP    ipCounts
@@ -100,6 +104,8 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 	h.uni.add(symbols)
 	h.floor = periodOf(cfg.MaxRate)
 	h.z.init(&cfg)
+	h.candles = newCandleHistory(cfg)
+	h.tapeLimits = tapeLimits{count: cfg.TradeHistory, age: int64(cfg.TradeHistoryAge), bytes: cfg.TradeHistoryBytes}
 	lim := protocol.ServerLimits{
 		MaxMessageBytes:   cfg.MaxMessageBytes,
 		MaxSymbols:        cfg.MaxSymbolsPerConn,
@@ -109,9 +115,13 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 		PingIntervalMS:    cfg.PingInterval.Milliseconds(),
 		BacklogTimeoutMS:  cfg.BacklogTimeout.Milliseconds(),
 		Auth:              cfg.Authenticate != nil,
-		Channels:          []protocol.Channel{protocol.ChannelQuotes},
+		Channels:          []protocol.Channel{protocol.ChannelQuotes, protocol.ChannelTrades, protocol.ChannelCandles, protocol.ChannelBook},
 		MaxRate:           cfg.MaxRate,
 		Compression:       !cfg.DisableCompression,
+		TradeHistory:      cfg.TradeHistory,
+		TradeHistoryMS:    cfg.TradeHistoryAge.Milliseconds(),
+		CandleHistory:     cfg.CandleHistory,
+		BookDepths:        []int{10, 50, protocol.MaxBookDepth},
 	}
 	h.limits = textFrame(protocol.AppendLimits(nil, &lim))
 	for i := range cfg.Shards {

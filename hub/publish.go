@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/book"
 	"github.com/tickerd/tickerd/internal/wsframe"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -70,40 +71,16 @@ func (h *Hub) publishQuote(st *stream, epoch, seq uint64, ts int64, tick []byte)
 	now := time.Now().UnixNano()
 	u.at = now
 	st.mu.Lock()
-	first := st.latest.Load() == nil
-	switch {
-	case first || epoch == st.epoch && seq > st.seq:
-	case epoch == st.epoch:
+	ok, reset := h.admit(st, st.latest.Load() == nil, epoch, seq > st.seq)
+	if !ok {
 		st.mu.Unlock()
-		h.stats.stale.Add(1)
 		return
-	case epoch < st.epoch:
-		st.mu.Unlock()
-		h.stats.staleEpoch.Add(1)
-		return
-	default: // a new seq space: any seq goes
+	}
+	if reset { // a new seq space: any seq goes
 		st.mark = &epochMark{reset: textFrame(protocol.AppendReset(nil, protocol.ChannelQuotes, st.sym.name, epoch))}
-		h.stats.resets.Add(1)
 	}
 	st.epoch, st.seq = epoch, seq
-	st.ver++
-	if st.ver == 0 {
-		st.ver = 1 // 0 means "nothing sent" in sub.sent
-	}
-	u.ver = st.ver
-	if m := st.mark; m != nil {
-		if m.ver == 0 {
-			m.ver = u.ver
-		}
-		u.epoch = m
-	}
-	st.latest.Store(u)
-	// Loaded after latest is stored: a shard that joins the fan-out
-	// after this load sees u when it links (see shard.link).
-	f := st.fan.Load()
-	if f != nil {
-		f.ring[u.ver%ringSize].Store(u)
-	}
+	f := st.accept(u)
 	st.mu.Unlock()
 
 	h.stats.published.Add(1)
@@ -111,6 +88,27 @@ func (h *Hub) publishQuote(st *stream, epoch, seq uint64, ts int64, tick []byte)
 	if f != nil {
 		h.notify(f)
 	}
+}
+
+// admit decides whether an update of epoch goes on st, under the lock
+// that serialises st's publishers: first says st has taken none yet (its
+// first epoch is taken silently, whatever it is), newer that the update
+// comes after st's last within an epoch. An update of st's epoch that is
+// not newer is dropped (Stale), one of a lower epoch too (StaleEpoch);
+// one of a higher epoch is taken and begins a new seq space: reset.
+func (h *Hub) admit(st *stream, first bool, epoch uint64, newer bool) (ok, reset bool) {
+	switch {
+	case first || epoch == st.epoch && newer:
+		return true, false
+	case epoch == st.epoch:
+		h.stats.stale.Add(1)
+		return false, false
+	case epoch < st.epoch:
+		h.stats.staleEpoch.Add(1)
+		return false, false
+	}
+	h.stats.resets.Add(1)
+	return true, true
 }
 
 // notify tells every shard with subscribers of f's stream that it has a
@@ -122,13 +120,6 @@ func (h *Hub) notify(f *fanout) {
 		}
 	}
 }
-
-// PublishTrade, PublishBook and PublishCandle complete feed.Sink. The
-// hub does not serve these channels yet (the limits message lists the
-// ones it does): it counts their updates as unknown and drops them.
-func (h *Hub) PublishTrade(*protocol.Trade)     { h.stats.unknown.Add(1) }
-func (h *Hub) PublishBook(*protocol.BookUpdate) { h.stats.unknown.Add(1) }
-func (h *Hub) PublishCandle(*protocol.Candle)   { h.stats.unknown.Add(1) }
 
 // List adds symbols to the universe while the hub runs; names already
 // listed are left as they are. Clients can subscribe to a new symbol, find
@@ -156,9 +147,12 @@ func (h *Hub) Delist(names []string) {
 	h.stats.delisted.Add(uint64(len(gone)))
 	now := time.Now().UnixNano()
 	frames := make([][]byte, len(gone))
+	gnames := make([]string, len(gone))
 	for i, sym := range gone {
 		frames[i] = textFrame(protocol.AppendDelisted(nil, sym.name, now))
+		gnames[i] = sym.name
 	}
+	h.candles.Delist(gnames)
 	for _, s := range h.shards {
 		s.post(nil, &delistCmd{syms: gone, frames: frames})
 	}
@@ -191,6 +185,7 @@ func (h *Hub) AppendSnapshots(dst []byte) []byte {
 // upgrade: the streams asked for, their names in the same order, and the
 // requested names that are not listed.
 type symbolSet struct {
+	ps      protocol.Stream // what the streams are: channel, interval, depth
 	streams []*stream
 	names   []string // the hub's copies, not the request buffer's
 	unknown []string
@@ -198,15 +193,35 @@ type symbolSet struct {
 
 // resolve maps names to the quote streams of listed symbols. Any goroutine
 // may call it.
-func (h *Hub) resolve(names []string) symbolSet {
-	var set symbolSet
+func (h *Hub) resolve(names []string) symbolSet { return h.resolveStream(names, protocol.Stream{}) }
+
+// resolveStream maps names to the streams ps names of listed symbols
+// (for a book, of depth ps.Depth; 10 when it is 0, an unsubscribe's),
+// making the symbols' channels if they have none. Any goroutine may call
+// it.
+func (h *Hub) resolveStream(names []string, ps protocol.Stream) symbolSet {
+	set := symbolSet{ps: ps}
 	for _, n := range names {
 		if s := h.uni.lookup(n); s != nil {
-			set.streams = append(set.streams, &s.quote)
+			set.streams = append(set.streams, s.stream(ps))
 			set.names = append(set.names, s.name)
 		} else {
 			set.unknown = append(set.unknown, n)
 		}
 	}
 	return set
+}
+
+// stream returns sym's stream of ps.
+func (sym *symbol) stream(ps protocol.Stream) *stream {
+	switch ps.Channel {
+	case protocol.ChannelTrades:
+		return &sym.channels().trades
+	case protocol.ChannelCandles:
+		return &sym.channels().candles[min(ps.Interval, protocol.NumIntervals-1)]
+	case protocol.ChannelBook:
+		d, _ := book.ParseDepth(ps.Depth)
+		return &sym.channels().book.depths[d]
+	}
+	return &sym.quote
 }

@@ -116,6 +116,13 @@ type hubStats struct {
 	listed         atomic.Uint64 // symbols added by List (not those of New)
 	delisted       atomic.Uint64 // symbols removed by Delist
 	unknown        atomic.Uint64 // updates for symbols the hub does not serve
+	trades         atomic.Uint64 // trades taken into a tape
+	tradeGaps      atomic.Uint64 // holes in a feed's trade seqs (a gap entry in the tape)
+	gapsSent       atomic.Uint64 // gap messages made for a subscriber that fell behind its tape
+	candles        atomic.Uint64 // candle updates taken
+	books          atomic.Uint64 // book updates taken
+	bookErrors     atomic.Uint64 // book updates the book refused (not stale ones)
+	bookSnapshots  atomic.Uint64 // book snapshots sent to a subscriber
 	protocolErrors atomic.Uint64
 	pingsDropped   atomic.Uint64 // client pings answered by a later pong, or not at all (over the rate)
 	rejected       [numRejects]atomic.Uint64
@@ -137,7 +144,25 @@ type Stats struct {
 	Stale      uint64
 	StaleEpoch uint64
 	Resets     uint64
-	Unknown    uint64 // updates of symbols not listed, or of channels not served
+	Unknown    uint64 // updates of symbols not listed
+	// Trades counts the trades taken into a tape; TradeHoles the holes
+	// in a feed's trade seqs (each a gap message in the tape, sent to
+	// every subscriber); GapsSent the gap messages made for a subscriber
+	// that fell behind its tape (past TradeLag or past the history) or
+	// resumed ("since") from before it.
+	Trades     uint64
+	TradeHoles uint64
+	GapsSent   uint64
+	// Candles counts the candle updates taken (PublishCandle).
+	Candles uint64
+	// Books counts the book updates taken (PublishBook), BookErrors those
+	// the book refused (a delta that does not follow, a crossed book, …;
+	// an old one counts as Stale), BookSnapshots the snapshots sent to
+	// subscribers (new, resubscribed, behind, rate-limited, or owed a
+	// delta they could not apply).
+	Books         uint64
+	BookErrors    uint64
+	BookSnapshots uint64
 	// Symbols is the size of the universe now; Listed and Delisted count
 	// the symbols List added and Delist removed.
 	Symbols  int64
@@ -189,6 +214,13 @@ func (h *Hub) Stats() Stats {
 		Resets:         h.stats.resets.Load(),
 		Unknown:        h.stats.unknown.Load(),
 		Symbols:        int64(h.uni.current().len()),
+		Trades:         h.stats.trades.Load(),
+		TradeHoles:     h.stats.tradeGaps.Load(),
+		GapsSent:       h.stats.gapsSent.Load(),
+		Candles:        h.stats.candles.Load(),
+		Books:          h.stats.books.Load(),
+		BookErrors:     h.stats.bookErrors.Load(),
+		BookSnapshots:  h.stats.bookSnapshots.Load(),
 		Listed:         h.stats.listed.Load(),
 		Delisted:       h.stats.delisted.Load(),
 		ListTime:       h.uni.changeList.snapshot(),

@@ -17,6 +17,7 @@ type writer struct {
 	bufs [][]byte
 	from []origin // where each data frame of bufs came from (collect)
 	now  int64    // Unix ns when bufs were collected
+	more bool     // collect left a subscription more to send (a trades batch)
 	iov  []unix.Iovec
 	msg  unix.Msghdr
 }
@@ -29,9 +30,15 @@ type origin struct {
 	skipped uint32 // updates this frame replaced (a seq jump)
 	prevDue uint32 // a rate-limited subscription's due time before it
 	snap    bool   // the frame is the subscription's snapshot
-	reset   bool   // the frame is a reset (a snapshot follows)
+	reset   bool   // the frame is a control message (reset, gap): not counted as data
 	rated   bool   // the subscription is rate-limited
-	ts      int64  // the update's event time, for the latency histogram
+	replay  bool   // a replayed trade (since): counted, but not in the latency histogram
+	ext     bool   // a trades or book subscription: pseq, pepoch, puntil, pfresh are its subExt before the frame
+	pfresh  bool
+	puntil  uint32
+	ts      int64 // the update's event time, for the latency histogram
+	pseq    uint64
+	pepoch  uint64
 }
 
 // commit counts a data frame written (or taken in part by the socket,
@@ -42,7 +49,9 @@ func (w *writer) commit(o *origin, n *counts) {
 	}
 	n.msgs++
 	n.merged += uint64(o.skipped)
-	n.observe(w.now - o.ts)
+	if !o.replay {
+		n.observe(w.now - o.ts)
+	}
 }
 
 // sendFlags are the flags of every send: never block, never raise SIGPIPE.
@@ -133,7 +142,7 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	c.ctrl = nil // replies are rare: an idle connection holds no slice for them
 	from := s.w.from[:0]
 	now := time.Now().UnixNano()
-	s.w.from, s.w.now = from, now
+	s.w.from, s.w.now, s.w.more = from, now, false
 	if c.state != stateOpen {
 		return bufs, nreplies
 	}
@@ -152,8 +161,23 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 		if e.pos&(subPending|subSeen) != subPending {
 			continue // stale, or a second entry
 		}
+		if e.st.kind == kindTrades {
+			var more bool
+			bufs, from, more = s.collectTrades(c, i, bufs, from)
+			if more {
+				e.pos |= subSeen
+				kept = append(kept, i)
+				s.w.more = true
+			} else {
+				e.pos &^= subPending
+			}
+			continue
+		}
 		u := e.st.latest.Load()
-		if u == nil || u.ver == e.sent {
+		if u == nil || u.ver == e.sent && e.pos&subSnap == 0 {
+			if u == nil && e.pos&subSnap != 0 && e.st.kind != kindQuote {
+				bufs, from = s.appendFirst(c, i, bufs, from, now)
+			}
 			e.pos &^= subPending
 			continue
 		}
@@ -180,6 +204,14 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 			bufs = append(bufs, u.epoch.reset)
 			from = append(from, r)
 			e.pos |= subSnap
+		}
+		switch e.st.kind {
+		case kindCandles:
+			bufs, from = s.appendCandles(c, e, u, o, bufs, from)
+			continue
+		case kindBook:
+			bufs, from = s.appendBook(c, i, u, o, now-int64(s.h.cfg.MaxReplayAge), bufs, from)
+			continue
 		}
 		if e.pos&subSnap != 0 {
 			bufs = append(bufs, s.h.zframe(c, &u.zsnap, u.snap))
@@ -208,6 +240,33 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	}
 	s.w.from = from
 	return bufs, nreplies
+}
+
+// appendFirst appends the first message of c.subs[i], a candles or book
+// subscription whose stream has had no update yet: the (empty) candle
+// history, or the book's snapshot if the book is valid (its depth was not
+// watched before). It counts as a message of a rate-limited subscription.
+func (s *shard) appendFirst(c *conn, i uint32, bufs [][]byte, from []origin, now int64) ([][]byte, []origin) {
+	e := &c.subs[i]
+	o := origin{sub: i, snap: true, ts: now}
+	var frame []byte
+	if e.st.kind == kindCandles {
+		frame = s.h.candleHistory(c, e.st)
+	} else {
+		f, seq, ok := s.h.bookSnapshot(c, e.st)
+		if !ok {
+			return bufs, from // a snapshot once the book is valid
+		}
+		o.ext, o.pseq = true, c.ext[i].seq
+		frame, c.ext[i].seq = f, seq
+		s.h.stats.bookSnapshots.Add(1)
+	}
+	e.pos &^= subSnap
+	if rl := c.rl; rl != nil && rl.rates[i].period != 0 {
+		o.rated, o.prevDue = true, rl.rates[i].due
+		rl.rates[i].wrote(clockAt(now))
+	}
+	return append(bufs, frame), append(from, o)
 }
 
 // appendRecent appends the tick frames (for c: see Hub.zframe) of the

@@ -19,6 +19,7 @@ import (
 	"github.com/tickerd/tickerd/feed/source"
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/cluster"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 // options holds every flag's value, typed.
@@ -51,6 +52,9 @@ type options struct {
 	compression            bool
 	compressMin            int
 	drain, readyAge        time.Duration
+	maxRate                float64
+	replayAge              time.Duration
+	tradeLagKiB            int
 
 	readHeader, read, write, idle time.Duration
 	maxHeader, maxSnapshots       int
@@ -109,6 +113,9 @@ func flags(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.upgrade, "handshake-timeout", 5*time.Second, "time allowed to write the WebSocket upgrade response")
 	fs.Float64Var(&o.msgRate, "message-rate", 20, "client messages per second per connection (token bucket; -1: unlimited)")
 	fs.IntVar(&o.msgBurst, "message-burst", 40, "client messages allowed at once above -message-rate")
+	fs.Float64Var(&o.maxRate, "max-rate", 0, "updates per second per subscription at most, whatever max_rate a client asks (announced in limits; 0: no cap)")
+	fs.DurationVar(&o.replayAge, "max-replay-age", 0, "a client owed an update older than this is behind: it gets the latest quote, a book snapshot (0: 250ms)")
+	fs.IntVar(&o.tradeLagKiB, "trade-lag-kib", 0, "KiB of trades a subscription may fall behind before it skips, with a gap message (0: 512)")
 	fs.IntVar(&o.perIP, "max-conns-per-ip", 0, "connections from one source address (0: no cap; behind a proxy all clients share its address)")
 	fs.BoolVar(&o.compression, "compression", true, "accept permessage-deflate from clients that offer it (each shared message is compressed once for all of them); false: plain frames only")
 	fs.IntVar(&o.compressMin, "compression-min-size", 100, "smallest message compressed for a compressing client, in bytes; smaller ones go plain")
@@ -144,9 +151,9 @@ func flags(o *options) *flag.FlagSet {
 	fs.Int64Var(&o.lastMiB, "nats-last-mib", 0, "feed node: MiB bound of the last-value stream (definitions, last ticks, book snapshots; 0: 64)")
 	fs.Int64Var(&o.tradeMiB, "nats-trades-mib", 0, "feed node: MiB bound of the trade stream (0: 64)")
 	fs.Int64Var(&o.candleMiB, "nats-candles-mib", 0, "feed node: MiB bound of the candle stream (0: 32)")
-	fs.IntVar(&o.tradeHistory, "nats-trade-history", 0, "feed node: trades kept per symbol in NATS for edges (0: 10000)")
-	fs.DurationVar(&o.tradeAge, "nats-trade-age", 0, "feed node: oldest trade kept in NATS for edges (0: 5m)")
-	fs.IntVar(&o.candles, "nats-candle-history", 0, "feed node: closed candles kept in NATS per symbol and interval (0: 500)")
+	fs.IntVar(&o.tradeHistory, "nats-trade-history", 0, "trades kept per symbol for since: in the hub's history, and on a feed node in NATS for edges (0: 10000)")
+	fs.DurationVar(&o.tradeAge, "nats-trade-age", 0, "oldest trade kept for since: in the hub's history, and on a feed node in NATS for edges (0: 5m)")
+	fs.IntVar(&o.candles, "nats-candle-history", 0, "closed candles kept per symbol and interval: in the hub, and on a feed node in NATS (0: 500)")
 	return fs
 }
 
@@ -240,6 +247,10 @@ func (o *options) check(fs *flag.FlagSet, from map[string]string) error {
 		{"nats-trade-history", o.tradeHistory >= 0, notNegative},
 		{"nats-trade-age", o.tradeAge >= 0, notNegative},
 		{"nats-candle-history", o.candles >= 0, notNegative},
+		{"max-rate", o.maxRate == 0 || o.maxRate >= protocol.MinMaxRate && o.maxRate <= protocol.MaxMaxRate,
+			fmt.Sprintf("must be 0 (no cap) or from %g to %d", protocol.MinMaxRate, protocol.MaxMaxRate)},
+		{"max-replay-age", o.replayAge >= 0, notNegative},
+		{"trade-lag-kib", o.tradeLagKiB >= 0 && o.tradeLagKiB <= 1<<20, "must be from 0 to 1048576"},
 		{"max-message", o.maxMessage >= 125, "must be at least 125 (a control frame's payload)"},
 		{"compression-min-size", o.compressMin >= 1, "must be at least 1"},
 		{"message-rate", o.msgRate > 0 && !math.IsInf(o.msgRate, 1) || o.msgRate == -1, "must be more than 0, or -1 for unlimited"},
@@ -301,6 +312,13 @@ func (o *options) config(log *slog.Logger) (cfg tickerd.Config, closeRecord func
 			MaxConnsPerIP:        o.perIP,
 			DisableCompression:   !o.compression,
 			CompressMinSize:      o.compressMin,
+			MaxRate:              o.maxRate,
+			MaxReplayAge:         o.replayAge,
+			TradeLag:             o.tradeLagKiB << 10,
+			// One bound for the history, in the hub and in NATS.
+			TradeHistory:    o.tradeHistory,
+			TradeHistoryAge: o.tradeAge,
+			CandleHistory:   o.candles,
 		},
 		HTTP: tickerd.HTTPConfig{
 			ReadHeaderTimeout: o.readHeader, ReadTimeout: o.read, WriteTimeout: o.write,

@@ -18,7 +18,7 @@ type Collector struct {
 	published, stale, unknown, lag, latency   *prometheus.Desc
 	handshakeFailures, clientErrors, draining *prometheus.Desc
 	pingsDropped                              *prometheus.Desc
-	symbols, listed, delisted, change         *prometheus.Desc
+	change                                    *prometheus.Desc
 	zFrames, zIn, zOut, zSkipped, zInflated   *prometheus.Desc
 	zConns                                    *prometheus.Desc
 }
@@ -53,9 +53,6 @@ func NewCollector(h *hub.Hub) *Collector {
 		draining:          d("draining", "1 while the server drains for shutdown and refuses new connections, else 0."),
 		pingsDropped: d("pings_dropped_total", "Client pings that got no pong of their own: answered by the pong of a later ping "+
 			"(RFC 6455 allows it), or over the message rate."),
-		symbols:  d("symbols", "Symbols the hub serves now (its universe)."),
-		listed:   d("listed_total", "Symbols added to the universe while the server runs (listings)."),
-		delisted: d("delisted_total", "Symbols removed from the universe while the server runs (delistings)."),
 		change: d("universe_change_seconds", "Time one change of the universe took its caller (a List or Delist call "+
 			"that changed it), by op.", "op"),
 		zFrames: d("compressed_frames_total", "Frames compressed for clients that negotiated permessage-deflate: "+
@@ -75,7 +72,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.subs, c.msgs, c.bytes, c.writes, c.merged,
 		c.published, c.stale, c.unknown, c.lag, c.latency,
 		c.handshakeFailures, c.clientErrors, c.draining, c.pingsDropped,
-		c.symbols, c.listed, c.delisted, c.change,
+		c.change,
 		c.zFrames, c.zIn, c.zOut, c.zSkipped, c.zInflated, c.zConns,
 	} {
 		ch <- d
@@ -111,9 +108,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.unknown, st.Unknown)
 	gauge(c.lag, st.FeedLag.Seconds())
 	ch <- durationHistogram(c.latency, hub.LatencyBuckets, hub.Histogram{Counts: st.Latency, Sum: st.LatencySum})
-	gauge(c.symbols, float64(st.Symbols))
-	counter(c.listed, st.Listed)
-	counter(c.delisted, st.Delisted)
 	ch <- durationHistogram(c.change, hub.ChangeBuckets, st.ListTime, "list")
 	ch <- durationHistogram(c.change, hub.ChangeBuckets, st.DelistTime, "delist")
 	counter(c.zFrames, st.CompressedFrames)

@@ -41,7 +41,7 @@ func newServer(t *testing.T, cfg hub.Config) *server {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", h)
-	mux.Handle("GET /metrics", metrics.Handler(metrics.NewRegistry(metrics.NewCollector(h))))
+	mux.Handle("GET /metrics", metrics.Handler(metrics.NewRegistry(metrics.NewCollector(h), metrics.NewChannelCollector(h.Stats))))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		_ = h.Close()

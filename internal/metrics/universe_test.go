@@ -14,16 +14,16 @@ func TestUniverseMetrics(t *testing.T) {
 	s := newServer(t, hub.Config{Shards: 1})
 	mfs := scrape(t, s.url)
 	want(t, mfs, 2, "tickerd_symbols")
-	want(t, mfs, 0, "tickerd_listed_total")
-	want(t, mfs, 0, "tickerd_delisted_total")
+	want(t, mfs, 0, "tickerd_symbols_listed_total")
+	want(t, mfs, 0, "tickerd_symbols_delisted_total")
 
 	s.h.List([]feed.Symbol{{Name: "NVDA"}, {Name: "TSLA"}, {Name: "AMZN"}})
 	s.h.List([]feed.Symbol{{Name: "NVDA"}}) // no change: not counted
 	s.h.Delist([]string{"AAPL", "NOPE"})
 	mfs = scrape(t, s.url)
 	want(t, mfs, 4, "tickerd_symbols")
-	want(t, mfs, 3, "tickerd_listed_total")
-	want(t, mfs, 1, "tickerd_delisted_total")
+	want(t, mfs, 3, "tickerd_symbols_listed_total")
+	want(t, mfs, 1, "tickerd_symbols_delisted_total")
 	for _, op := range []string{"list", "delist"} {
 		found := false
 		for _, m := range mfs["tickerd_universe_change_seconds"].GetMetric() {
