@@ -13,11 +13,13 @@ import (
 
 	cws "github.com/coder/websocket"
 	"github.com/gorilla/websocket"
+	"github.com/shopspring/decimal"
 
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/deflate"
 	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/internal/wsframe"
+	"github.com/tickerd/tickerd/protocol"
 )
 
 // wsClient is one client library's way to send a text message and read the
@@ -355,4 +357,95 @@ func TestListCompressed(t *testing.T) {
 		}
 		t.Logf("list of %d names: %d bytes compressed, %d plain", len(want.Symbols), len(f.Payload), len(want.Raw))
 	}
+}
+
+// TestCompressionChannels: the trades (live and replayed), book and
+// candles messages reach a compressing gorilla client, a compressing
+// coder/websocket client and a plain one alike, and each shared frame is
+// compressed about once, not once per compressing client.
+func TestCompressionChannels(t *testing.T) {
+	srv := startHub(t, hub.Config{Shards: 2, MessageRate: -1}, nil)
+	clients := []wsClient{gorillaClient(t, srv, false), gorillaClient(t, srv, true), coderClient(t, srv)}
+	const sym = "AAPL"
+	for seq := uint64(1); seq <= 20; seq++ {
+		pubTrade(srv.h, sym, 0, seq)
+	}
+	bf := newBookFeed(sym, 7)
+	srv.h.PublishBook(bf.snapshot(60))
+	t0 := time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC).UnixNano()
+	candle := func(start, price int64, closed bool) {
+		p := decimal.New(price, -2)
+		srv.h.PublishCandle(&protocol.Candle{Symbol: sym, Interval: protocol.Interval1m, Start: start,
+			Open: p, High: p, Low: p, Close: p, Volume: decimal.NewFromInt(price), Trades: 1, Closed: closed, PricePrec: 2})
+	}
+	candle(t0, 18700, true)
+	got := make([][]string, len(clients))
+	read := func(i int) string {
+		p, err := clients[i].next()
+		if err != nil {
+			t.Fatalf("%s: %v", clients[i].name, err)
+		}
+		got[i] = append(got[i], string(p))
+		return string(p)
+	}
+	readUntil := func(i int, typ string) {
+		for !strings.Contains(read(i), `"type":"`+typ+`"`) {
+		}
+	}
+	for i, c := range clients {
+		read(i) // limits
+		for _, req := range []string{
+			`{"op":"subscribe","channel":"trades","symbols":["AAPL"],"since":{"AAPL":5},"id":1}`,
+			`{"op":"subscribe","channel":"book","symbols":["AAPL"],"depth":50,"id":2}`,
+			`{"op":"subscribe","channel":"candles","interval":"1m","symbols":["AAPL"],"id":3}`,
+		} {
+			if err := c.send(req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// 3 replies, 15 replayed trades, a book snapshot, a candle history.
+		for range 3 + 15 + 2 {
+			read(i)
+		}
+	}
+	before := srv.h.Stats().CompressedFrames
+	const rounds = 10
+	for r := range rounds {
+		pubTrade(srv.h, sym, 0, uint64(21+r))
+		srv.h.PublishBook(bf.delta(3))
+		candle(t0+60e9, 18701+int64(r), false)
+		for i := range clients {
+			readUntil(i, "trade")
+		}
+	}
+	for i := range clients {
+		// Whatever book and candle messages the rounds made: up to the
+		// last candle.
+		for !strings.Contains(got[i][len(got[i])-1], `"close":"`+decimal.New(18701+rounds-1, -2).StringFixed(2)+`"`) {
+			read(i)
+		}
+	}
+	compressed := srv.h.Stats().CompressedFrames - before
+	for i := range clients[1:] {
+		a, b := got[0], got[i+1]
+		if len(a) != len(b) {
+			t.Fatalf("%s got %d messages, the plain client %d", clients[i+1].name, len(b), len(a))
+		}
+		for j := range a {
+			if a[j] != b[j] {
+				t.Fatalf("message %d: %s got\n%.200s\nthe plain client got\n%.200s", j, clients[i+1].name, b[j], a[j])
+			}
+		}
+	}
+	for _, want := range []string{`"replay":true`, `"type":"book"`, `"snapshot":true`, `"type":"candles"`, `"type":"candle"`} {
+		if !strings.Contains(strings.Join(got[0], "\n"), want) {
+			t.Errorf("no message with %s", want)
+		}
+	}
+	// Per round a trade, a book delta and a candle: 3 frames, about once
+	// each (two shards may race), never once per compressing client.
+	if compressed < rounds || compressed > 2*3*rounds {
+		t.Errorf("%d frames compressed in %d rounds of a trade, a book delta and a candle; want about 3 per round", compressed, rounds)
+	}
+	t.Logf("%d messages each; %d frames compressed for %d rounds", len(got[0]), compressed, rounds)
 }
