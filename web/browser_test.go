@@ -194,14 +194,33 @@ type frame struct {
 
 // wireMsg holds the fields of a message, either way, that the tests read.
 type wireMsg struct {
-	Op      string   `json:"op"`
-	Type    string   `json:"type"`
-	ID      int64    `json:"id"`
-	Symbol  string   `json:"symbol"`
-	Symbols []string `json:"symbols"`
-	Prefix  *string  `json:"prefix"`
-	MaxRate float64  `json:"max_rate"`
-	More    bool     `json:"more"`
+	Op       string            `json:"op"`
+	Type     string            `json:"type"`
+	ID       int64             `json:"id"`
+	Channel  string            `json:"channel"`
+	Symbol   string            `json:"symbol"`
+	Symbols  []string          `json:"symbols"`
+	Prefix   *string           `json:"prefix"`
+	MaxRate  float64           `json:"max_rate"`
+	More     bool              `json:"more"`
+	Since    map[string]uint64 `json:"since"`
+	Interval string            `json:"interval"`
+	Seq      uint64            `json:"seq"`
+	PrevSeq  uint64            `json:"prev_seq"`
+	Snapshot bool              `json:"snapshot"`
+	Replay   bool              `json:"replay"`
+	TS       int64             `json:"ts"`
+	Price    string            `json:"price"`
+	Size     string            `json:"size"`
+	Side     string            `json:"side"`
+	Start    int64             `json:"start"`
+	Open     string            `json:"open"`
+	High     string            `json:"high"`
+	Low      string            `json:"low"`
+	Close    string            `json:"close"`
+	Volume   string            `json:"volume"`
+	Trades   int               `json:"trades"`
+	Closed   bool              `json:"closed"`
 }
 
 // frameLog collects the WebSocket frames of the tab. take is called on the

@@ -21,7 +21,7 @@ import (
 // higher epoch. It also keeps the names listed, for tests to check the
 // server's search against.
 //
-//	m := newMarket(t, 100_000)
+//	m := newMarket(t, 100_000) // or newMarketOf(t, sim.Config{...})
 //	srv := apptest.Start(t, tickerd.Config{Feed: m})
 //	m.waitListed(t)
 //	m.delist("JPM")
@@ -46,15 +46,20 @@ type seqSpace struct {
 }
 
 // newMarket returns the simulated market of a universe of size symbols,
-// or of its built-in symbols when size is 0. It publishes quotes only:
-// this server does not serve trades, candles or books yet.
+// or of its built-in symbols when size is 0, publishing quotes only.
 func newMarket(t testing.TB, size int) *market {
 	t.Helper()
-	m, err := sim.New(sim.Config{Universe: size, QuotesOnly: true})
+	return newMarketOf(t, sim.Config{Universe: size, QuotesOnly: true})
+}
+
+// newMarketOf returns the simulated market cfg configures.
+func newMarketOf(t testing.TB, cfg sim.Config) *market {
+	t.Helper()
+	m, err := sim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	size = max(size, len(m.Symbols()))
+	size := max(cfg.Universe, len(m.Symbols()))
 	mk := &market{
 		Market:  m,
 		size:    size,
@@ -185,18 +190,27 @@ func (s *simSink) Publish(t *protocol.Tick) {
 func (s *simSink) PublishTrade(t *protocol.Trade) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.sink == nil {
+		return
+	}
 	s.sink.PublishTrade(t)
 }
 
 func (s *simSink) PublishBook(b *protocol.BookUpdate) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.sink == nil {
+		return
+	}
 	s.sink.PublishBook(b)
 }
 
 func (s *simSink) PublishCandle(c *protocol.Candle) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.sink == nil {
+		return
+	}
 	s.sink.PublishCandle(c)
 }
 

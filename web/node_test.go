@@ -124,3 +124,29 @@ func marketControl(m *market) http.Handler {
 	})
 	return mux
 }
+
+// TestNodeChannels runs test/market.test.mjs: static/tickerd.js's trades,
+// candles and books against an in-process tickerd on the simulated
+// market, directly and through a link (link_test.go) that the script cuts
+// and stalls through an HTTP endpoint on 127.0.0.1.
+func TestNodeChannels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("node client tests skipped in -short mode")
+	}
+	node := needNode(t, "ws")
+	srv, l := serveChannels(t)
+	mux := http.NewServeMux()
+	l.handler(mux)
+	control := httptest.NewServer(mux)
+	defer control.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "test/market.test.mjs")
+	cmd.Env = append(os.Environ(), "TICKERD_WS=ws://"+l.Addr+"/ws", "TICKERD_WS_DIRECT="+srv.WS, "TICKERD_CONTROL="+control.URL)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+	t.Logf("node --test:\n%s", out)
+}
