@@ -75,7 +75,7 @@ func openBrowser(t *testing.T, timeout time.Duration) *browser {
 		cancel()
 		wg.Wait()
 		if t.Failed() {
-			t.Logf("browser console:\n%s", strings.Join(b.console.all(), "\n"))
+			t.Logf("browser console:\n%s", strings.Join(b.console.lines(), "\n"))
 		}
 	})
 	if err := chromedp.Do(bctx); err != nil {
@@ -143,24 +143,32 @@ func (b *browser) screenshot(path string) {
 	b.t.Logf("screenshot: %s", path)
 }
 
+// syncLog is a list that one goroutine appends to while another reads it.
+type syncLog[T any] struct {
+	mu    sync.Mutex
+	items []T
+}
+
+func (l *syncLog[T]) add(v T) {
+	l.mu.Lock()
+	l.items = append(l.items, v)
+	l.mu.Unlock()
+}
+
+// all returns a copy of the items so far, oldest first.
+func (l *syncLog[T]) all() []T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]T(nil), l.items...)
+}
+
 // consoleLog collects the page's console messages; the reader goroutine
 // adds, the test reads.
-type consoleLog struct {
-	mu   sync.Mutex
-	msgs []chromedp.ConsoleMessage
-}
+type consoleLog struct{ syncLog[chromedp.ConsoleMessage] }
 
-func (c *consoleLog) add(m chromedp.ConsoleMessage) {
-	c.mu.Lock()
-	c.msgs = append(c.msgs, m)
-	c.mu.Unlock()
-}
-
-func (c *consoleLog) all() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.msgs))
-	for _, m := range c.msgs {
+func (c *consoleLog) lines() []string {
+	var out []string
+	for _, m := range c.all() {
 		out = append(out, fmt.Sprintf("%s: %s", m.Type, m.Text))
 	}
 	return out
@@ -169,10 +177,8 @@ func (c *consoleLog) all() []string {
 // errors returns the exceptions and errors, except the failed WebSocket
 // connects and fetches that a server restart causes on purpose.
 func (c *consoleLog) errors() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var out []string
-	for _, m := range c.msgs {
+	for _, m := range c.all() {
 		if m.Type != chromedp.ConsoleException && m.Type != chromedp.ConsoleError {
 			continue
 		}
@@ -225,10 +231,7 @@ type wireMsg struct {
 
 // frameLog collects the WebSocket frames of the tab. take is called on the
 // tab's event loop (chromedp.Listen): it only appends.
-type frameLog struct {
-	mu     sync.Mutex
-	frames []frame
-}
+type frameLog struct{ syncLog[frame] }
 
 func (l *frameLog) take(ev any) {
 	var f frame
@@ -246,14 +249,5 @@ func (l *frameLog) take(ev any) {
 	}
 	f.text = string(data.PayloadData)
 	_ = json.Unmarshal(data.PayloadData, &f.msg) // one that does not parse keeps its text
-	l.mu.Lock()
-	l.frames = append(l.frames, f)
-	l.mu.Unlock()
-}
-
-// all returns the frames so far, oldest first.
-func (l *frameLog) all() []frame {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]frame(nil), l.frames...)
+	l.add(f)
 }

@@ -1,5 +1,9 @@
 // Helpers of the tests that run static/tickerd.js against a real server.
 
+import WebSocket from "ws";
+
+import { TickerClient } from "../static/tickerd.js";
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with the args of the first `type` event for which pred is true. */
@@ -24,5 +28,24 @@ export async function until(pred, label, timeoutMs = 5000) {
   while (!pred()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
     await sleep(10);
+  }
+}
+
+/**
+ * Runs fn with mk(url, opts), which makes a connecting client, and closes
+ * every client mk made after fn.
+ */
+export async function withClients(fn) {
+  const clients = [];
+  const mk = (url, opts = {}) => {
+    const c = new TickerClient(url, { WebSocket, ...opts });
+    clients.push(c);
+    c.connect();
+    return c;
+  };
+  try {
+    await fn(mk);
+  } finally {
+    for (const c of clients) c.close();
   }
 }

@@ -18,10 +18,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
-import WebSocket from "ws";
 
-import { TickerClient } from "../static/tickerd.js";
-import { sleep, until } from "./helpers.mjs";
+import { until, withClients } from "./helpers.mjs";
 
 const url = process.env.TICKERD_WS;
 const direct = process.env.TICKERD_WS_DIRECT;
@@ -31,22 +29,8 @@ const skip = url && direct && control ? false : "needs the server TestNodeChanne
 const TRADES = "AAPL"; // among the simulator's busiest
 const BOOK = "BTC-USD";
 
-/** Runs fn with a function that makes clients, and closes them after it. */
-async function withClients(fn) {
-  const clients = [];
-  const mk = (to, opts = {}) => {
-    // A quick first reconnect: the link is down for a known time.
-    const c = new TickerClient(to, { WebSocket, backoffBase: 200, ...opts });
-    clients.push(c);
-    c.connect();
-    return c;
-  };
-  try {
-    await fn(mk);
-  } finally {
-    for (const c of clients) c.close();
-  }
-}
+// A quick first reconnect: the link is down for a known time.
+const QUICK = { backoffBase: 200 };
 
 /** Acts on the link: "cut?down_ms=N" or "stall?ms=N". */
 async function link(action) {
@@ -122,8 +106,8 @@ describe("TickerClient's market channels against a real server", { skip, concurr
     await withClients(async (mk) => {
       // A client on a link that breaks, and one straight to the server
       // that sees every trade live.
-      const c = mk(url);
-      const observer = mk(direct);
+      const c = mk(url, QUICK);
+      const observer = mk(direct, QUICK);
       const seen = new Map();
       const obs = observer.trades(TRADES, (m) => {
         if (m.type === "trade") seen.set(m.seq, m);
@@ -172,7 +156,7 @@ describe("TickerClient's market channels against a real server", { skip, concurr
 
   test("book: every message verifies; a stalled reader resumes with a snapshot", async (t) => {
     await withClients(async (mk) => {
-      const c = mk(url);
+      const c = mk(url, QUICK);
       // The quotes of every symbol on the same connection fill its socket
       // within a fraction of a second of a stall.
       await c.subscribe(await c.list());
@@ -210,7 +194,7 @@ describe("TickerClient's market channels against a real server", { skip, concurr
 
   test("candles: each closed 1s candle is the OHLCV of its trades", async (t) => {
     await withClients(async (mk) => {
-      const c = mk(direct);
+      const c = mk(direct, QUICK);
       const trades = [];
       const th = c.trades(TRADES, (m) => {
         if (m.type === "trade") trades.push(m);

@@ -18,32 +18,14 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import WebSocket from "ws";
-
-import { TickerClient, TickerError } from "../static/tickerd.js";
-import { next, sleep, until } from "./helpers.mjs";
+import { TickerError } from "../static/tickerd.js";
+import { next, sleep, until, withClients } from "./helpers.mjs";
 
 const url = process.env.TICKERD_WS;
 const control = process.env.TICKERD_CONTROL;
 const skip = url && control && process.env.TICKERD_SYMBOLS
   ? false
   : "needs the server TestNodeUniverse starts: go test ./web -run TestNodeUniverse";
-
-/** Runs fn with a function that makes clients, and closes them after it. */
-async function withClients(fn) {
-  const clients = [];
-  const mk = (opts = {}) => {
-    const c = new TickerClient(url, { WebSocket, ...opts });
-    clients.push(c);
-    c.connect();
-    return c;
-  };
-  try {
-    await fn(mk);
-  } finally {
-    for (const c of clients) c.close();
-  }
-}
 
 /** Makes the feed act: "delist" or "epoch" on symbol. Resolves with the answer's text. */
 async function feed(action, symbol) {
@@ -89,9 +71,9 @@ describe("TickerClient against a large, changing universe", { skip, concurrency:
   test("max_rate paces each subscription at 1 and 5 per second, and changes live", async (t) => {
     await withClients(async (mk) => {
       // One symbol, three connections: at 1/s, at 5/s, and live.
-      const slow = mk();
-      const fast = mk();
-      const live = mk();
+      const slow = mk(url);
+      const fast = mk(url);
+      const live = mk(url);
       const times = [slow, fast, live].map((c) => quoteTimes(c, "AAPL"));
       await Promise.all([
         slow.subscribe(["AAPL"], { maxRate: 1 }),
@@ -136,7 +118,7 @@ describe("TickerClient against a large, changing universe", { skip, concurrency:
     assert.equal(names.length, 100000);
     const starting = (prefix) => names.filter((n) => n.startsWith(prefix));
     await withClients(async (mk) => {
-      const c = mk();
+      const c = mk(url);
 
       let r = await c.search("", 500);
       assert.deepEqual(r, { prefix: "", symbols: names.slice(0, 500), more: true });
@@ -175,9 +157,9 @@ describe("TickerClient against a large, changing universe", { skip, concurrency:
 
   test("a delisted symbol's subscribers are told, and it leaves the client", async () => {
     await withClients(async (mk) => {
-      const both = mk(); // JPM and AAPL
-      const only = mk(); // JPM
-      const other = mk(); // AAPL, never JPM
+      const both = mk(url); // JPM and AAPL
+      const only = mk(url); // JPM
+      const other = mk(url); // AAPL, never JPM
       await both.subscribe(["JPM", "AAPL"]);
       await only.subscribe(["JPM"]);
       await other.subscribe(["AAPL"]);
@@ -215,7 +197,7 @@ describe("TickerClient against a large, changing universe", { skip, concurrency:
 
   test("a reset when the feed's epoch rises: the new seq space is taken", async () => {
     await withClients(async (mk) => {
-      const c = mk();
+      const c = mk(url);
       const events = [];
       for (const type of ["snapshot", "tick", "reset"]) {
         c.on(type, (m) => {
@@ -247,7 +229,7 @@ describe("TickerClient against a large, changing universe", { skip, concurrency:
       assert.equal(st.stale, 0, "no quote of the new space was dropped as stale");
 
       // A client that comes later starts in the new space, with no reset.
-      const late = mk();
+      const late = mk(url);
       const resets = [];
       late.on("reset", (x) => resets.push(x));
       const [snap] = await Promise.all([next(late, "snapshot", (q) => q.symbol === "NVDA"), late.subscribe(["NVDA"])]);
