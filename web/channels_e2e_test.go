@@ -107,8 +107,8 @@ func TestDashboardChannels(t *testing.T) {
 	})
 	waitFor(t, "10 live trades after the reconnect", func() bool {
 		n := 0
-		for _, f := range received(b.frames.all()[skip:], "trade", sym) {
-			if !f.msg.Replay {
+		for _, f := range received(b.frames.all(), "trade", sym) {
+			if f.at > resub.at && !f.msg.Replay {
 				n++
 			}
 		}

@@ -118,13 +118,16 @@ describe("TickerClient's market channels against a real server", { skip, concurr
       await Promise.all([h.ready, obs.ready]);
       await until(() => raw.length >= 10, "10 trades", 10000);
 
-      const states = [];
-      c.on("state", (s) => states.push(s.state));
-      const cutAt = raw.length;
+      let down = false;
+      let reopened = -1; // raw.length when the client was open again
+      c.on("state", (s) => {
+        if (s.state === "reconnecting") down = true;
+        if (s.state === "open" && down && reopened < 0) reopened = raw.length;
+      });
       const last = h.tape.last;
       await link("cut?down_ms=1000");
-      await until(() => states.includes("reconnecting") && c.state === "open", "the reconnect", 10000);
-      await until(() => raw.slice(cutAt).filter((m) => m.type === "trade" && !m.replay).length >= 10, "10 live trades after it", 10000);
+      await until(() => reopened >= 0, "the reconnect", 10000);
+      await until(() => raw.slice(reopened).filter((m) => m.type === "trade" && !m.replay).length >= 10, "10 live trades after it", 10000);
 
       const trades = raw.filter((m) => m.type === "trade");
       const replayed = trades.filter((m) => m.replay);
