@@ -164,7 +164,9 @@ func (l *syncLog[T]) all() []T {
 
 // consoleLog collects the page's console messages; the reader goroutine
 // adds, the test reads.
-type consoleLog struct{ syncLog[chromedp.ConsoleMessage] }
+type consoleLog struct {
+	syncLog[chromedp.ConsoleMessage]
+}
 
 func (c *consoleLog) lines() []string {
 	var out []string
