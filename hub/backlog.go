@@ -71,6 +71,9 @@ func (s *shard) write(c *conn) {
 	s.w.reuse(bufs)
 	if full {
 		s.drained(c)
+		if s.w.more {
+			s.markDirty(c) // the rest of a trades batch, later in this pass
+		}
 	} else {
 		s.stalled(c)
 	}
@@ -221,6 +224,9 @@ func (s *shard) giveBack(c *conn, from []origin) {
 		}
 		if o.rated {
 			c.rl.rates[o.sub].due = o.prevDue
+		}
+		if o.trade {
+			c.ext[o.sub] = subExt{seq: o.pseq, epoch: o.pepoch, until: o.puntil, fresh: o.pfresh}
 		}
 		if e.pos&subPending == 0 {
 			e.pos |= subPending

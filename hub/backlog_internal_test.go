@@ -32,7 +32,7 @@ func TestBlockedAtFrameEnd(t *testing.T) {
 	s.all = append(s.all, c)
 	h.Publish(&protocol.Tick{Symbol: "S0", Seq: 1, TS: 1})
 	h.Publish(&protocol.Tick{Symbol: "S1", Seq: 1, TS: 1})
-	s.subscribe(c, nil, h.resolve([]string{"S0", "S1"}), 0)
+	s.subscribe(c, nil, h.resolve([]string{"S0", "S1"}), 0, nil)
 	c.ctrl = nil
 	s.write(c)
 	if !c.blocked.Load() || len(c.out) != 0 || len(c.pending) != 2 {

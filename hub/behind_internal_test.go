@@ -34,7 +34,7 @@ func TestBehindPerClient(t *testing.T) {
 			c := addConn(s)
 			pub := func(seq uint64) { h.Publish(&protocol.Tick{Symbol: "S0", Seq: seq, TS: 1, PricePrec: 2}) }
 			pub(1)
-			s.subscribe(c, nil, h.resolve([]string{"S0"}), 0)
+			s.subscribe(c, nil, h.resolve([]string{"S0"}), 0, nil)
 			c.ctrl = nil
 			bufs, _ := s.collect(c)
 			s.settle(c, bufs, 0, size(bufs)) // the snapshot
@@ -69,7 +69,7 @@ func TestResetShortWrite(t *testing.T) {
 		s := h.shards[0]
 		c := addConn(s)
 		h.Publish(&protocol.Tick{Symbol: "S0", Seq: 9, TS: 1})
-		s.subscribe(c, nil, h.resolve([]string{"S0"}), 0)
+		s.subscribe(c, nil, h.resolve([]string{"S0"}), 0, nil)
 		c.ctrl = nil
 		bufs, _ := s.collect(c)
 		s.settle(c, bufs, 0, size(bufs))

@@ -35,9 +35,10 @@ type openCmd struct {
 // rate is the request's max_rate (0: none), for the symbols of set that c
 // is subscribed to already as well.
 type subscribeCmd struct {
-	id   []byte // raw request id, owned by the command
-	set  symbolSet
-	rate float64
+	id    []byte // raw request id, owned by the command
+	set   symbolSet
+	rate  float64
+	since map[string]uint64 // trades: resume after these seqs; nil: none
 }
 
 // unsubscribeCmd ends c's subscriptions to set and replies with id.
@@ -89,7 +90,7 @@ func (m *openCmd) apply(s *shard, c *conn) { s.open(c, m) }
 
 func (m *subscribeCmd) apply(s *shard, c *conn) {
 	if c.state == stateOpen {
-		s.subscribe(c, m.id, m.set, m.rate)
+		s.subscribe(c, m.id, m.set, m.rate, m.since)
 	}
 }
 
@@ -149,7 +150,7 @@ func (s *shard) open(c *conn, m *openCmd) {
 		s.reply(c, errorFrame(nil, protocol.CodeForbiddenSymbol, "not entitled to: ", m.forbidden))
 	}
 	if len(m.set.streams) > 0 || len(m.set.unknown) > 0 {
-		s.subscribe(c, nil, m.set, 0)
+		s.subscribe(c, nil, m.set, 0, nil)
 	}
 	if early {
 		// The client sent frames right behind its upgrade request.

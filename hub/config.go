@@ -68,6 +68,20 @@ type Config struct {
 	// and gets the latest value only (a seq jump, counted in
 	// Stats.Merged). Default 250 ms.
 	MaxReplayAge time.Duration
+	// TradeHistory, TradeHistoryAge and TradeHistoryBytes bound each
+	// symbol's tape, the trade history "since" resumes from and slow
+	// subscribers read from: at most TradeHistory trades (default
+	// 10,000), none older than TradeHistoryAge when a trade comes
+	// (default 5 min), at most TradeHistoryBytes of frames and
+	// bookkeeping (default 4 MiB). The oldest go first.
+	TradeHistory      int
+	TradeHistoryAge   time.Duration
+	TradeHistoryBytes int64
+	// TradeLag is how far, in bytes of trade messages, a trades
+	// subscription may fall behind its tape. A subscription owed more
+	// skips to the newest TradeLag/2 bytes, and its client gets a "gap"
+	// message naming the seqs it skipped. Default 512 KiB.
+	TradeLag int
 	// MaxRate caps the updates per second the server sends per
 	// subscription, whatever max_rate a client asks for (announced in the
 	// limits message as max_rate). Default 0: no cap.
@@ -162,6 +176,12 @@ func (c Config) withDefaults() Config {
 	defD(&c.CloseTimeout, 2*time.Second)
 	defD(&c.FrameTimeout, 10*time.Second)
 	defD(&c.MaxReplayAge, 250*time.Millisecond)
+	def(&c.TradeHistory, 10_000)
+	defD(&c.TradeHistoryAge, 5*time.Minute)
+	if c.TradeHistoryBytes <= 0 {
+		c.TradeHistoryBytes = 4 << 20
+	}
+	def(&c.TradeLag, 512<<10)
 	c.MaxRate = max(c.MaxRate, 0)
 	defD(&c.AuthTimeout, 10*time.Second)
 	if c.MessageRate == 0 {

@@ -43,6 +43,7 @@ type conn struct {
 	subs      []sub       // subscriptions, unordered
 	pending   []uint32    // indexes in subs with something to send (subPending); may hold stale entries
 	rl        *rateLimits // nil until a subscription has a max_rate (or Config.MaxRate is set)
+	ext       []subExt    // parallel to subs; nil until a subscription of another channel than quotes
 	ctrl      [][]byte    // replies and control frames to write before data
 	out       [][]byte    // unwritten rest of a write the socket did not take
 	outReply  int32       // bytes of replies at the front of out (or of the TLS batch in flight)
@@ -142,6 +143,18 @@ type sub struct {
 	st   *stream
 	pos  uint32 // low 29 bits: index in st's fan-out list of the shard; the rest: flags
 	sent uint32 // ver of the last update written; 0: none yet
+}
+
+// subExt is what a trades or book subscription keeps besides its sub:
+// the seq (and, for trades, the epoch) of the last message written, so a
+// trades subscriber is told exactly what it missed and a book
+// subscriber is sent only deltas it can apply. A connection that has
+// only quote subscriptions has none.
+type subExt struct {
+	seq   uint64 // trades: the last seq covered; book: the view seq the client is at
+	epoch uint64 // trades: the epoch of seq
+	until uint32 // trades: tape entries up to this ver are replayed ("since"); 0: none
+	fresh bool   // trades: no position yet (the tape was empty): take what comes
 }
 
 // Flags in sub.pos.

@@ -33,6 +33,8 @@ type Hub struct {
 	uni   *universe // the symbols served; List and Delist change it
 	floor uint32    // the period of Config.MaxRate, in rate clock units; 0: none
 
+	tapeLimits tapeLimits // Config.TradeHistory*, for every tape
+
 	conns    atomic.Int64 // open connections, counted from the upgrade
 	perIP    ipCounts
 	next     atomic.Uint32 // round robin of upgrades over the shards
@@ -98,6 +100,7 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 	}
 	h.uni.list(symbols)
 	h.floor = periodOf(cfg.MaxRate)
+	h.tapeLimits = tapeLimits{count: cfg.TradeHistory, age: int64(cfg.TradeHistoryAge), bytes: cfg.TradeHistoryBytes}
 	lim := protocol.ServerLimits{
 		MaxMessageBytes:   cfg.MaxMessageBytes,
 		MaxSymbols:        cfg.MaxSymbolsPerConn,
@@ -107,8 +110,10 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 		PingIntervalMS:    cfg.PingInterval.Milliseconds(),
 		BacklogTimeoutMS:  cfg.BacklogTimeout.Milliseconds(),
 		Auth:              cfg.Authenticate != nil,
-		Channels:          []protocol.Channel{protocol.ChannelQuotes},
+		Channels:          []protocol.Channel{protocol.ChannelQuotes, protocol.ChannelTrades},
 		MaxRate:           cfg.MaxRate,
+		TradeHistory:      cfg.TradeHistory,
+		TradeHistoryMS:    cfg.TradeHistoryAge.Milliseconds(),
 	}
 	h.limits = textFrame(protocol.AppendLimits(nil, &lim))
 	for i := range cfg.Shards {

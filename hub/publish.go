@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/book"
 	"github.com/tickerd/tickerd/internal/wsframe"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -123,10 +124,9 @@ func (h *Hub) notify(f *fanout) {
 	}
 }
 
-// PublishTrade, PublishBook and PublishCandle complete feed.Sink. The
-// hub does not serve these channels yet (the limits message lists the
-// ones it does): it counts their updates as unknown and drops them.
-func (h *Hub) PublishTrade(*protocol.Trade)     { h.stats.unknown.Add(1) }
+// PublishBook and PublishCandle complete feed.Sink. The hub does not
+// serve these channels yet (the limits message lists the ones it does):
+// it counts their updates as unknown and drops them.
 func (h *Hub) PublishBook(*protocol.BookUpdate) { h.stats.unknown.Add(1) }
 func (h *Hub) PublishCandle(*protocol.Candle)   { h.stats.unknown.Add(1) }
 
@@ -191,6 +191,7 @@ func (h *Hub) AppendSnapshots(dst []byte) []byte {
 // upgrade: the streams asked for, their names in the same order, and the
 // requested names that are not listed.
 type symbolSet struct {
+	ps      protocol.Stream // what the streams are: channel, interval, depth
 	streams []*stream
 	names   []string // the hub's copies, not the request buffer's
 	unknown []string
@@ -198,15 +199,35 @@ type symbolSet struct {
 
 // resolve maps names to the quote streams of listed symbols. Any goroutine
 // may call it.
-func (h *Hub) resolve(names []string) symbolSet {
-	var set symbolSet
+func (h *Hub) resolve(names []string) symbolSet { return h.resolveStream(names, protocol.Stream{}) }
+
+// resolveStream maps names to the streams ps names of listed symbols
+// (for a book, of depth ps.Depth; 10 when it is 0, an unsubscribe's),
+// making the symbols' channels if they have none. Any goroutine may call
+// it.
+func (h *Hub) resolveStream(names []string, ps protocol.Stream) symbolSet {
+	set := symbolSet{ps: ps}
 	for _, n := range names {
 		if s := h.uni.lookup(n); s != nil {
-			set.streams = append(set.streams, &s.quote)
+			set.streams = append(set.streams, s.stream(ps))
 			set.names = append(set.names, s.name)
 		} else {
 			set.unknown = append(set.unknown, n)
 		}
 	}
 	return set
+}
+
+// stream returns sym's stream of ps.
+func (sym *symbol) stream(ps protocol.Stream) *stream {
+	switch ps.Channel {
+	case protocol.ChannelTrades:
+		return &sym.channels().trades
+	case protocol.ChannelCandles:
+		return &sym.channels().candles[min(ps.Interval, protocol.NumIntervals-1)]
+	case protocol.ChannelBook:
+		d, _ := book.ParseDepth(ps.Depth)
+		return &sym.channels().book.depths[d]
+	}
+	return &sym.quote
 }

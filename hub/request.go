@@ -68,7 +68,7 @@ func (rd *reader) request(c *conn, op wsframe.OpCode, p []byte) {
 				}
 			}
 		}
-		set := h.resolve(names)
+		set := h.resolveStream(names, req.Stream())
 		if len(set.streams) == 0 {
 			h.stats.errors[codeIndex(protocol.CodeUnknownSymbol)].Add(1)
 			rd.reply(c, errorFrame(id, protocol.CodeUnknownSymbol, "unknown symbol: ", set.unknown))
@@ -77,7 +77,7 @@ func (rd *reader) request(c *conn, op wsframe.OpCode, p []byte) {
 		if req.Op == protocol.OpUnsubscribe {
 			c.shard.post(c, &unsubscribeCmd{id: id, set: set})
 		} else {
-			c.shard.post(c, &subscribeCmd{id: id, set: set, rate: req.MaxRate})
+			c.shard.post(c, &subscribeCmd{id: id, set: set, rate: req.MaxRate, since: sinceMap(req.Since)})
 		}
 	case protocol.OpList:
 		head, tail := h.uni.current().listReply(id)
@@ -196,6 +196,18 @@ func splitAllowed(ident *Identity, names []string) (ok, forbidden []string) {
 		}
 	}
 	return ok, forbidden
+}
+
+// sinceMap returns a trades subscribe's "since" by symbol; nil if none.
+func sinceMap(since []protocol.SinceSeq) map[string]uint64 {
+	if len(since) == 0 {
+		return nil
+	}
+	m := make(map[string]uint64, len(since))
+	for _, s := range since {
+		m[s.Symbol] = s.Seq
+	}
+	return m
 }
 
 func cloneBytes(b []byte) []byte {

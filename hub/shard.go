@@ -29,6 +29,7 @@ type shard struct {
 	// (fanShard.subs, mark).
 	all      []*conn // every connection of the shard
 	dirty    []*conn // connections with something to write
+	dirtyBuf []*conn // flush's other dirty list
 	blocked  []*conn // connections waiting for EPOLLOUT (may hold stale entries)
 	closing  []*conn // connections waiting for the client's close frame
 	w        writer
@@ -131,14 +132,12 @@ func (s *shard) run(done <-chan struct{}) {
 // takes the latest update of each symbol, so a busy shard merges updates
 // instead of queueing them.
 func (s *shard) pass() {
-	for s.applyInbox() {
+	for s.applyInbox() || len(s.dirty) > 0 {
 		s.flush()
 		// Add now: a saturated shard may loop here for as long as
 		// updates keep coming, and its counters must not freeze.
 		s.n.addTo(&s.stats)
 	}
-	s.flush()
-	s.n.addTo(&s.stats)
 }
 
 // applyInbox takes the inbox and applies it: commands, writable sockets,
@@ -192,16 +191,20 @@ func (s *shard) markDirty(c *conn) {
 	}
 }
 
-// flush writes every dirty connection once.
+// flush writes every dirty connection once. A connection marked dirty
+// while it runs (one with more of a trades batch to send) is on the next
+// dirty list.
 func (s *shard) flush() {
-	for i, c := range s.dirty {
-		s.dirty[i] = nil
+	dirty := s.dirty
+	s.dirty = s.dirtyBuf[:0]
+	for i, c := range dirty {
+		dirty[i] = nil
 		c.dirty = false
 		if c.state != stateClosed && !c.blocked.Load() {
 			s.write(c) // a blocked one is written when EPOLLOUT comes (backlog.go)
 		}
 	}
-	s.dirty = s.dirty[:0]
+	s.dirtyBuf = dirty[:0]
 }
 
 // reply queues a reply the shard makes itself (limits, subscribed, errors

@@ -116,6 +116,9 @@ type hubStats struct {
 	listed         atomic.Uint64 // symbols added by List (not those of New)
 	delisted       atomic.Uint64 // symbols removed by Delist
 	unknown        atomic.Uint64 // updates for symbols the hub does not serve
+	trades         atomic.Uint64 // trades taken into a tape
+	tradeGaps      atomic.Uint64 // holes in a feed's trade seqs (a gap entry in the tape)
+	gapsSent       atomic.Uint64 // gap messages made for a subscriber that fell behind its tape
 	protocolErrors atomic.Uint64
 	pingsDropped   atomic.Uint64 // client pings answered by a later pong, or not at all (over the rate)
 	rejected       [numRejects]atomic.Uint64
@@ -138,6 +141,14 @@ type Stats struct {
 	StaleEpoch uint64
 	Resets     uint64
 	Unknown    uint64 // updates of symbols not listed, or of channels not served
+	// Trades counts the trades taken into a tape; TradeHoles the holes
+	// in a feed's trade seqs (each a gap message in the tape, sent to
+	// every subscriber); GapsSent the gap messages made for a subscriber
+	// that fell behind its tape (past TradeLag or past the history) or
+	// resumed ("since") from before it.
+	Trades     uint64
+	TradeHoles uint64
+	GapsSent   uint64
 	// Symbols is the size of the universe now; Listed and Delisted count
 	// the symbols List added and Delist removed.
 	Symbols        int64
@@ -174,6 +185,9 @@ func (h *Hub) Stats() Stats {
 		StaleEpoch:     h.stats.staleEpoch.Load(),
 		Resets:         h.stats.resets.Load(),
 		Unknown:        h.stats.unknown.Load(),
+		Trades:         h.stats.trades.Load(),
+		TradeHoles:     h.stats.tradeGaps.Load(),
+		GapsSent:       h.stats.gapsSent.Load(),
 		Symbols:        int64(len(h.uni.current().syms)),
 		Listed:         h.stats.listed.Load(),
 		Delisted:       h.stats.delisted.Load(),

@@ -24,17 +24,31 @@ import (
 // names subscribed (or already so), then errors for the names not listed
 // and those over MaxSymbolsPerConn. rate is the request's max_rate (0:
 // none); it applies to the symbols c had already as well, so a subscribe
-// that names them again changes their rate live.
-func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64) {
+// that names them again changes their rate live. Trades ignore it (a
+// tape is never merged). since, for trades, resumes the symbols it names
+// after the seqs it gives, subscribed already or not. A book subscribe
+// replaces the connection's subscription to another depth of the symbol;
+// one to the same depth sends a fresh snapshot.
+func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64, since map[string]uint64) {
+	if set.ps.Channel == protocol.ChannelTrades {
+		rate = 0
+	}
 	period := max(periodOf(rate), s.h.floor)
+	if set.ps.Channel == protocol.ChannelTrades {
+		period = 0
+	}
 	if period != 0 && c.rl == nil {
 		c.rl = &rateLimits{rates: make([]subRate, len(c.subs), cap(c.subs))}
+	}
+	if set.ps.Channel != protocol.ChannelQuotes && c.ext == nil {
+		c.ext = make([]subExt, len(c.subs), cap(c.subs))
 	}
 	clk := clockAt(time.Now().UnixNano())
 	s.markSubs(c) // so the request is checked in O(its length)
 	names := set.names[:0:0]
 	unknown := set.unknown
 	var over []string
+	var resets [][]byte // trades: "since" from another seq space
 	limit := s.h.cfg.MaxSymbolsPerConn
 	if need := min(len(c.subs)+len(set.streams), limit); cap(c.subs) < need {
 		// Grow once, to the size asked for: no slack per connection.
@@ -42,14 +56,30 @@ func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64) {
 		if c.rl != nil {
 			c.rl.rates = append(make([]subRate, 0, need), c.rl.rates...)
 		}
+		if c.ext != nil {
+			c.ext = append(make([]subExt, 0, need), c.ext...)
+		}
 	}
 	for k, st := range set.streams {
+		if st.kind == kindBook {
+			s.dropOtherDepth(c, st)
+		}
+		seq, resume := since[set.names[k]]
 		switch i := s.markOf(st); {
 		case i != 0:
 			names = append(names, set.names[k]) // already subscribed
 			if c.rl != nil {
 				c.rl.rates[i-1].setPeriod(period, clk)
 				s.markDirty(c) // a pending subscription may be due sooner
+			}
+			switch {
+			case st.kind == kindBook:
+				c.subs[i-1].pos |= subSnap // the same depth again: a fresh snapshot
+				s.pend(c, uint32(i-1))
+			case st.kind == kindTrades && resume:
+				if r := s.startTrades(c, uint32(i-1), seq, true); r != nil {
+					resets = append(resets, r)
+				}
 			}
 		case st.sym.delisted.Load():
 			unknown = append(unknown, set.names[k]) // delisted since the reader looked
@@ -62,11 +92,19 @@ func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64) {
 			s.link(c, st)
 			st.fan.Load().shards[s.id].mark = int32(len(c.subs))
 			names = append(names, set.names[k])
+			if st.kind == kindTrades {
+				if r := s.startTrades(c, uint32(len(c.subs)-1), seq, resume); r != nil {
+					resets = append(resets, r)
+				}
+			}
 		}
 	}
 	s.clearMarks(c)
 	if len(names) > 0 {
-		s.reply(c, textFrame(protocol.AppendSubscribed(nil, id, protocol.Stream{}, names)))
+		s.reply(c, textFrame(protocol.AppendSubscribed(nil, id, set.ps, names)))
+	}
+	for _, r := range resets {
+		s.reply(c, r)
 	}
 	if len(unknown) > 0 {
 		s.h.stats.errors[codeIndex(protocol.CodeUnknownSymbol)].Add(1)
@@ -82,19 +120,41 @@ func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64) {
 func (s *shard) unsubscribe(c *conn, id []byte, set symbolSet) {
 	s.markSubs(c)
 	for _, st := range set.streams {
-		if i := s.markOf(st); i != 0 {
-			st.fan.Load().shards[s.id].mark = 0
-			s.unlink(c, int(i-1))
-			if int(i-1) < len(c.subs) { // another moved into its place
-				c.subs[i-1].st.fan.Load().shards[s.id].mark = i
-			}
+		if st.kind == kindBook {
+			s.dropOtherDepth(c, st) // an unsubscribe names no depth: any goes
 		}
+		s.unlinkMarked(c, st)
 	}
 	s.clearMarks(c)
-	s.reply(c, textFrame(protocol.AppendUnsubscribed(nil, id, protocol.Stream{}, set.names)))
+	s.reply(c, textFrame(protocol.AppendUnsubscribed(nil, id, set.ps, set.names)))
 	if len(set.unknown) > 0 {
 		s.h.stats.errors[codeIndex(protocol.CodeUnknownSymbol)].Add(1)
 		s.reply(c, errorFrame(id, protocol.CodeUnknownSymbol, "unknown symbol: ", set.unknown))
+	}
+}
+
+// unlinkMarked ends c's subscription to st, if it has one, keeping the
+// marks (see markSubs) right.
+func (s *shard) unlinkMarked(c *conn, st *stream) {
+	i := s.markOf(st)
+	if i == 0 {
+		return
+	}
+	st.fan.Load().shards[s.id].mark = 0
+	s.unlink(c, int(i-1))
+	if int(i-1) < len(c.subs) { // another moved into its place
+		c.subs[i-1].st.fan.Load().shards[s.id].mark = i
+	}
+}
+
+// dropOtherDepth ends c's subscription to another depth of st's book
+// than st's, if it has one: one book subscription per (connection,
+// symbol). Marks must be set (markSubs).
+func (s *shard) dropOtherDepth(c *conn, st *stream) {
+	for d := range st.sym.chans.Load().book.depths {
+		if other := &st.sym.chans.Load().book.depths[d]; other != st {
+			s.unlinkMarked(c, other)
+		}
 	}
 }
 
@@ -159,22 +219,35 @@ type delistCmd struct {
 }
 
 func (m *delistCmd) apply(s *shard, _ *conn) {
+	var streams []*stream
 	for i, sym := range m.syms {
-		f := sym.quote.fan.Load()
-		if f == nil {
-			continue
-		}
-		fs := &f.shards[s.id]
-		for len(fs.subs) > 0 {
-			r := fs.subs[len(fs.subs)-1]
-			c := s.all[r.ci]
-			// Uncharged: at most one per subscription, and the client
-			// must learn that its subscription ended.
-			c.push(m.frames[i])
-			s.markDirty(c)
-			s.unlink(c, int(r.idx))
+		streams = sym.streams(streams[:0])
+		for _, st := range streams {
+			f := st.fan.Load()
+			if f == nil {
+				continue
+			}
+			fs := &f.shards[s.id]
+			for len(fs.subs) > 0 {
+				r := fs.subs[len(fs.subs)-1]
+				c := s.all[r.ci]
+				// Uncharged: at most one per connection and symbol, and
+				// the client must learn that its subscriptions ended.
+				if !c.delisted(m.frames[i]) {
+					c.push(m.frames[i])
+				}
+				s.markDirty(c)
+				s.unlink(c, int(r.idx))
+			}
 		}
 	}
+}
+
+// delisted reports whether frame, a "delisted" notice, is the last
+// control frame queued for c: a connection subscribed to several of a
+// symbol's channels is told once.
+func (c *conn) delisted(frame []byte) bool {
+	return len(c.ctrl) > 0 && &c.ctrl[len(c.ctrl)-1][0] == &frame[0]
 }
 
 // link subscribes c to st; the first write for it is a snapshot. If c has
@@ -184,10 +257,13 @@ func (s *shard) link(c *conn, st *stream) {
 	idx := uint32(len(c.subs))
 	c.subs = append(c.subs, sub{st: st, pos: uint32(len(fs.subs)) | subSnap})
 	fs.subs = append(fs.subs, subRef{ci: uint32(c.idx), idx: idx})
+	if c.ext != nil {
+		c.ext = append(c.ext, subExt{})
+	}
 	if len(fs.subs) == 1 {
-		// Stored before latest is loaded: a publisher that stores its
-		// update after this load sees active and notifies the shard
-		// (see Hub.publishQuote).
+		// Stored before latest (or a tape's last) is loaded: a publisher
+		// that stores its update after this load sees active and
+		// notifies the shard (see Hub.publishQuote).
 		fs.active.Store(true)
 	}
 	if st.latest.Load() != nil {
@@ -233,6 +309,10 @@ func (s *shard) unlink(c *conn, i int) {
 		rl.rates[i] = rl.rates[lastSub]
 		rl.rates = rl.rates[:lastSub]
 	}
+	if c.ext != nil {
+		c.ext[i] = c.ext[lastSub]
+		c.ext = c.ext[:lastSub]
+	}
 	if i != lastSub {
 		moved := c.subs[lastSub]
 		c.subs[i] = moved
@@ -244,7 +324,7 @@ func (s *shard) unlink(c *conn, i int) {
 	c.subs[lastSub] = sub{}
 	c.subs = c.subs[:lastSub]
 	if len(c.subs) == 0 {
-		c.subs, c.pending = nil, nil
+		c.subs, c.pending, c.ext = nil, nil, nil
 		if c.rl != nil {
 			s.timers.remove(c)
 			c.rl = nil

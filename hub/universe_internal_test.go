@@ -122,7 +122,7 @@ func TestSubscriptionMemory(t *testing.T) {
 	for i := range conns {
 		c := addConn(s)
 		conns[i] = c
-		s.subscribe(c, nil, set, 0)
+		s.subscribe(c, nil, set, 0, nil)
 		c.ctrl = nil // the "subscribed" reply is not a subscription
 	}
 	s.dirty = nil
@@ -149,7 +149,7 @@ func TestCollectFollowsChanges(t *testing.T) {
 	h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", nsym))
 	s := h.shards[0]
 	c := addConn(s)
-	s.subscribe(c, nil, h.resolve(h.Symbols()), 0)
+	s.subscribe(c, nil, h.resolve(h.Symbols()), 0, nil)
 	c.ctrl = nil
 	if len(c.pending) != 0 {
 		t.Fatalf("pending = %d before any update, want 0", len(c.pending))
@@ -184,7 +184,7 @@ func TestPendingAcrossUnlink(t *testing.T) {
 			s := h.shards[0]
 			s.all = nil
 			c := addConn(s)
-			s.subscribe(c, nil, all, 0)
+			s.subscribe(c, nil, all, 0, nil)
 			c.ctrl = nil
 			bufs, _ := s.collect(c) // the snapshots: nothing pending now
 			s.w.reuse(bufs)
@@ -232,7 +232,7 @@ func TestDelistedSymbolCollected(t *testing.T) {
 	for i := range 4 {
 		s := h.shards[i%2]
 		c := addConn(s)
-		s.subscribe(c, nil, set, 0)
+		s.subscribe(c, nil, set, 0, nil)
 		c.ctrl = nil
 		c.state = stateClosed // flush must not write: there is no socket
 		conns = append(conns, c)
@@ -280,7 +280,7 @@ func TestSettleShortWrite(t *testing.T) {
 	for n := 0; n != total; n++ {
 		s.all = nil
 		c := addConn(s)
-		s.subscribe(c, nil, h.resolve([]string{"S0", "S1", "S2"}), 0)
+		s.subscribe(c, nil, h.resolve([]string{"S0", "S1", "S2"}), 0, nil)
 		c.ctrl = nil
 		bufs, _ := s.collect(c) // snapshots of S0 and S1
 		s.settle(c, bufs, 0, size(bufs))

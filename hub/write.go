@@ -17,6 +17,7 @@ type writer struct {
 	bufs [][]byte
 	from []origin // where each data frame of bufs came from (collect)
 	now  int64    // Unix ns when bufs were collected
+	more bool     // collect left a subscription more to send (a trades batch)
 	iov  []unix.Iovec
 	msg  unix.Msghdr
 }
@@ -29,9 +30,14 @@ type origin struct {
 	skipped uint32 // updates this frame replaced (a seq jump)
 	prevDue uint32 // a rate-limited subscription's due time before it
 	snap    bool   // the frame is the subscription's snapshot
-	reset   bool   // the frame is a reset (a snapshot follows)
+	reset   bool   // the frame is a control message (reset, gap): not counted as data
 	rated   bool   // the subscription is rate-limited
-	ts      int64  // the update's event time, for the latency histogram
+	trade   bool   // a trades subscription: pseq, pepoch, puntil, pfresh are its subExt before the frame
+	pfresh  bool
+	puntil  uint32
+	ts      int64 // the update's event time, for the latency histogram
+	pseq    uint64
+	pepoch  uint64
 }
 
 // commit counts a data frame written (or taken in part by the socket,
@@ -133,7 +139,7 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	c.ctrl = nil // replies are rare: an idle connection holds no slice for them
 	from := s.w.from[:0]
 	now := time.Now().UnixNano()
-	s.w.from, s.w.now = from, now
+	s.w.from, s.w.now, s.w.more = from, now, false
 	if c.state != stateOpen {
 		return bufs, nreplies
 	}
@@ -151,6 +157,18 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 		e := &c.subs[i]
 		if e.pos&(subPending|subSeen) != subPending {
 			continue // stale, or a second entry
+		}
+		if e.st.kind == kindTrades {
+			var more bool
+			bufs, from, more = s.collectTrades(c, i, bufs, from)
+			if more {
+				e.pos |= subSeen
+				kept = append(kept, i)
+				s.w.more = true
+			} else {
+				e.pos &^= subPending
+			}
+			continue
 		}
 		u := e.st.latest.Load()
 		if u == nil || u.ver == e.sent {

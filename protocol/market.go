@@ -191,4 +191,20 @@ type BookUpdate struct {
 
 	PricePrec int32 // decimal places of prices
 	SizePrec  int32 // decimal places of sizes (the symbol's VolumePrec)
+
+	// Views, in a snapshot, may say where each depth's view (10, 50 and
+	// 200 levels, in that order) stood when the snapshot was taken: the
+	// seq and ts of the last update that changed it, as the node that
+	// kept the book saw them. A zero entry means Seq and TS. Feeds leave
+	// it zero; a node that stores a book and hands it to another (a
+	// cluster edge) sets it, so that the other node's views keep the
+	// same seqs and its clients get the same messages.
+	Views [3]BookView
+}
+
+// BookView is the version of one depth's view of a book: the seq and ts
+// of the update that last changed it.
+type BookView struct {
+	Seq uint64
+	TS  int64
 }

@@ -68,8 +68,7 @@ type Book struct {
 	views     [NumDepths]view
 
 	// Owned by the publisher.
-	log   [2][]change         // changes of the last update: bids, asks
-	top10 [2][]protocol.Level // changes of the top 10, when depth 10 is not wanted
+	log [2][]change // changes of the last update: bids, asks
 }
 
 // New returns an empty, invalid book for symbol: it becomes valid with
@@ -89,7 +88,11 @@ func New(symbol string, cfg Config) *Book {
 // Apply applies u, a snapshot or a change of levels, to the book and, for
 // each depth in want (the depths that have subscribers), works out the
 // message that takes that depth's view from before u to after it, for
-// AppendDelta. Only depths in want cost anything.
+// AppendDelta. Every depth's version is kept, wanted or not, at the cost
+// of one search per side; only wanted depths cost more.
+//
+// A snapshot sets each depth's version from u.Views where it gives one
+// (a stored snapshot of another node's book), else to u's seq.
 //
 // A delta applies only to the book of seq u.Seq-1 in the same epoch and
 // at the same precisions; anything else makes the book invalid until the
@@ -104,7 +107,11 @@ func New(symbol string, cfg Config) *Book {
 func (b *Book) Apply(u *protocol.BookUpdate, want Depths) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	prevSeq, prevTS := b.seq, b.ts
+	var old [NumDepths]protocol.BookView
+	for d, v := range b.views {
+		old[d] = protocol.BookView{Seq: v.seq, TS: v.ts}
+	}
+	fresh := b.valid && u.Epoch == b.epoch
 	b.log[0], b.log[1] = b.log[0][:0], b.log[1][:0]
 	applied, err := b.applyLocked(u)
 	switch {
@@ -114,7 +121,7 @@ func (b *Book) Apply(u *protocol.BookUpdate, want Depths) error {
 			b.views[d] = view{bids: b.views[d].bids[:0], asks: b.views[d].asks[:0]}
 		}
 	case applied:
-		b.viewsLocked(u, want, prevSeq, prevTS)
+		b.viewsLocked(u, want, old, fresh)
 	default:
 		for d := range b.views {
 			b.views[d].changed = false
@@ -255,6 +262,22 @@ func (b *Book) State() (seq, epoch uint64, valid bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.seq, b.epoch, b.valid
+}
+
+// Views returns each depth's version, by Depth: the seq and ts of the
+// last update that changed its view. A node that stores the book's
+// snapshot for another to load sets these as the snapshot's
+// BookUpdate.Views. All zero while the book is invalid.
+func (b *Book) Views() (v [NumDepths]protocol.BookView) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.valid {
+		return v
+	}
+	for d := range b.views {
+		v[d] = protocol.BookView{Seq: b.views[d].seq, TS: b.views[d].ts}
+	}
+	return v
 }
 
 // Best returns the best bid and ask, with ok false for an empty side or

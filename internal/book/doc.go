@@ -22,12 +22,11 @@
 //	frame, seq, ok := b.Snapshot(d) // cached; then send deltas with PrevSeq seq
 //
 // Apply and AppendDelta belong to one goroutine, the publisher. Snapshot,
-// State, Best, AppendTop and Symbol may be called from any goroutine at
-// any time. Add a depth to want before its first subscriber takes a
-// snapshot: the snapshot of a depth that is not wanted is at the book's
-// seq, and the next update not worked out for it moves that on, so the
-// subscriber's first delta would not apply and it would need another
-// snapshot.
+// Views, State, Best, AppendTop and Symbol may be called from any
+// goroutine at any time. A subscriber that takes a snapshot between two
+// updates gets, from the next Apply that wants its depth, the delta from
+// that snapshot: add a depth to want before the first Apply after its
+// first subscriber's snapshot.
 //
 // A client keeps a view with a Mirror, from messages read by
 // protocol.DecodeBook; it verifies every checksum.
@@ -41,20 +40,25 @@
 // top N, the levels that enter the top N when others leave (with their
 // sizes) and those that leave it (size 0): a client holding exactly the
 // top N at prev_seq holds exactly the server's top N after applying it. A
-// feed snapshot makes every wanted depth's message a snapshot. A depth
-// left out of Apply's want is not worked out; its version is then the
-// book's seq, and when it is wanted again its first delta applies to the
-// seq before that update.
+// feed snapshot makes every wanted depth's message a snapshot.
+//
+// Versions are kept for every depth, wanted or not, so they depend only
+// on the updates applied: two books fed the same updates give the same
+// messages whichever depths each one's subscribers want. A node that
+// hands its book to another stores a snapshot with Views (the versions)
+// in BookUpdate.Views; the book that loads it takes those versions, and a
+// depth whose version it had already keeps its view without a message.
 //
 // # Speed
 //
 // Each side is one sorted array with the best level last, so a change at
 // rank r moves r levels (none for a size change) and a change near the
 // touch costs a few compares; see BenchmarkApply. Apply allocates nothing
-// once the arrays have grown. A wanted depth costs a walk over the update's
-// changes plus the levels that cross its boundary, not a pass over the
-// view, and the encoding of its delta; the checksum is worked out again
-// only when the top 10 levels change.
+// once the arrays have grown. Keeping every depth's version costs each
+// update a sort of its few changes and one search per side. A wanted
+// depth costs a walk over the update's changes plus the levels that cross
+// its boundary, not a pass over the view, and the encoding of its delta;
+// the checksum is worked out again only when the top 10 levels change.
 //
 // # Memory
 //

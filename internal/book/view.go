@@ -55,15 +55,12 @@ func (s Depths) Has(d Depth) bool { return s&(1<<d) != 0 }
 // and written by Apply, except snap (also Snapshot); AppendDelta reads
 // the output fields without the lock, on the publisher.
 type view struct {
-	// tracked says Apply worked out this depth for every update since the
-	// book's last snapshot or since the depth was last left out of want.
-	// Then seq is the version of the view: the seq of the last update that
-	// changed it, with ts its time. An untracked view's version is the
-	// book's seq.
-	tracked bool
-	seq     uint64
-	ts      int64
-	snap    []byte // snapshot message of the current version, or nil
+	// seq is the version of the view: the seq of the last update that
+	// changed it, with ts its time. Apply keeps it for every depth,
+	// wanted or not, so it depends only on the updates applied.
+	seq  uint64
+	ts   int64
+	snap []byte // snapshot message of the current version, or nil
 
 	// Output of the last Apply.
 	changed  bool
@@ -84,49 +81,70 @@ type Delta struct {
 	Snapshot bool
 }
 
-// viewsLocked works out each wanted depth's message for the update u,
-// which has been applied to a valid book whose seq and ts before it were
-// prevSeq and prevTS. It keeps the book's checksum while the top 10
-// levels, which are all it covers, stay the same.
-func (b *Book) viewsLocked(u *protocol.BookUpdate, want Depths, prevSeq uint64, prevTS int64) {
-	if u.Snapshot || want == 0 {
+// viewsLocked works out each depth's version after the update u, which
+// has been applied to a valid book, and each wanted depth's message. It
+// keeps the book's checksum while the top 10 levels, which are all it
+// covers, stay the same. old holds the views' versions before a snapshot
+// and fresh whether they may be kept (see loadViewsLocked).
+func (b *Book) viewsLocked(u *protocol.BookUpdate, want Depths, old [NumDepths]protocol.BookView, fresh bool) {
+	if u.Snapshot {
 		b.sumOK = false
-	} else {
-		b.log[0], b.log[1] = compact(b.log[0]), compact(b.log[1])
+		b.loadViewsLocked(u, want, old, fresh)
+		return
+	}
+	b.log[0], b.log[1] = compact(b.log[0]), compact(b.log[1])
+	// The best changed level of either side is the first change of its
+	// compacted log, and its rank is the same before and after the
+	// update: a view of n levels changed if and only if that rank is
+	// below n.
+	top := maxViewLevels
+	if len(b.log[0]) > 0 {
+		top = min(top, b.bids.rank(b.log[0][0].key))
+	}
+	if len(b.log[1]) > 0 {
+		top = min(top, b.asks.rank(b.log[1][0].key))
+	}
+	if top < protocol.ChecksumLevels {
+		b.sumOK = false
 	}
 	for d := range NumDepths {
 		v := &b.views[d]
 		v.changed = false
+		if top >= d.Levels() {
+			continue
+		}
+		v.prevSeq, v.seq, v.ts, v.snap = v.seq, u.Seq, u.TS, nil
 		if !want.Has(d) {
-			v.tracked, v.snap = false, nil
-			if d == Depth10 && want != 0 && !u.Snapshot {
-				b.top10[0] = appendViewDelta(b.top10[0][:0], &b.bids, b.log[0], d.Levels())
-				b.top10[1] = appendViewDelta(b.top10[1][:0], &b.asks, b.log[1], d.Levels())
-				if len(b.top10[0])+len(b.top10[1]) > 0 {
-					b.sumOK = false
-				}
-			}
 			continue
-		}
-		if u.Snapshot {
-			*v = view{tracked: true, seq: u.Seq, ts: u.TS, changed: true, snapshot: true,
-				sum: b.checksumLocked(), bids: v.bids[:0], asks: v.asks[:0]}
-			continue
-		}
-		if !v.tracked {
-			v.tracked, v.seq, v.ts, v.snap = true, prevSeq, prevTS, nil
 		}
 		v.bids = appendViewDelta(v.bids[:0], &b.bids, b.log[0], d.Levels())
 		v.asks = appendViewDelta(v.asks[:0], &b.asks, b.log[1], d.Levels())
-		if len(v.bids)+len(v.asks) == 0 {
+		v.changed, v.snapshot = true, false
+		v.sum = b.checksumLocked()
+	}
+}
+
+// loadViewsLocked sets each depth's version after the snapshot u: u.Views
+// when it gives one, else u's seq. A wanted depth's message is the
+// snapshot, except that when fresh (the book was valid, in u's epoch,
+// before u) a depth whose given version is the one it had already is
+// unchanged and has none.
+func (b *Book) loadViewsLocked(u *protocol.BookUpdate, want Depths, old [NumDepths]protocol.BookView, fresh bool) {
+	for d := range NumDepths {
+		v := &b.views[d]
+		ver := u.Views[d]
+		given := ver.Seq != 0
+		if !given {
+			ver = protocol.BookView{Seq: u.Seq, TS: u.TS}
+		}
+		if given && fresh && old[d].Seq == ver.Seq {
+			v.changed = false
 			continue
 		}
-		if d == Depth10 {
-			b.sumOK = false
+		*v = view{seq: ver.Seq, ts: ver.TS, changed: want.Has(d), snapshot: true, bids: v.bids[:0], asks: v.asks[:0]}
+		if v.changed {
+			v.sum = b.checksumLocked()
 		}
-		v.changed, v.snapshot, v.snap = true, false, nil
-		v.prevSeq, v.seq, v.ts = v.seq, u.Seq, u.TS
-		v.sum = b.checksumLocked()
 	}
 }
 
@@ -253,10 +271,7 @@ func (b *Book) Snapshot(d Depth) (frame []byte, seq uint64, ok bool) {
 		return nil, 0, false
 	}
 	v := &b.views[d]
-	seq, ts := b.seq, b.ts
-	if v.tracked {
-		seq, ts = v.seq, v.ts
-	}
+	seq, ts := v.seq, v.ts
 	if v.snap != nil {
 		return v.snap, seq, true
 	}

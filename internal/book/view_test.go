@@ -224,8 +224,9 @@ func mustApply(t *testing.T, b *Book, u *protocol.BookUpdate, want Depths) {
 }
 
 // TestViewVersions checks prev_seq: a depth's version moves only when its
-// view changes, an unsubscribed depth is not worked out, and a depth that
-// comes back chains from the snapshot taken while it was away.
+// view changes, an unsubscribed depth has no message but keeps its
+// version, and a depth that comes back chains from the snapshot taken
+// while it was away.
 func TestViewVersions(t *testing.T) {
 	m := newMarket(7, 3, 300, 0)
 	b := New(m.symbol, Config{})
@@ -252,7 +253,7 @@ func TestViewVersions(t *testing.T) {
 		t.Errorf("depth 200 snapshot at seq %d, want 2", seq)
 	}
 
-	// Depth 50 not wanted: not worked out, its version is the book's seq.
+	// Depth 50 not wanted: no message, but its version moves with its view.
 	touch := m.top(m.bids, true, 1)[0]
 	u = &protocol.BookUpdate{Symbol: m.symbol, Seq: 3, TS: 3, PricePrec: 2, SizePrec: 3, Bids: []protocol.Level{{Price: touch.Price, Size: touch.Size + 1}}}
 	mustApply(t, b, u, AllDepths&^(1<<Depth50))
@@ -262,15 +263,15 @@ func TestViewVersions(t *testing.T) {
 	u = &protocol.BookUpdate{Symbol: m.symbol, Seq: 4, TS: 4, PricePrec: 2, SizePrec: 3}
 	mustApply(t, b, u, 0)
 	snap, seq, _ := b.Snapshot(Depth50)
-	if seq != 4 {
-		t.Errorf("snapshot of a depth left out at seq %d, want the book's 4", seq)
+	if seq != 3 {
+		t.Errorf("snapshot of a depth left out at seq %d, want 3, the last update that changed it", seq)
 	}
 	// Wanted again: its first delta applies to the snapshot.
 	u = &protocol.BookUpdate{Symbol: m.symbol, Seq: 5, TS: 5, PricePrec: 2, SizePrec: 3, Bids: []protocol.Level{{Price: touch.Price, Size: touch.Size + 2}}}
 	mustApply(t, b, u, AllDepths)
 	f, delta, ok := b.AppendDelta(nil, Depth50)
-	if !ok || delta.PrevSeq != 4 || delta.Seq != 5 {
-		t.Fatalf("first delta of a depth wanted again: %+v %v, want 4 to 5", delta, ok)
+	if !ok || delta.PrevSeq != 3 || delta.Seq != 5 {
+		t.Fatalf("first delta of a depth wanted again: %+v %v, want 3 to 5", delta, ok)
 	}
 	c := client{d: Depth50}
 	c.take(t, snap)
@@ -345,5 +346,74 @@ func TestSnapshotConcurrent(t *testing.T) {
 			}
 		}
 		c.check(t, b)
+	}
+}
+
+// TestStoredSnapshotKeepsVersions feeds one update stream to a book whose
+// subscribers want every depth and to one that wants none, and checks
+// that their versions agree after every update; then loads a third book
+// from a stored snapshot of the first (its levels and Views), mid-stream,
+// and checks that from there on it gives the first book's messages byte
+// for byte, its snapshots included, and that a stored snapshot of a book
+// it already follows sends only the depths whose version moved.
+func TestStoredSnapshotKeepsVersions(t *testing.T) {
+	m := newMarket(11, 4, 200, 0.3)
+	a, quiet := New(m.symbol, Config{}), New(m.symbol, Config{})
+	first := m.snapshot()
+	mustApply(t, a, first, AllDepths)
+	mustApply(t, quiet, first, 0)
+	var edge *Book
+	stored := func() *protocol.BookUpdate {
+		seq, epoch, _ := a.State()
+		u := &protocol.BookUpdate{Symbol: m.symbol, Seq: seq, Epoch: epoch, Snapshot: true, PricePrec: 2, SizePrec: 3, Views: a.Views()}
+		u.Bids, u.Asks = a.AppendTop(nil, nil, 1<<30)
+		return u
+	}
+	var fa, fe []byte
+	for i := range 3000 {
+		var u *protocol.BookUpdate
+		if i%7 == 0 {
+			u = m.sweep(1 + m.r.IntN(20))
+		} else {
+			u = m.update(1 + m.r.IntN(6))
+		}
+		mustApply(t, a, u, AllDepths)
+		mustApply(t, quiet, u, 0)
+		if a.Views() != quiet.Views() {
+			t.Fatalf("update %d: versions %v with every depth wanted, %v with none", i, a.Views(), quiet.Views())
+		}
+		if i == 500 {
+			edge = New(m.symbol, Config{})
+			mustApply(t, edge, stored(), AllDepths)
+			for d := range NumDepths {
+				want, _, _ := a.Snapshot(d)
+				got, _, _ := edge.Snapshot(d)
+				if string(got) != string(want) {
+					t.Fatalf("depth %d snapshot of the loaded book:\n%s\nwant\n%s", d.Levels(), got, want)
+				}
+			}
+			continue
+		}
+		if edge == nil {
+			continue
+		}
+		mustApply(t, edge, u, AllDepths)
+		for d := range NumDepths {
+			var okA, okE bool
+			fa, _, okA = a.AppendDelta(fa[:0], d)
+			fe, _, okE = edge.AppendDelta(fe[:0], d)
+			if okA != okE || string(fa) != string(fe) {
+				t.Fatalf("update %d depth %d: loaded book sends %s (%v), want %s (%v)", i, d.Levels(), fe, okE, fa, okA)
+			}
+		}
+		if i == 1500 {
+			// The same snapshot again: nothing moved, no message.
+			mustApply(t, edge, stored(), AllDepths)
+			for d := range NumDepths {
+				if f, _, ok := edge.AppendDelta(nil, d); ok {
+					t.Errorf("depth %d: a stored snapshot of the book it holds sent %s", d.Levels(), f)
+				}
+			}
+		}
 	}
 }

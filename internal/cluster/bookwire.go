@@ -14,19 +14,23 @@ import (
 // gets the same bytes. The layout, varints as encoding/binary writes them:
 //
 //	byte     'b' (the format)
-//	byte     flags: 1 = snapshot
+//	byte     flags: 1 = snapshot, 2 = views (only with 1)
 //	uvarint  epoch, seq
 //	varint   ts, price precision, size precision
+//	         with flag 2, for depths 10, 50 and 200 in turn: uvarint the
+//	         view's seq, varint its ts (BookUpdate.Views)
 //	uvarint  number of bids, then for each: varint price minus the
 //	         previous bid's price (the first one's minus 0), varint size
 //	uvarint  number of asks, then the same
 //
 // Sorted levels make the price steps small: a snapshot of the simulated
 // market's 200-level books takes 3 to 6 bytes a level, an update about 32
-// bytes.
+// bytes. The views let an edge that loads a stored snapshot keep the feed
+// node's view versions, so that its clients get the same book messages.
 const (
 	bookFormat   = 'b'
 	bookSnapshot = 1
+	bookViews    = 2
 )
 
 var errBookWire = errors.New("cluster: malformed book message")
@@ -37,6 +41,9 @@ func appendBookWire(dst []byte, u *protocol.BookUpdate) []byte {
 	flags := byte(0)
 	if u.Snapshot {
 		flags |= bookSnapshot
+		if u.Views != ([3]protocol.BookView{}) {
+			flags |= bookViews
+		}
 	}
 	dst = append(dst, bookFormat, flags)
 	dst = binary.AppendUvarint(dst, u.Epoch)
@@ -44,6 +51,12 @@ func appendBookWire(dst []byte, u *protocol.BookUpdate) []byte {
 	dst = binary.AppendVarint(dst, u.TS)
 	dst = binary.AppendVarint(dst, int64(u.PricePrec))
 	dst = binary.AppendVarint(dst, int64(u.SizePrec))
+	if flags&bookViews != 0 {
+		for _, v := range u.Views {
+			dst = binary.AppendUvarint(dst, v.Seq)
+			dst = binary.AppendVarint(dst, v.TS)
+		}
+	}
 	for _, side := range [2][]protocol.Level{u.Bids, u.Asks} {
 		dst = binary.AppendUvarint(dst, uint64(len(side)))
 		prev := int64(0)
@@ -61,7 +74,7 @@ func appendBookWire(dst []byte, u *protocol.BookUpdate) []byte {
 // grow them, never more than the message's length can fill, and rejects
 // precisions outside 0 to protocol.MaxDecimalExponent and trailing bytes.
 func decodeBookWire(data []byte, u *protocol.BookUpdate) error {
-	if len(data) < 2 || data[0] != bookFormat || data[1]&^bookSnapshot != 0 {
+	if len(data) < 2 || data[0] != bookFormat || data[1]&^(bookSnapshot|bookViews) != 0 || data[1] == bookViews {
 		return errBookWire
 	}
 	r := wireReader{data: data[2:]}
@@ -74,6 +87,12 @@ func decodeBookWire(data []byte, u *protocol.BookUpdate) error {
 		r.err = fmt.Errorf("%w: precisions %d/%d", errBookWire, pp, sp)
 	}
 	u.PricePrec, u.SizePrec = int32(pp), int32(sp)
+	u.Views = [3]protocol.BookView{}
+	if data[1]&bookViews != 0 {
+		for i := range u.Views {
+			u.Views[i] = protocol.BookView{Seq: r.uvarint(), TS: r.varint()}
+		}
+	}
 	u.Bids = r.levels(u.Bids[:0])
 	u.Asks = r.levels(u.Asks[:0])
 	if r.err == nil && len(r.data) != 0 {

@@ -14,6 +14,8 @@ func TestBookWireRoundTrip(t *testing.T) {
 			Bids: []protocol.Level{{Price: 9154930, Size: 52000000}, {Price: 9154920, Size: 1}},
 			Asks: []protocol.Level{{Price: 9154940, Size: 120000000}}},
 		{Seq: 2, Epoch: 1, TS: -5, PricePrec: 0, SizePrec: 0, Bids: []protocol.Level{{Price: 10, Size: 0}}},
+		{Seq: 9, Epoch: 2, TS: 9, Snapshot: true, PricePrec: 1, SizePrec: 1, Bids: []protocol.Level{{Price: 10, Size: 1}},
+			Views: [3]protocol.BookView{{Seq: 7, TS: 7}, {Seq: 8, TS: -8}, {Seq: math.MaxUint64, TS: math.MinInt64}}},
 		{Seq: math.MaxUint64, Epoch: math.MaxUint64, TS: math.MinInt64, PricePrec: 30, SizePrec: 30,
 			Bids: []protocol.Level{{Price: math.MaxInt64, Size: -1}, {Price: math.MinInt64 + 1, Size: math.MaxInt64}},
 			Asks: []protocol.Level{{Price: math.MinInt64, Size: math.MinInt64}, {Price: math.MaxInt64, Size: 0}}},
@@ -40,14 +42,15 @@ func TestBookWireRoundTrip(t *testing.T) {
 func TestDecodeBookWireRejects(t *testing.T) {
 	good := appendBookWire(nil, &protocol.BookUpdate{Seq: 1, Bids: []protocol.Level{{Price: 1, Size: 1}}})
 	for name, data := range map[string][]byte{
-		"empty":         nil,
-		"other format":  append([]byte{'x'}, good[1:]...),
-		"unknown flag":  append([]byte{bookFormat, 2}, good[2:]...),
-		"truncated":     good[:len(good)-1],
-		"trailing":      append(append([]byte(nil), good...), 0),
-		"huge count":    {bookFormat, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 1},
-		"bad precision": appendBookWire(nil, &protocol.BookUpdate{PricePrec: 31}),
-		"negative prec": appendBookWire(nil, &protocol.BookUpdate{SizePrec: -1}),
+		"empty":          nil,
+		"other format":   append([]byte{'x'}, good[1:]...),
+		"unknown flag":   append([]byte{bookFormat, 4}, good[2:]...),
+		"views, no snap": append([]byte{bookFormat, bookViews}, good[2:]...),
+		"truncated":      good[:len(good)-1],
+		"trailing":       append(append([]byte(nil), good...), 0),
+		"huge count":     {bookFormat, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 1},
+		"bad precision":  appendBookWire(nil, &protocol.BookUpdate{PricePrec: 31}),
+		"negative prec":  appendBookWire(nil, &protocol.BookUpdate{SizePrec: -1}),
 	} {
 		var u protocol.BookUpdate
 		if err := decodeBookWire(data, &u); err == nil {
@@ -71,6 +74,9 @@ func FuzzBookWire(f *testing.F) {
 	f.Add(appendBookWire(nil, &protocol.BookUpdate{Seq: 7, Epoch: 3, Snapshot: true, PricePrec: 2,
 		Bids: []protocol.Level{{Price: 100, Size: 2}, {Price: 99, Size: 1}}, Asks: []protocol.Level{{Price: 101, Size: 5}}}))
 	f.Add([]byte{bookFormat, 0, 1, 1, 0, 0, 0, 0, 0})
+	f.Add(appendBookWire(nil, &protocol.BookUpdate{Seq: 9, Epoch: 3, Snapshot: true, PricePrec: 2,
+		Views: [3]protocol.BookView{{Seq: 4, TS: 40}, {Seq: 8, TS: 80}, {Seq: 9, TS: 90}},
+		Bids:  []protocol.Level{{Price: 100, Size: 2}}, Asks: []protocol.Level{{Price: 101, Size: 5}}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var u protocol.BookUpdate
 		if err := decodeBookWire(data, &u); err != nil {

@@ -156,9 +156,10 @@ func (r *pubRun) snapshots(ctx context.Context) {
 }
 
 // snapshotLocked stores a snapshot of s's book: the whole book, at its
-// seq and ts, so a hub that loads it holds what the feed node's hub holds
-// and makes the same frames from it. A book that is not valid (it
-// waits for a snapshot from the feed) has none.
+// seq and ts, with each depth's view version (Views), so a hub that loads
+// it holds what the feed node's hub holds, keeps the same view seqs and
+// makes the same frames from it. A book that is not valid (it waits for a
+// snapshot from the feed) has none.
 func (r *pubRun) snapshotLocked(s *pubSym, now time.Time) {
 	ob := s.ob
 	seq, epoch, valid := ob.b.State()
@@ -167,7 +168,7 @@ func (r *pubRun) snapshotLocked(s *pubSym, now time.Time) {
 	}
 	r.snap = protocol.BookUpdate{
 		Symbol: s.def.Name, Seq: seq, Epoch: epoch, TS: ob.ts, Snapshot: true,
-		PricePrec: ob.pricePrec, SizePrec: ob.sizePrec,
+		PricePrec: ob.pricePrec, SizePrec: ob.sizePrec, Views: ob.b.Views(),
 		Bids: r.snap.Bids[:0], Asks: r.snap.Asks[:0],
 	}
 	r.snap.Bids, r.snap.Asks = ob.b.AppendTop(r.snap.Bids, r.snap.Asks, math.MaxInt)
