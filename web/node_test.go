@@ -125,28 +125,39 @@ func marketControl(m *market) http.Handler {
 	return mux
 }
 
-// TestNodeChannels runs test/market.test.mjs: static/tickerd.js's trades,
-// candles and books against an in-process tickerd on the simulated
-// market, directly and through a link (link_test.go) that the script cuts
-// and stalls through an HTTP endpoint on 127.0.0.1.
-func TestNodeChannels(t *testing.T) {
+// TestNodeTrades, TestNodeBook and TestNodeCandles each run a test of
+// test/market.test.mjs: static/tickerd.js's trades, books and candles
+// against an in-process tickerd on the simulated market, directly and
+// through a link (link_test.go) that the script cuts and stalls through
+// an HTTP endpoint on 127.0.0.1.
+func TestNodeTrades(t *testing.T)  { runMarketScript(t, "trades resume", "trades") }
+func TestNodeBook(t *testing.T)    { runMarketScript(t, "book: every", "book") }
+func TestNodeCandles(t *testing.T) { runMarketScript(t, "candles: each", "trades", "candles") }
+
+// runMarketScript runs the tests of test/market.test.mjs whose names
+// match pattern against a server that serves channels (else it skips).
+func runMarketScript(t *testing.T, pattern string, channels ...string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("node client tests skipped in -short mode")
 	}
 	node := needNode(t, "ws")
-	srv, l := serveChannels(t)
+	srv, l := serveChannels(t, channels...)
 	mux := http.NewServeMux()
 	l.handler(mux)
 	control := httptest.NewServer(mux)
 	defer control.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "test/market.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-name-pattern="+pattern, "test/market.test.mjs")
 	cmd.Env = append(os.Environ(), "TICKERD_WS=ws://"+l.Addr+"/ws", "TICKERD_WS_DIRECT="+srv.WS, "TICKERD_CONTROL="+control.URL)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "\n# pass 1\n") {
+		t.Fatalf("node --test ran no test named %q:\n%s", pattern, out)
 	}
 	t.Logf("node --test:\n%s", out)
 }

@@ -1,7 +1,7 @@
 // Tests of static/tickerd.js's trades, candles and books against a running
 // tickerd on the simulated market, through a link the test can break.
-// TestNodeChannels (web/node_test.go) starts the server in its process and
-// runs this file with
+// TestNodeTrades, TestNodeBook and TestNodeCandles (web/node_test.go) each
+// start the server in their process and run one test of this file with
 //
 //   TICKERD_WS         the server's ws:// URL through the link
 //   TICKERD_WS_DIRECT  the same server, not through the link
@@ -10,7 +10,7 @@
 //                      new ones for N ms; POST /stall?ms=N holds back all the
 //                      server sends for N ms (answers when the stall ends)
 //
-//   go test ./web -run TestNodeChannels -v
+//   go test ./web -run 'TestNode(Trades|Book|Candles)' -v
 //
 // Without them (npm test) it is skipped. The tests run one at a time: the
 // link's cuts and stalls hit every connection through it.
@@ -24,7 +24,7 @@ import { until, withClients } from "./helpers.mjs";
 const url = process.env.TICKERD_WS;
 const direct = process.env.TICKERD_WS_DIRECT;
 const control = process.env.TICKERD_CONTROL;
-const skip = url && direct && control ? false : "needs the server TestNodeChannels starts: go test ./web -run TestNodeChannels";
+const skip = url && direct && control ? false : "needs the server TestNodeTrades, TestNodeBook or TestNodeCandles starts: go test ./web -run TestNode";
 
 const TRADES = "AAPL"; // among the simulator's busiest
 const BOOK = "BTC-USD";
