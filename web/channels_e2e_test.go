@@ -206,6 +206,7 @@ func TestDashboardCandles(t *testing.T) {
 		}
 	}
 	legend, start := hoverClosedCandle(t, b, verified)
+	t.Logf("%d closed candles equal to their trades (%d); the legend of %d reads %q", len(verified), len(trades), start, legend)
 	k := verified[start].msg
 	if want := fmt.Sprintf("O %s  H %s  L %s  C %s  V %s  %d trades", k.Open, k.High, k.Low, k.Close, k.Volume, k.Trades); legend != want {
 		t.Errorf("the legend of candle %d reads %q, want %q", start, legend, want)
