@@ -53,10 +53,15 @@ func TestCandlesSingleNode(t *testing.T) {
 	// No trade comes after the three: only the clock (Run) closes the 1s
 	// candle, half a second after its end.
 	waitMetric(t, r.Server, "tickerd_candles_open", func(v float64) bool { return v == 3 }, "3 (1m, 5m and 1h)")
-	// The hub does not serve candles yet: it counts each trade and candle
-	// it is given as an update it does not serve. Three trades, four
-	// candles opened and the 1s one closed.
-	waitMetric(t, r.Server, "tickerd_feed_unknown_total", func(v float64) bool { return v >= 3+4+1 }, "at least 8")
+	// The hub takes the three trades into its tape, and the candles:
+	// four opened and the 1s one closed.
+	if !testutil.Eventually(wait, func() bool {
+		st := r.Hub().Stats()
+		return st.Trades == 3 && st.Candles >= 4+1
+	}) {
+		st := r.Hub().Stats()
+		t.Fatalf("hub took %d trades and %d candles, want 3 and at least 5", st.Trades, st.Candles)
+	}
 }
 
 // TestCandlesThroughNATS: a feed node builds candles in front of its

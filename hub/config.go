@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"runtime"
 	"time"
+
+	"github.com/tickerd/tickerd/internal/candle"
 )
 
 // Config holds the hub's limits. The zero value is ready to use: every zero
@@ -82,6 +84,12 @@ type Config struct {
 	// skips to the newest TradeLag/2 bytes, and its client gets a "gap"
 	// message naming the seqs it skipped. Default 512 KiB.
 	TradeLag int
+	// CandleHistory is how many closed candles per symbol and interval
+	// the hub keeps and sends a new candles subscriber first (default
+	// 500); CandleHistoryBytes bounds the whole candle store (default
+	// 256 MiB; see internal/candle).
+	CandleHistory      int
+	CandleHistoryBytes int64
 	// MaxRate caps the updates per second the server sends per
 	// subscription, whatever max_rate a client asks for (announced in the
 	// limits message as max_rate). Default 0: no cap.
@@ -182,6 +190,10 @@ func (c Config) withDefaults() Config {
 		c.TradeHistoryBytes = 4 << 20
 	}
 	def(&c.TradeLag, 512<<10)
+	def(&c.CandleHistory, candle.DefaultCandles)
+	if c.CandleHistoryBytes <= 0 {
+		c.CandleHistoryBytes = candle.DefaultMaxBytes
+	}
 	c.MaxRate = max(c.MaxRate, 0)
 	defD(&c.AuthTimeout, 10*time.Second)
 	if c.MessageRate == 0 {

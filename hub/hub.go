@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/candle"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -33,7 +34,8 @@ type Hub struct {
 	uni   *universe // the symbols served; List and Delist change it
 	floor uint32    // the period of Config.MaxRate, in rate clock units; 0: none
 
-	tapeLimits tapeLimits // Config.TradeHistory*, for every tape
+	tapeLimits tapeLimits      // Config.TradeHistory*, for every tape
+	candles    *candle.History // every symbol's recent candles (PublishCandle)
 
 	conns    atomic.Int64 // open connections, counted from the upgrade
 	perIP    ipCounts
@@ -100,6 +102,7 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 	}
 	h.uni.list(symbols)
 	h.floor = periodOf(cfg.MaxRate)
+	h.candles = newCandleHistory(cfg)
 	h.tapeLimits = tapeLimits{count: cfg.TradeHistory, age: int64(cfg.TradeHistoryAge), bytes: cfg.TradeHistoryBytes}
 	lim := protocol.ServerLimits{
 		MaxMessageBytes:   cfg.MaxMessageBytes,
@@ -110,10 +113,11 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 		PingIntervalMS:    cfg.PingInterval.Milliseconds(),
 		BacklogTimeoutMS:  cfg.BacklogTimeout.Milliseconds(),
 		Auth:              cfg.Authenticate != nil,
-		Channels:          []protocol.Channel{protocol.ChannelQuotes, protocol.ChannelTrades},
+		Channels:          []protocol.Channel{protocol.ChannelQuotes, protocol.ChannelTrades, protocol.ChannelCandles},
 		MaxRate:           cfg.MaxRate,
 		TradeHistory:      cfg.TradeHistory,
 		TradeHistoryMS:    cfg.TradeHistoryAge.Milliseconds(),
+		CandleHistory:     cfg.CandleHistory,
 	}
 	h.limits = textFrame(protocol.AppendLimits(nil, &lim))
 	for i := range cfg.Shards {

@@ -87,24 +87,7 @@ func (h *Hub) publishQuote(st *stream, epoch, seq uint64, ts int64, tick []byte)
 		h.stats.resets.Add(1)
 	}
 	st.epoch, st.seq = epoch, seq
-	st.ver++
-	if st.ver == 0 {
-		st.ver = 1 // 0 means "nothing sent" in sub.sent
-	}
-	u.ver = st.ver
-	if m := st.mark; m != nil {
-		if m.ver == 0 {
-			m.ver = u.ver
-		}
-		u.epoch = m
-	}
-	st.latest.Store(u)
-	// Loaded after latest is stored: a shard that joins the fan-out
-	// after this load sees u when it links (see shard.link).
-	f := st.fan.Load()
-	if f != nil {
-		f.ring[u.ver%ringSize].Store(u)
-	}
+	f := st.accept(u)
 	st.mu.Unlock()
 
 	h.stats.published.Add(1)
@@ -124,11 +107,10 @@ func (h *Hub) notify(f *fanout) {
 	}
 }
 
-// PublishBook and PublishCandle complete feed.Sink. The hub does not
-// serve these channels yet (the limits message lists the ones it does):
-// it counts their updates as unknown and drops them.
+// PublishBook completes feed.Sink. The hub does not serve books yet (the
+// limits message lists the channels it does): it counts their updates as
+// unknown and drops them.
 func (h *Hub) PublishBook(*protocol.BookUpdate) { h.stats.unknown.Add(1) }
-func (h *Hub) PublishCandle(*protocol.Candle)   { h.stats.unknown.Add(1) }
 
 // List adds symbols to the universe while the hub runs; names already
 // listed are left as they are. Clients can subscribe to a new symbol, find
@@ -156,9 +138,12 @@ func (h *Hub) Delist(names []string) {
 	h.stats.delisted.Add(uint64(len(gone)))
 	now := time.Now().UnixNano()
 	frames := make([][]byte, len(gone))
+	gnames := make([]string, len(gone))
 	for i, sym := range gone {
 		frames[i] = textFrame(protocol.AppendDelisted(nil, sym.name, now))
+		gnames[i] = sym.name
 	}
+	h.candles.Delist(gnames)
 	for _, s := range h.shards {
 		s.post(nil, &delistCmd{syms: gone, frames: frames})
 	}

@@ -119,6 +119,7 @@ type hubStats struct {
 	trades         atomic.Uint64 // trades taken into a tape
 	tradeGaps      atomic.Uint64 // holes in a feed's trade seqs (a gap entry in the tape)
 	gapsSent       atomic.Uint64 // gap messages made for a subscriber that fell behind its tape
+	candles        atomic.Uint64 // candle updates taken
 	protocolErrors atomic.Uint64
 	pingsDropped   atomic.Uint64 // client pings answered by a later pong, or not at all (over the rate)
 	rejected       [numRejects]atomic.Uint64
@@ -149,6 +150,8 @@ type Stats struct {
 	Trades     uint64
 	TradeHoles uint64
 	GapsSent   uint64
+	// Candles counts the candle updates taken (PublishCandle).
+	Candles uint64
 	// Symbols is the size of the universe now; Listed and Delisted count
 	// the symbols List added and Delist removed.
 	Symbols        int64
@@ -188,6 +191,7 @@ func (h *Hub) Stats() Stats {
 		Trades:         h.stats.trades.Load(),
 		TradeHoles:     h.stats.tradeGaps.Load(),
 		GapsSent:       h.stats.gapsSent.Load(),
+		Candles:        h.stats.candles.Load(),
 		Symbols:        int64(len(h.uni.current().syms)),
 		Listed:         h.stats.listed.Load(),
 		Delisted:       h.stats.delisted.Load(),

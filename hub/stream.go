@@ -87,7 +87,7 @@ type channels struct {
 	trades  stream // kindTrades; its mu guards tape's publisher side
 	tape    tape
 	candles [protocol.NumIntervals]stream
-	candleH [protocol.NumIntervals]histFrame // guarded by the candles stream's mu
+	candleH [protocol.NumIntervals]frameCache // each interval's history message as a frame
 	book    bookStreams
 }
 
@@ -148,18 +148,12 @@ type update struct {
 // fields, allocated with their update (see newRichUpdate).
 type updateMore struct {
 	// Books: prevSeq is the view version a delta applies to; full marks
-	// a snapshot message, which applies to any state. fresh is the
-	// snapshot frame at seq, made once when a subscriber needs one.
+	// a snapshot message, which applies to any state.
 	prevSeq uint64
 	full    bool
-	fresh   atomic.Pointer[[]byte]
-
-	// Candles: closed is the last update at or before this one whose
-	// candle closed (itself, if it did), nil if none; prevClosed is, in
-	// a closed one, the ver of the close before it (0: none). With them
-	// a subscriber that skips updates still gets every closed candle.
-	closed     *update
-	prevClosed uint32
+	// Candles: the candle closed; a subscriber that skips updates is
+	// still sent it.
+	closed bool
 }
 
 // newRichUpdate returns an update with its updateMore, in one

@@ -266,8 +266,8 @@ func (s *shard) link(c *conn, st *stream) {
 		// notifies the shard (see Hub.publishQuote).
 		fs.active.Store(true)
 	}
-	if st.latest.Load() != nil {
-		s.pend(c, idx)
+	if st.latest.Load() != nil || st.kind == kindCandles {
+		s.pend(c, idx) // a candles subscriber gets the history at once, if empty
 	}
 	s.stats.subs.Add(1)
 }

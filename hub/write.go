@@ -171,7 +171,18 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 			continue
 		}
 		u := e.st.latest.Load()
-		if u == nil || u.ver == e.sent {
+		if u == nil || u.ver == e.sent && e.pos&subSnap == 0 {
+			if u == nil && e.pos&subSnap != 0 && e.st.kind == kindCandles {
+				// No candle yet: the (empty) history, then every candle.
+				e.pos &^= subSnap
+				o := origin{sub: i, snap: true, ts: now}
+				if rl != nil && rl.rates[i].period != 0 {
+					o.rated, o.prevDue = true, rl.rates[i].due
+					rl.rates[i].wrote(clk) // the history counts as a message
+				}
+				bufs = append(bufs, s.h.candleHistory(e.st))
+				from = append(from, o)
+			}
 			e.pos &^= subPending
 			continue
 		}
@@ -198,6 +209,11 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 			bufs = append(bufs, u.epoch.reset)
 			from = append(from, r)
 			e.pos |= subSnap
+		}
+		switch e.st.kind {
+		case kindCandles:
+			bufs, from = s.appendCandles(e, u, o, bufs, from)
+			continue
 		}
 		if e.pos&subSnap != 0 {
 			bufs = append(bufs, u.snap)
