@@ -195,9 +195,9 @@ func TestDashboardCandles(t *testing.T) {
 	b.poll("the chart shows candles", `document.querySelector('#chart').dataset.mode === '1s' && Number(document.querySelector('#chart').dataset.candles) >= 1`, 10*time.Second)
 
 	var verified map[int64]frame
-	waitFor(t, "3 closed candles with trades", func() bool {
+	waitFor(t, "2 closed candles with trades", func() bool {
 		verified = closedCandles(b.frames.all(), sym, "1s")
-		return len(verified) >= 3
+		return len(verified) >= 2
 	})
 	trades := received(b.frames.all(), "trade", sym)
 	for start, k := range verified {
