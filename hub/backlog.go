@@ -225,7 +225,7 @@ func (s *shard) giveBack(c *conn, from []origin) {
 		if o.rated {
 			c.rl.rates[o.sub].due = o.prevDue
 		}
-		if o.trade {
+		if o.ext {
 			c.ext[o.sub] = subExt{seq: o.pseq, epoch: o.pepoch, until: o.puntil, fresh: o.pfresh}
 		}
 		if e.pos&subPending == 0 {

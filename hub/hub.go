@@ -113,11 +113,12 @@ func newHub(cfg Config, symbols []feed.Symbol, log *slog.Logger) (*Hub, error) {
 		PingIntervalMS:    cfg.PingInterval.Milliseconds(),
 		BacklogTimeoutMS:  cfg.BacklogTimeout.Milliseconds(),
 		Auth:              cfg.Authenticate != nil,
-		Channels:          []protocol.Channel{protocol.ChannelQuotes, protocol.ChannelTrades, protocol.ChannelCandles},
+		Channels:          []protocol.Channel{protocol.ChannelQuotes, protocol.ChannelTrades, protocol.ChannelCandles, protocol.ChannelBook},
 		MaxRate:           cfg.MaxRate,
 		TradeHistory:      cfg.TradeHistory,
 		TradeHistoryMS:    cfg.TradeHistoryAge.Milliseconds(),
 		CandleHistory:     cfg.CandleHistory,
+		BookDepths:        []int{10, 50, protocol.MaxBookDepth},
 	}
 	h.limits = textFrame(protocol.AppendLimits(nil, &lim))
 	for i := range cfg.Shards {

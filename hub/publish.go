@@ -107,11 +107,6 @@ func (h *Hub) notify(f *fanout) {
 	}
 }
 
-// PublishBook completes feed.Sink. The hub does not serve books yet (the
-// limits message lists the channels it does): it counts their updates as
-// unknown and drops them.
-func (h *Hub) PublishBook(*protocol.BookUpdate) { h.stats.unknown.Add(1) }
-
 // List adds symbols to the universe while the hub runs; names already
 // listed are left as they are. Clients can subscribe to a new symbol, find
 // it with list and search, and see it in Symbols and AppendSnapshots as

@@ -120,6 +120,9 @@ type hubStats struct {
 	tradeGaps      atomic.Uint64 // holes in a feed's trade seqs (a gap entry in the tape)
 	gapsSent       atomic.Uint64 // gap messages made for a subscriber that fell behind its tape
 	candles        atomic.Uint64 // candle updates taken
+	books          atomic.Uint64 // book updates taken
+	bookErrors     atomic.Uint64 // book updates the book refused (not stale ones)
+	bookSnapshots  atomic.Uint64 // book snapshots sent to a subscriber
 	protocolErrors atomic.Uint64
 	pingsDropped   atomic.Uint64 // client pings answered by a later pong, or not at all (over the rate)
 	rejected       [numRejects]atomic.Uint64
@@ -152,6 +155,14 @@ type Stats struct {
 	GapsSent   uint64
 	// Candles counts the candle updates taken (PublishCandle).
 	Candles uint64
+	// Books counts the book updates taken (PublishBook), BookErrors those
+	// the book refused (a delta that does not follow, a crossed book, …;
+	// an old one counts as Stale), BookSnapshots the snapshots sent to
+	// subscribers (new, resubscribed, behind, rate-limited, or owed a
+	// delta they could not apply).
+	Books         uint64
+	BookErrors    uint64
+	BookSnapshots uint64
 	// Symbols is the size of the universe now; Listed and Delisted count
 	// the symbols List added and Delist removed.
 	Symbols        int64
@@ -192,6 +203,9 @@ func (h *Hub) Stats() Stats {
 		TradeHoles:     h.stats.tradeGaps.Load(),
 		GapsSent:       h.stats.gapsSent.Load(),
 		Candles:        h.stats.candles.Load(),
+		Books:          h.stats.books.Load(),
+		BookErrors:     h.stats.bookErrors.Load(),
+		BookSnapshots:  h.stats.bookSnapshots.Load(),
 		Symbols:        int64(len(h.uni.current().syms)),
 		Listed:         h.stats.listed.Load(),
 		Delisted:       h.stats.delisted.Load(),

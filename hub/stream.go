@@ -223,6 +223,9 @@ func (st *stream) join(s *shard, onWatch func(string, bool)) *fanout {
 	if f == nil {
 		f = &fanout{st: st, shards: make([]fanShard, len(s.h.shards))}
 		st.fan.Store(f)
+		if st.kind == kindBook {
+			sym.chans.Load().book.watch(book.Depth(st.param), true)
+		}
 		if sym.watched++; sym.watched == 1 && onWatch != nil {
 			onWatch(sym.name, true)
 		}
@@ -245,6 +248,9 @@ func (f *fanout) leave(onWatch func(string, bool)) {
 		return
 	}
 	st.fan.Store(nil)
+	if st.kind == kindBook {
+		sym.chans.Load().book.watch(book.Depth(st.param), false)
+	}
 	if sym.watched--; sym.watched == 0 && onWatch != nil {
 		onWatch(sym.name, false)
 	}

@@ -40,9 +40,6 @@ func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64, since
 	if period != 0 && c.rl == nil {
 		c.rl = &rateLimits{rates: make([]subRate, len(c.subs), cap(c.subs))}
 	}
-	if set.ps.Channel != protocol.ChannelQuotes && c.ext == nil {
-		c.ext = make([]subExt, len(c.subs), cap(c.subs))
-	}
 	clk := clockAt(time.Now().UnixNano())
 	s.markSubs(c) // so the request is checked in O(its length)
 	names := set.names[:0:0]
@@ -86,6 +83,9 @@ func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64, since
 		case len(c.subs) >= limit:
 			over = append(over, set.names[k])
 		default:
+			if period != 0 && c.rl == nil { // ended with the last subscription (a book of another depth)
+				c.rl = &rateLimits{rates: make([]subRate, len(c.subs), cap(c.subs))}
+			}
 			if c.rl != nil {
 				c.rl.rates = append(c.rl.rates, subRate{period: period, due: clk})
 			}
@@ -151,8 +151,9 @@ func (s *shard) unlinkMarked(c *conn, st *stream) {
 // than st's, if it has one: one book subscription per (connection,
 // symbol). Marks must be set (markSubs).
 func (s *shard) dropOtherDepth(c *conn, st *stream) {
-	for d := range st.sym.chans.Load().book.depths {
-		if other := &st.sym.chans.Load().book.depths[d]; other != st {
+	bs := &st.sym.chans.Load().book
+	for d := range bs.depths {
+		if other := &bs.depths[d]; other != st {
 			s.unlinkMarked(c, other)
 		}
 	}
@@ -255,6 +256,9 @@ func (c *conn) delisted(frame []byte) bool {
 func (s *shard) link(c *conn, st *stream) {
 	fs := s.fanShard(st)
 	idx := uint32(len(c.subs))
+	if c.ext == nil && st.kind != kindQuote {
+		c.ext = make([]subExt, len(c.subs), cap(c.subs))
+	}
 	c.subs = append(c.subs, sub{st: st, pos: uint32(len(fs.subs)) | subSnap})
 	fs.subs = append(fs.subs, subRef{ci: uint32(c.idx), idx: idx})
 	if c.ext != nil {
@@ -266,8 +270,10 @@ func (s *shard) link(c *conn, st *stream) {
 		// notifies the shard (see Hub.publishQuote).
 		fs.active.Store(true)
 	}
-	if st.latest.Load() != nil || st.kind == kindCandles {
-		s.pend(c, idx) // a candles subscriber gets the history at once, if empty
+	if st.latest.Load() != nil || st.kind == kindCandles || st.kind == kindBook {
+		// A candles subscriber gets the history at once, if empty; a
+		// book subscriber the snapshot, if its depth had no update yet.
+		s.pend(c, idx)
 	}
 	s.stats.subs.Add(1)
 }

@@ -113,7 +113,7 @@ func (s *shard) collectTrades(c *conn, i uint32, bufs [][]byte, from []origin) (
 			v = first
 			continue
 		}
-		o := origin{sub: i, prev: e.sent, ts: p.ts, trade: true, pseq: x.seq, pepoch: x.epoch, puntil: x.until, pfresh: x.fresh}
+		o := origin{sub: i, prev: e.sent, ts: p.ts, ext: true, pseq: x.seq, pepoch: x.epoch, puntil: x.until, pfresh: x.fresh}
 		if x.fresh {
 			// Subscribed to an empty tape: its position was before the
 			// epoch's first trade.

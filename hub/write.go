@@ -32,7 +32,7 @@ type origin struct {
 	snap    bool   // the frame is the subscription's snapshot
 	reset   bool   // the frame is a control message (reset, gap): not counted as data
 	rated   bool   // the subscription is rate-limited
-	trade   bool   // a trades subscription: pseq, pepoch, puntil, pfresh are its subExt before the frame
+	ext     bool   // a trades or book subscription: pseq, pepoch, puntil, pfresh are its subExt before the frame
 	pfresh  bool
 	puntil  uint32
 	ts      int64 // the update's event time, for the latency histogram
@@ -172,16 +172,8 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 		}
 		u := e.st.latest.Load()
 		if u == nil || u.ver == e.sent && e.pos&subSnap == 0 {
-			if u == nil && e.pos&subSnap != 0 && e.st.kind == kindCandles {
-				// No candle yet: the (empty) history, then every candle.
-				e.pos &^= subSnap
-				o := origin{sub: i, snap: true, ts: now}
-				if rl != nil && rl.rates[i].period != 0 {
-					o.rated, o.prevDue = true, rl.rates[i].due
-					rl.rates[i].wrote(clk) // the history counts as a message
-				}
-				bufs = append(bufs, s.h.candleHistory(e.st))
-				from = append(from, o)
+			if u == nil && e.pos&subSnap != 0 && e.st.kind != kindQuote {
+				bufs, from = s.appendFirst(c, i, bufs, from, now)
 			}
 			e.pos &^= subPending
 			continue
@@ -214,6 +206,9 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 		case kindCandles:
 			bufs, from = s.appendCandles(e, u, o, bufs, from)
 			continue
+		case kindBook:
+			bufs, from = s.appendBook(c, i, u, o, now-int64(s.h.cfg.MaxReplayAge), bufs, from)
+			continue
 		}
 		if e.pos&subSnap != 0 {
 			bufs = append(bufs, u.snap)
@@ -242,6 +237,33 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	}
 	s.w.from = from
 	return bufs, nreplies
+}
+
+// appendFirst appends the first message of c.subs[i], a candles or book
+// subscription whose stream has had no update yet: the (empty) candle
+// history, or the book's snapshot if the book is valid (its depth was not
+// watched before). It counts as a message of a rate-limited subscription.
+func (s *shard) appendFirst(c *conn, i uint32, bufs [][]byte, from []origin, now int64) ([][]byte, []origin) {
+	e := &c.subs[i]
+	o := origin{sub: i, snap: true, ts: now}
+	var frame []byte
+	if e.st.kind == kindCandles {
+		frame = s.h.candleHistory(e.st)
+	} else {
+		f, seq, ok := s.h.bookSnapshot(e.st)
+		if !ok {
+			return bufs, from // a snapshot once the book is valid
+		}
+		o.ext, o.pseq = true, c.ext[i].seq
+		frame, c.ext[i].seq = f, seq
+		s.h.stats.bookSnapshots.Add(1)
+	}
+	e.pos &^= subSnap
+	if rl := c.rl; rl != nil && rl.rates[i].period != 0 {
+		o.rated, o.prevDue = true, rl.rates[i].due
+		rl.rates[i].wrote(clockAt(now))
+	}
+	return append(bufs, frame), append(from, o)
 }
 
 // appendRecent appends the tick frames of the updates after o.prev up to
