@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,23 +17,6 @@ import (
 
 // defaultWatchlist is what a first visit shows (app.js DEFAULT_WATCHLIST).
 var defaultWatchlist = []string{"AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "BTC-USD", "ETH-USD", "EUR/USD"}
-
-// findChromium returns the browser to drive, or skips the test with the
-// reason. With TICKERD_REQUIRE_BROWSER=1 (CI) a missing browser fails.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	const msg = "no chromium, chromium-browser or google-chrome on PATH; install it (apt-get install -y chromium) to run the browser test"
-	if os.Getenv("TICKERD_REQUIRE_BROWSER") == "1" {
-		t.Fatal(msg + " (TICKERD_REQUIRE_BROWSER=1)")
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // server is one in-process tickerd serving on a listener.
 type server struct {
@@ -99,11 +80,17 @@ func rowPrice(sym string) string {
 		return tr ? tr.querySelector('td.c-last').textContent : ''; })()`
 }
 
-func TestDashboardE2E(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
+// priced is true when the row of each of syms shows a price.
+func priced(syms []string) string {
+	var all []string
+	for _, sym := range syms {
+		all = append(all, rowSeq(sym)+` > 0 && /^\d+\.\d+$/.test(`+rowPrice(sym)+`)`)
 	}
-	chrome := findChromium(t)
+	return strings.Join(all, " && ")
+}
+
+func TestDashboardE2E(t *testing.T) {
+	b := openBrowser(t, 3*time.Minute)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -117,88 +104,16 @@ func TestDashboardE2E(t *testing.T) {
 		}
 	}()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 900),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start %s: %v", chrome, err)
-	}
-
-	// Keep the page's console for the failure report.
-	var console consoleLog
-	msgs := chromedp.Console(bctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			console.add(m)
-		}
-	}()
-	defer func() {
-		cancelBrowser()
-		wg.Wait()
-		if t.Failed() {
-			t.Logf("browser console:\n%s", strings.Join(console.all(), "\n"))
-		}
-	}()
-
 	shots := os.Getenv("TICKERD_SCREENSHOT")
 	if shots == "" {
 		shots = filepath.Join(t.TempDir(), "dashboard.png")
 	}
-
-	// step runs actions and stops the test with the step's name on error.
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	poll := func(name, expr string, timeout time.Duration) {
-		t.Helper()
-		step(name, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond)))
-	}
-	eval := func(expr string) (v float64) {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[float64](expr))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
-		}
-		return v
-	}
-	evalString := func(expr string) string {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
-		}
-		return v
-	}
+	step, poll, eval, evalString := b.step, b.poll, b.eval, b.evalString
 
 	// 1. Load: the default watchlist of a first visit streams prices.
 	step("load", chromedp.Navigate("http://"+addr+"/"))
 	poll("connection open", `document.querySelector('#state').dataset.state === 'open'`, 10*time.Second)
-	var all []string
-	for _, sym := range defaultWatchlist {
-		all = append(all, rowSeq(sym)+` > 0 && /^\d+\.\d+$/.test(`+rowPrice(sym)+`)`)
-	}
-	poll("default watchlist has prices", strings.Join(all, " && "), 15*time.Second)
+	poll("default watchlist has prices", priced(defaultWatchlist), 15*time.Second)
 	if n := eval(`document.querySelectorAll('#rows tr').length`); n != float64(len(defaultWatchlist)) {
 		t.Errorf("first visit shows %v rows, want %d", n, len(defaultWatchlist))
 	}
@@ -223,14 +138,7 @@ func TestDashboardE2E(t *testing.T) {
 	step("select AAPL", chromedp.Click(chromedp.CSS(`tr[data-symbol="AAPL"] td.c-sym`)))
 	poll("AAPL selected", `document.querySelector('#d-sym').textContent === 'AAPL'`, 5*time.Second)
 	step("collect history", chromedp.Sleep(12*time.Second))
-	png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	if err := os.WriteFile(shots, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", shots)
+	b.screenshot(shots)
 
 	// 5. Stop the server: the page notices and keeps trying.
 	srv.stop(t)
@@ -255,7 +163,7 @@ func TestDashboardE2E(t *testing.T) {
 
 	// 7. Hide the tab behind another one: painting stops (the client keeps
 	// its model current). Show it again: the fresh state is there at once.
-	tab2, closeTab2 := chromedp.NewContext(bctx, chromedp.WithNewWindow(false))
+	tab2, closeTab2 := chromedp.NewContext(b.ctx, chromedp.WithNewWindow(false))
 	if err := chromedp.Do(tab2, chromedp.Navigate("about:blank")); err != nil {
 		closeTab2()
 		t.Fatalf("open a second tab: %v", err)
@@ -285,58 +193,9 @@ func TestDashboardE2E(t *testing.T) {
 	if visible := eval(`[...document.querySelectorAll('#rows tr td.c-last')].filter(td => td.getBoundingClientRect().width > 0).length`); visible != float64(len(defaultWatchlist)) {
 		t.Errorf("at 390 px %v rows show a price, want %d", visible, len(defaultWatchlist))
 	}
-	png, err = chromedp.Run(bctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("phone screenshot: %v", err)
-	}
-	phone := strings.TrimSuffix(shots, ".png") + "-phone.png"
-	if err := os.WriteFile(phone, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("phone screenshot: %s", phone)
+	b.screenshot(strings.TrimSuffix(shots, ".png") + "-phone.png")
 
-	if errs := console.errors(); len(errs) > 0 {
+	if errs := b.console.errors(); len(errs) > 0 {
 		t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
 	}
-}
-
-// consoleLog collects the page's console messages; the reader goroutine
-// adds, the test reads.
-type consoleLog struct {
-	mu   sync.Mutex
-	msgs []chromedp.ConsoleMessage
-}
-
-func (c *consoleLog) add(m chromedp.ConsoleMessage) {
-	c.mu.Lock()
-	c.msgs = append(c.msgs, m)
-	c.mu.Unlock()
-}
-
-func (c *consoleLog) all() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.msgs))
-	for _, m := range c.msgs {
-		out = append(out, fmt.Sprintf("%s: %s", m.Type, m.Text))
-	}
-	return out
-}
-
-// errors returns the exceptions and errors, except the failed WebSocket
-// connects and fetches that the server restart causes on purpose.
-func (c *consoleLog) errors() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, m := range c.msgs {
-		if m.Type != chromedp.ConsoleException && m.Type != chromedp.ConsoleError {
-			continue
-		}
-		if strings.Contains(m.Text, "WebSocket") || strings.Contains(m.Text, "ERR_CONNECTION_REFUSED") {
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s: %s", m.Type, m.Text))
-	}
-	return out
 }

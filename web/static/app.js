@@ -25,6 +25,7 @@ const FRAME_EVERY_MS = 50; // the table repaints at most 20 times a second: plen
 const MAX_SUGGEST = 8;
 const SMALL_UNIVERSE = 500; // up to this many names are fetched once and matched here; beyond, the server searches
 const SEARCH_DELAY_MS = 80; // typing pause before a search goes to the server
+const SEARCH_KEEP_MS = 5000; // how long a search's answer serves the prefixes it covers
 const TAPE_LEN = 60;
 const BOOK_DEPTH = 10;
 const INTERVAL_MS = { "1s": 1000, "1m": 60000, "5m": 300000, "1h": 3600000 };
@@ -592,14 +593,18 @@ function canonical(raw) {
 }
 
 async function addSymbol(raw) {
-  const sym = canonical(raw);
+  let sym = canonical(raw);
   if (!sym) return;
+  if (universe === "small" && !names.includes(sym) && !watch.includes(sym)) {
+    await learnUniverse(); // it may have been listed since the names came
+    sym = canonical(raw);
+    if (universe === "small" && !names.includes(sym)) {
+      notice(`Unknown symbol: ${sym}`);
+      return;
+    }
+  }
   if (watch.includes(sym)) {
     select(sym);
-    return;
-  }
-  if (universe === "small" && !names.includes(sym)) {
-    notice(`Unknown symbol: ${sym}`);
     return;
   }
   watch.push(sym);
@@ -649,9 +654,11 @@ let active = -1;
 
 // A small universe is matched here, by prefix then by substring. A large
 // one is searched by the server, by prefix, a moment after typing stops;
-// answers are kept per prefix, and a prefix whose answer was complete
-// (more: false) serves every longer one without asking.
-const searched = new Map(); // prefix -> { symbols, more }
+// answers are kept per prefix for SEARCH_KEEP_MS, and a prefix whose answer
+// was complete (more: false) serves every longer one without asking. The
+// universe changes while the server runs (listings, expiries), so an
+// answer is not kept for longer than a bout of typing.
+const searched = new Map(); // prefix -> { symbols, more, at }
 let searchTimer = 0;
 let searchSeq = 0;
 
@@ -677,6 +684,10 @@ function suggest() {
   }
   for (let p = q; p; p = p.slice(0, -1)) {
     const r = searched.get(p);
+    if (r && performance.now() - r.at > SEARCH_KEEP_MS) {
+      searched.delete(p);
+      continue;
+    }
     if (r && (p === q || !r.more)) {
       show(r.symbols.filter((n) => n.startsWith(q)));
       return;
@@ -691,7 +702,7 @@ function suggest() {
       return; // offline or refused: the box keeps what it had
     }
     if (searched.size > 200) searched.clear();
-    searched.set(q, r);
+    searched.set(q, { ...r, at: performance.now() });
     if (seq === searchSeq) show(r.symbols);
   }, SEARCH_DELAY_MS);
 }
@@ -766,14 +777,23 @@ document.addEventListener("keydown", (e) => {
   }
 });
 
-// learnUniverse finds out, once per connection, whether the server's
-// symbols are few enough to fetch and match here. It never lists a large
-// universe: the first SMALL_UNIVERSE names of a search tell. A server
-// without search (unknown_op) has a small, fixed universe, and lists it.
-let learning = false;
-async function learnUniverse() {
-  if (learning) return;
-  learning = true;
+// learnUniverse finds out whether the server's symbols are few enough to
+// fetch and match here: at each connection, and again each time the symbol
+// box gets the focus, since the universe changes while the server runs. It
+// never lists a large universe: the first SMALL_UNIVERSE names of a search
+// tell. A server without search (unknown_op) has a small, fixed universe,
+// and lists it. Calls while one is on its way share it.
+let learning = null; // the learning on its way
+function learnUniverse() {
+  if (!learning) {
+    learning = learn().finally(() => {
+      learning = null;
+    });
+  }
+  return learning;
+}
+
+async function learn() {
   try {
     const r = await client.search("", SMALL_UNIVERSE);
     names = r.more ? [] : r.symbols;
@@ -783,12 +803,17 @@ async function learnUniverse() {
       names = await client.list().catch(() => []);
       universe = names.length ? "small" : "unknown";
     }
-  } finally {
-    learning = false;
   }
   searched.clear();
   input.placeholder = universe === "large" ? "Search symbols  /" : names.length ? `Add symbol (${names.length})  /` : "Add symbol  /";
 }
+
+input.addEventListener("focus", () => {
+  if (universe === "large" || client.state !== "open") return;
+  learnUniverse().then(() => {
+    if (document.activeElement === input) suggest();
+  });
+});
 
 // ---- client events ----
 

@@ -250,6 +250,8 @@ export class Chart {
     const th = this.theme;
     const { ctx, w, h } = fit(this.canvas);
     ctx.clearRect(0, 0, w, h);
+    delete this.canvas.dataset.legend;
+    delete this.canvas.dataset.legendStart;
     ctx.font = `11px ${th.mono}`;
     if (empty || w - RIGHT < 40 || h - BOTTOM - TOP < 40) {
       ctx.fillStyle = th.muted;
@@ -420,6 +422,9 @@ export class Chart {
     ctx.textBaseline = "top";
     const legend = `O ${k.open}  H ${k.high}  L ${k.low}  C ${k.close}  V ${k.volume}  ${k.trades} trades${k.closed ? "" : "  (open)"}`;
     ctx.fillText(legend, 6, TOP + 2);
+    // The legend as text, for what cannot read a canvas (tests, tools).
+    this.canvas.dataset.legend = legend;
+    this.canvas.dataset.legendStart = String(k.start);
     if (q && q.price !== last.close) {
       ctx.textAlign = "right";
       ctx.fillText(`last ${q.price}`, pw - 4, TOP + 2);

@@ -18,6 +18,7 @@ import { promisify } from "node:util";
 import WebSocket from "ws";
 
 import { TickerClient, TickerError } from "../static/tickerd.js";
+import { next, sleep, until } from "./helpers.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 let bin = process.env.TICKERD_BIN;
@@ -105,33 +106,6 @@ async function withServer(fn) {
   } finally {
     for (const c of clients) c.close();
     await srv.stop();
-  }
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves with the args of the first `type` event for which pred is true. */
-function next(client, type, pred = () => true, timeoutMs = 10000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no matching "${type}" event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = client.on(type, (...args) => {
-      if (!pred(...args)) return;
-      clearTimeout(timer);
-      off();
-      resolve(args);
-    });
-  });
-}
-
-/** Polls pred every 10 ms until it is true, or fails after timeoutMs. */
-async function until(pred, label, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
-    await sleep(10);
   }
 }
 
