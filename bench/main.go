@@ -29,12 +29,16 @@
 //
 // hostile runs each attack of package attack (idle keep-alive HTTP, slow
 // headers, huge queries, partial frames, fragments, reply floods, pings,
-// stalled readers) in turn beside well-behaved readers, and reports the
-// server's memory per attacking connection, its fds during and after, and
-// the readers' p99 in each attack against the quiet window before it:
+// stalled readers, idle and stalled wss:// connections) in turn beside
+// well-behaved readers, and reports the server's memory per attacking
+// connection, its fds during and after, and the readers' p99 in each
+// attack against the quiet window before it. The wss classes attack a
+// second server that serves TLS (with -spawn, a tickerd started with a
+// certificate made for the run; else -wss-url):
 //
 //	go run ./bench -scenario hostile -spawn
 //	go run ./bench -scenario hostile -spawn -attacks reply-flood,partial-frame -attack-conns 20
+//	go run ./bench -scenario hostile -spawn -attacks idle-wss,stalled-wss -attack-conns 400
 //
 // Connections are read by a few goroutines per process over edge-triggered
 // epoll, with one buffer each, and spread over the source addresses
@@ -147,6 +151,7 @@ func runScenario(ctx context.Context, c *config, log io.Writer) (result, error) 
 type config struct {
 	scenario    string
 	urls        string
+	wssURL      string
 	allowRemote bool
 
 	conns    int
@@ -232,6 +237,7 @@ func parseFlags(args []string) (*config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&c.scenario, "scenario", "fan-out", "scenario: idle-memory, fan-out, market, slow-consumers, churn, burst, universe, hostile")
 	fs.StringVar(&c.urls, "url", "ws://127.0.0.1:8080/ws", "tickerd WebSocket URL(s), comma-separated; ignored with -spawn")
+	fs.StringVar(&c.wssURL, "wss-url", "", "hostile: the wss:// URL the TLS classes (idle-wss, stalled-wss) attack; with -spawn a second tickerd with a certificate made for the run serves it")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow non-loopback targets")
 
 	fs.IntVar(&c.conns, "conns", 1000, "connections")
@@ -344,6 +350,8 @@ func (c *config) validate() error {
 		return errors.New("-max-rate needs a subscribe message: not with -query")
 	case c.feedUniverse != 0 && c.feedSymbols != 0:
 		return errors.New("-feed-universe and -feed-symbols cannot both be set")
+	case strings.Contains(c.urls, "wss://"):
+		return errors.New("-url takes ws:// URLs; wss:// goes in -wss-url, for the hostile TLS classes")
 	}
 	if c.compareK != "" {
 		if err := c.validateCompare(); err != nil {
@@ -387,6 +395,12 @@ func (c *config) validateHostile() error {
 		return errors.New("-scenario hostile takes no -slow, -churn-rate or -burst-conns")
 	case c.attackConns < 0:
 		return errors.New("-attack-conns must be 0 or more")
+	case c.wssURL != "" && !strings.HasPrefix(c.wssURL, "wss://"):
+		return errors.New("-wss-url must be a wss:// URL")
+	case c.wssURL != "" && c.spawn:
+		return errors.New("-wss-url is for a running server: -spawn starts its own")
+	case needsTLS(classes) && !c.spawn && c.wssURL == "":
+		return errors.New("the wss classes (idle-wss, stalled-wss) need -wss-url, or -spawn")
 	}
 	for _, cl := range classes {
 		n := cl.Conns
@@ -398,6 +412,16 @@ func (c *config) validateHostile() error {
 		}
 	}
 	return nil
+}
+
+// needsTLS reports whether a class of classes connects over wss://.
+func needsTLS(classes []attack.Class) bool {
+	for _, cl := range classes {
+		if cl.TLS {
+			return true
+		}
+	}
+	return false
 }
 
 func attackNames() string {

@@ -7,11 +7,14 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tickerd/tickerd/bench/internal/attack"
 	"github.com/tickerd/tickerd/bench/internal/load"
 	"github.com/tickerd/tickerd/bench/internal/procstat"
 )
@@ -183,17 +186,38 @@ func sampleNodes(nodes []*node, withMetrics bool) []serverSample {
 // openNodes starts the servers of a -spawn run, or parses -url; stop ends
 // the spawned ones by PID.
 func openNodes(ctx context.Context, c *config, logf func(string, ...any)) (nodes []*node, stop func(), err error) {
+	nodes, _, stop, err = openNodesTLS(ctx, c, logf, false)
+	return nodes, stop, err
+}
+
+// openNodesTLS is openNodes, and with wss one more server that serves
+// wss:// only: with -spawn a tickerd like the others with a certificate
+// made for the run, else the one of -wss-url.
+func openNodesTLS(ctx context.Context, c *config, logf func(string, ...any), wss bool) (nodes []*node, tlsNode *node, stop func(), err error) {
 	stop = func() {
 		for _, n := range nodes {
 			n.stop()
 		}
+		if tlsNode != nil {
+			tlsNode.stop()
+		}
 	}
 	if !c.spawn {
 		if nodes, err = parseTargets(c.urls, c.allowRemote); err != nil {
-			return nil, stop, err
+			return nil, nil, stop, err
 		}
-		for i, n := range nodes {
-			if len(nodes) == 1 && c.serverPID > 0 {
+		if wss {
+			ns, err := parseTargets(c.wssURL, false)
+			if err != nil {
+				return nil, nil, stop, fmt.Errorf("-wss-url: %w", err)
+			}
+			tlsNode = ns[0]
+		}
+		for i, n := range append(nodes, tlsNode) {
+			if n == nil {
+				continue
+			}
+			if len(nodes) == 1 && c.serverPID > 0 && n != tlsNode {
 				n.pid = c.serverPID
 			} else if u, err := url.Parse(n.url); err == nil && checkLoopback(u.Hostname()) == nil {
 				if p, err := strconv.Atoi(u.Port()); err == nil {
@@ -202,33 +226,63 @@ func openNodes(ctx context.Context, c *config, logf func(string, ...any)) (nodes
 			}
 			logf("target %d: %s (local pid %d)", i, n.url, n.pid)
 		}
-		return nodes, stop, nil
+		return nodes, tlsNode, stop, nil
 	}
 	tmp, err := os.MkdirTemp("", "tickbench-")
 	if err != nil {
-		return nil, stop, err
+		return nil, nil, stop, err
 	}
 	bin := c.serverBin
 	if bin == "" {
 		logf("building tickerd into %s", tmp)
 		if bin, err = buildServer(ctx, tmp); err != nil {
-			return nil, stop, err
+			return nil, nil, stop, err
 		}
 	}
 	sc := spawnConfig{bin: bin, cpus: c.serverCPUs, gomaxprocs: c.serverGOMAX, args: c.spawnArgs(), logDir: tmp}
 	for i := range c.nodes {
 		port, err := freePort()
 		if err != nil {
-			return nodes, stop, err
+			return nodes, nil, stop, err
 		}
 		n, err := startNode(ctx, sc, port)
 		if err != nil {
-			return nodes, stop, err
+			return nodes, nil, stop, err
 		}
 		nodes = append(nodes, n)
 		logf("started tickerd %d: pid %d, %s %s (cpus %s, log %s)", i, n.pid, n.url, strings.Join(sc.args, " "), orAll(c.serverCPUs), n.logPath)
 	}
-	return nodes, stop, nil
+	if !wss {
+		return nodes, nil, stop, nil
+	}
+	certFile, keyFile, err := writeSelfSigned(tmp)
+	if err != nil {
+		return nodes, nil, stop, err
+	}
+	sc.args = append(slices.Clip(sc.args), "-tls-cert", certFile, "-tls-key", keyFile)
+	sc.tls = true
+	port, err := freePort()
+	if err != nil {
+		return nodes, nil, stop, err
+	}
+	if tlsNode, err = startNode(ctx, sc, port); err != nil {
+		return nodes, nil, stop, err
+	}
+	logf("started tickerd for wss://: pid %d, %s (log %s)", tlsNode.pid, tlsNode.url, tlsNode.logPath)
+	return nodes, tlsNode, stop, nil
+}
+
+// writeSelfSigned writes a certificate and key for 127.0.0.1 into dir.
+func writeSelfSigned(dir string) (certFile, keyFile string, err error) {
+	certPEM, keyPEM, err := attack.SelfSigned()
+	if err != nil {
+		return "", "", err
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		return "", "", err
+	}
+	return certFile, keyFile, os.WriteFile(keyFile, keyPEM, 0o600)
 }
 
 // startWorkers starts enough worker processes that none holds more than

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,6 +78,7 @@ type spawnConfig struct {
 	gomaxprocs int
 	args       []string // feed flags and passthrough
 	logDir     string
+	tls        bool // the args make it serve HTTPS and wss:// (-tls-cert, -tls-key)
 }
 
 // startNode starts one tickerd on 127.0.0.1:port and waits for /healthz.
@@ -109,7 +111,11 @@ func startNode(ctx context.Context, sc spawnConfig, port int) (*node, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start tickerd: %w", err)
 	}
-	n := &node{url: "ws://" + addr + "/ws", http: "http://" + addr, pid: cmd.Process.Pid,
+	ws, web := "ws://", "http://"
+	if sc.tls {
+		ws, web = "wss://", "https://"
+	}
+	n := &node{url: ws + addr + "/ws", http: web + addr, pid: cmd.Process.Pid,
 		logPath: logPath, proc: cmd.Process, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(n.exited) }() // ends when the process does; stop waits for it
 	deadline := time.Now().Add(20 * time.Second)
@@ -148,8 +154,7 @@ func (n *node) stop() {
 }
 
 func healthy(base string) bool {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(base + "/healthz")
+	resp, err := metricsClient.Get(base + "/healthz")
 	if err != nil {
 		return false
 	}
@@ -229,9 +234,12 @@ func listSymbols(ctx context.Context, wsURL string) ([]string, error) {
 	}
 }
 
-// metricsClient reads /metrics on a new connection each time, so the
-// server holds no fd of ours between samples.
-var metricsClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+// metricsClient reads /metrics (and /healthz) on a new connection each
+// time, so the server holds no fd of ours between samples. Over HTTPS it
+// does not verify the certificate: only a wss:// node of a hostile run is
+// HTTPS, on loopback, with the certificate the run made (selfSigned).
+var metricsClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+	DisableKeepAlives: true, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 
 // fetchMetrics reads the standard process series and the hub's counters
 // from /metrics; it returns nil when the server has no /metrics.
@@ -282,15 +290,20 @@ func parseTargets(list string, allowRemote bool) ([]*node, error) {
 		if err != nil {
 			return nil, fmt.Errorf("-url %q: %w", s, err)
 		}
-		if u.Scheme != "ws" {
-			return nil, fmt.Errorf("-url %q: only ws:// is supported", s)
+		web := "http://"
+		switch u.Scheme {
+		case "ws":
+		case "wss":
+			web = "https://"
+		default:
+			return nil, fmt.Errorf("%q: the scheme must be ws:// (wss:// only for -wss-url)", s)
 		}
 		if !allowRemote {
 			if err := checkLoopback(u.Hostname()); err != nil {
 				return nil, err
 			}
 		}
-		out = append(out, &node{url: s, http: "http://" + u.Host})
+		out = append(out, &node{url: s, http: web + u.Host})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("-url: no target")
