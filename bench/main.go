@@ -123,6 +123,13 @@ type result interface {
 // runScenario performs the run c asks for; the result may come with an
 // error, for a run that ended early.
 func runScenario(ctx context.Context, c *config, log io.Writer) (result, error) {
+	if c.compareQuotes {
+		r, err := runCompareQuotes(ctx, c, log)
+		if r == nil {
+			return nil, err
+		}
+		return r, err
+	}
 	if c.scenario == "hostile" {
 		r, err := runHostile(ctx, c, log)
 		if r == nil {
@@ -162,6 +169,15 @@ type config struct {
 	query    bool
 	seed     uint64
 	maxRate  float64
+
+	channel           string
+	depths            string
+	stall, stallEvery time.Duration
+	stormBack         uint64
+	stormWindow       time.Duration
+	stormConc         int
+	compareQuotes     bool
+	deflate           bool
 
 	watchListings bool
 	serverSeries  bool
@@ -227,6 +243,14 @@ var scenarios = map[string]map[string]string{
 	// 1,000 symbols, the symbol list watched for each change.
 	"universe": {"conns": "10000", "k": "10", "k-max": "1000", "dist": "zipf", "feed-universe": "100000", "feed-day": "10s",
 		"feed-quotes-only": "true", "feed-rate": "100", "watch-listings": "true", "server-series": "true", "warmup": "5s", "duration": "30s"},
+	// The trade tape to everyone, against quotes on the same server, then
+	// every client reconnects at once and resumes 100 trades back.
+	"trades": {"conns": "10000", "k": "1", "dist": "same", "feed-symbols": "1", "feed-steady": "true", "feed-rate": "10",
+		"channel": "trades", "compare-quotes": "true", "storm-back": "100", "storm-window": "5s", "warmup": "5s", "duration": "20s"},
+	// Order books at depths 10, 50 and 200, a tenth of the readers
+	// stalling 2 s out of every 5 s; every checksum verified.
+	"book": {"conns": "10000", "k": "1", "dist": "same", "feed-symbols": "1", "feed-steady": "true", "feed-rate": "100",
+		"channel": "book", "depths": "10,50,200", "slow": "0.1", "stall": "2s", "stall-every": "5s", "warmup": "5s", "duration": "20s"},
 	// Each attack class of issue 13 in turn beside well-behaved readers;
 	// -duration is each attack's window.
 	"hostile": {"conns": "500", "k": "10", "dist": "zipf", "feed-symbols": "100", "feed-steady": "true", "feed-rate": "1000", "warmup": "3s", "duration": "10s"},
@@ -235,7 +259,7 @@ var scenarios = map[string]map[string]string{
 func parseFlags(args []string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&c.scenario, "scenario", "fan-out", "scenario: idle-memory, fan-out, market, slow-consumers, churn, burst, universe, hostile")
+	fs.StringVar(&c.scenario, "scenario", "fan-out", "scenario: idle-memory, fan-out, market, slow-consumers, churn, burst, universe, trades, book, hostile")
 	fs.StringVar(&c.urls, "url", "ws://127.0.0.1:8080/ws", "tickerd WebSocket URL(s), comma-separated; ignored with -spawn")
 	fs.StringVar(&c.wssURL, "wss-url", "", "hostile: the wss:// URL the TLS classes (idle-wss, stalled-wss) attack; with -spawn a second tickerd with a certificate made for the run serves it")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow non-loopback targets")
@@ -249,6 +273,15 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&c.query, "query", false, "subscribe with /ws?symbols= instead of a subscribe message")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed for the symbol choice")
 	fs.Float64Var(&c.maxRate, "max-rate", 0, "subscribe with this max_rate (updates/s per symbol, 0.1..1000); the report gives each subscription's delivered rate against it (0: none)")
+	fs.StringVar(&c.channel, "channel", "quotes", "what every connection subscribes to: quotes, trades (holes and duplicates checked) or book (kept and every checksum verified)")
+	fs.StringVar(&c.depths, "depths", "", "with -channel book: comma-separated depths (10, 50, 200), connection i taking the i-th modulo (empty: the server's default)")
+	fs.DurationVar(&c.stall, "stall", 0, "the -slow fraction reads, but stops reading for this long out of every -stall-every (0: it never reads)")
+	fs.DurationVar(&c.stallEvery, "stall-every", 5*time.Second, "with -stall: the period of a slow reader's stalls")
+	fs.Uint64Var(&c.stormBack, "storm-back", 0, "with -channel trades: after the window every client reconnects at once and subscribes with since this many trades before the last it had, and the resume is timed and checked (0: no storm)")
+	fs.DurationVar(&c.stormWindow, "storm-window", 5*time.Second, "with -storm-back: how long the resumed tapes are watched (whole seconds)")
+	fs.IntVar(&c.stormConc, "storm-concurrency", 256, "with -storm-back: reconnects in flight per worker")
+	fs.BoolVar(&c.compareQuotes, "compare-quotes", false, "with -channel trades or book: first the same run on the quote channel, against the same server, for CPU per message side by side")
+	fs.BoolVar(&c.deflate, "deflate", false, "offer permessage-deflate (no context takeover); the readers inflate, and the summary gives bytes on the wire against inflated")
 	fs.BoolVar(&c.watchListings, "watch-listings", false, "watch the server's symbol list during the run: each change's span, symbols listed and delisted, and the quote path's p99 during changes and outside them")
 	fs.BoolVar(&c.serverSeries, "server-series", false, "scrape /metrics every second for the server's tick-to-write percentiles per second (costs the server a scrape a second)")
 	fs.StringVar(&c.compareK, "compare-k", "", "with -spawn: one run per K in this comma-separated list (e.g. 1,1000), each against a server of exactly K symbols at -feed-rate, steady, quotes only, every connection subscribed to all K: the same delivered rate, and CPU per message compared")
@@ -352,6 +385,9 @@ func (c *config) validate() error {
 		return errors.New("-feed-universe and -feed-symbols cannot both be set")
 	case strings.Contains(c.urls, "wss://"):
 		return errors.New("-url takes ws:// URLs; wss:// goes in -wss-url, for the hostile TLS classes")
+	}
+	if err := c.validateChannel(); err != nil {
+		return err
 	}
 	if c.compareK != "" {
 		if err := c.validateCompare(); err != nil {

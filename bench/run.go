@@ -77,7 +77,7 @@ func sampleNode(n *node, withMetrics bool) serverSample {
 func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	deadline := c.deadline
 	if deadline <= 0 {
-		deadline = c.connectTimeout + c.warmup + c.duration + 2*time.Minute
+		deadline = c.connectTimeout + c.warmup + c.duration + c.stormSeconds() + 2*time.Minute
 	}
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
@@ -90,7 +90,12 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
+	return measure(ctx, c, nodes, logf)
+}
 
+// measure makes one run against nodes: connect, warm up, measure the
+// window, and with -storm-back a resume storm after it.
+func measure(ctx context.Context, c *config, nodes []*node, logf func(string, ...any)) (*report, error) {
 	universe, err := symbolUniverse(ctx, c, nodes[0])
 	if err != nil {
 		return nil, err
@@ -121,8 +126,9 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	}
 	connected := sampleNodes(nodes, true)
 
-	seconds := int((c.warmup + c.duration) / time.Second)
 	from := int(c.warmup / time.Second)
+	to := from + int(c.duration/time.Second)
+	seconds := to + int(c.stormSeconds()/time.Second)
 	t0 := time.Now().Add(300 * time.Millisecond).Truncate(time.Millisecond)
 	var probe *listingProbe
 	if c.watchListings {
@@ -131,10 +137,13 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 		}
 		defer probe.stop()
 	}
-	if err := startRun(workers, load.Command{Op: "start", T0: t0.UnixNano(), Seconds: seconds, WindowFrom: from, WindowTo: seconds}); err != nil {
+	if err := startRun(workers, load.Command{Op: "start", T0: t0.UnixNano(), Seconds: seconds, WindowFrom: from, WindowTo: to}); err != nil {
 		return nil, err
 	}
-	logf("running: %ds warm-up, %ds window", from, seconds-from)
+	logf("running: %ds warm-up, %ds window", from, to-from)
+	if seconds > to {
+		logf("then a resume storm: every client reconnects at once with since %d trades back, watched for %ds", c.stormBack, seconds-to)
+	}
 
 	// Sample the servers at every second boundary of the run, with the
 	// hub's counters at the window's ends (every second with
@@ -150,7 +159,7 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 			ct, _ := procstat.ReadCPUs() // nil on error: the core figures are left out
 			cpus = append(cpus, ct)
 			for i, n := range nodes {
-				samples[i] = append(samples[i], sampleNode(n, c.serverSeries || s == from || s == seconds))
+				samples[i] = append(samples[i], sampleNode(n, c.serverSeries || s == from || s == to))
 			}
 		}
 	})
@@ -160,14 +169,26 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 		return nil, err
 	}
 	workers = nil
-	if err := rep.setResults(results, base, connected, samples, from, seconds); err != nil {
+	if seconds > to { // the storm's seconds are not the window's
+		if err := rep.setStorm(results); err != nil {
+			return rep, err
+		}
+		for _, res := range results {
+			res.CPU = res.CPU[:min(len(res.CPU), to+1)]
+		}
+		for i := range samples {
+			samples[i] = samples[i][:min(len(samples[i]), to+1)]
+		}
+		cpus = cpus[:min(len(cpus), to+1)]
+	}
+	if err := rep.setResults(results, base, connected, samples, from, to); err != nil {
 		return rep, err
 	}
-	if err := rep.setCores(cpus, from, seconds); err != nil {
+	if err := rep.setCores(cpus, from, to); err != nil {
 		return rep, err
 	}
 	if probe != nil {
-		if err := rep.setUniverse(probe.stop(), t0, samples, from, seconds); err != nil {
+		if err := rep.setUniverse(probe.stop(), t0, samples, from, to); err != nil {
 			return rep, err
 		}
 	}
@@ -306,7 +327,9 @@ func startWorkers(c *config, nodes []*node, universe []string) ([]*workerProc, e
 		p := load.Plan{
 			Worker: i, Targets: targets, First: first, Count: sizes[i], SrcIPs: src,
 			Symbols: universe, K: c.k, KMax: c.kMax, Dist: c.dist, Seed: c.seed, Query: c.query, Slow: c.slow,
-			Sub:     load.Subscription{MaxRate: c.maxRate},
+			Sub: load.Subscription{MaxRate: c.maxRate, Channel: c.channel, Depths: c.depthList(), Deflate: c.deflate,
+				Stall: c.stall, StallEvery: c.stallEvery},
+			Storm:   c.stormPlan(nw),
 			Readers: c.readers, ReadEvery: c.readEvery, DialConcurrency: c.dialConc, ConnectRate: c.connectRate / float64(nw),
 			DialTimeout: c.dialTimeout, ConnectTimeout: c.connectTimeout,
 			Churn: load.ChurnPlan{Rate: float64(churn[i]) / 1000, Concurrency: max(1, c.churnConc/nw)},
