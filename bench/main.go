@@ -11,8 +11,20 @@
 //	go run ./bench -url ws://127.0.0.1:8080/ws -conns 2000 -k 5 -dist zipf
 //
 // Scenarios: idle-memory, fan-out, market, slow-consumers, churn, burst,
-// universe, hostile; each sets defaults that explicit flags override (-h
-// lists them). universe runs 100,000 simulated symbols whose options are
+// universe, trades, book, hostile; each sets defaults that explicit flags
+// override (-h lists them). trades compares the trade tape's CPU per
+// message with quotes' on the same server, then makes every client
+// reconnect at once and resume 100 trades back ("since"), timing each
+// resume and checking for holes and duplicates; book subscribes at depths
+// 10, 50 and 200 with a tenth of the readers stalling, and verifies every
+// checksum; -deflate negotiates permessage-deflate and reports bytes on
+// the wire against inflated:
+//
+//	go run ./bench -scenario trades -spawn
+//	go run ./bench -scenario book -spawn
+//	go run ./bench -scenario market -spawn -deflate
+//
+// universe runs 100,000 simulated symbols whose options are
 // listed and expire every 10 s, watchlists of 10 to 1,000 symbols, and a
 // probe that times each change of the symbol list as a client sees it and
 // splits the quote path's p99 into the seconds with changes and without:
