@@ -158,9 +158,7 @@ func runCompareQuotes(ctx context.Context, c *config, log io.Writer) (*channelRe
 	}
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-	}
+	logf := logger(log)
 	nodes, stopNodes, err := openNodes(ctx, c, logf)
 	defer stopNodes()
 	if err != nil {

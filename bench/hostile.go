@@ -144,9 +144,7 @@ func runHostile(ctx context.Context, c *config, log io.Writer) (*hostileReport, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-	}
+	logf := logger(log)
 
 	nodes, tlsNode, stopNodes, err := openNodesTLS(ctx, c, logf, needsTLS(classes))
 	defer stopNodes()

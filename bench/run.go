@@ -81,9 +81,7 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-	}
+	logf := logger(log)
 
 	nodes, stopNodes, err := openNodes(ctx, c, logf)
 	defer stopNodes()
@@ -193,6 +191,13 @@ func measure(ctx context.Context, c *config, nodes []*node, logf func(string, ..
 		}
 	}
 	return rep, ctx.Err()
+}
+
+// logger returns a printf for progress lines on log, each with the time.
+func logger(log io.Writer) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		fmt.Fprintf(log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
 }
 
 // sampleNodes samples every node.

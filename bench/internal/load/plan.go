@@ -207,6 +207,19 @@ func (c *SymbolCounters) Add(o SymbolCounters) {
 	c.Duplicates += o.Duplicates
 }
 
+// count adds the outcome of one stats.TrackSeq call.
+func (c *SymbolCounters) count(r stats.SeqResult, skipped uint64) {
+	switch r {
+	case stats.SeqJump:
+		c.Jumps++
+		c.Merged += int64(skipped)
+	case stats.SeqDuplicate:
+		c.Duplicates++
+	case stats.SeqOutOfOrder:
+		c.OutOfOrder++
+	}
+}
+
 // SlowReport describes the connections that never read.
 type SlowReport struct {
 	Count          int   `json:"count"`

@@ -528,16 +528,10 @@ func (r *reader) trade(c *conn, sym []byte, seq uint64, ts int64, replay bool, n
 		stats.Record(r.curH, lat/1000)
 	}
 	r.cur.Count(res, 0)
-	switch res {
-	case stats.SeqJump:
+	if res == stats.SeqJump {
 		r.cur.Holes++
-		ps.Jumps++
-		ps.Merged += int64(skipped)
-	case stats.SeqDuplicate:
-		ps.Duplicates++
-	case stats.SeqOutOfOrder:
-		ps.OutOfOrder++
 	}
+	ps.count(res, skipped)
 }
 
 // gap accounts a trades "gap" notice: the seqs it names are missed
@@ -699,15 +693,7 @@ func (r *reader) quote(c *conn, tick bool, sym []byte, seq uint64, ts, now int64
 		r.cur.Snapshots++
 	}
 	r.cur.Count(res, merged)
-	switch res {
-	case stats.SeqJump:
-		ps.Jumps++
-		ps.Merged += int64(merged)
-	case stats.SeqDuplicate:
-		ps.Duplicates++
-	case stats.SeqOutOfOrder:
-		ps.OutOfOrder++
-	}
+	ps.count(res, merged)
 }
 
 // delisted ends the subscription a delisted notice names; a notice for a
