@@ -256,9 +256,10 @@ var scenarios = map[string]map[string]string{
 	"universe": {"conns": "10000", "k": "10", "k-max": "1000", "dist": "zipf", "feed-universe": "100000", "feed-day": "10s",
 		"feed-quotes-only": "true", "feed-rate": "100", "watch-listings": "true", "server-series": "true", "warmup": "5s", "duration": "30s"},
 	// The trade tape to everyone, against quotes on the same server, then
-	// every client reconnects at once and resumes 100 trades back.
+	// every client reconnects at once and resumes 100 trades back, the
+	// clients spread over four processes.
 	"trades": {"conns": "10000", "k": "1", "dist": "same", "feed-symbols": "1", "feed-steady": "true", "feed-rate": "10",
-		"channel": "trades", "compare-quotes": "true", "storm-back": "100", "storm-window": "5s", "warmup": "5s", "duration": "20s"},
+		"channel": "trades", "compare-quotes": "true", "storm-back": "100", "storm-window": "5s", "workers": "4", "warmup": "5s", "duration": "20s"},
 	// Order books at depths 10, 50 and 200, a tenth of the readers
 	// stalling 2 s out of every 5 s; every checksum verified.
 	"book": {"conns": "10000", "k": "1", "dist": "same", "feed-symbols": "1", "feed-steady": "true", "feed-rate": "100",
