@@ -1,7 +1,7 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -10,23 +10,14 @@ import (
 	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/apptest"
-	"github.com/tickerd/tickerd/internal/testutil"
 )
 
-// serverLimits returns the "limits" message of the server at wsURL.
+// serverLimits returns what the server at wsURL says it carries.
 func serverLimits(t *testing.T, wsURL string) (channels []string, compression bool) {
 	t.Helper()
-	c, err := testutil.Dial(wsURL, 5*time.Second)
+	lim, err := fetchLimits(context.Background(), wsURL)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer c.Close()
-	var lim struct {
-		Channels    []string `json:"channels"`
-		Compression bool     `json:"compression"`
-	}
-	if err := json.Unmarshal(c.Limits.Raw, &lim); err != nil {
-		t.Fatalf("limits %s: %v", c.Limits.Raw, err)
 	}
 	return lim.Channels, lim.Compression
 }
@@ -161,4 +152,28 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestChannelNotServed: a run on a channel the server does not list in
+// its limits fails at once, saying so.
+func TestChannelNotServed(t *testing.T) {
+	srv := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 10, Symbols: 2, Steady: true}, DrainWindow: -1})
+	chs, z := serverLimits(t, srv.WS)
+	for _, tc := range []struct {
+		args   []string
+		served bool
+	}{
+		{[]string{"-channel", "trades"}, slices.Contains(chs, "trades")},
+		{[]string{"-channel", "book"}, slices.Contains(chs, "book")},
+		{[]string{"-deflate"}, z},
+	} {
+		c, err := parseFlags(append([]string{"-url", srv.WS}, tc.args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = checkServes(context.Background(), c, srv.WS)
+		if (err == nil) != tc.served {
+			t.Errorf("%v: checkServes = %v; the server's limits list channels %v, compression %v", tc.args, err, chs, z)
+		}
+	}
 }

@@ -94,6 +94,9 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 // measure makes one run against nodes: connect, warm up, measure the
 // window, and with -storm-back a resume storm after it.
 func measure(ctx context.Context, c *config, nodes []*node, logf func(string, ...any)) (*report, error) {
+	if err := checkServes(ctx, c, nodes[0].url); err != nil {
+		return nil, err
+	}
 	universe, err := symbolUniverse(ctx, c, nodes[0])
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -232,6 +233,61 @@ func listSymbols(ctx context.Context, wsURL string) ([]string, error) {
 			return reply.Symbols, nil
 		}
 	}
+}
+
+// limitsMsg is the part of the server's "limits" message a run checks.
+type limitsMsg struct {
+	Channels    []string `json:"channels"`
+	Compression bool     `json:"compression"`
+}
+
+// fetchLimits reads the "limits" message a new connection starts with.
+func fetchLimits(ctx context.Context, wsURL string) (limitsMsg, error) {
+	var lim limitsMsg
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, br, _, err := ws.Dial(ctx, wsURL)
+	if err != nil {
+		return lim, err
+	}
+	defer conn.Close()
+	var r io.Reader = conn
+	if br != nil {
+		r = io.MultiReader(br, conn)
+		defer ws.PutReader(br)
+	}
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		return lim, err
+	}
+	msg, _, err := wsutil.ReadServerData(struct {
+		io.Reader
+		io.Writer
+	}{r, conn})
+	if err != nil {
+		return lim, err
+	}
+	if !bytes.HasPrefix(msg, []byte(`{"type":"limits"`)) {
+		return lim, fmt.Errorf("first message %.80q, want the limits", msg)
+	}
+	return lim, json.Unmarshal(msg, &lim)
+}
+
+// checkServes fails unless the server at wsURL carries what c subscribes
+// to: its channel, and compression with -deflate.
+func checkServes(ctx context.Context, c *config, wsURL string) error {
+	if c.channel == "quotes" && !c.deflate {
+		return nil
+	}
+	lim, err := fetchLimits(ctx, wsURL)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read the server's limits: %w", err)
+	case !slices.Contains(lim.Channels, c.channel):
+		return fmt.Errorf("-channel %s: the server does not serve it (its limits list channels %v)", c.channel, lim.Channels)
+	case c.deflate && !lim.Compression:
+		return errors.New("-deflate: the server does not offer permessage-deflate (its limits say compression false)")
+	}
+	return nil
 }
 
 // metricsClient reads /metrics (and /healthz) on a new connection each
