@@ -68,7 +68,7 @@ func (r *report) printSummary(w io.Writer) {
 		p("delisted   %d notices (each the end of a subscription); %d data messages after a notice (must be 0)", win.Delisted, win.AfterDelisted)
 	}
 	l := win.Latency
-	p("latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (ts to receive, %d ticks)",
+	p("latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (ts to receive, %d ticks, live trades or book deltas)",
 		ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max), l.Count)
 	if pc := r.Pace; pc != nil {
 		p("max_rate   %d subscriptions paced (%d with under two messages): delivered/s min %.3g p1 %.3g p50 %.3g p99 %.3g max %.3g against %g",
