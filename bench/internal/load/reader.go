@@ -521,11 +521,7 @@ func (r *reader) trade(c *conn, sym []byte, seq uint64, ts int64, replay bool, n
 	} else {
 		r.cur.Trades++
 		ps.Ticks++
-		lat := now - ts
-		if lat < 0 {
-			r.cur.Negative++
-		}
-		stats.Record(r.curH, lat/1000)
+		r.latency(c, now-ts)
 	}
 	r.cur.Count(res, 0)
 	if res == stats.SeqJump {
@@ -620,11 +616,7 @@ func (r *reader) book(c *conn, p []byte, now int64, sec int) {
 		}
 	} else {
 		r.cur.BookDeltas++
-		lat := now - m.TS
-		if lat < 0 {
-			r.cur.Negative++
-		}
-		stats.Record(r.curH, lat/1000)
+		r.latency(c, now-m.TS)
 	}
 	switch {
 	case err == nil:
@@ -634,6 +626,17 @@ func (r *reader) book(c *conn, p []byte, now int64, sec int) {
 		r.cur.Mismatches++
 	default:
 		r.cur.BadBooks++
+	}
+}
+
+// latency records a data message's latency (receive time less its ts, in
+// ns) on c; a slow reader's are left out, as its stalls make them.
+func (r *reader) latency(c *conn, lat int64) {
+	if lat < 0 {
+		r.cur.Negative++
+	}
+	if !c.slow {
+		stats.Record(r.curH, lat/1000)
 	}
 }
 
@@ -684,11 +687,7 @@ func (r *reader) quote(c *conn, tick bool, sym []byte, seq uint64, ts, now int64
 	if tick {
 		r.cur.Ticks++
 		ps.Ticks++
-		lat := now - ts
-		if lat < 0 {
-			r.cur.Negative++
-		}
-		stats.Record(r.curH, lat/1000)
+		r.latency(c, now-ts)
 	} else {
 		r.cur.Snapshots++
 	}

@@ -211,6 +211,9 @@ func TestReaderTrades(t *testing.T) {
 	if c.last[0] != 28 {
 		t.Errorf("next expected %d, want 28", c.last[0])
 	}
+	if _, h, _ := r.series.Window(0, 10); h.TotalCount() != 5 {
+		t.Errorf("%d latencies recorded, want one per live trade (5)", h.TotalCount())
+	}
 }
 
 // TestReaderStorm: a client that resumed with since 100 must get 101 first,
@@ -274,6 +277,9 @@ func TestReaderBook(t *testing.T) {
 	want := stats.Counters{Frames: 6, BookSnapshots: 2, BookDeltas: 4, Resyncs: 1, SlowSnapshots: 2, Mismatches: 1, BadBooks: 1}
 	if got != want {
 		t.Errorf("counters\n got %+v\nwant %+v", got, want)
+	}
+	if _, h, _ := r.series.Window(0, 10); h.TotalCount() != 0 {
+		t.Errorf("%d latencies recorded for a slow reader, want none (its stalls make them)", h.TotalCount())
 	}
 }
 
