@@ -57,6 +57,7 @@ func TestChannelFlags(t *testing.T) {
 		{"-channel", "book", "-depths", "10,20"},
 		{"-stall", "1s"},
 		{"-slow", "0.1", "-stall", "5s", "-stall-every", "5s"},
+		{"-slow-rcvbuf", "4096"},
 		{"-storm-back", "100"},
 		{"-channel", "trades", "-storm-back", "100", "-storm-window", "1500ms"},
 		{"-compare-quotes"},
@@ -114,7 +115,7 @@ func TestBookEndToEnd(t *testing.T) {
 	needChannel(t, srv.WS, "book", "the hub's book fan-out (branch hubchan)")
 	rep, out := runLogged(t, run,
 		"-scenario", "book", "-url", srv.WS, "-conns", "12", "-k", "2", "-dist", "same", "-slow", "0.25",
-		"-stall", "1s", "-stall-every", "2s", "-warmup", "1s", "-duration", "3s", "-settle", "0s")
+		"-stall", "1s", "-stall-every", "2s", "-slow-rcvbuf", "4096", "-warmup", "1s", "-duration", "3s", "-settle", "0s")
 	w := rep.Window
 	if w.BookDeltas == 0 || w.BookSnapshots == 0 || w.Mismatches != 0 || w.BadBooks != 0 || w.Unexpected != 0 {
 		t.Errorf("window %+v: want deltas and snapshots, no mismatch, none that did not apply", w.Counters)

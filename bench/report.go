@@ -90,6 +90,7 @@ type settings struct {
 	Depths      []int    `json:"depths,omitempty"`
 	Stall       string   `json:"stall,omitempty"` // slow readers stall this long
 	StallEvery  string   `json:"stall_every,omitempty"`
+	SlowRcvBuf  int      `json:"slow_rcvbuf,omitempty"`
 	StormBack   uint64   `json:"storm_back,omitempty"`
 	Deflate     bool     `json:"deflate,omitempty"`
 }
@@ -218,6 +219,7 @@ func newReport(c *config, nodes []*node, universe []string) *report {
 	r.Settings.Channel, r.Settings.Depths, r.Settings.StormBack, r.Settings.Deflate = c.channel, c.depthList(), c.stormBack, c.deflate
 	if c.stall > 0 {
 		r.Settings.Stall, r.Settings.StallEvery = c.stall.String(), c.stallEvery.String()
+		r.Settings.SlowRcvBuf = c.slowRcvBuf
 	}
 	if c.burstConns > 0 {
 		r.Settings.BurstAt = c.burstAt.Seconds()

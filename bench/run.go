@@ -336,7 +336,7 @@ func startWorkers(c *config, nodes []*node, universe []string) ([]*workerProc, e
 			Worker: i, Targets: targets, First: first, Count: sizes[i], SrcIPs: src,
 			Symbols: universe, K: c.k, KMax: c.kMax, Dist: c.dist, Seed: c.seed, Query: c.query, Slow: c.slow,
 			Sub: load.Subscription{MaxRate: c.maxRate, Channel: c.channel, Depths: c.depthList(), Deflate: c.deflate,
-				Stall: c.stall, StallEvery: c.stallEvery},
+				Stall: c.stall, StallEvery: c.stallEvery, SlowRcvBuf: c.slowRcvBuf},
 			Storm:   c.stormPlan(nw),
 			Readers: c.readers, ReadEvery: c.readEvery, DialConcurrency: c.dialConc, ConnectRate: c.connectRate / float64(nw),
 			DialTimeout: c.dialTimeout, ConnectTimeout: c.connectTimeout,

@@ -39,6 +39,9 @@ func (r *report) printSummary(w io.Writer) {
 	}
 	if s.Stall != "" {
 		ch += fmt.Sprintf(", %.0f%% slow readers stalling %s every %s", 100*s.Slow, s.Stall, s.StallEvery)
+		if s.SlowRcvBuf > 0 {
+			ch += fmt.Sprintf(" (SO_RCVBUF %d)", s.SlowRcvBuf)
+		}
 	}
 	if s.Deflate {
 		ch += ", permessage-deflate offered"

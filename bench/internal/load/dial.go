@@ -52,6 +52,7 @@ type dialer struct {
 	timeout time.Duration
 	query   bool
 	sub     Subscription
+	slow    func(gidx int) bool // whether connection gidx is of the slow fraction
 }
 
 // dialed is an open, subscribed connection whose socket is owned by fd
@@ -102,7 +103,20 @@ func (d *dialer) open(ctx context.Context, gidx int, syms []uint32, keepConn boo
 	if len(d.srcIPs) > 0 {
 		src = d.srcIPs[gidx%len(d.srcIPs)]
 	}
-	nc, err := Dialer(src, d.timeout).DialContext(ctx, "tcp", t.addr)
+	dl := Dialer(src, d.timeout)
+	if n := d.sub.SlowRcvBuf; n > 0 && !keepConn && d.slow(gidx) {
+		dl.Control = func(network, addr string, c syscall.RawConn) error {
+			if err := bindNoPort(network, addr, c); err != nil {
+				return err
+			}
+			var serr error
+			if err := c.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n) }); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	nc, err := dl.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, nil, dialed{}, err
 	}
@@ -129,15 +143,15 @@ func (d *dialer) open(ctx context.Context, gidx int, syms []uint32, keepConn boo
 	if err != nil {
 		return fail(err)
 	}
-	var dl dialed
+	var dc dialed
 	for _, e := range hs.Extensions {
 		if string(e.Name) == wsflate.ExtensionName {
-			dl.deflate = true
+			dc.deflate = true
 		}
 	}
 	if !d.query && len(syms) > 0 {
 		req := d.request(protocol.OpSubscribe, syms, 1, gidx, since)
-		dl.subAt = time.Now().UnixNano()
+		dc.subAt = time.Now().UnixNano()
 		if _, err := nc.Write(req); err != nil {
 			if br != nil {
 				ws.PutReader(br)
@@ -161,8 +175,8 @@ func (d *dialer) open(ctx context.Context, gidx int, syms []uint32, keepConn boo
 	if err != nil {
 		return nil, nil, dialed{}, err
 	}
-	dl.fd, dl.initial = fd, initial
-	return nil, nil, dl, nil
+	dc.fd, dc.initial = fd, initial
+	return nil, nil, dc, nil
 }
 
 func (d *dialer) join(syms []uint32) string {

@@ -73,6 +73,10 @@ type Subscription struct {
 	// every StallEvery, at a phase of its own.
 	Stall      time.Duration `json:"stall,omitempty"`
 	StallEvery time.Duration `json:"stall_every,omitempty"`
+	// SlowRcvBuf, above 0, is the receive buffer (SO_RCVBUF) of the slow
+	// fraction's sockets, so that a stall backs up into the server within
+	// a few messages instead of a socket's worth; 0: the kernel's.
+	SlowRcvBuf int `json:"slow_rcvbuf,omitempty"`
 }
 
 // StormPlan is a resume storm on the trades channel: At seconds after t0,

@@ -108,7 +108,8 @@ func newWorker(p Plan) (*worker, error) {
 			return nil, fmt.Errorf("load: book depth %d", d)
 		}
 	}
-	d := &dialer{names: p.Symbols, timeout: p.DialTimeout, query: p.Query, sub: p.Sub}
+	d := &dialer{names: p.Symbols, timeout: p.DialTimeout, query: p.Query, sub: p.Sub,
+		slow: func(gidx int) bool { return isSlow(gidx, p.Slow) }}
 	if d.timeout <= 0 {
 		d.timeout = 10 * time.Second
 	}
