@@ -29,10 +29,10 @@ func (c *config) validateChannel() error {
 		return errors.New("-max-rate does not go with trades, which are never merged")
 	case c.depths != "" && ch != protocol.ChannelBook:
 		return errors.New("-depths goes with -channel book")
-	case c.stall < 0 || c.stall > 0 && (c.slow == 0 || c.stall >= c.stallEvery):
-		return errors.New("-stall needs -slow and must be shorter than -stall-every")
-	case c.slowRcvBuf < 0 || c.slowRcvBuf > 0 && c.slow == 0:
-		return errors.New("-slow-rcvbuf needs -slow and must be 0 or more")
+	case c.stall < 0 || c.stall > 0 && c.stall >= c.stallEvery:
+		return errors.New("-stall must be shorter than -stall-every")
+	case c.slowRcvBuf < 0:
+		return errors.New("-slow-rcvbuf must be 0 or more")
 	case c.stormBack > 0 && ch != protocol.ChannelTrades:
 		return errors.New("-storm-back goes with -channel trades")
 	case c.stormBack > 0 && (c.stormWindow < time.Second || c.stormWindow%time.Second != 0):

@@ -45,7 +45,7 @@ func TestChannelFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.channel != "book" || !slices.Equal(c.depthList(), []int{10, 50, 200}) || c.slow != 0.1 || c.stall != 2*time.Second {
+	if c.channel != "book" || !slices.Equal(c.depthList(), []int{10, 50, 200}) || c.slow != 0.1 || c.stall != 6*time.Second {
 		t.Errorf("book defaults: channel %s depths %v slow %v stall %v", c.channel, c.depthList(), c.slow, c.stall)
 	}
 	for _, bad := range [][]string{
@@ -55,9 +55,9 @@ func TestChannelFlags(t *testing.T) {
 		{"-channel", "trades", "-max-rate", "1"},
 		{"-depths", "10"},
 		{"-channel", "book", "-depths", "10,20"},
-		{"-stall", "1s"},
+		{"-stall", "-1s"},
 		{"-slow", "0.1", "-stall", "5s", "-stall-every", "5s"},
-		{"-slow-rcvbuf", "4096"},
+		{"-slow-rcvbuf", "-1"},
 		{"-storm-back", "100"},
 		{"-channel", "trades", "-storm-back", "100", "-storm-window", "1500ms"},
 		{"-compare-quotes"},

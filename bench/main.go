@@ -261,13 +261,12 @@ var scenarios = map[string]map[string]string{
 	// clients spread over four processes.
 	"trades": {"conns": "10000", "k": "1", "dist": "same", "feed-symbols": "1", "feed-steady": "true", "feed-rate": "10",
 		"channel": "trades", "compare-quotes": "true", "storm-back": "100", "storm-window": "5s", "workers": "4", "warmup": "5s", "duration": "20s"},
-	// Order books at depths 10, 50 and 200, a tenth of the readers
-	// stalling 2 s out of every 5 s with small socket buffers; every
-	// checksum verified.
-	// About 3 deltas per update reach each depth: 16 a second per
-	// connection, 160,000 in all, which the generator keeps up with.
-	"book": {"conns": "10000", "k": "1", "dist": "same", "feed-symbols": "1", "feed-steady": "true", "feed-rate": "5",
-		"channel": "book", "depths": "10,50,200", "slow": "0.1", "stall": "2s", "stall-every": "5s", "slow-rcvbuf": "4096",
+	// Order books at depths 10, 50 and 200, about 160 deltas a second
+	// per connection (3 per update); a tenth of the readers stall 6 s out
+	// of every 12 s with small socket buffers, long enough to fall behind
+	// the server's send buffer; every checksum verified.
+	"book": {"conns": "1000", "k": "1", "dist": "same", "feed-symbols": "1", "feed-steady": "true", "feed-rate": "50",
+		"channel": "book", "depths": "10,50,200", "slow": "0.1", "stall": "6s", "stall-every": "12s", "slow-rcvbuf": "4096",
 		"warmup": "5s", "duration": "20s"},
 	// Each attack class of issue 13 in turn beside well-behaved readers;
 	// -duration is each attack's window.
@@ -293,7 +292,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.Float64Var(&c.maxRate, "max-rate", 0, "subscribe with this max_rate (updates/s per symbol, 0.1..1000); the report gives each subscription's delivered rate against it (0: none)")
 	fs.StringVar(&c.channel, "channel", "quotes", "what every connection subscribes to: quotes, trades (holes and duplicates checked) or book (kept and every checksum verified)")
 	fs.StringVar(&c.depths, "depths", "", "with -channel book: comma-separated depths (10, 50, 200), connection i taking the i-th modulo (empty: the server's default)")
-	fs.DurationVar(&c.stall, "stall", 0, "the -slow fraction reads, but stops reading for this long out of every -stall-every (0: it never reads)")
+	fs.DurationVar(&c.stall, "stall", 0, "with -slow: the slow fraction reads, but stops reading for this long out of every -stall-every (0: it never reads)")
 	fs.DurationVar(&c.stallEvery, "stall-every", 5*time.Second, "with -stall: the period of a slow reader's stalls")
 	fs.IntVar(&c.slowRcvBuf, "slow-rcvbuf", 0, "with -slow: the receive buffer (SO_RCVBUF) of the slow connections' sockets, so that a stall backs up into the server quickly (0: the kernel's)")
 	fs.Uint64Var(&c.stormBack, "storm-back", 0, "with -channel trades: after the window every client reconnects at once and subscribes with since this many trades before the last it had, and the resume is timed and checked (0: no storm)")
