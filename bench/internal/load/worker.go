@@ -237,24 +237,16 @@ func (w *worker) run(ctx context.Context, cmds <-chan Command, emit func(Event) 
 	}
 	if st := w.plan.Storm; st.At > 0 {
 		bg.Go(func() {
-			at := t0.Add(time.Duration(st.At * float64(time.Second)))
-			select {
-			case <-time.After(time.Until(at)):
-			case <-rctx.Done():
-				return
+			if waitFor(rctx, t0, st.At) {
+				res.Storm = w.storm(rctx, st)
 			}
-			res.Storm = w.storm(rctx, st)
 		})
 	}
 	if b := w.plan.Burst; b.Count > 0 {
 		bg.Go(func() {
-			at := t0.Add(time.Duration(b.At * float64(time.Second)))
-			select {
-			case <-time.After(time.Until(at)):
-			case <-rctx.Done():
-				return
+			if waitFor(rctx, t0, b.At) {
+				res.Burst = w.connect(rctx, b.First, b.Count)
 			}
-			res.Burst = w.connect(rctx, b.First, b.Count)
 		})
 	}
 	<-rctx.Done()
@@ -402,6 +394,19 @@ func (w *worker) connect(ctx context.Context, first, count int) *ConnectReport {
 		rep.Failures = nil
 	}
 	return rep
+}
+
+// waitFor waits until sec seconds after t0 and reports false if ctx ended
+// first.
+func waitFor(ctx context.Context, t0 time.Time, sec float64) bool {
+	tm := time.NewTimer(time.Until(t0.Add(time.Duration(sec * float64(time.Second)))))
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // newConn returns the reading side of connection gidx, dialed as dc and
