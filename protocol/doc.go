@@ -117,16 +117,6 @@
 // max_rate does not go with trades: a rate cap would have to merge prints,
 // which this channel never does, or queue them without bound.
 //
-// # Candles
-//
-// This section is the candle channel's; its frames are encoded in
-// candle.go.
-//
-// # Order books
-//
-// This section is the book channel's; its frames and checksum are encoded
-// in book.go.
-//
 // # Rates
 //
 // "max_rate" caps the updates per second per symbol of one subscription,

@@ -37,7 +37,7 @@ func NewCollector(h *hub.Hub) *Collector {
 		slow:        d("slow_consumer_closes_total", "Connections closed with 1008 because their backlog lasted longer than the backlog timeout."),
 		protoCloses: d("protocol_closes_total", "Connections closed for breaking RFC 6455 or the message size limit (1002, 1007, 1009)."),
 		subs:        d("subscriptions", "Current subscriptions (connection, symbol pairs)."),
-		msgs:        d("messages_sent_total", "Data frames (ticks and snapshots) written to clients."),
+		msgs:        d("messages_sent_total", "Data frames written to clients: quotes (ticks and snapshots), trades, candles and books."),
 		bytes:       d("bytes_sent_total", "Bytes written to client sockets: data frames, replies and control frames."),
 		writes: d("writes_total", "send/sendmsg system calls to client sockets. "+
 			"Frames per write: rate(tickerd_messages_sent_total) / rate(tickerd_writes_total)."),

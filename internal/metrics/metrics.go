@@ -21,7 +21,7 @@
 //	tickerd_connections_closed_total{reason}   closed, by reason: peer, protocol, slow, idle, shutdown,
 //	                                           write_error, error, auth, unread_replies, frame_timeout
 //	tickerd_slow_consumer_closes_total         closed with 1008 "slow consumer" (= reason="slow")
-//	tickerd_protocol_closes_total              closed for breaking RFC 6455 or the message size limit
+//	tickerd_protocol_closes_total              closed for breaking RFC 6455 or a limit (size, floods, unread replies, auth)
 //	tickerd_pings_dropped_total                client pings with no pong of their own (a later one's
 //	                                           answered them, or they were over the message rate)
 //	tickerd_subscriptions                      current subscriptions, all connections (gauge)
