@@ -25,7 +25,7 @@
 //	tickerd_pings_dropped_total                client pings with no pong of their own (a later one's
 //	                                           answered them, or they were over the message rate)
 //	tickerd_subscriptions                      current subscriptions, all connections (gauge)
-//	tickerd_messages_sent_total                data frames (ticks, snapshots) written
+//	tickerd_messages_sent_total                data frames of every channel written
 //	tickerd_bytes_sent_total                   bytes the sockets took, frames and replies
 //	tickerd_writes_total                       send/sendmsg system calls
 //	tickerd_merged_updates_total               updates a client never got because a newer one replaced them
