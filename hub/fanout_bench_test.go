@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/rawfd"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -90,11 +91,8 @@ func benchConns(tb testing.TB, cfg Config, ps protocol.Stream, nsym, n int, sub 
 			<-exited
 		}
 	})
-	for deadline := time.Now().Add(20 * time.Second); h.Stats().Subscriptions < want; {
-		if time.Now().After(deadline) {
-			tb.Fatalf("subscriptions = %d, want %d", h.Stats().Subscriptions, want)
-		}
-		time.Sleep(time.Millisecond)
+	if !testutil.Eventually(20*time.Second, func() bool { return h.Stats().Subscriptions >= want }) {
+		tb.Fatalf("subscriptions = %d, want %d", h.Stats().Subscriptions, want)
 	}
 	return h
 }
@@ -107,10 +105,12 @@ func (h *Hub) msgs() (n uint64) {
 	return n
 }
 
+// benchTick is an update of sym whose message is the size of a real
+// quote's.
 func benchTick(sym string, seq uint64) *protocol.Tick {
-	p := decimal.RequireFromString("187.23")
-	return &protocol.Tick{Symbol: sym, Seq: seq, Price: p, Bid: p, Ask: p, Open: p, High: p, Low: p,
-		Volume: decimal.NewFromInt(1203344), TS: time.Now().UnixNano(), PricePrec: 2}
+	tk := testutil.Tick(sym, seq, "187.23")
+	tk.Volume = decimal.NewFromInt(1203344)
+	return tk
 }
 
 // loopFanout publishes an update of S0 per round of b.Loop and waits
@@ -160,8 +160,7 @@ func BenchmarkFanoutTrades(b *testing.B) {
 	for _, n := range []int{100, 1000, 5000} {
 		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
 			h := benchHubOf(b, Config{}, protocol.Stream{Channel: protocol.ChannelTrades}, 1, n, func(int) []int { return []int{0} })
-			tr := &protocol.Trade{Symbol: "S0", Price: decimal.RequireFromString("187.23"), Size: decimal.NewFromInt(100),
-				Side: protocol.SideBuy, PricePrec: 2}
+			tr := testutil.Trade("S0", 0, "187.23", "100")
 			sent := h.msgs()
 			writes0 := h.Stats().Writes
 			b.ReportAllocs()
