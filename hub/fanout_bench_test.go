@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/rawfd"
 	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
@@ -32,10 +31,7 @@ func benchHubOf(tb testing.TB, cfg Config, ps protocol.Stream, nsym, n int, sub 
 // permessage-deflate if compressing(i).
 func benchConns(tb testing.TB, cfg Config, ps protocol.Stream, nsym, n int, sub func(i int) []int, compressing func(i int) bool) *Hub {
 	tb.Helper()
-	syms := make([]feed.Symbol, nsym)
-	for i := range syms {
-		syms[i] = feed.Symbol{Name: fmt.Sprintf("S%d", i), PricePrec: 2}
-	}
+	syms := symbolsNamed("S%d", nsym)
 	h, err := New(cfg, syms, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -240,11 +236,7 @@ func BenchmarkFanoutWatchlist(b *testing.B) {
 // with about 100 subscribers per symbol.
 func BenchmarkSubscribe(b *testing.B) {
 	const nsym, others = 1000, 1000
-	syms := make([]feed.Symbol, nsym)
-	for i := range syms {
-		syms[i] = feed.Symbol{Name: fmt.Sprintf("S%d", i)}
-	}
-	h, err := newHub(Config{Shards: 1}, syms, nil) // not started: this goroutine owns the shard
+	h, err := newHub(Config{Shards: 1}, symbolsNamed("S%d", nsym), nil) // not started: this goroutine owns the shard
 	if err != nil {
 		b.Fatal(err)
 	}
