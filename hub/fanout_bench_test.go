@@ -102,26 +102,35 @@ func (h *Hub) msgs() (n uint64) {
 }
 
 // benchTick is an update of sym whose message is the size of a real
-// quote's.
+// quote's. Like a feed's, each is made anew (two decimals' allocations).
 func benchTick(sym string, seq uint64) *protocol.Tick {
 	tk := testutil.Tick(sym, seq, "187.23")
-	tk.Volume = decimal.NewFromInt(1203344)
+	tk.Volume = benchVolume
 	return tk
 }
+
+// benchVolume is the volume of every benchTick.
+var benchVolume = decimal.NewFromInt(1203344)
 
 // loopFanout publishes an update of S0 per round of b.Loop and waits
 // until the shards have written it to its n subscribers.
 func loopFanout(b *testing.B, h *Hub, n int) {
 	seq := uint64(0)
+	loopPublish(b, h, n, func() {
+		seq++
+		h.Publish(benchTick("S0", seq))
+	})
+}
+
+// loopPublish calls publish once per round of b.Loop, each call making
+// the shards write n messages, and waits until they have.
+func loopPublish(b *testing.B, h *Hub, n int, publish func()) {
 	sent := h.msgs()
 	b.ReportAllocs()
 	for b.Loop() {
-		seq++
-		h.Publish(benchTick("S0", seq))
+		publish()
 		sent += uint64(n)
-		for h.msgs() < sent {
-			runtime.Gosched()
-		}
+		waitMsgs(h, sent)
 	}
 }
 
@@ -157,16 +166,12 @@ func BenchmarkFanoutTrades(b *testing.B) {
 		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
 			h := benchHubOf(b, Config{}, protocol.Stream{Channel: protocol.ChannelTrades}, 1, n, func(int) []int { return []int{0} })
 			tr := testutil.Trade("S0", 0, "187.23", "100")
-			sent := h.msgs()
 			writes0 := h.Stats().Writes
-			b.ReportAllocs()
-			for b.Loop() {
+			loopPublish(b, h, n, func() {
 				tr.Seq++
 				tr.TS = time.Now().UnixNano()
 				h.PublishTrade(tr)
-				sent += uint64(n)
-				waitMsgs(h, sent)
-			}
+			})
 			st := h.Stats()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/msg")
 			b.ReportMetric(float64(st.Writes-writes0)/float64(b.N*n), "writes/msg")
@@ -189,17 +194,13 @@ func BenchmarkFanoutBook(b *testing.B) {
 			h.PublishBook(snap)
 			waitMsgs(h, uint64(n)) // every subscriber's snapshot
 			u := &protocol.BookUpdate{Symbol: "S0", Seq: 1, PricePrec: 2, SizePrec: 2, Bids: []protocol.Level{{Price: 9999}}}
-			sent := h.msgs()
 			snaps0 := h.Stats().BookSnapshots
-			b.ReportAllocs()
-			for b.Loop() {
+			loopPublish(b, h, n, func() {
 				u.Seq++
 				u.TS = time.Now().UnixNano()
 				u.Bids[0].Size = 100 + int64(u.Seq%7) + 1
 				h.PublishBook(u)
-				sent += uint64(n)
-				waitMsgs(h, sent)
-			}
+			})
 			st := h.Stats()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/msg")
 			b.ReportMetric(float64(st.BookSnapshots-snaps0)/float64(b.N*n), "snapshots/msg")
