@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd"
+	"github.com/tickerd/tickerd/bench/internal/attack"
 	"github.com/tickerd/tickerd/bench/internal/load"
 	"github.com/tickerd/tickerd/bench/internal/stats"
 	"github.com/tickerd/tickerd/feed/sim"
@@ -291,6 +293,10 @@ func TestHostileFlags(t *testing.T) {
 		{"-scenario", "hostile", "-url", "ws://127.0.0.1:1/ws,ws://127.0.0.1:2/ws"},
 		{"-scenario", "hostile", "-conns", "18500", "-attacks", "idle-http"},
 		{"-scenario", "hostile", "-slow", "0.5"},
+		{"-scenario", "hostile", "-attacks", "idle-wss"}, // neither -wss-url nor -spawn
+		{"-scenario", "hostile", "-attacks", "idle-wss", "-wss-url", "ws://127.0.0.1:1/ws"},
+		{"-scenario", "hostile", "-attacks", "idle-wss", "-spawn", "-wss-url", "wss://127.0.0.1:1/ws"},
+		{"-url", "wss://127.0.0.1:1/ws"},
 	} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("parseFlags(%q) = nil error, want error", bad)
@@ -348,6 +354,48 @@ func TestHostileEndToEnd(t *testing.T) {
 	}
 	if svg, err := os.ReadFile(filepath.Join(dir, "h.svg")); err != nil || !strings.Contains(string(svg), "reply-flood") {
 		t.Errorf("SVG not written with the attack bands: %v", err)
+	}
+}
+
+// TestHostileWSSEndToEnd runs the wss classes tiny against an in-process
+// tickerd that serves TLS, beside readers on a plain one.
+func TestHostileWSSEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	certPEM, keyPEM, err := attack.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 200, Symbols: 3, Steady: true}, DrainWindow: -1})
+	tlsSrv := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 200, Symbols: 3, Steady: true}, DrainWindow: -1,
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	rep, out := runLogged(t, runHostile,
+		"-scenario", "hostile", "-url", srv.WS, "-wss-url", "wss://"+tlsSrv.Addr+"/ws", "-attacks", "idle-wss,stalled-wss",
+		"-attack-conns", "3", "-conns", "4", "-k", "2", "-dist", "uniform", "-warmup", "0s", "-quiet", "1s", "-duration", "1s",
+		"-recover", "0s", "-settle", "0s")
+	if len(rep.Attacks) != 2 || rep.Attacks[0].Class != "idle-wss" || rep.Attacks[1].Class != "stalled-wss" {
+		t.Fatalf("attacks = %+v, want idle-wss then stalled-wss", rep.Attacks)
+	}
+	if rep.Settings.TLSTarget != "wss://"+tlsSrv.Addr+"/ws" || !strings.Contains(out, "wss server") {
+		t.Errorf("TLS target %q, want the -wss-url named in the report", rep.Settings.TLSTarget)
+	}
+	for _, a := range rep.Attacks {
+		v := a.Server
+		if a.Opened != 3 || a.Held != 3 {
+			t.Errorf("%s: opened %d, held %d; want 3 and 3", a.Class, a.Opened, a.Held)
+		}
+		// In-process, each attacking connection is two fds of this process.
+		if v.GoMemBefore <= 0 || v.RSSBefore <= 0 || v.FDsPeak < v.FDsBefore+6 {
+			t.Errorf("%s: server %+v, want known memory, and fds up by 6 or more at the peak", a.Class, v)
+		}
+	}
+	if got := rep.Attacks[1].Requests; got != 3 {
+		t.Errorf("stalled-wss sent %d requests, want one subscribe per connection", got)
 	}
 }
 

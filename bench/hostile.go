@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +24,9 @@ import (
 //	warm-up | quiet | attack 1 | recover | quiet | attack 2 | recover | ...
 //
 // The readers' latency in each attack window is set against the quiet
-// window just before it; the server is sampled four times a second, and
+// window just before it (for the wss classes, which attack the second,
+// TLS server, the readers are on the other: their p99 shows the machine's
+// load, not the attacked server's); the server is sampled four times a second, and
 // once at each boundary, for RSS, Go heap and stacks, fds, connections and
 // CPU. Memory per attacking connection is the peak during the attack less
 // the value at its start, over the connections the attack opened. The
@@ -117,6 +120,7 @@ func (s *sampler) close() []hostileSample {
 // slot is one attack class's place on the timeline, in seconds since t0.
 type slot struct {
 	class              attack.Class
+	n                  *node // the server attacked
 	conns              int
 	quiet, from, until int       // quiet window [quiet, from), attack window [from, until)
 	deadline           time.Time // when the attack window ends: t0 + until
@@ -140,11 +144,9 @@ func runHostile(ctx context.Context, c *config, log io.Writer) (*hostileReport, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-	}
+	logf := logger(log)
 
-	nodes, stopNodes, err := openNodes(ctx, c, logf)
+	nodes, tlsNode, stopNodes, err := openNodesTLS(ctx, c, logf, needsTLS(classes))
 	defer stopNodes()
 	if err != nil {
 		return nil, err
@@ -154,7 +156,7 @@ func runHostile(ctx context.Context, c *config, log io.Writer) (*hostileReport, 
 	if err != nil {
 		return nil, err
 	}
-	rep := newHostileReport(c, n, universe)
+	rep := newHostileReport(c, n, tlsNode, universe)
 
 	workers, conns, took, err := connectWorkers(c, nodes, universe, logf)
 	defer killWorkers(&workers) // the ones left at return: after an error
@@ -177,10 +179,22 @@ func runHostile(ctx context.Context, c *config, log io.Writer) (*hostileReport, 
 	for _, s := range srcIPs(c.srcIPs) {
 		target.SrcIPs = append(target.SrcIPs, net.ParseIP(s))
 	}
+	tlsTarget := target
+	if tlsNode != nil {
+		u, err := url.Parse(tlsNode.url)
+		if err != nil {
+			return nil, err
+		}
+		// Our own certificate (or -wss-url's), on loopback: not verified.
+		tlsTarget.Addr, tlsTarget.Path, tlsTarget.TLS = u.Host, u.Path, &tls.Config{InsecureSkipVerify: true}
+	}
 	slots := make([]*slot, len(classes))
 	at := int(c.warmup / time.Second)
 	for i, cl := range classes {
-		s := &slot{class: cl, conns: cl.Conns, quiet: at}
+		s := &slot{class: cl, n: n, conns: cl.Conns, quiet: at}
+		if cl.TLS {
+			s.n = tlsNode
+		}
 		if c.attackConns > 0 {
 			s.conns = c.attackConns
 		}
@@ -196,30 +210,42 @@ func runHostile(ctx context.Context, c *config, log io.Writer) (*hostileReport, 
 	}
 	sec := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	smp := startSampler(ctx, n)
+	var tlsSmp *sampler
+	if tlsNode != nil {
+		tlsSmp = startSampler(ctx, tlsNode)
+	}
 	rep.start = t0
 	logf("running %d attack(s) over %ds: %v quiet, %v attack, %v recovery each", len(slots), seconds, c.quiet, c.duration, c.recover)
 	for _, s := range slots {
 		if !sleepUntil(ctx, sec(s.quiet)) {
 			break
 		}
-		s.atQuiet = sampleHostile(n)
+		s.atQuiet = sampleHostile(s.n)
 		if !sleepUntil(ctx, sec(s.from)) {
 			break
 		}
-		s.atStart = sampleHostile(n)
+		s.atStart = sampleHostile(s.n)
 		s.deadline = sec(s.until)
 		actx, acancel := context.WithDeadline(ctx, s.deadline)
-		s.rep = attack.Run(actx, s.class, target, s.conns)
+		tg := target
+		if s.class.TLS {
+			tg = tlsTarget
+		}
+		s.rep = attack.Run(actx, s.class, tg, s.conns)
 		acancel()
 		sleepUntil(ctx, s.deadline) // the window lasts its length even when the server ended every attacker
-		s.atEnd = sampleHostile(n)
+		s.atEnd = sampleHostile(s.n)
 		logf("%s: %d of %d opened, %d held to the end, closed by the server %v", s.class.Name, s.rep.Opened, s.conns, s.rep.Held, s.rep.Closed)
 		if !sleepUntil(ctx, sec(s.until+int(c.recover/time.Second))) {
 			break
 		}
-		s.atAfter = sampleHostile(n)
+		s.atAfter = sampleHostile(s.n)
 	}
 	samples := smp.close()
+	var tlsSamples []hostileSample
+	if tlsSmp != nil {
+		tlsSamples = tlsSmp.close()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -228,12 +254,13 @@ func runHostile(ctx context.Context, c *config, log io.Writer) (*hostileReport, 
 		return nil, err
 	}
 	workers = nil
-	return rep, rep.set(results, slots, samples, seconds)
+	return rep, rep.set(results, slots, samples, tlsSamples, seconds)
 }
 
 // set fills the report from the readers' results, the slots and the
-// periodic samples.
-func (r *hostileReport) set(results []*load.Result, slots []*slot, samples []hostileSample, seconds int) error {
+// periodic samples of the plain server and of the TLS one (which the
+// classes with TLS attack).
+func (r *hostileReport) set(results []*load.Result, slots []*slot, samples, tlsSamples []hostileSample, seconds int) error {
 	var series stats.Series
 	r.Readers.Lost = map[string]int{}
 	for _, res := range results {
@@ -269,7 +296,11 @@ func (r *hostileReport) set(results []*load.Result, slots []*slot, samples []hos
 		if a.Readers.Quiet.P99 > 0 {
 			a.Readers.Ratio = a.Readers.Attack.P99 / a.Readers.Quiet.P99
 		}
-		a.Server = serverPhaseOf(s, samples)
+		if s.class.TLS {
+			a.Server = serverPhaseOf(s, tlsSamples)
+		} else {
+			a.Server = serverPhaseOf(s, samples)
+		}
 		if a.Server.FDsAfter > a.Server.FDsBefore {
 			r.Suspect = append(r.Suspect, fmt.Sprintf("%s: the server holds %d more fds after the attack than before it",
 				a.Class, a.Server.FDsAfter-a.Server.FDsBefore))

@@ -41,6 +41,8 @@ type hostileSettings struct {
 	AttackConns int      `json:"attack_conns,omitempty"` // 0: each class's default
 	Target      string   `json:"target"`
 	PID         int      `json:"pid,omitempty"`
+	TLSTarget   string   `json:"tls_target,omitempty"` // the server the wss classes attack
+	TLSPID      int      `json:"tls_pid,omitempty"`
 	Spawned     bool     `json:"spawned"`
 	ServerArgs  []string `json:"server_args,omitempty"`
 	SrcIPs      int      `json:"src_ips"`
@@ -107,7 +109,7 @@ type hostilePoint struct {
 	Conns float64 `json:"server_ws_conns"`
 }
 
-func newHostileReport(c *config, n *node, universe []string) *hostileReport {
+func newHostileReport(c *config, n, tlsNode *node, universe []string) *hostileReport {
 	r := &hostileReport{
 		Scenario: c.scenario, Label: c.label, Command: c.command, Time: time.Now().UTC(), Machine: machineInfo(),
 		Settings: hostileSettings{
@@ -119,6 +121,9 @@ func newHostileReport(c *config, n *node, universe []string) *hostileReport {
 	}
 	if c.spawn {
 		r.Settings.ServerArgs = c.spawnArgs()
+	}
+	if tlsNode != nil {
+		r.Settings.TLSTarget, r.Settings.TLSPID = tlsNode.url, tlsNode.pid
 	}
 	return r
 }
@@ -140,6 +145,9 @@ func (r *hostileReport) printSummary(w io.Writer) {
 		p("server     tickerd %s (pid %d)", strings.Join(s.ServerArgs, " "), s.PID)
 	} else {
 		p("server     %s (pid %d)", s.Target, s.PID)
+	}
+	if s.TLSTarget != "" {
+		p("wss server %s (pid %d): the wss classes attack it, with the same flags and a certificate of its own; the readers stay on the server above", s.TLSTarget, s.TLSPID)
 	}
 	rd := r.Readers
 	p("readers    %d/%d connected, %d symbols each (%s of %d); p99 %s over all quiet windows (%d ticks); lost %s",

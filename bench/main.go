@@ -11,8 +11,20 @@
 //	go run ./bench -url ws://127.0.0.1:8080/ws -conns 2000 -k 5 -dist zipf
 //
 // Scenarios: idle-memory, fan-out, market, slow-consumers, churn, burst,
-// universe, hostile; each sets defaults that explicit flags override (-h
-// lists them). universe runs 100,000 simulated symbols whose options are
+// universe, trades, book, hostile; each sets defaults that explicit flags
+// override (-h lists them). trades compares the trade tape's CPU per
+// message with quotes' on the same server, then makes every client
+// reconnect at once and resume 100 trades back ("since"), timing each
+// resume and checking for holes and duplicates; book subscribes at depths
+// 10, 50 and 200 with a tenth of the readers stalling, and verifies every
+// checksum; -deflate negotiates permessage-deflate and reports bytes on
+// the wire against inflated:
+//
+//	go run ./bench -scenario trades -spawn
+//	go run ./bench -scenario book -spawn
+//	go run ./bench -scenario market -spawn -deflate
+//
+// universe runs 100,000 simulated symbols whose options are
 // listed and expire every 10 s, watchlists of 10 to 1,000 symbols, and a
 // probe that times each change of the symbol list as a client sees it and
 // splits the quote path's p99 into the seconds with changes and without:
@@ -29,12 +41,16 @@
 //
 // hostile runs each attack of package attack (idle keep-alive HTTP, slow
 // headers, huge queries, partial frames, fragments, reply floods, pings,
-// stalled readers) in turn beside well-behaved readers, and reports the
-// server's memory per attacking connection, its fds during and after, and
-// the readers' p99 in each attack against the quiet window before it:
+// stalled readers, idle and stalled wss:// connections) in turn beside
+// well-behaved readers, and reports the server's memory per attacking
+// connection, its fds during and after, and the readers' p99 in each
+// attack against the quiet window before it. The wss classes attack a
+// second server that serves TLS (with -spawn, a tickerd started with a
+// certificate made for the run; else -wss-url):
 //
 //	go run ./bench -scenario hostile -spawn
 //	go run ./bench -scenario hostile -spawn -attacks reply-flood,partial-frame -attack-conns 20
+//	go run ./bench -scenario hostile -spawn -attacks idle-wss,stalled-wss -attack-conns 400
 //
 // Connections are read by a few goroutines per process over edge-triggered
 // epoll, with one buffer each, and spread over the source addresses
@@ -119,6 +135,13 @@ type result interface {
 // runScenario performs the run c asks for; the result may come with an
 // error, for a run that ended early.
 func runScenario(ctx context.Context, c *config, log io.Writer) (result, error) {
+	if c.compareQuotes {
+		r, err := runCompareQuotes(ctx, c, log)
+		if r == nil {
+			return nil, err
+		}
+		return r, err
+	}
 	if c.scenario == "hostile" {
 		r, err := runHostile(ctx, c, log)
 		if r == nil {
@@ -147,6 +170,7 @@ func runScenario(ctx context.Context, c *config, log io.Writer) (result, error) 
 type config struct {
 	scenario    string
 	urls        string
+	wssURL      string
 	allowRemote bool
 
 	conns    int
@@ -157,6 +181,16 @@ type config struct {
 	query    bool
 	seed     uint64
 	maxRate  float64
+
+	channel           string
+	depths            string
+	stall, stallEvery time.Duration
+	slowRcvBuf        int
+	stormBack         uint64
+	stormWindow       time.Duration
+	stormConc         int
+	compareQuotes     bool
+	deflate           bool
 
 	watchListings bool
 	serverSeries  bool
@@ -222,6 +256,18 @@ var scenarios = map[string]map[string]string{
 	// 1,000 symbols, the symbol list watched for each change.
 	"universe": {"conns": "10000", "k": "10", "k-max": "1000", "dist": "zipf", "feed-universe": "100000", "feed-day": "10s",
 		"feed-quotes-only": "true", "feed-rate": "100", "watch-listings": "true", "server-series": "true", "warmup": "5s", "duration": "30s"},
+	// The trade tape to everyone, against quotes on the same server, then
+	// every client reconnects at once and resumes 100 trades back, the
+	// clients spread over four processes.
+	"trades": {"conns": "10000", "k": "1", "dist": "same", "feed-symbols": "1", "feed-steady": "true", "feed-rate": "10",
+		"channel": "trades", "compare-quotes": "true", "storm-back": "100", "storm-window": "5s", "workers": "4", "warmup": "5s", "duration": "20s"},
+	// Order books at depths 10, 50 and 200, about 160 deltas a second
+	// per connection (3 per update); a tenth of the readers stall 6 s out
+	// of every 12 s with small socket buffers, long enough to fall behind
+	// the server's send buffer; every checksum verified.
+	"book": {"conns": "1000", "k": "1", "dist": "same", "feed-symbols": "1", "feed-steady": "true", "feed-rate": "50",
+		"channel": "book", "depths": "10,50,200", "slow": "0.1", "stall": "6s", "stall-every": "12s", "slow-rcvbuf": "4096",
+		"warmup": "5s", "duration": "20s"},
 	// Each attack class of issue 13 in turn beside well-behaved readers;
 	// -duration is each attack's window.
 	"hostile": {"conns": "500", "k": "10", "dist": "zipf", "feed-symbols": "100", "feed-steady": "true", "feed-rate": "1000", "warmup": "3s", "duration": "10s"},
@@ -230,8 +276,9 @@ var scenarios = map[string]map[string]string{
 func parseFlags(args []string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&c.scenario, "scenario", "fan-out", "scenario: idle-memory, fan-out, market, slow-consumers, churn, burst, universe, hostile")
+	fs.StringVar(&c.scenario, "scenario", "fan-out", "scenario: idle-memory, fan-out, market, slow-consumers, churn, burst, universe, trades, book, hostile")
 	fs.StringVar(&c.urls, "url", "ws://127.0.0.1:8080/ws", "tickerd WebSocket URL(s), comma-separated; ignored with -spawn")
+	fs.StringVar(&c.wssURL, "wss-url", "", "hostile: the wss:// URL the TLS classes (idle-wss, stalled-wss) attack; with -spawn a second tickerd with a certificate made for the run serves it")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow non-loopback targets")
 
 	fs.IntVar(&c.conns, "conns", 1000, "connections")
@@ -243,6 +290,16 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&c.query, "query", false, "subscribe with /ws?symbols= instead of a subscribe message")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed for the symbol choice")
 	fs.Float64Var(&c.maxRate, "max-rate", 0, "subscribe with this max_rate (updates/s per symbol, 0.1..1000); the report gives each subscription's delivered rate against it (0: none)")
+	fs.StringVar(&c.channel, "channel", "quotes", "what every connection subscribes to: quotes, trades (holes and duplicates checked) or book (kept and every checksum verified)")
+	fs.StringVar(&c.depths, "depths", "", "with -channel book: comma-separated depths (10, 50, 200), connection i taking the i-th modulo (empty: the server's default)")
+	fs.DurationVar(&c.stall, "stall", 0, "with -slow: the slow fraction reads, but stops reading for this long out of every -stall-every (0: it never reads)")
+	fs.DurationVar(&c.stallEvery, "stall-every", 5*time.Second, "with -stall: the period of a slow reader's stalls")
+	fs.IntVar(&c.slowRcvBuf, "slow-rcvbuf", 0, "with -slow: the receive buffer (SO_RCVBUF) of the slow connections' sockets, so that a stall backs up into the server quickly (0: the kernel's)")
+	fs.Uint64Var(&c.stormBack, "storm-back", 0, "with -channel trades: after the window every client reconnects at once and subscribes with since this many trades before the last it had, and the resume is timed and checked (0: no storm)")
+	fs.DurationVar(&c.stormWindow, "storm-window", 5*time.Second, "with -storm-back: how long the resumed tapes are watched (whole seconds)")
+	fs.IntVar(&c.stormConc, "storm-concurrency", 256, "with -storm-back: reconnects in flight per worker")
+	fs.BoolVar(&c.compareQuotes, "compare-quotes", false, "with -channel trades or book: first the same run on the quote channel, against the same server, for CPU per message side by side")
+	fs.BoolVar(&c.deflate, "deflate", false, "offer permessage-deflate (no context takeover); the readers inflate, and the summary gives bytes on the wire against inflated")
 	fs.BoolVar(&c.watchListings, "watch-listings", false, "watch the server's symbol list during the run: each change's span, symbols listed and delisted, and the quote path's p99 during changes and outside them")
 	fs.BoolVar(&c.serverSeries, "server-series", false, "scrape /metrics every second for the server's tick-to-write percentiles per second (costs the server a scrape a second)")
 	fs.StringVar(&c.compareK, "compare-k", "", "with -spawn: one run per K in this comma-separated list (e.g. 1,1000), each against a server of exactly K symbols at -feed-rate, steady, quotes only, every connection subscribed to all K: the same delivered rate, and CPU per message compared")
@@ -344,6 +401,11 @@ func (c *config) validate() error {
 		return errors.New("-max-rate needs a subscribe message: not with -query")
 	case c.feedUniverse != 0 && c.feedSymbols != 0:
 		return errors.New("-feed-universe and -feed-symbols cannot both be set")
+	case strings.Contains(c.urls, "wss://"):
+		return errors.New("-url takes ws:// URLs; wss:// goes in -wss-url, for the hostile TLS classes")
+	}
+	if err := c.validateChannel(); err != nil {
+		return err
 	}
 	if c.compareK != "" {
 		if err := c.validateCompare(); err != nil {
@@ -387,6 +449,12 @@ func (c *config) validateHostile() error {
 		return errors.New("-scenario hostile takes no -slow, -churn-rate or -burst-conns")
 	case c.attackConns < 0:
 		return errors.New("-attack-conns must be 0 or more")
+	case c.wssURL != "" && !strings.HasPrefix(c.wssURL, "wss://"):
+		return errors.New("-wss-url must be a wss:// URL")
+	case c.wssURL != "" && c.spawn:
+		return errors.New("-wss-url is for a running server: -spawn starts its own")
+	case needsTLS(classes) && !c.spawn && c.wssURL == "":
+		return errors.New("the wss classes (idle-wss, stalled-wss) need -wss-url, or -spawn")
 	}
 	for _, cl := range classes {
 		n := cl.Conns
@@ -398,6 +466,16 @@ func (c *config) validateHostile() error {
 		}
 	}
 	return nil
+}
+
+// needsTLS reports whether a class of classes connects over wss://.
+func needsTLS(classes []attack.Class) bool {
+	for _, cl := range classes {
+		if cl.TLS {
+			return true
+		}
+	}
+	return false
 }
 
 func attackNames() string {

@@ -30,21 +30,22 @@ type report struct {
 	Machine  machine   `json:"machine"`
 	Settings settings  `json:"settings"`
 
-	Connect   connectSummary    `json:"connect"`
-	Window    windowSummary     `json:"window"`
-	Server    serverSummary     `json:"server"`
-	Generator generatorSummary  `json:"generator"`
-	Pace      *load.PaceSummary `json:"pace,omitempty"`     // with -max-rate
-	Universe  *universeSummary  `json:"universe,omitempty"` // with -watch-listings
-	Slow      *load.SlowReport  `json:"slow,omitempty"`
-	Churn     *churnSummary     `json:"churn,omitempty"`
-	Burst     *connectSummary   `json:"burst,omitempty"`
-	Cores     []coreSummary     `json:"cores,omitempty"` // every CPU of the machine over the window
-	Series    []seriesPoint     `json:"series"`
-	Suspect   []string          `json:"suspect,omitempty"`
-	Lost      map[string]int    `json:"lost,omitempty"` // connections lost during the run, by cause
-	Open      int               `json:"open_at_end"`
-	PerSymbol []symbolSummary   `json:"per_symbol,omitempty"`
+	Connect   connectSummary     `json:"connect"`
+	Window    windowSummary      `json:"window"`
+	Server    serverSummary      `json:"server"`
+	Generator generatorSummary   `json:"generator"`
+	Pace      *load.PaceSummary  `json:"pace,omitempty"`     // with -max-rate
+	Universe  *universeSummary   `json:"universe,omitempty"` // with -watch-listings
+	Slow      *load.SlowReport   `json:"slow,omitempty"`
+	Churn     *churnSummary      `json:"churn,omitempty"`
+	Burst     *connectSummary    `json:"burst,omitempty"`
+	Storm     *load.StormSummary `json:"storm,omitempty"` // with -storm-back
+	Cores     []coreSummary      `json:"cores,omitempty"` // every CPU of the machine over the window
+	Series    []seriesPoint      `json:"series"`
+	Suspect   []string           `json:"suspect,omitempty"`
+	Lost      map[string]int     `json:"lost,omitempty"` // connections lost during the run, by cause
+	Open      int                `json:"open_at_end"`
+	PerSymbol []symbolSummary    `json:"per_symbol,omitempty"`
 	// PerSymbolOmitted counts the symbols left out of PerSymbol: above
 	// maxPerSymbol, only the busiest and any with a disorder are kept.
 	PerSymbolOmitted int `json:"per_symbol_omitted,omitempty"`
@@ -85,6 +86,13 @@ type settings struct {
 	CPUs        string   `json:"generator_cpus,omitempty"`
 	ReadEvery   string   `json:"read_every,omitempty"` // readers collect events at most this often
 	SrcIPs      int      `json:"src_ips"`
+	Channel     string   `json:"channel,omitempty"`
+	Depths      []int    `json:"depths,omitempty"`
+	Stall       string   `json:"stall,omitempty"` // slow readers stall this long
+	StallEvery  string   `json:"stall_every,omitempty"`
+	SlowRcvBuf  int      `json:"slow_rcvbuf,omitempty"`
+	StormBack   uint64   `json:"storm_back,omitempty"`
+	Deflate     bool     `json:"deflate,omitempty"`
 }
 
 type connectSummary struct {
@@ -207,6 +215,11 @@ func newReport(c *config, nodes []*node, universe []string) *report {
 	}
 	if c.readEvery > 0 {
 		r.Settings.ReadEvery = c.readEvery.String()
+	}
+	r.Settings.Channel, r.Settings.Depths, r.Settings.StormBack, r.Settings.Deflate = c.channel, c.depthList(), c.stormBack, c.deflate
+	if c.stall > 0 {
+		r.Settings.Stall, r.Settings.StallEvery = c.stall.String(), c.stallEvery.String()
+		r.Settings.SlowRcvBuf = c.slowRcvBuf
 	}
 	if c.burstConns > 0 {
 		r.Settings.BurstAt = c.burstAt.Seconds()

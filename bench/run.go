@@ -7,11 +7,14 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tickerd/tickerd/bench/internal/attack"
 	"github.com/tickerd/tickerd/bench/internal/load"
 	"github.com/tickerd/tickerd/bench/internal/procstat"
 )
@@ -74,20 +77,26 @@ func sampleNode(n *node, withMetrics bool) serverSample {
 func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	deadline := c.deadline
 	if deadline <= 0 {
-		deadline = c.connectTimeout + c.warmup + c.duration + 2*time.Minute
+		deadline = c.connectTimeout + c.warmup + c.duration + c.stormSeconds() + 2*time.Minute
 	}
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-	}
+	logf := logger(log)
 
 	nodes, stopNodes, err := openNodes(ctx, c, logf)
 	defer stopNodes()
 	if err != nil {
 		return nil, err
 	}
+	return measure(ctx, c, nodes, logf)
+}
 
+// measure makes one run against nodes: connect, warm up, measure the
+// window, and with -storm-back a resume storm after it.
+func measure(ctx context.Context, c *config, nodes []*node, logf func(string, ...any)) (*report, error) {
+	if err := checkServes(ctx, c, nodes[0].url); err != nil {
+		return nil, err
+	}
 	universe, err := symbolUniverse(ctx, c, nodes[0])
 	if err != nil {
 		return nil, err
@@ -118,8 +127,9 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	}
 	connected := sampleNodes(nodes, true)
 
-	seconds := int((c.warmup + c.duration) / time.Second)
 	from := int(c.warmup / time.Second)
+	to := from + int(c.duration/time.Second)
+	seconds := to + int(c.stormSeconds()/time.Second)
 	t0 := time.Now().Add(300 * time.Millisecond).Truncate(time.Millisecond)
 	var probe *listingProbe
 	if c.watchListings {
@@ -128,10 +138,13 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 		}
 		defer probe.stop()
 	}
-	if err := startRun(workers, load.Command{Op: "start", T0: t0.UnixNano(), Seconds: seconds, WindowFrom: from, WindowTo: seconds}); err != nil {
+	if err := startRun(workers, load.Command{Op: "start", T0: t0.UnixNano(), Seconds: seconds, WindowFrom: from, WindowTo: to}); err != nil {
 		return nil, err
 	}
-	logf("running: %ds warm-up, %ds window", from, seconds-from)
+	logf("running: %ds warm-up, %ds window", from, to-from)
+	if seconds > to {
+		logf("then a resume storm: every client reconnects at once with since %d trades back, watched for %ds", c.stormBack, seconds-to)
+	}
 
 	// Sample the servers at every second boundary of the run, with the
 	// hub's counters at the window's ends (every second with
@@ -147,7 +160,7 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 			ct, _ := procstat.ReadCPUs() // nil on error: the core figures are left out
 			cpus = append(cpus, ct)
 			for i, n := range nodes {
-				samples[i] = append(samples[i], sampleNode(n, c.serverSeries || s == from || s == seconds))
+				samples[i] = append(samples[i], sampleNode(n, c.serverSeries || s == from || s == to))
 			}
 		}
 	})
@@ -157,18 +170,37 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 		return nil, err
 	}
 	workers = nil
-	if err := rep.setResults(results, base, connected, samples, from, seconds); err != nil {
+	if seconds > to { // the storm's seconds are not the window's
+		if err := rep.setStorm(results); err != nil {
+			return rep, err
+		}
+		for _, res := range results {
+			res.CPU = res.CPU[:min(len(res.CPU), to+1)]
+		}
+		for i := range samples {
+			samples[i] = samples[i][:min(len(samples[i]), to+1)]
+		}
+		cpus = cpus[:min(len(cpus), to+1)]
+	}
+	if err := rep.setResults(results, base, connected, samples, from, to); err != nil {
 		return rep, err
 	}
-	if err := rep.setCores(cpus, from, seconds); err != nil {
+	if err := rep.setCores(cpus, from, to); err != nil {
 		return rep, err
 	}
 	if probe != nil {
-		if err := rep.setUniverse(probe.stop(), t0, samples, from, seconds); err != nil {
+		if err := rep.setUniverse(probe.stop(), t0, samples, from, to); err != nil {
 			return rep, err
 		}
 	}
 	return rep, ctx.Err()
+}
+
+// logger returns a printf for progress lines on log, each with the time.
+func logger(log io.Writer) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		fmt.Fprintf(log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
 }
 
 // sampleNodes samples every node.
@@ -183,17 +215,38 @@ func sampleNodes(nodes []*node, withMetrics bool) []serverSample {
 // openNodes starts the servers of a -spawn run, or parses -url; stop ends
 // the spawned ones by PID.
 func openNodes(ctx context.Context, c *config, logf func(string, ...any)) (nodes []*node, stop func(), err error) {
+	nodes, _, stop, err = openNodesTLS(ctx, c, logf, false)
+	return nodes, stop, err
+}
+
+// openNodesTLS is openNodes, and with wss one more server that serves
+// wss:// only: with -spawn a tickerd like the others with a certificate
+// made for the run, else the one of -wss-url.
+func openNodesTLS(ctx context.Context, c *config, logf func(string, ...any), wss bool) (nodes []*node, tlsNode *node, stop func(), err error) {
 	stop = func() {
 		for _, n := range nodes {
 			n.stop()
 		}
+		if tlsNode != nil {
+			tlsNode.stop()
+		}
 	}
 	if !c.spawn {
 		if nodes, err = parseTargets(c.urls, c.allowRemote); err != nil {
-			return nil, stop, err
+			return nil, nil, stop, err
 		}
-		for i, n := range nodes {
-			if len(nodes) == 1 && c.serverPID > 0 {
+		if wss {
+			ns, err := parseTargets(c.wssURL, false)
+			if err != nil {
+				return nil, nil, stop, fmt.Errorf("-wss-url: %w", err)
+			}
+			tlsNode = ns[0]
+		}
+		for i, n := range append(nodes, tlsNode) {
+			if n == nil {
+				continue
+			}
+			if len(nodes) == 1 && c.serverPID > 0 && n != tlsNode {
 				n.pid = c.serverPID
 			} else if u, err := url.Parse(n.url); err == nil && checkLoopback(u.Hostname()) == nil {
 				if p, err := strconv.Atoi(u.Port()); err == nil {
@@ -202,33 +255,63 @@ func openNodes(ctx context.Context, c *config, logf func(string, ...any)) (nodes
 			}
 			logf("target %d: %s (local pid %d)", i, n.url, n.pid)
 		}
-		return nodes, stop, nil
+		return nodes, tlsNode, stop, nil
 	}
 	tmp, err := os.MkdirTemp("", "tickbench-")
 	if err != nil {
-		return nil, stop, err
+		return nil, nil, stop, err
 	}
 	bin := c.serverBin
 	if bin == "" {
 		logf("building tickerd into %s", tmp)
 		if bin, err = buildServer(ctx, tmp); err != nil {
-			return nil, stop, err
+			return nil, nil, stop, err
 		}
 	}
 	sc := spawnConfig{bin: bin, cpus: c.serverCPUs, gomaxprocs: c.serverGOMAX, args: c.spawnArgs(), logDir: tmp}
 	for i := range c.nodes {
 		port, err := freePort()
 		if err != nil {
-			return nodes, stop, err
+			return nodes, nil, stop, err
 		}
 		n, err := startNode(ctx, sc, port)
 		if err != nil {
-			return nodes, stop, err
+			return nodes, nil, stop, err
 		}
 		nodes = append(nodes, n)
 		logf("started tickerd %d: pid %d, %s %s (cpus %s, log %s)", i, n.pid, n.url, strings.Join(sc.args, " "), orAll(c.serverCPUs), n.logPath)
 	}
-	return nodes, stop, nil
+	if !wss {
+		return nodes, nil, stop, nil
+	}
+	certFile, keyFile, err := writeSelfSigned(tmp)
+	if err != nil {
+		return nodes, nil, stop, err
+	}
+	sc.args = append(slices.Clip(sc.args), "-tls-cert", certFile, "-tls-key", keyFile)
+	sc.tls = true
+	port, err := freePort()
+	if err != nil {
+		return nodes, nil, stop, err
+	}
+	if tlsNode, err = startNode(ctx, sc, port); err != nil {
+		return nodes, nil, stop, err
+	}
+	logf("started tickerd for wss://: pid %d, %s (log %s)", tlsNode.pid, tlsNode.url, tlsNode.logPath)
+	return nodes, tlsNode, stop, nil
+}
+
+// writeSelfSigned writes a certificate and key for 127.0.0.1 into dir.
+func writeSelfSigned(dir string) (certFile, keyFile string, err error) {
+	certPEM, keyPEM, err := attack.SelfSigned()
+	if err != nil {
+		return "", "", err
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		return "", "", err
+	}
+	return certFile, keyFile, os.WriteFile(keyFile, keyPEM, 0o600)
 }
 
 // startWorkers starts enough worker processes that none holds more than
@@ -252,7 +335,9 @@ func startWorkers(c *config, nodes []*node, universe []string) ([]*workerProc, e
 		p := load.Plan{
 			Worker: i, Targets: targets, First: first, Count: sizes[i], SrcIPs: src,
 			Symbols: universe, K: c.k, KMax: c.kMax, Dist: c.dist, Seed: c.seed, Query: c.query, Slow: c.slow,
-			Sub:     load.Subscription{MaxRate: c.maxRate},
+			Sub: load.Subscription{MaxRate: c.maxRate, Channel: c.channel, Depths: c.depthList(), Deflate: c.deflate,
+				Stall: c.stall, StallEvery: c.stallEvery, SlowRcvBuf: c.slowRcvBuf},
+			Storm:   c.stormPlan(nw),
 			Readers: c.readers, ReadEvery: c.readEvery, DialConcurrency: c.dialConc, ConnectRate: c.connectRate / float64(nw),
 			DialTimeout: c.dialTimeout, ConnectTimeout: c.connectTimeout,
 			Churn: load.ChurnPlan{Rate: float64(churn[i]) / 1000, Concurrency: max(1, c.churnConc/nw)},

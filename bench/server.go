@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -77,6 +79,7 @@ type spawnConfig struct {
 	gomaxprocs int
 	args       []string // feed flags and passthrough
 	logDir     string
+	tls        bool // the args make it serve HTTPS and wss:// (-tls-cert, -tls-key)
 }
 
 // startNode starts one tickerd on 127.0.0.1:port and waits for /healthz.
@@ -109,7 +112,11 @@ func startNode(ctx context.Context, sc spawnConfig, port int) (*node, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start tickerd: %w", err)
 	}
-	n := &node{url: "ws://" + addr + "/ws", http: "http://" + addr, pid: cmd.Process.Pid,
+	ws, web := "ws://", "http://"
+	if sc.tls {
+		ws, web = "wss://", "https://"
+	}
+	n := &node{url: ws + addr + "/ws", http: web + addr, pid: cmd.Process.Pid,
 		logPath: logPath, proc: cmd.Process, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(n.exited) }() // ends when the process does; stop waits for it
 	deadline := time.Now().Add(20 * time.Second)
@@ -148,8 +155,7 @@ func (n *node) stop() {
 }
 
 func healthy(base string) bool {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(base + "/healthz")
+	resp, err := metricsClient.Get(base + "/healthz")
 	if err != nil {
 		return false
 	}
@@ -229,9 +235,67 @@ func listSymbols(ctx context.Context, wsURL string) ([]string, error) {
 	}
 }
 
-// metricsClient reads /metrics on a new connection each time, so the
-// server holds no fd of ours between samples.
-var metricsClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+// limitsMsg is the part of the server's "limits" message a run checks.
+type limitsMsg struct {
+	Channels    []string `json:"channels"`
+	Compression bool     `json:"compression"`
+}
+
+// fetchLimits reads the "limits" message a new connection starts with.
+func fetchLimits(ctx context.Context, wsURL string) (limitsMsg, error) {
+	var lim limitsMsg
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, br, _, err := ws.Dial(ctx, wsURL)
+	if err != nil {
+		return lim, err
+	}
+	defer conn.Close()
+	var r io.Reader = conn
+	if br != nil {
+		r = io.MultiReader(br, conn)
+		defer ws.PutReader(br)
+	}
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		return lim, err
+	}
+	msg, _, err := wsutil.ReadServerData(struct {
+		io.Reader
+		io.Writer
+	}{r, conn})
+	if err != nil {
+		return lim, err
+	}
+	if !bytes.HasPrefix(msg, []byte(`{"type":"limits"`)) {
+		return lim, fmt.Errorf("first message %.80q, want the limits", msg)
+	}
+	return lim, json.Unmarshal(msg, &lim)
+}
+
+// checkServes fails unless the server at wsURL carries what c subscribes
+// to: its channel, and compression with -deflate.
+func checkServes(ctx context.Context, c *config, wsURL string) error {
+	if c.channel == "quotes" && !c.deflate {
+		return nil
+	}
+	lim, err := fetchLimits(ctx, wsURL)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read the server's limits: %w", err)
+	case !slices.Contains(lim.Channels, c.channel):
+		return fmt.Errorf("-channel %s: the server does not serve it (its limits list channels %v)", c.channel, lim.Channels)
+	case c.deflate && !lim.Compression:
+		return errors.New("-deflate: the server does not offer permessage-deflate (its limits say compression false)")
+	}
+	return nil
+}
+
+// metricsClient reads /metrics (and /healthz) on a new connection each
+// time, so the server holds no fd of ours between samples. Over HTTPS it
+// does not verify the certificate: only a wss:// node of a hostile run is
+// HTTPS, on loopback, with the certificate the run made (selfSigned).
+var metricsClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+	DisableKeepAlives: true, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 
 // fetchMetrics reads the standard process series and the hub's counters
 // from /metrics; it returns nil when the server has no /metrics.
@@ -282,15 +346,20 @@ func parseTargets(list string, allowRemote bool) ([]*node, error) {
 		if err != nil {
 			return nil, fmt.Errorf("-url %q: %w", s, err)
 		}
-		if u.Scheme != "ws" {
-			return nil, fmt.Errorf("-url %q: only ws:// is supported", s)
+		web := "http://"
+		switch u.Scheme {
+		case "ws":
+		case "wss":
+			web = "https://"
+		default:
+			return nil, fmt.Errorf("%q: the scheme must be ws:// (wss:// only for -wss-url)", s)
 		}
 		if !allowRemote {
 			if err := checkLoopback(u.Hostname()); err != nil {
 				return nil, err
 			}
 		}
-		out = append(out, &node{url: s, http: "http://" + u.Host})
+		out = append(out, &node{url: s, http: web + u.Host})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("-url: no target")

@@ -30,8 +30,24 @@ func (r *report) printSummary(w io.Writer) {
 	if s.MaxRate > 0 {
 		rate = fmt.Sprintf(" at max_rate %g/s", s.MaxRate)
 	}
-	p("load       %d conns x %s symbols (%s of %d)%s, warm-up %ds, window %ds, %d worker(s), generator cpus %s",
-		s.Conns, k, s.Dist, s.Universe, rate, s.Warmup, s.Duration, r.Generator.Workers, orAll(s.CPUs))
+	ch := ""
+	if s.Channel != "" && s.Channel != "quotes" {
+		ch = " on " + s.Channel
+		if len(s.Depths) > 0 {
+			ch += fmt.Sprintf(" (depths %v)", s.Depths)
+		}
+	}
+	if s.Stall != "" {
+		ch += fmt.Sprintf(", %.0f%% slow readers stalling %s every %s", 100*s.Slow, s.Stall, s.StallEvery)
+		if s.SlowRcvBuf > 0 {
+			ch += fmt.Sprintf(" (SO_RCVBUF %d)", s.SlowRcvBuf)
+		}
+	}
+	if s.Deflate {
+		ch += ", permessage-deflate offered"
+	}
+	p("load       %d conns x %s symbols (%s of %d)%s%s, warm-up %ds, window %ds, %d worker(s), generator cpus %s",
+		s.Conns, k, s.Dist, s.Universe, rate, ch, s.Warmup, s.Duration, r.Generator.Workers, orAll(s.CPUs))
 	c := r.Connect
 	p("connect    %d/%d established in %.2fs (%.0f/s); per conn p50 %.2f ms p99 %.2f ms; failures %s",
 		c.Established, c.Attempted, c.Seconds, c.PerSecond, c.Latency.P50, c.Latency.P99, counts(c.Failures))
@@ -44,6 +60,7 @@ func (r *report) printSummary(w io.Writer) {
 	p("messages   %.0f msg/s (%.0f ticks/s), %d ticks + %d snapshots + %d other in %ds",
 		win.MessagesPerSec, win.TicksPerSec, win.Ticks, win.Snapshots, win.Other, win.Seconds)
 	p("sequence   %d out-of-order, %d duplicates, %d unexpected, %d error replies", win.OutOfOrder, win.Duplicates, win.Unexpected, win.Errors)
+	r.printChannels(p)
 	srvMerged := "not exported"
 	if v := r.Server.Merged; v >= 0 {
 		srvMerged = fmt.Sprintf("%.0f updates", v)
@@ -54,7 +71,7 @@ func (r *report) printSummary(w io.Writer) {
 		p("delisted   %d notices (each the end of a subscription); %d data messages after a notice (must be 0)", win.Delisted, win.AfterDelisted)
 	}
 	l := win.Latency
-	p("latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (ts to receive, %d ticks)",
+	p("latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (ts to receive, %d ticks, live trades or book deltas)",
 		ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max), l.Count)
 	if pc := r.Pace; pc != nil {
 		p("max_rate   %d subscriptions paced (%d with under two messages): delivered/s min %.3g p1 %.3g p50 %.3g p99 %.3g max %.3g against %g",

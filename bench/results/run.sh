@@ -39,3 +39,7 @@ run universe -scenario universe
 run fan-out-1k-100 -scenario fan-out -conns 1000 -feed-rate 100
 run fan-out-max-rate-1 -scenario fan-out -conns 1000 -feed-rate 100 -max-rate 1
 run compare-k -compare-k 1,1000 -conns 1000 -feed-rate 100 -repeat 3
+run hostile-wss -scenario hostile -attacks idle-wss,stalled-wss
+run trades -scenario trades
+run book -scenario book
+run market-deflate -scenario market -deflate

@@ -14,6 +14,7 @@ package attack
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ type Target struct {
 	SrcIPs  []net.IP      // connection i binds SrcIPs[i%len]; empty: the kernel chooses
 	Symbols []string      // real symbols, for the classes that subscribe
 	Timeout time.Duration // connect and handshake of one connection; 0 means 10 s
+	// TLS is the client configuration of the classes that connect over
+	// wss:// (Class.TLS); they fail to open without it.
+	TLS *tls.Config
 }
 
 // Class is one kind of hostile client.
@@ -46,6 +50,7 @@ type Class struct {
 	Name  string
 	What  string // what each connection does, in a line
 	Conns int    // how many connections a run opens by default
+	TLS   bool   // connect over TLS (wss://), with Target.TLS
 	ws    bool   // upgrade to a WebSocket and read the limits message first
 	run   func(ctx context.Context, c *conn) error
 }
@@ -70,6 +75,10 @@ var Classes = []Class{
 		What: "sends a ping every 5 ms (200/s, ten times the message rate) and reads everything"},
 	{Name: "stalled-readers", Conns: 500, ws: true, run: stalledReader,
 		What: "subscribes to every symbol (up to the limits) and never reads"},
+	{Name: "idle-wss", Conns: 1000, ws: true, TLS: true, run: idleWS,
+		What: "over wss:// (TLS): reads the limits, subscribes to nothing, stays silent and answers pings"},
+	{Name: "stalled-wss", Conns: 500, ws: true, TLS: true, run: stalledReader,
+		What: "over wss:// (TLS): subscribes to every symbol (up to the limits) and never reads"},
 }
 
 // Select returns the classes named in a comma-separated list, in the order
@@ -132,13 +141,13 @@ func Run(ctx context.Context, cl Class, t Target, n int) *Report {
 			return tl.report(start)
 		}
 		wg.Go(func() {
-			c, err := t.open(ctx, i, cl.ws, tl)
+			c, err := t.open(ctx, i, cl, tl)
 			<-sem
 			if err != nil {
 				tl.ended(func(r *Report) { r.Failures[load.Cause(err)]++ })
 				return
 			}
-			defer c.nc.Close()
+			defer c.raw.Close()
 			stop := context.AfterFunc(ctx, c.end)
 			err = cl.run(ctx, c)
 			stop()
@@ -147,7 +156,7 @@ func Run(ctx context.Context, cl Class, t Target, n int) *Report {
 			case ctx.Err() == nil:
 				how = cause(err)
 			default:
-				how = peerGone(c.nc) // "" unless the server hung up unnoticed (a connection that never reads)
+				how = peerGone(c.raw) // "" unless the server hung up unnoticed (a connection that never reads)
 			}
 			tl.ended(func(r *Report) {
 				r.Opened++
@@ -210,12 +219,15 @@ func (tl *tally) report(start time.Time) *Report {
 // conn is one attacking connection, used by its own goroutine; end runs
 // on the context's.
 type conn struct {
-	nc  net.Conn
+	nc  net.Conn // the TCP connection, or the TLS one over it
+	raw net.Conn // the TCP connection
 	r   *bufio.Reader
 	fr  *load.FrameReader // WebSocket classes
 	t   *Target
 	tl  *tally
 	lim limits // WebSocket classes: what the server announced
+	// pong: readFor answers pings, as a well-behaved client does
+	pong bool
 
 	mu    sync.Mutex
 	ended bool // guarded by mu: the run is over, deadlines stay in the past
@@ -229,9 +241,9 @@ type limits struct {
 	MessagesPerSecond float64 `json:"messages_per_second"`
 }
 
-// open dials connection i and, for a WebSocket class, upgrades it and reads
-// the limits message.
-func (t *Target) open(ctx context.Context, i int, ws bool, tl *tally) (*conn, error) {
+// open dials connection i, makes the TLS handshake for a TLS class and,
+// for a WebSocket class, upgrades it and reads the limits message.
+func (t *Target) open(ctx context.Context, i int, cl Class, tl *tally) (*conn, error) {
 	var src net.IP
 	if len(t.SrcIPs) > 0 {
 		src = t.SrcIPs[i%len(t.SrcIPs)]
@@ -240,29 +252,44 @@ func (t *Target) open(ctx context.Context, i int, ws bool, tl *tally) (*conn, er
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	nc, err := load.Dialer(src, timeout).DialContext(ctx, "tcp", t.Addr)
+	if cl.TLS && t.TLS == nil {
+		return nil, errors.New("attack: a TLS class needs Target.TLS")
+	}
+	raw, err := load.Dialer(src, timeout).DialContext(ctx, "tcp", t.Addr)
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{nc: nc, t: t, tl: tl}
-	if !ws {
-		c.r = bufio.NewReaderSize(nc, 4096)
-		return c, nil
-	}
+	nc := raw
+	c := &conn{nc: nc, raw: raw, t: t, tl: tl}
 	fail := func(err error) (*conn, error) {
-		nc.Close()
+		raw.Close()
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Now()) })
 	defer stop()
-	if err := nc.SetDeadline(time.Now().Add(timeout)); err != nil {
+	if err := raw.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return fail(err)
+	}
+	scheme := "ws"
+	if cl.TLS {
+		tc := tls.Client(raw, t.TLS)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fail(err)
+		}
+		nc, c.nc, scheme = tc, tc, "wss"
+	}
+	if !cl.ws {
+		if err := raw.SetDeadline(time.Time{}); err != nil {
+			return fail(err)
+		}
+		c.r = bufio.NewReaderSize(nc, 4096)
+		return c, nil
 	}
 	path := t.Path
 	if path == "" {
 		path = "/ws"
 	}
-	br, _, err := gws.Dialer{}.Upgrade(nc, &url.URL{Scheme: "ws", Host: t.Addr, Path: path})
+	br, _, err := gws.Dialer{}.Upgrade(nc, &url.URL{Scheme: scheme, Host: t.Addr, Path: path})
 	if err != nil {
 		return fail(err)
 	}
@@ -277,7 +304,7 @@ func (t *Target) open(ctx context.Context, i int, ws bool, tl *tally) (*conn, er
 	if err := json.Unmarshal(f.Payload, &c.lim); err != nil || !strings.HasPrefix(string(f.Payload), `{"type":"limits"`) {
 		return fail(fmt.Errorf("attack: first message %.80q, want the limits", f.Payload))
 	}
-	if err := nc.SetDeadline(time.Time{}); err != nil {
+	if err := raw.SetDeadline(time.Time{}); err != nil {
 		return fail(err)
 	}
 	return c, nil
@@ -333,6 +360,11 @@ func (c *conn) readFor(d time.Duration) error {
 			c.tl.answer("pong")
 		case wsframe.OpPing:
 			c.tl.answer("ping")
+			if c.pong {
+				if err := c.write(wsframe.AppendClient(nil, wsframe.OpPong, f.Payload), 0); err != nil {
+					return err
+				}
+			}
 		case wsframe.OpText:
 			if strings.HasPrefix(string(f.Payload), `{"type":"error"`) {
 				c.tl.answer("error")

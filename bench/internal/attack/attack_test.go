@@ -2,6 +2,7 @@ package attack
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"os"
 	"strings"
@@ -58,8 +59,24 @@ func TestClasses(t *testing.T) {
 		HTTP:        tickerd.HTTPConfig{ReadHeaderTimeout: time.Second}, // so slow-headers is cut off within the run
 		DrainWindow: -1,
 	})
+	certPEM, keyPEM, err := SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsSrv := apptest.Start(t, tickerd.Config{
+		Sim:         sim.Config{Rate: 50, Symbols: 3, Steady: true},
+		TLS:         &tls.Config{Certificates: []tls.Certificate{cert}},
+		DrainWindow: -1,
+	})
 	target := Target{Addr: srv.Addr, SrcIPs: []net.IP{net.IPv4(127, 0, 0, 2), net.IPv4(127, 0, 0, 3)},
-		Symbols: []string{"AAPL", "MSFT", "GOOG"}, Timeout: 5 * time.Second}
+		Symbols: []string{"AAPL", "MSFT", "GOOG"}, Timeout: 5 * time.Second,
+		TLS: &tls.Config{InsecureSkipVerify: true}}
+	tlsTarget := target
+	tlsTarget.Addr = tlsSrv.Addr
 	const n = 3
 	checks := map[string]func(r *Report) string{
 		"idle-http": func(r *Report) string {
@@ -91,16 +108,31 @@ func TestClasses(t *testing.T) {
 		"stalled-readers": func(r *Report) string {
 			return want(r.Requests == n, "one subscription each")
 		},
+		"idle-wss": func(r *Report) string {
+			return want(r.Requests == 0 && r.Held == n, "silent, every connection held")
+		},
+		"stalled-wss": func(r *Report) string {
+			return want(r.Requests == n, "one subscription each")
+		},
 	}
 	// All at once: parallel subtests would run only GOMAXPROCS at a time.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	reports := make([]*Report, len(Classes))
 	var wg sync.WaitGroup
+	var plainTLS *Report // a TLS class against the plain server
 	for i, cl := range Classes {
-		wg.Go(func() { reports[i] = Run(ctx, cl, target, n) })
+		tg := target
+		if cl.TLS {
+			tg = tlsTarget
+		}
+		wg.Go(func() { reports[i] = Run(ctx, cl, tg, n) })
 	}
+	wg.Go(func() { plainTLS = Run(ctx, Classes[len(Classes)-1], target, 1) })
 	wg.Wait()
+	if plainTLS.Opened != 0 || sum(plainTLS.Failures) != 1 {
+		t.Errorf("%s against a plain server: %+v, want a failure to open", Classes[len(Classes)-1].Name, plainTLS)
+	}
 	for i, cl := range Classes {
 		t.Run(cl.Name, func(t *testing.T) {
 			r := reports[i]

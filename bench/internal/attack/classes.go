@@ -234,6 +234,18 @@ func pingPaced(ctx context.Context, c *conn) error {
 	return ctx.Err()
 }
 
+// idleWS subscribes to nothing and stays silent, reading what comes and
+// answering the server's pings, as an idle client does.
+func idleWS(ctx context.Context, c *conn) error {
+	c.pong = true
+	for ctx.Err() == nil {
+		if err := c.readFor(trickleEvery); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
 // stalledReader subscribes to as many real symbols as it may and never
 // reads again.
 func stalledReader(ctx context.Context, c *conn) error {

@@ -73,7 +73,7 @@ func (ch *churner) run(ctx context.Context, perSec float64, conc int) ChurnRepor
 // the reply and closes with a close handshake.
 func (ch *churner) cycle(ctx context.Context, gidx int) error {
 	syms := ch.pick.Pick(gidx)
-	nc, br, _, err := ch.d.open(ctx, gidx, nil, true)
+	nc, br, _, err := ch.d.open(ctx, gidx, nil, true, nil)
 	if err != nil {
 		return err
 	}
@@ -90,13 +90,13 @@ func (ch *churner) cycle(ctx context.Context, gidx int) error {
 		rd = bufio.NewReaderSize(nc, 4096)
 	}
 	fr := NewFrameReader(rd)
-	if _, err := nc.Write(ch.d.request(protocol.OpSubscribe, syms, 1)); err != nil {
+	if _, err := nc.Write(ch.d.request(protocol.OpSubscribe, syms, 1, gidx, nil)); err != nil {
 		return err
 	}
 	if err := fr.await(`"type":"subscribed"`); err != nil {
 		return err
 	}
-	if _, err := nc.Write(ch.d.request(protocol.OpUnsubscribe, syms, 2)); err != nil {
+	if _, err := nc.Write(ch.d.request(protocol.OpUnsubscribe, syms, 2, gidx, nil)); err != nil {
 		return err
 	}
 	if err := fr.await(`"type":"unsubscribed"`); err != nil {

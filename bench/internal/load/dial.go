@@ -13,7 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 	"golang.org/x/sys/unix"
 
 	"github.com/tickerd/tickerd/internal/rawfd"
@@ -50,6 +52,7 @@ type dialer struct {
 	timeout time.Duration
 	query   bool
 	sub     Subscription
+	slow    func(gidx int) bool // whether connection gidx is of the slow fraction
 }
 
 // dialed is an open, subscribed connection whose socket is owned by fd
@@ -57,7 +60,14 @@ type dialer struct {
 type dialed struct {
 	fd      int
 	initial []byte // bytes the server sent right after the handshake
+	subAt   int64  // Unix ns just before the subscribe was written; 0: none
+	deflate bool   // permessage-deflate was negotiated
 }
+
+// deflateOffer is the permessage-deflate offer of Subscription.Deflate: no
+// context takeover either way, so the server can compress a message once
+// for every client.
+var deflateOffer = wsflate.Parameters{ServerNoContextTakeover: true, ClientNoContextTakeover: true}.Option()
 
 // bindNoPort sets IP_BIND_ADDRESS_NO_PORT (see Dialer).
 func bindNoPort(_, _ string, c syscall.RawConn) error {
@@ -82,16 +92,31 @@ func Dialer(src net.IP, timeout time.Duration) *net.Dialer {
 }
 
 // open dials connection gidx (its source address and target follow from
-// gidx), upgrades it, and subscribes to syms. If keepConn, it returns the
-// net.Conn for blocking use; otherwise it moves the socket to a bare
-// non-blocking fd for epoll.
-func (d *dialer) open(ctx context.Context, gidx int, syms []uint32, keepConn bool) (net.Conn, *bufio.Reader, dialed, error) {
+// gidx), upgrades it, and subscribes to syms, with since[i] the trade seq
+// to resume syms[i] after (since nil: no resume; a 0 in it: none for that
+// symbol). If keepConn, it returns the net.Conn for blocking use;
+// otherwise it moves the socket to a bare non-blocking fd for epoll, and
+// offers compression if d.sub asks for it.
+func (d *dialer) open(ctx context.Context, gidx int, syms []uint32, keepConn bool, since []uint64) (net.Conn, *bufio.Reader, dialed, error) {
 	t := d.targets[gidx%len(d.targets)]
 	var src net.IP
 	if len(d.srcIPs) > 0 {
 		src = d.srcIPs[gidx%len(d.srcIPs)]
 	}
-	nc, err := Dialer(src, d.timeout).DialContext(ctx, "tcp", t.addr)
+	dl := Dialer(src, d.timeout)
+	if n := d.sub.SlowRcvBuf; n > 0 && !keepConn && d.slow(gidx) {
+		dl.Control = func(network, addr string, c syscall.RawConn) error {
+			if err := bindNoPort(network, addr, c); err != nil {
+				return err
+			}
+			var serr error
+			if err := c.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n) }); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	nc, err := dl.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, nil, dialed{}, err
 	}
@@ -110,12 +135,24 @@ func (d *dialer) open(ctx context.Context, gidx int, syms []uint32, keepConn boo
 		cp.RawQuery = q.Encode()
 		u = &cp
 	}
-	br, _, err := ws.Dialer{}.Upgrade(nc, u)
+	var wd ws.Dialer
+	if d.sub.Deflate && !keepConn {
+		wd.Extensions = []httphead.Option{deflateOffer}
+	}
+	br, hs, err := wd.Upgrade(nc, u)
 	if err != nil {
 		return fail(err)
 	}
+	var dc dialed
+	for _, e := range hs.Extensions {
+		if string(e.Name) == wsflate.ExtensionName {
+			dc.deflate = true
+		}
+	}
 	if !d.query && len(syms) > 0 {
-		if _, err := nc.Write(d.request(protocol.OpSubscribe, syms, 1)); err != nil {
+		req := d.request(protocol.OpSubscribe, syms, 1, gidx, since)
+		dc.subAt = time.Now().UnixNano()
+		if _, err := nc.Write(req); err != nil {
 			if br != nil {
 				ws.PutReader(br)
 			}
@@ -138,7 +175,8 @@ func (d *dialer) open(ctx context.Context, gidx int, syms []uint32, keepConn boo
 	if err != nil {
 		return nil, nil, dialed{}, err
 	}
-	return nil, nil, dialed{fd: fd, initial: initial}, nil
+	dc.fd, dc.initial = fd, initial
+	return nil, nil, dc, nil
 }
 
 func (d *dialer) join(syms []uint32) string {
@@ -154,13 +192,32 @@ func (d *dialer) symbols(syms []uint32) []string {
 }
 
 // request returns a masked text frame carrying the request op (subscribe
-// or unsubscribe) for syms with id, and what d.sub asks for.
-func (d *dialer) request(op protocol.Op, syms []uint32, id int) []byte {
+// or unsubscribe) of connection gidx for syms with id, and what d.sub
+// asks for; since is as for open.
+func (d *dialer) request(op protocol.Op, syms []uint32, id, gidx int, since []uint64) []byte {
 	r := protocol.Request{Op: op, ID: strconv.AppendInt(nil, int64(id), 10), Symbols: d.symbols(syms)}
+	r.Channel, _ = protocol.ParseChannel(d.sub.Channel) // checked by newWorker
 	if op == protocol.OpSubscribe {
 		r.MaxRate = d.sub.MaxRate
+		if r.Channel == protocol.ChannelBook {
+			r.Depth = d.depth(gidx)
+		}
+		for i, s := range since {
+			if s > 0 {
+				r.Since = append(r.Since, protocol.SinceSeq{Symbol: r.Symbols[i], Seq: s})
+			}
+		}
 	}
 	return wsframe.AppendClient(nil, wsframe.OpText, protocol.AppendRequest(nil, &r))
+}
+
+// depth returns the book depth connection gidx asks for: 0 for the
+// server's default.
+func (d *dialer) depth(gidx int) int {
+	if len(d.sub.Depths) == 0 {
+		return 0
+	}
+	return d.sub.Depths[gidx%len(d.sub.Depths)]
 }
 
 // Cause names the reason of a failed dial or a lost connection, for counting.

@@ -47,18 +47,48 @@ type Plan struct {
 
 	Churn ChurnPlan `json:"churn"`
 	Burst BurstPlan `json:"burst"`
+	Storm StormPlan `json:"storm"`
 }
 
 // Subscription is what a connection's subscribe asks for besides its
 // symbols, in the terms of protocol.Request; the zero value is quotes as
-// fast as they come. A channel-aware load (trades with "since", books of
-// a depth) adds its fields here, sets them in dialer.request, and gives
-// reader.message a case for its messages.
+// fast as they come.
 type Subscription struct {
 	// MaxRate is the subscribe's max_rate, updates per second per symbol
 	// (protocol.MinMaxRate to MaxMaxRate); 0: none. The readers then
 	// measure each subscription's pace (Result.Pace).
 	MaxRate float64 `json:"max_rate,omitempty"`
+	// Channel is "quotes" (or ""), "trades" or "book". Trades are checked
+	// for holes (a seq skipped without a "gap"), books kept with
+	// book.Mirror and every checksum verified.
+	Channel string `json:"channel,omitempty"`
+	// Depths are the book depths, connection i taking Depths[i%len];
+	// empty: the server's default.
+	Depths []int `json:"depths,omitempty"`
+	// Deflate offers permessage-deflate (RFC 7692, no context takeover
+	// either way); the readers inflate what comes compressed.
+	Deflate bool `json:"deflate,omitempty"`
+	// Stall makes the connections of the slow fraction (Plan.Slow) slow
+	// readers instead of silent ones: each stops reading for Stall out of
+	// every StallEvery, at a phase of its own.
+	Stall      time.Duration `json:"stall,omitempty"`
+	StallEvery time.Duration `json:"stall_every,omitempty"`
+	// SlowRcvBuf, above 0, is the receive buffer (SO_RCVBUF) of the slow
+	// fraction's sockets, so that a stall backs up into the server within
+	// a few messages instead of a socket's worth; 0: the kernel's.
+	SlowRcvBuf int `json:"slow_rcvbuf,omitempty"`
+}
+
+// StormPlan is a resume storm on the trades channel: At seconds after t0,
+// every reading connection of the worker closes and reconnects at once,
+// Concurrency dials in flight, and subscribes with "since" Back trades
+// before the last it had of each symbol. The readers then time each
+// client from its subscribe to its last replayed trade and check that
+// the tape goes on without a hole or a duplicate (Result.Storm).
+type StormPlan struct {
+	At          float64 `json:"at"` // 0: no storm
+	Back        uint64  `json:"back"`
+	Concurrency int     `json:"concurrency"` // 0: 256
 }
 
 // ChurnPlan runs connect/subscribe/unsubscribe/close cycles during the run.
@@ -125,6 +155,36 @@ type Result struct {
 	Slow  SlowReport     `json:"slow"`
 	Churn ChurnReport    `json:"churn"`
 	Burst *ConnectReport `json:"burst,omitempty"`
+	Storm *StormReport   `json:"storm,omitempty"`
+}
+
+// StormReport is what a resume storm did, over the connections of one or
+// more workers.
+type StormReport struct {
+	Clients     int            `json:"clients"`     // connections that took part
+	Reconnected int            `json:"reconnected"` // of them, reopened and subscribed with "since"
+	Failures    map[string]int `json:"failures,omitempty"`
+	NoHistory   int            `json:"no_history,omitempty"` // subscriptions that had seen no trade before: no "since"
+	Seconds     float64        `json:"seconds"`              // first subscribe to the last
+	// Resumed counts the clients that got a replayed trade of every
+	// symbol; Latency is theirs, from the subscribe to the last replayed
+	// trade, µs histogram (stats.Encode).
+	Resumed int    `json:"resumed"`
+	Latency string `json:"latency"`
+	// Replays per subscription: the fewest, and in all.
+	MinReplays int   `json:"min_replays"`
+	Replays    int64 `json:"replays"`
+	// What the reconnected clients saw from the subscribe to the end of the
+	// run; Errors (must be 0) is their sum: a first trade other than the one
+	// after "since", a hole, a duplicate or a trade out of order, or a
+	// replayed trade after a live one.
+	Gaps       int64 `json:"gaps"`
+	WrongFirst int64 `json:"wrong_first"`
+	Holes      int64 `json:"holes"`
+	Duplicates int64 `json:"duplicates"`
+	OutOfOrder int64 `json:"out_of_order"`
+	LateReplay int64 `json:"late_replays"`
+	Errors     int64 `json:"errors"`
 }
 
 // SymbolCount is the counters of the symbol at Index in Plan.Symbols.
@@ -149,6 +209,19 @@ func (c *SymbolCounters) Add(o SymbolCounters) {
 	c.Merged += o.Merged
 	c.OutOfOrder += o.OutOfOrder
 	c.Duplicates += o.Duplicates
+}
+
+// count adds the outcome of one stats.TrackSeq call.
+func (c *SymbolCounters) count(r stats.SeqResult, skipped uint64) {
+	switch r {
+	case stats.SeqJump:
+		c.Jumps++
+		c.Merged += int64(skipped)
+	case stats.SeqDuplicate:
+		c.Duplicates++
+	case stats.SeqOutOfOrder:
+		c.OutOfOrder++
+	}
 }
 
 // SlowReport describes the connections that never read.

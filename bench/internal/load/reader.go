@@ -2,6 +2,7 @@ package load
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -14,6 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tickerd/tickerd/bench/internal/stats"
+	"github.com/tickerd/tickerd/internal/book"
+	"github.com/tickerd/tickerd/internal/deflate"
 	"github.com/tickerd/tickerd/internal/wsframe"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -21,12 +24,33 @@ import (
 // conn is one reading connection. Owned by its reader after adoption.
 type conn struct {
 	fd        int
+	gidx      int       // global index
 	slot      int32     // index in reader.conns
 	syms      []uint32  // subscribed symbols (universe indexes), increasing
 	last      []uint64  // per syms[i]: highest seq seen + 1, 0 = none (stats.TrackSeq), or ended
 	pace      []subPace // per syms[i], in runs with a max_rate only
-	partial   []byte    // an incomplete frame carried to the next read
-	closeCode uint16    // status code of a close frame received, 0 = none
+	books     []book.Mirror
+	partial   []byte // an incomplete frame carried to the next read
+	closeCode uint16 // status code of a close frame received, 0 = none
+	deflate   bool   // permessage-deflate was negotiated
+	// slow: a slow reader, paused for Subscription.Stall out of every
+	// StallEvery from phase ns after t0; paused while it is.
+	slow   bool
+	paused bool
+	phase  int64
+	storm  *stormConn // a connection reopened by a resume storm
+}
+
+// stormConn is what a reader tracks of a connection a resume storm
+// reopened with "since".
+type stormConn struct {
+	subAt                                                 int64    // Unix ns of the subscribe
+	since                                                 []uint64 // per syms[i]; 0: none asked
+	got                                                   []bool   // per syms[i]: a trade or gap came
+	live                                                  []bool   // per syms[i]: a live trade came
+	replays                                               []int    // per syms[i]
+	lastReplay                                            int64    // Unix ns of the last replayed trade
+	gaps, wrongFirst, holes, dups, outOfOrder, lateReplay int64
 }
 
 // ended marks, in conn.last, a subscription the server said was delisted.
@@ -115,6 +139,13 @@ type reader struct {
 	lost         map[string]int
 	pings        int64
 	pace         *paceStats // with maxRate only
+
+	bm         protocol.BookMessage // scratch for DecodeBook
+	inf        *deflate.Inflater    // with Subscription.Deflate only
+	stall      time.Duration        // Subscription.Stall; above 0, slow conns pause
+	stallEvery time.Duration
+	slowConns  []*conn         // the slow readers adopted (stall only), open or not
+	hand       chan chan *conn // handoff: run sends every conn (then nil) and forgets them
 }
 
 func newReader(clk *clock, names []string, symIdx map[string]uint32) (*reader, error) {
@@ -131,6 +162,7 @@ func newReader(clk *clock, names []string, symIdx map[string]uint32) (*reader, e
 		curSec: -1,
 		perSym: make([]SymbolCounters, len(names)),
 		lost:   map[string]int{},
+		hand:   make(chan chan *conn),
 	}, nil
 }
 
@@ -162,6 +194,9 @@ func (r *reader) adopt() {
 			r.drop(c, "epoll_add")
 			continue
 		}
+		if c.slow && r.stall > 0 {
+			r.slowConns = append(r.slowConns, c)
+		}
 		if len(c.partial) > 0 { // frames that came with the handshake response
 			r.consume(c, c.partial, time.Now().UnixNano())
 		}
@@ -172,14 +207,20 @@ func (r *reader) adopt() {
 func (r *reader) run() {
 	events := make([]unix.EpollEvent, maxEvents)
 	for !r.stop.Load() {
+		select {
+		case out := <-r.hand:
+			r.handOff(out)
+		default:
+		}
 		r.adopt()
+		r.stallSlow()
 		n, err := unix.EpollWait(r.epfd, events, pollMs)
 		if err != nil {
 			continue // EINTR
 		}
 		start := time.Now()
 		for i := range n {
-			if c := r.conns[events[i].Fd]; c != nil {
+			if c := r.conns[events[i].Fd]; c != nil && !c.paused {
 				r.read(c)
 			}
 		}
@@ -219,7 +260,50 @@ func (r *reader) run() {
 	}
 }
 
+// stallSlow pauses and resumes the slow readers on their schedule; a resumed
+// one is read at once, as the poller is edge-triggered.
+func (r *reader) stallSlow() {
+	if len(r.slowConns) == 0 {
+		return
+	}
+	t0 := r.clk.t0.Load()
+	now := time.Now().UnixNano()
+	keep := r.slowConns[:0]
+	for _, c := range r.slowConns {
+		if r.conns[c.slot] != c {
+			continue // dropped
+		}
+		keep = append(keep, c)
+		paused := t0 > 0 && now >= t0 && (now-t0+c.phase)%int64(r.stallEvery) < int64(r.stall)
+		if c.paused && !paused {
+			c.paused = false
+			r.read(c)
+		}
+		c.paused = paused
+	}
+	clear(r.slowConns[len(keep):])
+	r.slowConns = keep
+}
+
+// handOff sends every open connection on out, then nil, and forgets them:
+// they are no longer polled, and the receiver owns them.
+func (r *reader) handOff(out chan *conn) {
+	r.adopt()
+	for i, c := range r.conns {
+		if c == nil {
+			continue
+		}
+		_ = unix.EpollCtl(r.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+		r.conns[i] = nil
+		r.free = append(r.free, int32(i))
+		out <- c
+	}
+	r.slowConns = r.slowConns[:0]
+	out <- nil
+}
+
 // close closes every connection and the epoll instance; call after run.
+// Connections handed over but never adopted are closed too, uncounted.
 func (r *reader) close() (open int) {
 	for _, c := range r.conns {
 		if c != nil {
@@ -227,6 +311,12 @@ func (r *reader) close() (open int) {
 			open++
 		}
 	}
+	r.mu.Lock()
+	for _, c := range r.pending {
+		unix.Close(c.fd)
+	}
+	r.pending = nil
+	r.mu.Unlock()
 	unix.Close(r.epfd)
 	return open
 }
@@ -279,7 +369,11 @@ func (r *reader) consume(c *conn, data []byte, now int64) {
 	for {
 		f, n, err := wsframe.Next(data, maxFrame)
 		if err == nil && n > 0 {
-			err = f.Check(wsframe.ClientSide, false, 0)
+			var rsv byte
+			if c.deflate {
+				rsv = wsframe.Rsv1
+			}
+			err = f.Check(wsframe.ClientSide, false, rsv)
 		}
 		if err != nil {
 			r.drop(c, "protocol_error")
@@ -291,10 +385,15 @@ func (r *reader) consume(c *conn, data []byte, now int64) {
 		data = data[n:]
 		switch f.Op {
 		case wsframe.OpText:
-			// A compressed message (RSV1, permessage-deflate) would be
-			// inflated here; the dialer does not offer compression, so
-			// Check above refuses RSV bits.
-			r.message(c, f.Payload, now)
+			wire := len(f.Payload)
+			p := f.Payload
+			if f.Rsv&wsframe.Rsv1 != 0 { // compressed (Check allows it only when negotiated)
+				if p, err = r.inf.Inflate(p); err != nil {
+					r.drop(c, "inflate_error")
+					return
+				}
+			}
+			r.message(c, p, wire, f.Rsv&wsframe.Rsv1 != 0, now)
 		case wsframe.OpPing:
 			r.pings++
 			r.wbuf = wsframe.AppendClient(r.wbuf[:0], wsframe.OpPong, f.Payload)
@@ -330,10 +429,10 @@ var (
 	delistedPrefix = []byte(`{"type":"delisted",`)
 )
 
-// message accounts one text message: market data by its seq, a delisted
-// notice as the end of a subscription, anything else as a reply. A new
-// channel's messages (trades, books) get their own case here.
-func (r *reader) message(c *conn, p []byte, now int64) {
+// message accounts one text message, wire bytes on the wire (compressed
+// when zipped): market data by its seq, a delisted notice as the end of a
+// subscription, anything else as a reply.
+func (r *reader) message(c *conn, p []byte, wire int, zipped bool, now int64) {
 	// Every second of the run goes into the series (the window is a range
 	// of it); per-symbol counters cover the window only.
 	sec := r.clk.second(now)
@@ -342,11 +441,27 @@ func (r *reader) message(c *conn, p []byte, now int64) {
 		r.flush(sec)
 		r.cur.Frames++
 		r.cur.Bytes += int64(len(p))
+		r.cur.WireBytes += int64(wire)
+		if zipped {
+			r.cur.Compressed++
+			r.cur.CompressedBytes += int64(wire)
+		}
 	}
 	typ, sym, seq, ts, ok := protocol.ScanTick(p)
 	switch {
 	case ok:
 		r.quote(c, string(typ) == "tick", sym, seq, ts, now, sec)
+	case bytes.HasPrefix(p, tradePrefix):
+		sym, seq, ts, replay, ok := protocol.ScanTrade(p)
+		if !ok {
+			r.drop(c, "bad_trade")
+			return
+		}
+		r.trade(c, sym, seq, ts, replay, now, sec)
+	case bytes.HasPrefix(p, []byte(protocol.BookPrefix)):
+		r.book(c, p, now, sec)
+	case bytes.HasPrefix(p, gapPrefix):
+		r.gap(c, p, in)
 	case bytes.HasPrefix(p, delistedPrefix):
 		r.delisted(c, p, in)
 	case in:
@@ -355,6 +470,187 @@ func (r *reader) message(c *conn, p []byte, now int64) {
 			r.cur.Errors++
 		}
 	}
+}
+
+var (
+	tradePrefix = []byte(`{"type":"trade",`)
+	gapPrefix   = []byte(`{"type":"gap",`)
+)
+
+// trade accounts a trade of sym received at now, in second sec of the run
+// (-1: outside it). Trades are never merged: a seq skipped without a gap
+// notice is a hole.
+func (r *reader) trade(c *conn, sym []byte, seq uint64, ts int64, replay bool, now int64, sec int) {
+	in := sec >= 0
+	i := r.index(c, sym, in)
+	if i < 0 {
+		return
+	}
+	res, skipped := stats.TrackSeq(&c.last[i], seq)
+	if st := c.storm; st != nil {
+		switch {
+		case !st.got[i] && st.since[i] > 0 && res != stats.SeqNext:
+			st.wrongFirst++
+		case res == stats.SeqJump:
+			st.holes++
+		case res == stats.SeqDuplicate:
+			st.dups++
+		case res == stats.SeqOutOfOrder:
+			st.outOfOrder++
+		}
+		st.got[i] = true
+		switch {
+		case replay && st.live[i]:
+			st.lateReplay++
+		case replay:
+			st.replays[i]++
+			st.lastReplay = now
+		default:
+			st.live[i] = true
+		}
+	}
+	if !in {
+		return
+	}
+	ps := &r.scratch
+	if r.clk.inWindow(sec) {
+		ps = &r.perSym[c.syms[i]]
+	}
+	if replay {
+		r.cur.Replays++
+	} else {
+		r.cur.Trades++
+		ps.Ticks++
+		r.latency(c, now-ts)
+	}
+	r.cur.Count(res, 0)
+	if res == stats.SeqJump {
+		r.cur.Holes++
+	}
+	ps.count(res, skipped)
+}
+
+// gap accounts a trades "gap" notice: the seqs it names are missed
+// explicitly, so the tape goes on after them. A notice that does not
+// start at the next seq expected is a hole (it starts later) or a
+// duplicate (it names seqs already delivered).
+func (r *reader) gap(c *conn, p []byte, in bool) {
+	e, err := protocol.DecodeEvent(p)
+	if err != nil || e.To < e.From {
+		r.drop(c, "bad_gap")
+		return
+	}
+	i := r.index(c, []byte(e.Symbol), in)
+	if i < 0 {
+		return
+	}
+	next := c.last[i]
+	st := c.storm
+	if st != nil {
+		st.gaps++
+		if !st.got[i] && st.since[i] > 0 && e.From != st.since[i]+1 {
+			st.wrongFirst++
+		}
+		st.got[i] = true
+	}
+	bad := next != 0 && e.From != next
+	switch {
+	case bad && e.From > next:
+		if in {
+			r.cur.Holes++
+		}
+		if st != nil {
+			st.holes++
+		}
+	case bad:
+		if in {
+			r.cur.Duplicates++
+		}
+		if st != nil {
+			st.dups++
+		}
+	}
+	c.last[i] = max(next, e.To+1)
+	if in {
+		r.cur.Gaps++
+		r.cur.GapMissed += int64(e.To - e.From + 1)
+	}
+}
+
+// book applies a "book" message to the connection's mirror of its symbol
+// and counts what it was and whether it applied, its checksum matching.
+func (r *reader) book(c *conn, p []byte, now int64, sec int) {
+	in := sec >= 0
+	m := &r.bm
+	if err := protocol.DecodeBook(p, m); err != nil {
+		if in {
+			r.cur.BadBooks++
+		}
+		return
+	}
+	i := r.index(c, []byte(m.Symbol), in)
+	if i < 0 {
+		return
+	}
+	if c.books == nil { // not subscribed to books
+		if in {
+			r.cur.Unexpected++
+		}
+		return
+	}
+	mirror := &c.books[i]
+	_, valid := mirror.Seq()
+	had := c.last[i] != 0
+	c.last[i] = m.Seq + 1
+	err := mirror.Apply(m)
+	if !in {
+		return
+	}
+	if m.Snapshot {
+		r.cur.BookSnapshots++
+		if had {
+			r.cur.Resyncs++
+		}
+		if c.slow {
+			r.cur.SlowSnapshots++
+		}
+	} else {
+		r.cur.BookDeltas++
+		r.latency(c, now-m.TS)
+	}
+	switch {
+	case err == nil:
+	case !m.Snapshot && !valid:
+		// The book broke before; counted then.
+	case errors.Is(err, book.ErrChecksum):
+		r.cur.Mismatches++
+	default:
+		r.cur.BadBooks++
+	}
+}
+
+// latency records a data message's latency (receive time less its ts, in
+// ns) on c; a slow reader's are left out, as its stalls make them.
+func (r *reader) latency(c *conn, lat int64) {
+	if lat < 0 {
+		r.cur.Negative++
+	}
+	if !c.slow {
+		stats.Record(r.curH, lat/1000)
+	}
+}
+
+// index returns the position of sym in c.syms, or -1 (counted as
+// unexpected when in) for a symbol c did not subscribe to.
+func (r *reader) index(c *conn, sym []byte, in bool) int {
+	i := -1
+	if id, known := r.symIdx[string(sym)]; known {
+		i = c.index(id)
+	}
+	if i < 0 && in {
+		r.cur.Unexpected++
+	}
+	return i
 }
 
 // quote accounts a tick or a snapshot of sym received at now, in second
@@ -391,24 +687,12 @@ func (r *reader) quote(c *conn, tick bool, sym []byte, seq uint64, ts, now int64
 	if tick {
 		r.cur.Ticks++
 		ps.Ticks++
-		lat := now - ts
-		if lat < 0 {
-			r.cur.Negative++
-		}
-		stats.Record(r.curH, lat/1000)
+		r.latency(c, now-ts)
 	} else {
 		r.cur.Snapshots++
 	}
 	r.cur.Count(res, merged)
-	switch res {
-	case stats.SeqJump:
-		ps.Jumps++
-		ps.Merged += int64(merged)
-	case stats.SeqDuplicate:
-		ps.Duplicates++
-	case stats.SeqOutOfOrder:
-		ps.OutOfOrder++
-	}
+	ps.count(res, merged)
 }
 
 // delisted ends the subscription a delisted notice names; a notice for a

@@ -18,6 +18,8 @@ import (
 
 	"github.com/tickerd/tickerd/bench/internal/procstat"
 	"github.com/tickerd/tickerd/bench/internal/stats"
+	"github.com/tickerd/tickerd/internal/book"
+	"github.com/tickerd/tickerd/internal/deflate"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -89,7 +91,25 @@ func newWorker(p Plan) (*worker, error) {
 	if p.Sub.MaxRate != 0 && (p.Sub.MaxRate < protocol.MinMaxRate || p.Sub.MaxRate > protocol.MaxMaxRate || p.Query) {
 		return nil, fmt.Errorf("load: max_rate %v: want %v..%v, and a subscribe message (not Query)", p.Sub.MaxRate, protocol.MinMaxRate, protocol.MaxMaxRate)
 	}
-	d := &dialer{names: p.Symbols, timeout: p.DialTimeout, query: p.Query, sub: p.Sub}
+	switch ch, ok := protocol.ParseChannel(p.Sub.Channel); {
+	case p.Sub.Channel != "" && !ok:
+		return nil, fmt.Errorf("load: unknown channel %q", p.Sub.Channel)
+	case ch != protocol.ChannelQuotes && p.Query:
+		return nil, fmt.Errorf("load: channel %s needs a subscribe message (not Query)", ch)
+	case ch != protocol.ChannelBook && len(p.Sub.Depths) > 0:
+		return nil, errors.New("load: depths go with the book channel")
+	case ch != protocol.ChannelTrades && p.Storm.At > 0:
+		return nil, errors.New("load: a resume storm goes with the trades channel")
+	case p.Sub.Stall > 0 && p.Sub.StallEvery <= p.Sub.Stall:
+		return nil, errors.New("load: a slow reader's stall must be shorter than its period")
+	}
+	for _, d := range p.Sub.Depths {
+		if !protocol.IsBookDepth(d) {
+			return nil, fmt.Errorf("load: book depth %d", d)
+		}
+	}
+	d := &dialer{names: p.Symbols, timeout: p.DialTimeout, query: p.Query, sub: p.Sub,
+		slow: func(gidx int) bool { return isSlow(gidx, p.Slow) }}
 	if d.timeout <= 0 {
 		d.timeout = 10 * time.Second
 	}
@@ -129,6 +149,10 @@ func newWorker(p Plan) (*worker, error) {
 			return nil, fmt.Errorf("load: epoll: %w", err)
 		}
 		r.every = p.ReadEvery
+		r.stall, r.stallEvery = p.Sub.Stall, p.Sub.StallEvery
+		if p.Sub.Deflate {
+			r.inf = deflate.NewInflater(maxFrame)
+		}
 		if p.Sub.MaxRate > 0 {
 			r.maxRate, r.pace = p.Sub.MaxRate, newPaceStats()
 		}
@@ -211,15 +235,18 @@ func (w *worker) run(ctx context.Context, cmds <-chan Command, emit func(Event) 
 		ch := &churner{d: w.d, pick: w.pick, first: 1 << 30}
 		bg.Go(func() { res.Churn = ch.run(rctx, w.plan.Churn.Rate, cmp.Or(w.plan.Churn.Concurrency, 16)) })
 	}
+	if st := w.plan.Storm; st.At > 0 {
+		bg.Go(func() {
+			if waitFor(rctx, t0, st.At) {
+				res.Storm = w.storm(rctx, st)
+			}
+		})
+	}
 	if b := w.plan.Burst; b.Count > 0 {
 		bg.Go(func() {
-			at := t0.Add(time.Duration(b.At * float64(time.Second)))
-			select {
-			case <-time.After(time.Until(at)):
-			case <-rctx.Done():
-				return
+			if waitFor(rctx, t0, b.At) {
+				res.Burst = w.connect(rctx, b.First, b.Count)
 			}
-			res.Burst = w.connect(rctx, b.First, b.Count)
 		})
 	}
 	<-rctx.Done()
@@ -286,6 +313,11 @@ func (w *worker) run(ctx context.Context, cmds <-chan Command, emit func(Event) 
 			return nil, err
 		}
 	}
+	if res.Storm != nil {
+		if err := w.finishStorm(res.Storm); err != nil {
+			return nil, err
+		}
+	}
 	res.Cores = cores()
 	res.Slow = w.checkSlow()
 	return res, nil
@@ -309,7 +341,7 @@ func (w *worker) connect(ctx context.Context, first, count int) *ConnectReport {
 			for gidx := range jobs {
 				t := time.Now()
 				syms := w.pick.Pick(gidx)
-				_, _, dc, err := w.d.open(ctx, gidx, syms, false)
+				_, _, dc, err := w.d.open(ctx, gidx, syms, false, nil)
 				mu.Lock()
 				if err != nil {
 					rep.Failures[Cause(err)]++
@@ -320,15 +352,18 @@ func (w *worker) connect(ctx context.Context, first, count int) *ConnectReport {
 				rep.Symbols += int64(len(syms))
 				stats.Record(lat, time.Since(t).Microseconds())
 				mu.Unlock()
-				if isSlow(gidx, w.plan.Slow) {
+				slow := isSlow(gidx, w.plan.Slow)
+				if slow && w.plan.Sub.Stall == 0 {
 					w.mu.Lock()
 					w.slow = append(w.slow, dc.fd)
 					w.mu.Unlock()
 					continue
 				}
-				c := &conn{fd: dc.fd, slot: -1, syms: syms, last: make([]uint64, len(syms)), partial: dc.initial}
-				if w.plan.Sub.MaxRate > 0 {
-					c.pace = make([]subPace, len(syms))
+				c := w.newConn(gidx, syms, dc)
+				if slow {
+					// Phases spread over the period, so the slow readers do
+					// not all stall at once.
+					c.slow, c.phase = true, int64(gidx)*int64(w.plan.Sub.StallEvery)/7%int64(w.plan.Sub.StallEvery)
 				}
 				w.readers[gidx%len(w.readers)].add(c)
 			}
@@ -359,6 +394,32 @@ func (w *worker) connect(ctx context.Context, first, count int) *ConnectReport {
 		rep.Failures = nil
 	}
 	return rep
+}
+
+// waitFor waits until sec seconds after t0 and reports false if ctx ended
+// first.
+func waitFor(ctx context.Context, t0 time.Time, sec float64) bool {
+	tm := time.NewTimer(time.Until(t0.Add(time.Duration(sec * float64(time.Second)))))
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// newConn returns the reading side of connection gidx, dialed as dc and
+// subscribed to syms.
+func (w *worker) newConn(gidx int, syms []uint32, dc dialed) *conn {
+	c := &conn{fd: dc.fd, gidx: gidx, slot: -1, syms: syms, last: make([]uint64, len(syms)), partial: dc.initial, deflate: dc.deflate}
+	if w.plan.Sub.MaxRate > 0 {
+		c.pace = make([]subPace, len(syms))
+	}
+	if w.plan.Sub.Channel == protocol.ChannelBook.String() {
+		c.books = make([]book.Mirror, len(syms))
+	}
+	return c
 }
 
 // checkSlow looks at the never-read connections: did the server close them
