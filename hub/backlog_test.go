@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -140,14 +139,6 @@ func (r *reader) state() (msgs int, maxAge time.Duration, err error) {
 	return r.msgs, r.maxAge, r.err
 }
 
-func heapInuse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
-}
-
 // TestSlowClientBoundedMemory publishes 100,000+ updates while one client
 // has stopped reading and another reads slowly: the hub keeps at most the
 // latest update per symbol for them (merging the rest), so the heap does
@@ -170,13 +161,13 @@ func TestSlowClientBoundedMemory(t *testing.T) {
 	fast := startReader(srv.dial(t, q), 0)
 	slow := startReader(slowC, time.Millisecond)
 
-	before := heapInuse()
+	before := hub.MemAfterGC().HeapInuse
 	mergedBefore := srv.h.Stats().Merged
 	start := time.Now()
 	pub := startPublisher(srv.h, syms, 120_000, 200, time.Millisecond)
 	pub.wg.Wait()
 	t.Logf("published in %v", time.Since(start))
-	grew := int64(heapInuse()) - int64(before)
+	grew := int64(hub.MemAfterGC().HeapInuse) - int64(before)
 	st := srv.h.Stats()
 	t.Logf("published %d, merged %d, heap in use %+d KiB", pub.count(), st.Merged-mergedBefore, grew>>10)
 	if grew > 4<<20 {

@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/testutil"
-	"github.com/tickerd/tickerd/protocol"
 )
 
 // TestBlockedListBounded keeps one client at the edge: it reads, but
@@ -52,13 +50,11 @@ func TestBlockedListBounded(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	d := decimal.RequireFromString("100.00")
 	for i := range 40_000 { // ~4 s
 		if i%20 == 0 {
 			time.Sleep(time.Millisecond)
 		}
-		h.Publish(&protocol.Tick{Symbol: syms[i%len(syms)], Seq: uint64(i + 1), Price: d, Bid: d, Ask: d,
-			Open: d, High: d, Low: d, Volume: d, TS: time.Now().UnixNano(), PricePrec: 2})
+		h.Publish(testutil.Tick(syms[i%len(syms)], uint64(i+1), "100.00"))
 	}
 	c.Close()
 	<-readDone

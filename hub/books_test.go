@@ -124,9 +124,7 @@ func (br *bookReader) top() string {
 
 func subscribeBook(t testing.TB, c *testutil.Client, sym string, depth int) {
 	t.Helper()
-	if m, err := c.Request(fmt.Sprintf(`{"op":"subscribe","channel":"book","symbols":["%s"],"depth":%d,"id":9}`, sym, depth), "9", wait); err != nil || m.Type != "subscribed" {
-		t.Fatalf("subscribe: %s %v", m.Raw, err)
-	}
+	subscribe(t, c, fmt.Sprintf(`{"op":"subscribe","channel":"book","symbols":["%s"],"depth":%d,"id":9}`, sym, depth), "9")
 }
 
 func TestBookDeltasApply(t *testing.T) {

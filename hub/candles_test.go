@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -50,9 +51,7 @@ func nextCandle(t testing.TB, c *testutil.Client) candleMsg {
 
 func subscribeCandles(t testing.TB, c *testutil.Client, sym, iv string, extra string) {
 	t.Helper()
-	if m, err := c.Request(`{"op":"subscribe","channel":"candles","interval":"`+iv+`","symbols":["`+sym+`"],"id":3`+extra+`}`, "3", wait); err != nil || m.Type != "subscribed" {
-		t.Fatalf("subscribe: %s %v", m.Raw, err)
-	}
+	subscribe(t, c, `{"op":"subscribe","channel":"candles","interval":"`+iv+`","symbols":["`+sym+`"],"id":3`+extra+`}`, "3")
 }
 
 // ohlcv is what a candle must say about trades.
@@ -97,16 +96,17 @@ func TestCandlesFromTrades(t *testing.T) {
 	// candle at once.
 	start := time.Date(2026, 1, 2, 15, 0, 0, 0, time.UTC).UnixNano()
 	var second []protocol.Trade
-	for i, p := range []int64{18710, 18740, 18700, 18724, 18731} {
-		second = append(second, protocol.Trade{Symbol: "AAPL", Seq: uint64(i + 1), Price: decimal.New(p, -2),
-			Size: decimal.NewFromInt(int64(100 * (i + 1))), Side: protocol.SideSell, TS: start + int64(i)*100e6, PricePrec: 2})
+	for i, p := range []string{"187.10", "187.40", "187.00", "187.24", "187.31"} {
+		tr := testutil.Trade("AAPL", uint64(i+1), p, strconv.Itoa(100*(i+1)))
+		tr.Side, tr.TS = protocol.SideSell, start+int64(i)*100e6
+		second = append(second, *tr)
 	}
 	for i := range second {
 		b.PublishTrade(&second[i])
 	}
-	next := protocol.Trade{Symbol: "AAPL", Seq: 6, Price: decimal.New(18800, -2), Size: decimal.NewFromInt(1),
-		TS: start + 1_200e6, PricePrec: 2}
-	b.PublishTrade(&next)
+	next := testutil.Trade("AAPL", 6, "188.00", "1")
+	next.TS = start + 1_200e6
+	b.PublishTrade(next)
 
 	want := ohlcv(second)
 	want.Start = start

@@ -13,41 +13,67 @@ import (
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
-// churner is one client subscribing and unsubscribing random sets. It
-// keeps its own view of its subscriptions, updated from the replies, and
-// checks every data message against it: only subscribed symbols, a
-// snapshot first after each new subscription, then ticks with rising seq.
-type churner struct {
-	c        *testutil.Client
+// quoteView is a client's own view of its quote subscriptions, updated
+// from the replies it gets, against which it checks every data message:
+// only subscribed symbols, a snapshot first after each new subscription,
+// then ticks with rising seq.
+type quoteView struct {
 	subs     map[string]bool   // what the client believes it has
 	needSnap map[string]bool   // newly subscribed: the next message must be a snapshot
 	seq      map[string]uint64 // last seq seen per symbol
-	err      error
-	reqs     int
+	err      error             // the first message that broke a rule
 }
 
-func (ch *churner) onData(m testutil.Msg) {
-	if ch.err != nil {
+func newQuoteView() quoteView {
+	return quoteView{subs: map[string]bool{}, needSnap: map[string]bool{}, seq: map[string]uint64{}}
+}
+
+// replied takes the symbols of the reply to a request of op (subscribe or
+// unsubscribe).
+func (v *quoteView) replied(op string, symbols []string) {
+	for _, s := range symbols {
+		if op == "subscribe" && !v.subs[s] {
+			v.subs[s], v.needSnap[s] = true, true
+		}
+		if op == "unsubscribe" {
+			delete(v.subs, s)
+			delete(v.needSnap, s)
+		}
+	}
+}
+
+// data checks a tick or snapshot; the first that breaks a rule is kept
+// in err.
+func (v *quoteView) data(m testutil.Msg) {
+	if v.err != nil {
 		return
 	}
 	switch {
-	case !ch.subs[m.Symbol]:
-		ch.err = fmt.Errorf("%s for %s, which is not subscribed", m.Type, m.Symbol)
-	case m.Type == "snapshot" && !ch.needSnap[m.Symbol]:
-		ch.err = fmt.Errorf("snapshot for %s without a new subscription", m.Symbol)
-	case m.Type == "tick" && ch.needSnap[m.Symbol]:
-		ch.err = fmt.Errorf("tick for %s before its snapshot", m.Symbol)
-	case m.Type == "tick" && m.Seq <= ch.seq[m.Symbol]:
-		ch.err = fmt.Errorf("tick for %s with seq %d after %d", m.Symbol, m.Seq, ch.seq[m.Symbol])
-	case m.Type == "snapshot" && m.Seq < ch.seq[m.Symbol]:
-		ch.err = fmt.Errorf("snapshot for %s with seq %d after %d", m.Symbol, m.Seq, ch.seq[m.Symbol])
+	case !v.subs[m.Symbol]:
+		v.err = fmt.Errorf("%s for %s, which is not subscribed", m.Type, m.Symbol)
+	case m.Type == "snapshot" && !v.needSnap[m.Symbol]:
+		v.err = fmt.Errorf("snapshot for %s without a new subscription", m.Symbol)
+	case m.Type == "tick" && v.needSnap[m.Symbol]:
+		v.err = fmt.Errorf("tick for %s before its snapshot", m.Symbol)
+	case m.Type == "tick" && m.Seq <= v.seq[m.Symbol]:
+		v.err = fmt.Errorf("tick for %s with seq %d after %d", m.Symbol, m.Seq, v.seq[m.Symbol])
+	case m.Type == "snapshot" && m.Seq < v.seq[m.Symbol]:
+		v.err = fmt.Errorf("snapshot for %s with seq %d after %d", m.Symbol, m.Seq, v.seq[m.Symbol])
 	}
-	delete(ch.needSnap, m.Symbol)
-	ch.seq[m.Symbol] = m.Seq
+	delete(v.needSnap, m.Symbol)
+	v.seq[m.Symbol] = m.Seq
+}
+
+// churner is one client subscribing and unsubscribing random sets,
+// checking what it gets with its quoteView.
+type churner struct {
+	c *testutil.Client
+	quoteView
+	reqs int
 }
 
 func (ch *churner) run(r *rand.Rand, names []string, until time.Time) error {
-	ch.c.OnData = ch.onData
+	ch.c.OnData = ch.data
 	for id := 1; time.Now().Before(until) && ch.err == nil; id++ {
 		op, req, _ := randomRequest(r, names, 12, 2, id)
 		ch.reqs++
@@ -58,16 +84,7 @@ func (ch *churner) run(r *rand.Rand, names []string, until time.Time) error {
 		if m.Type != op+"d" {
 			return fmt.Errorf("%s: reply %s", req, m.Raw)
 		}
-		for _, s := range m.Symbols {
-			if op == "subscribe" && !ch.subs[s] {
-				ch.subs[s] = true
-				ch.needSnap[s] = true
-			}
-			if op == "unsubscribe" {
-				delete(ch.subs, s)
-				delete(ch.needSnap, s)
-			}
-		}
+		ch.replied(op, m.Symbols)
 	}
 	return ch.err
 }
@@ -166,7 +183,7 @@ func churn(t *testing.T, srv *testServer, n int, names []string, seed uint64) ([
 	t.Helper()
 	chs := make([]*churner, n)
 	for i := range chs {
-		chs[i] = &churner{c: srv.dial(t, ""), subs: map[string]bool{}, needSnap: map[string]bool{}, seq: map[string]uint64{}}
+		chs[i] = &churner{c: srv.dial(t, ""), quoteView: newQuoteView()}
 	}
 	until := time.Now().Add(3 * time.Second)
 	var wg sync.WaitGroup

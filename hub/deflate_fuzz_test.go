@@ -50,9 +50,6 @@ func zclientFrame(fin bool, op wsframe.OpCode, payload []byte) []byte {
 	return wsframe.AppendFrame(nil, wsframe.Header{Fin: fin, Rsv: wsframe.Rsv1, Op: op, Masked: true, Mask: [4]byte{0x37, 0xfa, 0x21, 0x3d}}, payload)
 }
 
-// Deflated is deflated, for the tests of package hub_test.
-var Deflated = deflated
-
 // deflated returns msg as a client's permessage-deflate payload: a
 // DEFLATE stream, sync-flushed, its last four bytes removed.
 func deflated(tb testing.TB, msg []byte) []byte {

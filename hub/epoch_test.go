@@ -5,15 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
+// tickOf is testutil.Tick in epoch.
 func tickOf(sym string, epoch, seq uint64, price string) *protocol.Tick {
-	d := decimal.RequireFromString(price)
-	return &protocol.Tick{Symbol: sym, Epoch: epoch, Seq: seq, Price: d, Bid: d, Ask: d, Open: d, High: d, Low: d,
-		Volume: d, TS: time.Now().UnixNano(), PricePrec: 2}
+	tk := testutil.Tick(sym, seq, price)
+	tk.Epoch = epoch
+	return tk
 }
 
 // TestEpochReset: when a symbol's seq space restarts at a higher epoch (a

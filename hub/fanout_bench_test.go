@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/rawfd"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -31,10 +31,7 @@ func benchHubOf(tb testing.TB, cfg Config, ps protocol.Stream, nsym, n int, sub 
 // permessage-deflate if compressing(i).
 func benchConns(tb testing.TB, cfg Config, ps protocol.Stream, nsym, n int, sub func(i int) []int, compressing func(i int) bool) *Hub {
 	tb.Helper()
-	syms := make([]feed.Symbol, nsym)
-	for i := range syms {
-		syms[i] = feed.Symbol{Name: fmt.Sprintf("S%d", i), PricePrec: 2}
-	}
+	syms := symbolsNamed("S%d", nsym)
 	h, err := New(cfg, syms, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -90,11 +87,8 @@ func benchConns(tb testing.TB, cfg Config, ps protocol.Stream, nsym, n int, sub 
 			<-exited
 		}
 	})
-	for deadline := time.Now().Add(20 * time.Second); h.Stats().Subscriptions < want; {
-		if time.Now().After(deadline) {
-			tb.Fatalf("subscriptions = %d, want %d", h.Stats().Subscriptions, want)
-		}
-		time.Sleep(time.Millisecond)
+	if !testutil.Eventually(20*time.Second, func() bool { return h.Stats().Subscriptions >= want }) {
+		tb.Fatalf("subscriptions = %d, want %d", h.Stats().Subscriptions, want)
 	}
 	return h
 }
@@ -107,25 +101,36 @@ func (h *Hub) msgs() (n uint64) {
 	return n
 }
 
+// benchTick is an update of sym whose message is the size of a real
+// quote's. Like a feed's, each is made anew (two decimals' allocations).
 func benchTick(sym string, seq uint64) *protocol.Tick {
-	p := decimal.RequireFromString("187.23")
-	return &protocol.Tick{Symbol: sym, Seq: seq, Price: p, Bid: p, Ask: p, Open: p, High: p, Low: p,
-		Volume: decimal.NewFromInt(1203344), TS: time.Now().UnixNano(), PricePrec: 2}
+	tk := testutil.Tick(sym, seq, "187.23")
+	tk.Volume = benchVolume
+	return tk
 }
+
+// benchVolume is the volume of every benchTick.
+var benchVolume = decimal.NewFromInt(1203344)
 
 // loopFanout publishes an update of S0 per round of b.Loop and waits
 // until the shards have written it to its n subscribers.
 func loopFanout(b *testing.B, h *Hub, n int) {
 	seq := uint64(0)
+	loopPublish(b, h, n, func() {
+		seq++
+		h.Publish(benchTick("S0", seq))
+	})
+}
+
+// loopPublish calls publish once per round of b.Loop, each call making
+// the shards write n messages, and waits until they have.
+func loopPublish(b *testing.B, h *Hub, n int, publish func()) {
 	sent := h.msgs()
 	b.ReportAllocs()
 	for b.Loop() {
-		seq++
-		h.Publish(benchTick("S0", seq))
+		publish()
 		sent += uint64(n)
-		for h.msgs() < sent {
-			runtime.Gosched()
-		}
+		waitMsgs(h, sent)
 	}
 }
 
@@ -160,18 +165,13 @@ func BenchmarkFanoutTrades(b *testing.B) {
 	for _, n := range []int{100, 1000, 5000} {
 		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
 			h := benchHubOf(b, Config{}, protocol.Stream{Channel: protocol.ChannelTrades}, 1, n, func(int) []int { return []int{0} })
-			tr := &protocol.Trade{Symbol: "S0", Price: decimal.RequireFromString("187.23"), Size: decimal.NewFromInt(100),
-				Side: protocol.SideBuy, PricePrec: 2}
-			sent := h.msgs()
+			tr := testutil.Trade("S0", 0, "187.23", "100")
 			writes0 := h.Stats().Writes
-			b.ReportAllocs()
-			for b.Loop() {
+			loopPublish(b, h, n, func() {
 				tr.Seq++
 				tr.TS = time.Now().UnixNano()
 				h.PublishTrade(tr)
-				sent += uint64(n)
-				waitMsgs(h, sent)
-			}
+			})
 			st := h.Stats()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/msg")
 			b.ReportMetric(float64(st.Writes-writes0)/float64(b.N*n), "writes/msg")
@@ -194,17 +194,13 @@ func BenchmarkFanoutBook(b *testing.B) {
 			h.PublishBook(snap)
 			waitMsgs(h, uint64(n)) // every subscriber's snapshot
 			u := &protocol.BookUpdate{Symbol: "S0", Seq: 1, PricePrec: 2, SizePrec: 2, Bids: []protocol.Level{{Price: 9999}}}
-			sent := h.msgs()
 			snaps0 := h.Stats().BookSnapshots
-			b.ReportAllocs()
-			for b.Loop() {
+			loopPublish(b, h, n, func() {
 				u.Seq++
 				u.TS = time.Now().UnixNano()
 				u.Bids[0].Size = 100 + int64(u.Seq%7) + 1
 				h.PublishBook(u)
-				sent += uint64(n)
-				waitMsgs(h, sent)
-			}
+			})
 			st := h.Stats()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/msg")
 			b.ReportMetric(float64(st.BookSnapshots-snaps0)/float64(b.N*n), "snapshots/msg")
@@ -241,11 +237,7 @@ func BenchmarkFanoutWatchlist(b *testing.B) {
 // with about 100 subscribers per symbol.
 func BenchmarkSubscribe(b *testing.B) {
 	const nsym, others = 1000, 1000
-	syms := make([]feed.Symbol, nsym)
-	for i := range syms {
-		syms[i] = feed.Symbol{Name: fmt.Sprintf("S%d", i)}
-	}
-	h, err := newHub(Config{Shards: 1}, syms, nil) // not started: this goroutine owns the shard
+	h, err := newHub(Config{Shards: 1}, symbolsNamed("S%d", nsym), nil) // not started: this goroutine owns the shard
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,18 +2,12 @@ package hub_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -22,12 +16,10 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/testutil"
-	"github.com/tickerd/tickerd/protocol"
 )
 
 // wait is the generous bound of every wait in these tests: long enough for
@@ -99,7 +91,7 @@ func startHubWith(t testing.TB, tr transport, cfg hub.Config, syms []feed.Symbol
 		ErrorLog: log.New(io.Discard, "", 0)}
 	var clientTLS *tls.Config
 	if tr == overTLS {
-		srv.TLSConfig, clientTLS = testTLS(t)
+		srv.TLSConfig, clientTLS = testTLS()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -169,43 +161,20 @@ func (s *testServer) rawConn(path string, after []byte) (*testutil.RawConn, erro
 	return rc, nil
 }
 
-var (
-	tlsOnce              sync.Once
-	tlsServer, tlsClient *tls.Config
-)
+// testCert is the self-signed certificate of every TLS server in these
+// tests (made once per run).
+var testCert = sync.OnceValue(func() *testutil.Cert {
+	c, err := testutil.SelfSigned(nil)
+	if err != nil {
+		panic(err)
+	}
+	return c
+})
 
 // testTLS returns a server config with a self-signed certificate for
-// 127.0.0.1 and a client config that trusts it (made once per run).
-func testTLS(t testing.TB) (server, client *tls.Config) {
-	tlsOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1),
-			Subject:      pkix.Name{CommonName: "127.0.0.1"},
-			IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-			NotBefore:    time.Now().Add(-time.Hour),
-			NotAfter:     time.Now().Add(24 * time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			panic(err)
-		}
-		cert, err := x509.ParseCertificate(der)
-		if err != nil {
-			panic(err)
-		}
-		pool := x509.NewCertPool()
-		pool.AddCert(cert)
-		tlsServer = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
-			NextProtos: []string{"http/1.1"}}
-		tlsClient = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	})
-	return tlsServer.Clone(), tlsClient.Clone()
+// 127.0.0.1 and a client config that trusts it.
+func testTLS() (server, client *tls.Config) {
+	return testCert().ServerTLS(), testCert().ClientTLS()
 }
 
 // dial connects a gorilla client to path (e.g. "/ws?symbols=AAPL") and
@@ -250,13 +219,16 @@ func (s *testServer) dialRaw(t testing.TB, query string) *testutil.RawConn {
 
 // publish publishes one AAPL-like tick of sym with price p (two decimals).
 func publish(h *hub.Hub, sym string, seq uint64, p string) {
-	d := decimal.RequireFromString(p)
-	h.Publish(&protocol.Tick{
-		Symbol: sym, Seq: seq,
-		Price: d, Bid: d, Ask: d, Open: d, High: d, Low: d,
-		Volume: decimal.NewFromInt(int64(seq)), TS: time.Now().UnixNano(),
-		PricePrec: 2,
-	})
+	h.Publish(testutil.Tick(sym, seq, p))
+}
+
+// subscribe sends the subscribe request req, whose id is id (raw JSON),
+// and fails the test unless c gets its "subscribed" reply.
+func subscribe(t testing.TB, c *testutil.Client, req, id string) {
+	t.Helper()
+	if m, err := c.Request(req, id, wait); err != nil || m.Type != "subscribed" {
+		t.Fatalf("%s: %s %v", req, m.Raw, err)
+	}
 }
 
 // describe renders a message as the tests compare it: "type seq price",

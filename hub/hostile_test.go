@@ -29,26 +29,15 @@ import (
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
-// liveMem returns the bytes of live heap objects and of goroutine stacks,
-// after enough collections for the stacks of idle goroutines to shrink.
+// liveMem returns the bytes of live heap objects and of goroutine stacks.
 func liveMem() (heap, stacks int64) {
-	for range 4 { // each collection halves a stack that uses under a quarter of it
-		runtime.GC()
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
+	ms := hub.MemAfterGC()
 	return int64(ms.HeapAlloc), int64(ms.StackInuse)
 }
 
 // manySymbols returns n symbols with 16-byte names, so that a list reply
 // is about 19 bytes per symbol.
-func manySymbols(n int) []feed.Symbol {
-	syms := make([]feed.Symbol, n)
-	for i := range syms {
-		syms[i] = feed.Symbol{Name: fmt.Sprintf("SYMBOL-%09d", i), PricePrec: 2}
-	}
-	return syms
-}
+func manySymbols(n int) []feed.Symbol { return hub.SymbolsNamed("SYMBOL-%09d", n) }
 
 // TestUnreadRepliesBounded sends 200 list requests, each answered with
 // about 38 KB, and does not read: under the count cap (256), so only the
@@ -544,10 +533,7 @@ func TestQuerySymbolsLimits(t *testing.T) {
 //
 //	go test ./hub -run '^$' -bench QuerySymbols
 func BenchmarkQuerySymbols(b *testing.B) {
-	syms := make([]feed.Symbol, 1000)
-	for i := range syms {
-		syms[i] = feed.Symbol{Name: fmt.Sprint("S", i), PricePrec: 2}
-	}
+	syms := hub.SymbolsNamed("S%d", 1000)
 	h, err := hub.New(hub.Config{}, syms, nil)
 	if err != nil {
 		b.Fatal(err)

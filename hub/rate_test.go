@@ -168,9 +168,7 @@ func TestMaxRate(t *testing.T) {
 			srv := startHub(t, hub.Config{MessageRate: -1}, nil)
 			tk := startTicker(t, srv.h, "AAPL", 5*time.Millisecond)
 			c := srv.dial(t, "")
-			if m, err := c.Request(fmt.Sprintf(`{"op":"subscribe","symbols":["AAPL"],"max_rate":%g,"id":1}`, rate), "1", wait); err != nil || m.Type != "subscribed" {
-				t.Fatalf("subscribe: %s %v", m.Raw, err)
-			}
+			subscribe(t, c, fmt.Sprintf(`{"op":"subscribe","symbols":["AAPL"],"max_rate":%g,"id":1}`, rate), "1")
 			got := mustReadFor(t, c, 10*time.Second+time.Duration(float64(time.Second)/rate/2))
 			checkRate(t, fmt.Sprintf("max_rate %g", rate), got, rate, 100*time.Millisecond, tk, tk.last())
 		})
@@ -241,9 +239,7 @@ func TestMaxRateQuietSymbol(t *testing.T) {
 	srv := startHub(t, hub.Config{MessageRate: -1}, nil)
 	publish(srv.h, "TSLA", 1, "1.00")
 	c := srv.dial(t, "")
-	if m, err := c.Request(`{"op":"subscribe","symbols":["TSLA"],"max_rate":1,"id":1}`, "1", wait); err != nil || m.Type != "subscribed" {
-		t.Fatalf("subscribe: %s %v", m.Raw, err)
-	}
+	subscribe(t, c, `{"op":"subscribe","symbols":["TSLA"],"max_rate":1,"id":1}`, "1")
 	next := func(what string, wantSeq uint64, from time.Time, earliest, latest time.Duration) time.Time {
 		t.Helper()
 		m, err := c.Next(time.Now().Add(wait))

@@ -3,9 +3,9 @@ package hub_test
 import (
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // TestStatsWhileSaturated checks that a shard that never runs out of work
@@ -38,17 +38,13 @@ func TestStatsWhileSaturated(t *testing.T) {
 	})
 	defer func() { close(stop); pub.Wait() }()
 
-	deadline := time.Now().Add(wait)
-	for {
-		st := srv.h.Stats()
-		if st.Messages > before.Messages && st.Writes > before.Writes {
-			t.Logf("while publishing: %d messages in %d writes, %d merged, %d published",
-				st.Messages-before.Messages, st.Writes-before.Writes, st.Merged, st.Published)
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v of publishing, Stats() shows no new messages or writes (%d published): the busy shard's counters are not published", wait, st.Published)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var st hub.Stats
+	if !testutil.Eventually(wait, func() bool {
+		st = srv.h.Stats()
+		return st.Messages > before.Messages && st.Writes > before.Writes
+	}) {
+		t.Fatalf("after %v of publishing, Stats() shows no new messages or writes (%d published): the busy shard's counters are not published", wait, st.Published)
 	}
+	t.Logf("while publishing: %d messages in %d writes, %d merged, %d published",
+		st.Messages-before.Messages, st.Writes-before.Writes, st.Merged, st.Published)
 }

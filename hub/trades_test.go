@@ -12,16 +12,14 @@ import (
 
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/testutil"
-	"github.com/tickerd/tickerd/protocol"
 )
 
-// pubTrade publishes trade seq of sym in epoch.
+// pubTrade publishes trade seq of sym in epoch: a buy of 100 at a price
+// with two decimals.
 func pubTrade(h *hub.Hub, sym string, epoch, seq uint64) {
-	h.PublishTrade(&protocol.Trade{
-		Symbol: sym, Seq: seq, Epoch: epoch,
-		Price: decimal.New(18724+int64(seq%100), -2), Size: decimal.NewFromInt(100),
-		Side: protocol.SideBuy, TS: time.Now().UnixNano(), PricePrec: 2,
-	})
+	tr := testutil.Trade(sym, seq, decimal.New(18724+int64(seq%100), -2).StringFixed(2), "100")
+	tr.Epoch = epoch
+	h.PublishTrade(tr)
 }
 
 // tapeMsg is a trades-channel message as a client sees it.
@@ -100,9 +98,7 @@ func subscribeTrades(t testing.TB, c *testutil.Client, sym, since string) {
 	if since != "" {
 		req += `,"since":{"` + sym + `":` + since + `}`
 	}
-	if _, err := c.Request(req+"}", "1", wait); err != nil {
-		t.Fatal(err)
-	}
+	subscribe(t, c, req+"}", "1")
 }
 
 // tapeCheck follows a subscriber's view of a tape: every seq must come
@@ -400,7 +396,9 @@ func TestTradeReplaysNotInLatency(t *testing.T) {
 	srv := startHub(t, hub.Config{}, nil)
 	hourAgo := time.Now().Add(-time.Hour).UnixNano()
 	for seq := uint64(1); seq <= 10; seq++ {
-		srv.h.PublishTrade(&protocol.Trade{Symbol: "AAPL", Seq: seq, Price: decimal.New(100, 0), Size: decimal.New(1, 0), TS: hourAgo})
+		tr := testutil.Trade("AAPL", seq, "100", "1")
+		tr.TS = hourAgo
+		srv.h.PublishTrade(tr)
 	}
 	c := srv.dial(t, "")
 	subscribeTrades(t, c, "AAPL", "0")

@@ -43,21 +43,8 @@ const (
 	sizeofSubRef = unsafe.Sizeof(subRef{})
 )
 
-func heapAlloc() int64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc)
-}
-
-func symbolsNamed(format string, n int) []feed.Symbol {
-	syms := make([]feed.Symbol, n)
-	for i := range syms {
-		syms[i] = feed.Symbol{Name: fmt.Sprintf(format, i), PricePrec: 2}
-	}
-	return syms
-}
+// heapAlloc returns the bytes of live heap objects.
+func heapAlloc() int64 { return int64(memAfterGC().HeapAlloc) }
 
 // maxUnwatchedSymbolBytes is the documented cost of a listed symbol that
 // nobody watches, without its name and its last value (docs/ARCHITECTURE.md).

@@ -221,24 +221,18 @@ func TestListAndSearchLarge(t *testing.T) {
 }
 
 // delistClient is a client that subscribes to random symbols of a
-// universe that changes under it, and checks what it gets against what it
-// was told: data only for what it is subscribed to, a snapshot first, seqs
-// that rise, and a delisting only of what it holds.
+// universe that changes under it, and checks what it gets with its
+// quoteView, and that a delisting is only of what it holds.
 type delistClient struct {
-	c        *testutil.Client
-	subs     map[string]bool
-	needSnap map[string]bool
-	seq      map[string]uint64
+	c *testutil.Client
+	quoteView
 	delisted int
-	err      error
 }
 
 func (dc *delistClient) onMsg(m testutil.Msg) {
-	if dc.err != nil {
-		return
-	}
-	switch m.Type {
-	case "delisted":
+	switch {
+	case dc.err != nil:
+	case m.Type == "delisted":
 		if !dc.subs[m.Symbol] {
 			dc.err = fmt.Errorf("delisted %s, which is not subscribed", m.Symbol)
 		}
@@ -246,21 +240,9 @@ func (dc *delistClient) onMsg(m testutil.Msg) {
 		delete(dc.needSnap, m.Symbol)
 		delete(dc.seq, m.Symbol) // a symbol listed again starts afresh
 		dc.delisted++
-		return
-	case "tick", "snapshot":
-	default:
-		return
+	case m.IsData():
+		dc.data(m)
 	}
-	switch {
-	case !dc.subs[m.Symbol]:
-		dc.err = fmt.Errorf("%s for %s, which is not subscribed", m.Type, m.Symbol)
-	case m.Type == "tick" && dc.needSnap[m.Symbol]:
-		dc.err = fmt.Errorf("tick for %s before its snapshot", m.Symbol)
-	case m.Type == "tick" && m.Seq <= dc.seq[m.Symbol]:
-		dc.err = fmt.Errorf("tick for %s with seq %d after %d", m.Symbol, m.Seq, dc.seq[m.Symbol])
-	}
-	delete(dc.needSnap, m.Symbol)
-	dc.seq[m.Symbol] = m.Seq
 }
 
 // run subscribes and unsubscribes random sets of names until until.
@@ -281,15 +263,7 @@ func (dc *delistClient) run(r *rand.Rand, names []string, until time.Time) error
 			}
 			switch {
 			case m.Type == op+"d":
-				for _, s := range m.Symbols {
-					if op == "subscribe" && !dc.subs[s] {
-						dc.subs[s], dc.needSnap[s] = true, true
-					}
-					if op == "unsubscribe" {
-						delete(dc.subs, s)
-						delete(dc.needSnap, s)
-					}
-				}
+				dc.replied(op, m.Symbols)
 				if len(m.Symbols) < len(slices.Compact(slices.Sorted(slices.Values(set)))) {
 					continue // the unknown_symbol error follows
 				}
@@ -367,7 +341,7 @@ func TestDelistUnderLoad(t *testing.T) {
 
 	clients := make([]*delistClient, 8)
 	for i := range clients {
-		clients[i] = &delistClient{c: srv.dial(t, ""), subs: map[string]bool{}, needSnap: map[string]bool{}, seq: map[string]uint64{}}
+		clients[i] = &delistClient{c: srv.dial(t, ""), quoteView: newQuoteView()}
 	}
 	until := time.Now().Add(3 * time.Second)
 	errs := make([]error, len(clients))

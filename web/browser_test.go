@@ -24,12 +24,18 @@ func findChromium(t *testing.T) string {
 			return p
 		}
 	}
-	const msg = "no chromium, chromium-browser or google-chrome on PATH; install it (apt-get install -y chromium) to run the browser test"
-	if os.Getenv("TICKERD_REQUIRE_BROWSER") == "1" {
-		t.Fatal(msg + " (TICKERD_REQUIRE_BROWSER=1)")
+	missing(t, "TICKERD_REQUIRE_BROWSER", "no chromium, chromium-browser or google-chrome on PATH; install it (apt-get install -y chromium) to run the browser test")
+	return ""
+}
+
+// missing skips the test for want of what msg names, or fails it when the
+// environment variable require is "1" (CI, where it must be there).
+func missing(t *testing.T, require, msg string) {
+	t.Helper()
+	if os.Getenv(require) == "1" {
+		t.Fatal(msg + " (" + require + "=1)")
 	}
 	t.Skip(msg)
-	return ""
 }
 
 // browser is one Chromium tab driven through chromedp, for the dashboard's
@@ -141,6 +147,15 @@ func (b *browser) screenshot(path string) {
 		b.t.Fatal(err)
 	}
 	b.t.Logf("screenshot: %s", path)
+}
+
+// checkConsole fails the test if the page logged an error
+// (consoleLog.errors).
+func (b *browser) checkConsole() {
+	b.t.Helper()
+	if errs := b.console.errors(); len(errs) > 0 {
+		b.t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
+	}
 }
 
 // syncLog is a list that one goroutine appends to while another reads it.

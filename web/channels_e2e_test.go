@@ -10,12 +10,12 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
-	"github.com/gorilla/websocket"
 	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/apptest"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // serveChannels starts a server on the simulated market of the built-in
@@ -35,18 +35,16 @@ func serveChannels(t *testing.T, want ...string) (*apptest.Server, *link) {
 // ws names every channel of want.
 func needChannels(t *testing.T, ws string, want ...string) {
 	t.Helper()
-	c, _, err := websocket.DefaultDialer.Dial(ws, nil)
+	c, err := testutil.Dial(ws, 5*time.Second)
 	if err != nil {
-		t.Fatalf("dial %s: %v", ws, err)
+		t.Fatal(err)
 	}
 	defer c.Close()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	var limits struct {
-		Type     string   `json:"type"`
 		Channels []string `json:"channels"`
 	}
-	if err := c.ReadJSON(&limits); err != nil || limits.Type != "limits" {
-		t.Fatalf("the server's first message is not its limits: %+v, %v", limits, err)
+	if err := json.Unmarshal(c.Limits.Raw, &limits); err != nil {
+		t.Fatalf("limits %s: %v", c.Limits.Raw, err)
 	}
 	var missing []string
 	for _, ch := range want {
@@ -136,9 +134,7 @@ func TestDashboardTrades(t *testing.T) {
 			break
 		}
 	}
-	if errs := b.console.errors(); len(errs) > 0 {
-		t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
-	}
+	b.checkConsole()
 }
 
 // TestDashboardBook: the order book panel verifies the checksum of every
@@ -180,9 +176,7 @@ func TestDashboardBook(t *testing.T) {
 	if n := b.evalString(`document.querySelector('#b-resyncs').textContent`); n != "0" {
 		t.Errorf("the page shows %s book resyncs, want 0", n)
 	}
-	if errs := b.console.errors(); len(errs) > 0 {
-		t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
-	}
+	b.checkConsole()
 }
 
 // TestDashboardCandles: each closed 1 s candle the page gets is the OHLCV
@@ -211,9 +205,7 @@ func TestDashboardCandles(t *testing.T) {
 	if want := fmt.Sprintf("O %s  H %s  L %s  C %s  V %s  %d trades", k.Open, k.High, k.Low, k.Close, k.Volume, k.Trades); legend != want {
 		t.Errorf("the legend of candle %d reads %q, want %q", start, legend, want)
 	}
-	if errs := b.console.errors(); len(errs) > 0 {
-		t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
-	}
+	b.checkConsole()
 }
 
 // bookVerified is true while the page's book matched the last message's
@@ -350,12 +342,10 @@ func hoverClosedCandle(t *testing.T, b *browser, want map[int64]frame) (string, 
 	return "", 0
 }
 
-// waitFor polls cond every 50 ms for up to 10 s.
+// waitFor waits up to 10 s for cond.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after 10 s waiting for %s", what)
-		}
+	if !testutil.Eventually(10*time.Second, cond) {
+		t.Fatalf("timed out after 10 s waiting for %s", what)
 	}
 }

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -13,57 +12,22 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/tickerd/tickerd"
+	"github.com/tickerd/tickerd/internal/apptest"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // defaultWatchlist is what a first visit shows (app.js DEFAULT_WATCHLIST).
 var defaultWatchlist = []string{"AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "GOOGL", "META", "BTC-USD", "ETH-USD", "EUR/USD"}
 
-// server is one in-process tickerd serving on a listener.
-type server struct {
-	cancel context.CancelFunc
-	done   chan error
-}
-
-func serve(t *testing.T, ln net.Listener) *server {
-	t.Helper()
-	a, err := tickerd.New(tickerd.Config{})
-	if err != nil {
-		t.Fatalf("tickerd.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- a.Serve(ctx, ln) }()
-	return s
-}
-
-// stop shuts the server down (every client gets 1001) and waits for it.
-func (s *server) stop(t *testing.T) {
-	t.Helper()
-	s.cancel()
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Serve did not return 15 s after its context ended")
-	}
-}
-
 // listenAgain binds addr again after a server on it stopped.
 func listenAgain(t *testing.T, addr string) net.Listener {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", addr)
-		if err == nil {
-			return ln
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listen %s again: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var ln net.Listener
+	var err error
+	if !testutil.Eventually(5*time.Second, func() bool { ln, err = net.Listen("tcp", addr); return err == nil }) {
+		t.Fatalf("listen %s again: %v", addr, err)
 	}
+	return ln
 }
 
 // js quotes s as a JavaScript string literal.
@@ -92,17 +56,8 @@ func priced(syms []string) string {
 func TestDashboardE2E(t *testing.T) {
 	b := openBrowser(t, 3*time.Minute)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	srv := serve(t, ln)
-	defer func() {
-		if srv != nil {
-			srv.stop(t)
-		}
-	}()
+	srv := apptest.Start(t, tickerd.Config{})
+	addr := srv.Addr
 
 	shots := os.Getenv("TICKERD_SCREENSHOT")
 	if shots == "" {
@@ -141,8 +96,12 @@ func TestDashboardE2E(t *testing.T) {
 	b.screenshot(shots)
 
 	// 5. Stop the server: the page notices and keeps trying.
-	srv.stop(t)
-	srv = nil
+	srv.Stop()
+	if err, ok := srv.Wait(15 * time.Second); !ok {
+		t.Fatal("Serve did not return 15 s after its context ended")
+	} else if err != nil {
+		t.Errorf("Serve: %v", err)
+	}
 	poll("state reconnecting", `document.querySelector('#state').dataset.state === 'reconnecting'`, 10*time.Second)
 	step("stay down a moment", chromedp.Sleep(1500*time.Millisecond))
 	if st := evalString(`document.querySelector('#state').dataset.state`); st != "reconnecting" {
@@ -150,7 +109,7 @@ func TestDashboardE2E(t *testing.T) {
 	}
 
 	// 6. Restart on the same port: the page reconnects, resubscribes and moves again.
-	srv = serve(t, listenAgain(t, addr))
+	apptest.StartOn(t, listenAgain(t, addr), tickerd.Config{})
 	poll("state open again", `document.querySelector('#state').dataset.state === 'open'`, 20*time.Second)
 	for _, sym := range []string{"AAPL", "JPM"} {
 		// The new server's seqs start over; a row that moves shows a seq it
@@ -195,7 +154,5 @@ func TestDashboardE2E(t *testing.T) {
 	}
 	b.screenshot(strings.TrimSuffix(shots, ".png") + "-phone.png")
 
-	if errs := b.console.errors(); len(errs) > 0 {
-		t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
-	}
+	b.checkConsole()
 }

@@ -8,9 +8,10 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // link carries TCP connections from a listener of its own on 127.0.0.1 to
@@ -76,16 +77,7 @@ func (l *link) accept() {
 // carry connects c to the server and copies both ways until either side
 // closes or the link cuts them.
 func (l *link) carry(c net.Conn) {
-	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		if err := rc.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, linkRecvBuf)
-		}); err != nil {
-			return err
-		}
-		return serr
-	}}
-	s, err := d.Dial("tcp", l.target)
+	s, err := testutil.SmallRecvBufDialer(linkRecvBuf, 5*time.Second).Dial("tcp", l.target)
 	if err != nil {
 		c.Close()
 		return

@@ -18,19 +18,12 @@ import (
 // TICKERD_REQUIRE_NODE=1 (CI), where it fails.
 func needNode(t *testing.T, pkg string) string {
 	t.Helper()
-	skip := func(msg string) {
-		t.Helper()
-		if os.Getenv("TICKERD_REQUIRE_NODE") == "1" {
-			t.Fatal(msg + " (TICKERD_REQUIRE_NODE=1)")
-		}
-		t.Skip(msg)
-	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		skip("no node on PATH; install Node 20+ to run the JS client tests")
+		missing(t, "TICKERD_REQUIRE_NODE", "no node on PATH; install Node 20+ to run the JS client tests")
 	}
 	if _, err := os.Stat(filepath.Join("node_modules", pkg, "package.json")); err != nil {
-		skip("web/node_modules/" + pkg + " is missing; run `npm ci` in web/ to run the JS client tests")
+		missing(t, "TICKERD_REQUIRE_NODE", "web/node_modules/"+pkg+" is missing; run `npm ci` in web/ to run the JS client tests")
 	}
 	return node
 }

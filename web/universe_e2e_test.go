@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed"
-	"github.com/tickerd/tickerd/protocol"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // suggestMax is how many suggestions the dashboard shows (app.js MAX_SUGGEST).
@@ -169,9 +169,7 @@ func TestDashboardUniverse(t *testing.T) {
 			t.Errorf("the page asked for the whole universe: %s", f.text)
 		}
 	}
-	if errs := b.console.errors(); len(errs) > 0 {
-		t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
-	}
+	b.checkConsole()
 }
 
 // chooseRate picks value in the rate menu ("1": 1/s, "": live) and
@@ -209,16 +207,20 @@ func optionPrefix(t *testing.T, names []string) string {
 // accepts, and returns it.
 func waitFrame(t *testing.T, b *browser, skip int, what string, match func(frame) bool) frame {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	var found frame
+	if !testutil.Eventually(5*time.Second, func() bool {
 		frames := b.frames.all()
 		for _, f := range frames[min(skip, len(frames)):] {
 			if match(f) {
-				return f
+				found = f
+				return true
 			}
 		}
+		return false
+	}) {
+		t.Fatalf("no WebSocket frame within 5 s: %s; the page sent:\n%s", what, sentFrames(b.frames.all()))
 	}
-	t.Fatalf("no WebSocket frame within 5 s: %s; the page sent:\n%s", what, sentFrames(b.frames.all()))
-	return frame{}
+	return found
 }
 
 // quoteTimes returns the times (browser clock, seconds) at which the page
@@ -300,14 +302,12 @@ func TestDashboardListing(t *testing.T) {
 	waitFrame(t, b, 0, "subscribed to "+sym, func(f frame) bool {
 		return !f.sent && f.msg.Type == "subscribed" && slices.Contains(f.msg.Symbols, sym)
 	})
-	price := decimal.New(10025, -2)
-	m.publish(&protocol.Tick{Symbol: sym, Seq: 1, Price: price, Bid: price, Ask: price, Open: price, High: price, Low: price,
-		Volume: decimal.New(5, 0), TS: time.Now().UnixNano(), PricePrec: 2, VolumePrec: 4})
+	tk := testutil.Tick(sym, 1, "100.25")
+	tk.Volume, tk.VolumePrec = decimal.New(5, 0), 4
+	m.publish(tk)
 	b.poll(sym+" shows its price", rowPrice(sym)+` === "100.25"`, 5*time.Second)
 	if text := b.evalString(`document.querySelector('#notice').hidden ? '' : document.querySelector('#notice').textContent`); text != "" {
 		t.Errorf("notice %q", text)
 	}
-	if errs := b.console.errors(); len(errs) > 0 {
-		t.Errorf("the page logged errors:\n%s", strings.Join(errs, "\n"))
-	}
+	b.checkConsole()
 }

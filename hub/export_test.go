@@ -1,0 +1,38 @@
+package hub
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/tickerd/tickerd/feed"
+)
+
+// Helpers of the package's own tests, exported to the tests of package
+// hub_test as well.
+var (
+	Deflated     = deflated
+	SymbolsNamed = symbolsNamed
+	MemAfterGC   = memAfterGC
+)
+
+// symbolsNamed returns n symbols with two decimals, named by format and
+// their index (symbolsNamed("S%d", 2): S0 and S1).
+func symbolsNamed(format string, n int) []feed.Symbol {
+	syms := make([]feed.Symbol, n)
+	for i := range syms {
+		syms[i] = feed.Symbol{Name: fmt.Sprintf(format, i), PricePrec: 2}
+	}
+	return syms
+}
+
+// memAfterGC returns the memory statistics after enough collections for
+// what is garbage to be gone and for the stacks of idle goroutines to
+// shrink (each collection halves a stack that uses under a quarter of it).
+func memAfterGC() runtime.MemStats {
+	for range 4 {
+		runtime.GC()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms
+}
