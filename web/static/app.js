@@ -831,6 +831,7 @@ client.on("tick", onQuote);
 client.on("limits", () => {
   learnUniverse();
   openChannels();
+  paintWire();
 });
 
 client.on("delisted", (m) => {
@@ -848,11 +849,29 @@ client.on("state", (s) => {
   document.body.dataset.conn = s.state;
   retryAt = s.retryAt || 0;
   paintState();
+  paintWire();
   if (s.state !== "open") {
     bookDirty = true; // the book waits for the next connection's snapshot
     schedule();
   }
 });
+
+// paintWire shows whether the connection's messages are compressed: the
+// browser offers permessage-deflate by itself, and the socket's extensions
+// say whether the server took it ("limits" says whether it offers it).
+function paintWire() {
+  const el = $("stat-wire");
+  const ext = client.extensions;
+  const l = client.limits;
+  let wire = "";
+  if (/^permessage-deflate\b/.test(ext)) wire = "deflate";
+  else if (client.state === "open" && l) wire = "plain";
+  el.textContent = wire || "–";
+  el.dataset.wire = wire;
+  if (wire === "deflate") el.title = `compressed: ${ext}`;
+  else if (wire === "plain") el.title = l.compression ? "not compressed: the browser did not negotiate permessage-deflate" : "not compressed: the server's compression is off";
+  else el.title = "whether this connection's messages are compressed (permessage-deflate)";
+}
 
 function paintState() {
   const st = client.state;

@@ -331,6 +331,8 @@ export class TickerClient {
   readonly quotes: Map<string, Quote>;
   /** The "limits" of the current connection, or null before it came. */
   readonly limits: Limits | null;
+  /** The WebSocket extensions of the open connection ("permessage-deflate; ..." when compressed), or "". */
+  readonly extensions: string;
   /** The quote symbols held (and resubscribed after a reconnect). */
   readonly symbols: string[];
 

@@ -14,6 +14,7 @@
 //   c.on("error", (err) => ...);           // TickerError from the server, or a transport problem
 //   c.on("delisted", (m) => ...);          // every subscription to m.symbol has ended
 //   c.connect();
+//   c.extensions                           // "permessage-deflate; ..." once open and compressed
 //   const { symbols, unknown } = await c.subscribe(["AAPL", "BTC-USD"]);
 //   await c.subscribe(["AAPL"], { maxRate: 1 });   // at most 1 quote/s; again to change it live
 //   await c.unsubscribe(["AAPL"]);
@@ -592,6 +593,16 @@ export class TickerClient {
   /** The quote symbols the client holds (and resubscribes after a reconnect). */
   get symbols() {
     return [...this._wanted];
+  }
+
+  /**
+   * The WebSocket extensions of the open connection, as the socket reports
+   * them ("permessage-deflate; ..." when its messages are compressed;
+   * browsers offer it by themselves, the ws package too), or "" while not
+   * open. Compression is the socket's business: messages arrive inflated.
+   */
+  get extensions() {
+    return (this.state === OPEN && this._ws && this._ws.extensions) || "";
   }
 
   /**

@@ -155,6 +155,31 @@ describe("TickerClient against tickerd", () => {
     });
   });
 
+  test("extensions: permessage-deflate when the socket offers it, \"\" when it does not or is closed", async () => {
+    // ws offers permessage-deflate unless told not to.
+    class PlainWS extends WebSocket {
+      constructor(url) {
+        super(url, { perMessageDeflate: false });
+      }
+    }
+    await withServer(async (srv, mk) => {
+      const z = mk();
+      const p = mk({ WebSocket: PlainWS });
+      assert.equal(z.extensions, "");
+      await Promise.all([z.connect(), p.connect()]);
+      await until(() => z.limits && p.limits, "the limits of both");
+      assert.equal(z.limits.compression, true);
+      assert.equal(p.limits.compression, true);
+      assert.match(z.extensions, /^permessage-deflate\b/);
+      assert.equal(p.extensions, "");
+      // Messages arrive inflated: the compressed client reads quotes as the plain one does.
+      await Promise.all([z.subscribe(["AAPL"]), p.subscribe(["AAPL"])]);
+      await Promise.all([next(z, "tick"), next(p, "tick")]);
+      z.close();
+      assert.equal(z.extensions, "");
+    });
+  });
+
   test("unknown symbols: the valid ones are subscribed, the rest reported", async () => {
     await withServer(async (srv, mk) => {
       const c = mk();

@@ -14,7 +14,7 @@ c.on("tick", (q, info) => {
   void price, merged;
 });
 c.on("state", (s) => console.log(s.state, s.retryAt ?? 0));
-c.on("limits", (l: Limits) => console.log(l.channels?.includes("book"), l.book_depths));
+c.on("limits", (l: Limits) => console.log(l.channels?.includes("book"), l.book_depths, l.compression === true && c.extensions.startsWith("permessage-deflate")));
 c.on("delisted", (m) => console.log(`${m.symbol} delisted at ${m.ts}`));
 c.on("resync", (e) => console.log(e.symbol, e.depth, e.reason, e.resyncs));
 c.on("error", (err) => {
