@@ -41,23 +41,6 @@ const (
 	kindBook                      // deltas in order, or a fresh snapshot
 )
 
-// channel returns the protocol channel of a stream of kind k.
-func (k streamKind) channel() protocol.Channel {
-	return [...]protocol.Channel{protocol.ChannelQuotes, protocol.ChannelTrades, protocol.ChannelCandles, protocol.ChannelBook}[k]
-}
-
-// protocolStream returns what st is, as a subscribe reply names it.
-func (st *stream) protocolStream() protocol.Stream {
-	ps := protocol.Stream{Channel: st.kind.channel()}
-	switch st.kind {
-	case kindCandles:
-		ps.Interval = protocol.Interval(st.param)
-	case kindBook:
-		ps.Depth = book.Depth(st.param).Levels()
-	}
-	return ps
-}
-
 // symbol is one instrument of the universe, from List (or New) to Delist.
 // An unwatched symbol that never traded costs its name and this struct
 // (see universe.go for the rest of the per-symbol cost).
