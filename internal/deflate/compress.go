@@ -39,16 +39,26 @@ const maxKeep = 256 << 10
 // Compressor makes compressed server frames for clients that negotiated
 // permessage-deflate (see Negotiation): each message is compressed once,
 // from a fresh window, and the frame is shared by every such client.
-// Its zero value is ready and it is safe for concurrent use: encoders come
-// from a pool, so a call allocates nothing but the frame it returns.
+// Its zero value is ready and it is safe for concurrent use: encoders are
+// kept for reuse, so a call allocates nothing but the frame it returns.
 type Compressor struct {
 	// MinSize is the smallest payload compressed; a smaller one is left to
 	// the plain frame. 0 means DefaultMinSize; negative compresses every
 	// payload.
 	MinSize int
 
-	pool sync.Pool // of *encoder
+	// free keeps up to maxFree encoders between calls. Not a sync.Pool:
+	// a pool is emptied by every other garbage collection (and, under the
+	// race detector, drops items at random), and an encoder is 2.2 MiB
+	// to make; a short list under a mutex keeps them.
+	mu   sync.Mutex
+	free []*encoder
 }
+
+// maxFree is how many idle encoders a Compressor keeps: as many as
+// goroutines that compress at once on a busy server (one per shard), with
+// room to spare. More are made when needed and dropped after.
+const maxFree = 8
 
 // encoder is one pooled pair of DEFLATE writers and their output. Each
 // writer is made the first time a payload of its size comes.
@@ -132,7 +142,11 @@ func (c *Compressor) AppendFrame(dst []byte, op wsframe.OpCode, payload []byte) 
 }
 
 func (c *Compressor) get() *encoder {
-	if e, ok := c.pool.Get().(*encoder); ok {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.free); n > 0 {
+		e := c.free[n-1]
+		c.free = c.free[:n-1]
 		return e
 	}
 	return &encoder{}
@@ -142,5 +156,9 @@ func (c *Compressor) put(e *encoder) {
 	if cap(e.out.b) > maxKeep {
 		e.out.b = nil
 	}
-	c.pool.Put(e)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.free) < maxFree {
+		c.free = append(c.free, e)
+	}
 }

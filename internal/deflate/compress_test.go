@@ -306,3 +306,22 @@ func TestEncoderChoice(t *testing.T) {
 		}
 	}
 }
+
+// The Compressor keeps at most maxFree idle encoders (2.2 MiB each),
+// however many compressed at once, and reuses them.
+func TestEncodersKeptBounded(t *testing.T) {
+	var c Compressor
+	held := make([]*encoder, 4*maxFree)
+	for i := range held {
+		held[i] = c.get()
+	}
+	for _, e := range held {
+		c.put(e)
+	}
+	if n := len(c.free); n != maxFree {
+		t.Errorf("%d encoders kept after %d were put back, want %d", n, len(held), maxFree)
+	}
+	if e := c.get(); e != held[maxFree-1] {
+		t.Error("get made a new encoder while one was kept")
+	}
+}
