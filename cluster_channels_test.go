@@ -325,14 +325,18 @@ func (s *bookSim) touch() *protocol.BookUpdate {
 type bookClient struct {
 	name   string
 	depth  int
+	since  uint64 // the feed's seq when the client subscribed
 	reader *reader
 }
 
 // TestEdgeBookFrames: clients of the feed node and of two edges hold the
 // same symbol's book at depths 10 and 50 while the feed changes it: every
 // message applies with its checksum, a delta of a seq is the same bytes
-// on every node (the first ones after an edge's snapshot too), and an
-// edge's snapshot is the feed node's view at its seq.
+// on every node (the first ones after an edge's snapshot too), an edge's
+// snapshot is the feed node's view at its seq, and an edge client's first
+// snapshot is not older than the feed's seq when the client subscribed:
+// an edge that starts watching the book does not hand on the stored
+// snapshot (up to Config.BookSnapshot old) when a fresher one is asked for.
 func TestEdgeBookFrames(t *testing.T) {
 	f := newDriven(tapeSym)
 	feedNode, edges := startCluster(t, f, 2)
@@ -345,7 +349,7 @@ func TestEdgeBookFrames(t *testing.T) {
 	dial := func(name string, node *apptest.Server, depth int) {
 		c := node.Dial(t, "")
 		subscribe(t, c, fmt.Sprintf(`{"op":"subscribe","channel":"book","symbols":["BTC-USD"],"depth":%d,"id":1}`, depth))
-		clients = append(clients, &bookClient{name: name, depth: depth,
+		clients = append(clients, &bookClient{name: name, depth: depth, since: sim.seq,
 			reader: read(c, func(m testutil.Msg) bool { return m.Seq == last })})
 	}
 	deltas := func(n int) {
@@ -404,6 +408,9 @@ func TestEdgeBookFrames(t *testing.T) {
 			case m.Snapshot:
 				snapshots++
 				t.Logf("%s: snapshot at seq %d, message %d", c.name, m.Seq, snapshots+compared)
+				if snapshots == 1 && m.Seq < c.since {
+					t.Errorf("%s: first snapshot at seq %d, older than the feed's seq %d when the client subscribed", c.name, m.Seq, c.since)
+				}
 				afterSnapshot = true
 				if want, ok := r.views[m.Seq]; !ok {
 					t.Errorf("%s: snapshot %d, a seq at which the feed node's client got no view", c.name, m.Seq)

@@ -186,3 +186,34 @@ func TestBooksFollowInterest(t *testing.T) {
 		t.Errorf("compared %d messages, want at least 20", compared)
 	}
 }
+
+// TestStoredBookWithoutFeedNode checks that an edge that starts watching a
+// book while the feed node is down (nobody answers its want) hands its
+// sink the stored snapshot after freshWait, and counts it.
+func TestStoredBookWithoutFeedNode(t *testing.T) {
+	srv := startSingle(t)
+	f := newScripted("BTC-USD")
+	tr := startTrio(t, srv, testCfg, f)
+	tb := &testBook{symbol: "BTC-USD"}
+	tb.publish(t, f, 20)
+	probe := dialNATS(t, srv, "probe")
+	waitFor(t, 5*time.Second, "a snapshot of seq 20 stored", func() bool {
+		data, err := leaderLast(context.Background(), probe, "tickerd_last", "tickerd.sym.BTC-USD.snap")
+		var u protocol.BookUpdate
+		return err == nil && decodeBookWire(data, &u) == nil && u.Seq == 20
+	})
+	e, sink, _ := startTestEdge(t, srv, testCfg)
+	tr.stop()
+	start := time.Now()
+	e.Watch("BTC-USD", true)
+	waitFor(t, 5*time.Second, "the stored snapshot at the edge", func() bool { return len(sink.bookList("BTC-USD")) > 0 })
+	if waited := time.Since(start); waited < freshWait-50*time.Millisecond {
+		t.Errorf("the stored snapshot came after %v, before freshWait (%v)", waited, freshWait)
+	}
+	if first := sink.bookList("BTC-USD")[0]; !first.Snapshot || first.Seq != 20 {
+		t.Fatalf("first book update at the edge: seq %d snapshot %v, want the stored snapshot of seq 20", first.Seq, first.Snapshot)
+	}
+	if n := e.Stats().StoredBooks; n != 1 {
+		t.Errorf("Stats().StoredBooks = %d, want 1", n)
+	}
+}

@@ -124,7 +124,8 @@
 // keeps serving the last state while NATS or the feed node is gone,
 // reports why in Health, refetches every watched symbol's last tick and
 // book snapshot after a reconnect, and asks the feed node for a fresh book
-// snapshot when it finds a gap in a book. Its mirrors resume after the
+// snapshot when it starts watching a book (or reconnects) and when it
+// finds a gap in a book. Its mirrors resume after the
 // last message they read, and start again from the beginning of a stream
 // the feed node had to create again (the heartbeat names the streams it
 // publishes into). The feed node sets the streams up again after a

@@ -22,8 +22,12 @@ import (
 //
 // Quotes and books follow interest: while local clients watch a symbol
 // (Watch), the Edge holds one subscription to its subjects; a new watch
-// first gets the symbol's last tick and book snapshot from the last-value
-// stream, so a client on a fresh edge has the current state at once.
+// first gets the symbol's last tick from the last-value stream, so a
+// client on a fresh edge has the current quote at once. The stored book
+// snapshot may be Config.BookSnapshot old, so a new watch also asks the
+// feed node for a fresh one, and the stored one is handed on only when an
+// update that follows it comes first, or when nothing fresher came within
+// freshWait (EdgeStats.StoredBooks); never once an update shows it old.
 // Ticks reach the hub as the bytes the feed node encoded
 // (hub.PublishEncoded), so clients of every node get the same frames with
 // the same seq. A book is handed on from a snapshot, then only updates
@@ -73,7 +77,7 @@ type Edge struct {
 
 // edgeCounters are an Edge's counters; see EdgeStats.
 type edgeCounters struct {
-	gaps, bad, resets, stale, resyncs, held, listed, delisted atomic.Uint64
+	gaps, bad, resets, stale, resyncs, held, listed, delisted, storedBooks atomic.Uint64
 }
 
 // NewEdge reads the symbol definitions the feed node stored, waiting for
@@ -258,6 +262,7 @@ func (e *Edge) Run(ctx context.Context, sink feed.Sink) error {
 				k := 0
 				for _, s := range r.syms {
 					if s.sub != nil {
+						r.bookWatched(s, now)
 						r.fetchLast(s)
 						r.settle(s, now)
 						k++
@@ -294,6 +299,7 @@ type edgeRun struct {
 
 	stale     map[*edgeSym]struct{} // symbols whose updates were dropped as stale lately
 	unsynced  map[*edgeSym]struct{} // watched books waiting for a snapshot
+	storing   map[*edgeSym]struct{} // books with a stored snapshot waiting (edgeBook.stored)
 	bookHeld  int                   // bytes of book updates held, over all symbols
 	lastReset uint64                // the epoch of the last reset logged
 
@@ -346,6 +352,7 @@ func newEdgeRun(e *Edge, sink feed.Sink) *edgeRun {
 		held:     map[string]*heldMsgs{},
 		stale:    map[*edgeSym]struct{}{},
 		unsynced: map[*edgeSym]struct{}{},
+		storing:  map[*edgeSym]struct{}{},
 	}
 	r.enc, _ = sink.(encodedSink)
 	for _, d := range e.first {
@@ -419,6 +426,7 @@ func (r *edgeRun) subscribe(s *edgeSym, now time.Time) {
 	}
 	s.sub = sub
 	e.watching.Add(1)
+	r.bookWatched(s, now)
 	r.fetchLast(s)
 	r.settle(s, now)
 }
@@ -520,7 +528,7 @@ func (r *edgeRun) fetched(f fetchedMsg) {
 		r.tickMsg(s, f.data, false)
 	case kindSnap:
 		if s.sub != nil {
-			r.bookMsg(s, f.data, true)
+			r.fetchedBook(s, f.data, time.Now())
 		}
 	}
 }

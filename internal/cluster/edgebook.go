@@ -13,6 +13,11 @@ const (
 	wantRetry = 500 * time.Millisecond
 )
 
+// freshWait is how long an Edge that starts watching a book waits for the
+// fresh snapshot it asks for before it hands on the stored one instead
+// (the feed node serves a want within wantEvery).
+const freshWait = 500 * time.Millisecond
+
 // edgeBook is what an Edge knows of the book its sink holds for a symbol.
 // Owned by the Run goroutine.
 type edgeBook struct {
@@ -21,11 +26,28 @@ type edgeBook struct {
 	held   [][]byte // updates that came while not synced, oldest first
 	bytes  int      // their size
 	wantAt time.Time
+
+	// The stored snapshot is up to Config.BookSnapshot old, so an Edge
+	// that starts watching a book asks for a fresh one and keeps the
+	// fetched one in stored until freshBy, the fresh one or an update
+	// that follows it, whichever comes first; an update that does not
+	// follow it proves it stale, and it is dropped.
+	freshBy  time.Time // while not zero, a fresh snapshot is asked for
+	stored   []byte    // a fetched snapshot newer than the sink's book
+	storedAt seqState  // its epoch and seq
+	seen     seqState  // the newest update (not snapshot) that came while watched
 }
 
-// bookMsg handles a book message of s: from its subscription, or (fetched)
-// the stored snapshot.
+// bookMsg handles a book message of s from its subscription (live: on
+// the snapshot subject).
 func (r *edgeRun) bookMsg(s *edgeSym, data []byte, live bool) {
+	r.bookUpdate(s, data, live)
+	if s.book.stored != nil {
+		r.settleStored(s, time.Now())
+	}
+}
+
+func (r *edgeRun) bookUpdate(s *edgeSym, data []byte, live bool) {
 	if len(data) == 0 {
 		return // what a delisting left
 	}
@@ -43,6 +65,9 @@ func (r *edgeRun) bookMsg(s *edgeSym, data []byte, live bool) {
 	}
 	b := &s.book
 	v := b.at.check(u.Epoch, u.Seq)
+	if w := b.seen.check(u.Epoch, u.Seq); v != dropStale && (w == deliverNew || w == deliverReset) {
+		b.seen.take(u.Epoch, u.Seq)
+	}
 	switch {
 	case b.synced && v == deliverNew && u.Seq == b.at.seq+1:
 		r.deliverBook(s, u)
@@ -83,6 +108,7 @@ func (r *edgeRun) bookSnapshot(s *edgeSym, u *protocol.BookUpdate, live bool) {
 	}
 	b.synced = true
 	delete(r.unsynced, s)
+	b.freshBy = time.Time{}
 	r.deliverBook(s, u)
 	held := b.held
 	r.dropHeldBook(s)
@@ -164,8 +190,90 @@ func (r *edgeRun) wantBook(s *edgeSym, now time.Time) {
 	}
 }
 
-// bookRetries asks again for the books still waiting with held updates.
+// bookWatched asks for a fresh snapshot of s's book, which local clients
+// start watching, and has a fetched stored snapshot wait for it.
+func (r *edgeRun) bookWatched(s *edgeSym, now time.Time) {
+	s.book.freshBy = now.Add(freshWait)
+	s.book.wantAt = time.Time{}
+	r.wantBook(s, now)
+}
+
+// fetchedBook handles the stored snapshot of s, fetched from the stream.
+func (r *edgeRun) fetchedBook(s *edgeSym, data []byte, now time.Time) {
+	if len(data) == 0 {
+		return // what a delisting left
+	}
+	u := &r.bu
+	if err := decodeBookWire(data, u); err != nil || !u.Snapshot {
+		r.bookMsg(s, data, true) // counted there
+		return
+	}
+	b := &s.book
+	if !newerBook(b, u.Epoch, u.Seq) {
+		r.bookMsg(s, data, true) // dropped there
+		return
+	}
+	if b.stored != nil {
+		if v := b.storedAt.check(u.Epoch, u.Seq); v != deliverNew && v != deliverReset {
+			return // one as new waits
+		}
+	}
+	b.stored = data
+	b.storedAt = seqState{epoch: u.Epoch, seq: u.Seq, set: true}
+	r.storing[s] = struct{}{}
+	r.settleStored(s, now)
+}
+
+// newerBook reports whether a snapshot at epoch and seq is to be handed
+// to the sink.
+func newerBook(b *edgeBook, epoch, seq uint64) bool {
+	v := b.at.check(epoch, seq)
+	return v == deliverNew || v == deliverReset || v == dropDup && !b.synced
+}
+
+// settleStored hands on the stored snapshot of s once an update that
+// follows it came or nothing fresher came by freshBy, and drops it once
+// the sink's book is as new or an update that does not follow it came.
+func (r *edgeRun) settleStored(s *edgeSym, now time.Time) {
+	b := &s.book
+	if b.stored == nil {
+		return
+	}
+	st, seen := b.storedAt, b.seen
+	switch {
+	case !newerBook(b, st.epoch, st.seq):
+	case seen.set && (seen.epoch > st.epoch || seen.epoch == st.epoch && seen.seq > st.seq+1):
+		// Stale: wait for the fresh snapshot (asked for on the gap).
+	case seen.set && seen.epoch == st.epoch && seen.seq == st.seq+1, b.freshBy.IsZero(), !now.Before(b.freshBy):
+		if !b.freshBy.IsZero() && !now.Before(b.freshBy) {
+			r.e.stats.storedBooks.Add(1)
+		}
+		data := b.stored
+		r.dropStored(s)
+		u := &r.bu
+		if err := decodeBookWire(data, u); err != nil {
+			return // checked when it came
+		}
+		u.Symbol = s.def.Name
+		r.bookSnapshot(s, u, true)
+		return
+	default:
+		return // waits
+	}
+	r.dropStored(s)
+}
+
+func (r *edgeRun) dropStored(s *edgeSym) {
+	s.book.stored = nil
+	delete(r.storing, s)
+}
+
+// bookRetries hands on the stored snapshots that waited long enough, and
+// asks again for the books still waiting with held updates.
 func (r *edgeRun) bookRetries(now time.Time) {
+	for s := range r.storing {
+		r.settleStored(s, now)
+	}
 	for s := range r.unsynced {
 		if s.sub != nil && len(s.book.held) > 0 && now.Sub(s.book.wantAt) >= wantRetry {
 			r.wantBook(s, now)
@@ -179,4 +287,6 @@ func (r *edgeRun) bookRetries(now time.Time) {
 func (r *edgeRun) bookUnwatched(s *edgeSym) {
 	r.dropHeldBook(s)
 	delete(r.unsynced, s)
+	r.dropStored(s)
+	s.book.freshBy, s.book.seen = time.Time{}, seqState{}
 }

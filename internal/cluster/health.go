@@ -21,6 +21,11 @@ type EdgeStats struct {
 	Bad      uint64 // messages that could not be read or were not what their subject says
 	Listed   uint64 // listings and definition changes handed to the sink
 	Delisted uint64 // delistings handed to the sink
+
+	// StoredBooks counts books a newly watched symbol's clients got from
+	// the stored snapshot (up to Config.BookSnapshot old) because the fresh
+	// one asked for did not come within 500 ms (is the feed node running?).
+	StoredBooks uint64
 }
 
 // Stats returns the Edge's counters. It may be called at any time.
@@ -30,6 +35,7 @@ func (e *Edge) Stats() EdgeStats {
 		Watching: e.Watching(),
 		Resets:   st.resets.Load(), Stale: st.stale.Load(), Gaps: st.gaps.Load(), Resyncs: st.resyncs.Load(),
 		Held: st.held.Load(), Bad: st.bad.Load(), Listed: st.listed.Load(), Delisted: st.delisted.Load(),
+		StoredBooks: st.storedBooks.Load(),
 	}
 }
 

@@ -60,6 +60,7 @@
 //	tickerd_edge_stale_total                   updates dropped as older than what was delivered
 //	tickerd_edge_gaps_total                    seqs skipped on watched ticks and on trades
 //	tickerd_edge_book_resyncs_total            books that missed an update and waited for a snapshot
+//	tickerd_edge_stored_books_total            books first handed on from a stored snapshot: no fresh one came
 //	tickerd_edge_unlisted_dropped_total        trades and candles of a symbol whose listing came too late
 //	tickerd_edge_bad_messages_total            NATS messages that could not be read
 //	tickerd_edge_listed_total                  listings and definition changes handed to the hub

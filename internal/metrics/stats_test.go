@@ -54,7 +54,7 @@ func compare(t *testing.T, c prometheus.Collector, want string) {
 
 // TestEdgeCollector: each field of cluster.EdgeStats is its own series.
 func TestEdgeCollector(t *testing.T) {
-	st := cluster.EdgeStats{Watching: 1, Resets: 2, Stale: 3, Gaps: 4, Resyncs: 5, Held: 6, Bad: 7, Listed: 8, Delisted: 9}
+	st := cluster.EdgeStats{Watching: 1, Resets: 2, Stale: 3, Gaps: 4, Resyncs: 5, Held: 6, Bad: 7, Listed: 8, Delisted: 9, StoredBooks: 10}
 	compare(t, metrics.NewEdgeCollector(func() cluster.EdgeStats { return st }), `
 tickerd_edge_bad_messages_total 7
 tickerd_edge_book_resyncs_total 5
@@ -63,6 +63,7 @@ tickerd_edge_gaps_total 4
 tickerd_edge_listed_total 8
 tickerd_edge_resets_total 2
 tickerd_edge_stale_total 3
+tickerd_edge_stored_books_total 10
 tickerd_edge_unlisted_dropped_total 6
 tickerd_edge_watching 1
 `)
