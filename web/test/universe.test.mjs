@@ -205,7 +205,9 @@ describe("TickerClient against a large, changing universe", { skip, concurrency:
         });
       }
       await c.subscribe(["NVDA"]);
-      await until(() => events.filter((e) => e.type === "tick").length >= 3, "3 NVDA ticks", 10000);
+      // Far enough into the first seq space that the new one visibly starts over.
+      await until(() => events.filter((e) => e.type === "tick").length >= 3 && c.quotes.get("NVDA").seq > 10,
+        "3 NVDA ticks, past seq 10", 15000);
       const before = c.quotes.get("NVDA").seq;
       assert.ok(before > 10, `NVDA at seq ${before}`);
 
