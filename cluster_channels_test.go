@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -60,14 +61,23 @@ func (f *driven) do(t *testing.T, step func(feed.Sink)) {
 // also serves clients (RoleBoth) and edges reading from it, all ready.
 func startCluster(t *testing.T, f feed.Feed, edges int) (feedNode *apptest.Server, edge []*apptest.Server) {
 	t.Helper()
+	return startClusterWith(t, f, edges, tickerd.Config{})
+}
+
+// startClusterWith is startCluster with edges of edgeCfg (its Cluster,
+// ReadyMaxFeedAge and DrainWindow set as startCluster's).
+func startClusterWith(t *testing.T, f feed.Feed, edges int, edgeCfg tickerd.Config) (feedNode *apptest.Server, edge []*apptest.Server) {
+	t.Helper()
 	ns := apptest.StartNATS(t)
 	natsURL := []string{ns.ClientURL()}
 	feedNode = apptest.Start(t, tickerd.Config{Feed: f,
 		Cluster: tickerd.ClusterConfig{Role: tickerd.RoleBoth, NATS: natsURL}, ReadyMaxFeedAge: -1, DrainWindow: -1})
 	waitStatus(t, "http://"+feedNode.Addr+"/readyz", 200)
 	for range edges {
-		e := apptest.Start(t, tickerd.Config{
-			Cluster: tickerd.ClusterConfig{Role: tickerd.RoleEdge, NATS: natsURL}, ReadyMaxFeedAge: -1, DrainWindow: -1})
+		cfg := edgeCfg
+		cfg.Cluster = tickerd.ClusterConfig{Role: tickerd.RoleEdge, NATS: natsURL}
+		cfg.ReadyMaxFeedAge, cfg.DrainWindow = -1, -1
+		e := apptest.Start(t, cfg)
 		waitStatus(t, "http://"+e.Addr+"/readyz", 200)
 		edge = append(edge, e)
 	}
@@ -447,10 +457,16 @@ func TestEdgeBookFrames(t *testing.T) {
 // left) is not served to the next client: while the edge did not follow
 // it the feed changed it, so the next client's first message is not older
 // than the feed's seq when it subscribed, and every message applies with
-// its checksum.
+// its checksum. The same on an edge that records what its hub is given
+// (Config.Record).
 func TestEdgeBookRewatch(t *testing.T) {
+	t.Run("edge", func(t *testing.T) { testEdgeBookRewatch(t, tickerd.Config{}) })
+	t.Run("recording edge", func(t *testing.T) { testEdgeBookRewatch(t, tickerd.Config{Record: io.Discard}) })
+}
+
+func testEdgeBookRewatch(t *testing.T, edgeCfg tickerd.Config) {
 	f := newDriven(tapeSym)
-	_, edges := startCluster(t, f, 1)
+	_, edges := startClusterWith(t, f, 1, edgeCfg)
 	edge := edges[0]
 	sim := newBookSim()
 	f.do(t, func(s feed.Sink) { s.PublishBook(sim.snapshot()) })
