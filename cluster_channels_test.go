@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -60,14 +61,23 @@ func (f *driven) do(t *testing.T, step func(feed.Sink)) {
 // also serves clients (RoleBoth) and edges reading from it, all ready.
 func startCluster(t *testing.T, f feed.Feed, edges int) (feedNode *apptest.Server, edge []*apptest.Server) {
 	t.Helper()
+	return startClusterWith(t, f, edges, tickerd.Config{})
+}
+
+// startClusterWith is startCluster with edges of edgeCfg (its Cluster,
+// ReadyMaxFeedAge and DrainWindow set as startCluster's).
+func startClusterWith(t *testing.T, f feed.Feed, edges int, edgeCfg tickerd.Config) (feedNode *apptest.Server, edge []*apptest.Server) {
+	t.Helper()
 	ns := apptest.StartNATS(t)
 	natsURL := []string{ns.ClientURL()}
 	feedNode = apptest.Start(t, tickerd.Config{Feed: f,
 		Cluster: tickerd.ClusterConfig{Role: tickerd.RoleBoth, NATS: natsURL}, ReadyMaxFeedAge: -1, DrainWindow: -1})
 	waitStatus(t, "http://"+feedNode.Addr+"/readyz", 200)
 	for range edges {
-		e := apptest.Start(t, tickerd.Config{
-			Cluster: tickerd.ClusterConfig{Role: tickerd.RoleEdge, NATS: natsURL}, ReadyMaxFeedAge: -1, DrainWindow: -1})
+		cfg := edgeCfg
+		cfg.Cluster = tickerd.ClusterConfig{Role: tickerd.RoleEdge, NATS: natsURL}
+		cfg.ReadyMaxFeedAge, cfg.DrainWindow = -1, -1
+		e := apptest.Start(t, cfg)
 		waitStatus(t, "http://"+e.Addr+"/readyz", 200)
 		edge = append(edge, e)
 	}
@@ -441,6 +451,73 @@ func TestEdgeBookFrames(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEdgeBookRewatch: a book an edge stopped following (its last client
+// left) is not served to the next client: while the edge did not follow
+// it the feed changed it, so the next client's first message is not older
+// than the feed's seq when it subscribed, and every message applies with
+// its checksum. The same on an edge that records what its hub is given
+// (Config.Record).
+func TestEdgeBookRewatch(t *testing.T) {
+	t.Run("edge", func(t *testing.T) { testEdgeBookRewatch(t, tickerd.Config{}) })
+	t.Run("recording edge", func(t *testing.T) { testEdgeBookRewatch(t, tickerd.Config{Record: io.Discard}) })
+}
+
+func testEdgeBookRewatch(t *testing.T, edgeCfg tickerd.Config) {
+	f := newDriven(tapeSym)
+	_, edges := startClusterWith(t, f, 1, edgeCfg)
+	edge := edges[0]
+	sim := newBookSim()
+	f.do(t, func(s feed.Sink) { s.PublishBook(sim.snapshot()) })
+	deltas := func(n int) {
+		for range n {
+			f.do(t, func(s feed.Sink) { s.PublishBook(sim.delta()) })
+			time.Sleep(time.Millisecond)
+		}
+		// The touch changes every depth's view: its seq is each view's.
+		f.do(t, func(s feed.Sink) { s.PublishBook(sim.touch()) })
+	}
+	const req = `{"op":"subscribe","channel":"book","symbols":["BTC-USD"],"depth":10,"id":1}`
+	// check reads c's book messages up to seq last: every one applies, and
+	// the first is not older than since.
+	check := func(name string, c *testutil.Client, since, last uint64, more func()) {
+		t.Helper()
+		r := read(c, func(m testutil.Msg) bool { return m.Seq == last })
+		if more != nil {
+			more()
+		}
+		var mirror book.Mirror
+		var m protocol.BookMessage
+		for i, msg := range r.result(t, name) {
+			if err := protocol.DecodeBook(msg.Raw, &m); err != nil {
+				t.Fatalf("%s: %s: %v", name, msg.Raw, err)
+			}
+			if i == 0 && m.Seq < since {
+				t.Errorf("%s: first book message at seq %d (snapshot %v), older than the feed's seq %d when the client subscribed",
+					name, m.Seq, m.Snapshot, since)
+			}
+			if err := mirror.Apply(&m); err != nil {
+				t.Errorf("%s: message %d %s: %v", name, i, msg.Raw, err)
+			}
+		}
+		if seq, valid := mirror.Seq(); !valid || seq != last {
+			t.Errorf("%s: book at seq %d (valid %v), want %d", name, seq, valid, last)
+		}
+	}
+
+	deltas(50)
+	first := edge.Dial(t, "")
+	subscribe(t, first, req)
+	check("first client", first, sim.seq, sim.seq, nil)
+	first.Close()
+	waitMetric(t, edge.Server, "tickerd_edge_watching", func(v float64) bool { return v == 0 }, "0: the edge's client left")
+
+	deltas(300) // the edge does not follow them
+	since := sim.seq
+	second := edge.Dial(t, "")
+	subscribe(t, second, req)
+	check("second client", second, since, since+101, func() { deltas(100) })
 }
 
 // TestEdgeCandleFrames: an edge's candle history message and its live

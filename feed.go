@@ -178,6 +178,16 @@ func (t tee) Delist(names []string) {
 	t.b.Delist(names)
 }
 
+// DropBook hands a cluster.Edge's DropBook on to the sinks that take it
+// (the hub; see hub.Hub.DropBook).
+func (t tee) DropBook(symbol string) {
+	for _, s := range [...]feed.Sink{t.a, t.b} {
+		if d, ok := s.(interface{ DropBook(string) }); ok {
+			d.DropBook(symbol)
+		}
+	}
+}
+
 // Compile-time checks: the cluster types are feeds.
 var (
 	_ feed.Feed = (*cluster.Publisher)(nil)

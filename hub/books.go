@@ -119,6 +119,29 @@ func (h *Hub) PublishBook(u *protocol.BookUpdate) {
 	}
 }
 
+// DropBook forgets symbol's book until the feed's next snapshot of it:
+// meanwhile no subscriber is sent it, and a new one waits for that
+// snapshot. A feed that stops following a book calls it (an Edge, whose
+// clients no longer watch the symbol, so that the next one is not served
+// the book as it was when the last one left), on the goroutine that
+// calls PublishBook, in order with it; the feed's next update of the
+// book must be a snapshot. A single node's feed keeps every book current
+// and never calls it.
+func (h *Hub) DropBook(symbol string) {
+	sym := h.uni.lookup(symbol)
+	if sym == nil {
+		return
+	}
+	ch := sym.chans.Load()
+	if ch == nil {
+		return // no book
+	}
+	bs := &ch.book
+	bs.mu.Lock()
+	bs.b.Store(nil)
+	bs.mu.Unlock()
+}
+
 // bookSnapshot returns the snapshot of st's depth at its current
 // version, as a frame shared by every subscriber that needs it, and that
 // version; ok is false while the book is not valid. Any shard.

@@ -293,6 +293,50 @@ func TestBookResubscribe(t *testing.T) {
 	}
 }
 
+func TestBookDropped(t *testing.T) {
+	// A dropped book (DropBook: the feed stopped following it) is sent to
+	// nobody until the feed's next snapshot: a new subscriber's first
+	// message is that snapshot, not the book as it was dropped, and a
+	// subscriber of before goes on from it too.
+	srv := startHub(t, hub.Config{}, nil)
+	f := newBookFeed("AAPL", 6)
+	srv.h.PublishBook(f.snapshot(100))
+	for range 5 {
+		srv.h.PublishBook(f.delta(2))
+	}
+	before := &bookReader{c: srv.dial(t, "")}
+	subscribeBook(t, before.c, "AAPL", 10)
+	before.catchUp(t, f.viewSeq(10))
+	old := f.viewSeq(10)
+
+	srv.h.DropBook("AAPL")
+	srv.h.DropBook("NOSUCH") // an unknown symbol, or one with no book: nothing to drop
+	srv.h.DropBook("MSFT")
+	after := &bookReader{c: srv.dial(t, "")}
+	subscribeBook(t, after.c, "AAPL", 10)
+	errs := srv.h.Stats().BookErrors
+	srv.h.PublishBook(f.delta(2)) // not a snapshot: refused, sent to nobody
+	if n := srv.h.Stats().BookErrors; n != errs+1 {
+		t.Errorf("BookErrors went from %d to %d after a delta to a dropped book, want +1", errs, n)
+	}
+	srv.h.PublishBook(f.snapshot(80))
+	for _, br := range []*bookReader{after, before} {
+		if m := br.next(t); !m.Snapshot || m.Seq != f.seq {
+			t.Fatalf("first message after the drop: seq %d snapshot %v, want the snapshot of seq %d (the book was at %d when dropped)",
+				m.Seq, m.Snapshot, f.seq, old)
+		}
+	}
+	for range 20 {
+		srv.h.PublishBook(f.delta(2))
+	}
+	for _, br := range []*bookReader{after, before} {
+		br.catchUp(t, f.viewSeq(10))
+		if got, want := br.top(), f.top(10); got != want {
+			t.Errorf("client book %s, want %s", got, want)
+		}
+	}
+}
+
 func TestBookConcurrentSubscribers(t *testing.T) {
 	// Clients subscribing while the book changes all end with the
 	// server's book, every message applied (run with -race).

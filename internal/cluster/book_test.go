@@ -85,8 +85,9 @@ func (b *testBook) publish(t *testing.T, f *scripted, n int) {
 
 // TestBooksFollowInterest checks that an edge that starts watching a book
 // hands its sink the stored snapshot and the updates that follow it; that
-// after missing updates (unwatched for a while) it asks for a fresh
-// snapshot and goes on from it; and that its book is the feed node's at
+// once unwatched it has the sink drop the book, and after missing updates
+// (unwatched for a while) it asks for a fresh snapshot and goes on from
+// it; and that its book is the feed node's at
 // every seq, with the same messages for every depth once each depth has
 // changed after the snapshot.
 func TestBooksFollowInterest(t *testing.T) {
@@ -144,8 +145,12 @@ func TestBooksFollowInterest(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if e.Stats().Resyncs == 0 {
-		t.Errorf("Stats().Resyncs is 0 after a resync")
+	// The sink forgot the book when the edge stopped following it, and
+	// was handed a snapshot first when it followed it again.
+	if drops := sink.drops("BTC-USD"); len(drops) != 1 {
+		t.Errorf("the sink was told to drop the book %d times, want once (on the unwatch)", len(drops))
+	} else if us := sink.bookList("BTC-USD"); drops[0] < 20 || !us[drops[0]].Snapshot {
+		t.Errorf("after the drop (%d updates in) the sink got %+v first, want a snapshot", drops[0], us[drops[0]])
 	}
 
 	// Every update the edge handed on follows the one before (or is a

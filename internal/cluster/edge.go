@@ -28,6 +28,9 @@ import (
 // feed node for a fresh one, and the stored one is handed on only when an
 // update that follows it comes first, or when nothing fresher came within
 // freshWait (EdgeStats.StoredBooks); never once an update shows it old.
+// When no local client watches the symbol any more, a sink with DropBook
+// (the hub does) is told to forget the book, so a later client is not
+// served it as it was then but waits for the snapshot of the new watch.
 // Ticks reach the hub as the bytes the feed node encoded
 // (hub.PublishEncoded), so clients of every node get the same frames with
 // the same seq. A book is handed on from a snapshot, then only updates
@@ -280,6 +283,7 @@ type edgeRun struct {
 	e        *Edge
 	sink     feed.Sink
 	enc      encodedSink // sink, when it takes encoded ticks
+	drop     bookDropper // sink, when it forgets books
 	msgs     chan *nats.Msg
 	mirrored chan mirrorMsg
 	fetch    *fetcher
@@ -355,6 +359,7 @@ func newEdgeRun(e *Edge, sink feed.Sink) *edgeRun {
 		storing:  map[*edgeSym]struct{}{},
 	}
 	r.enc, _ = sink.(encodedSink)
+	r.drop, _ = sink.(bookDropper)
 	for _, d := range e.first {
 		r.addSym(d)
 	}

@@ -281,12 +281,28 @@ func (r *edgeRun) bookRetries(now time.Time) {
 	}
 }
 
+// bookDropper is a sink that forgets a book the Edge stops following
+// until the Edge hands it a snapshot again; *hub.Hub is one.
+type bookDropper interface {
+	DropBook(symbol string)
+}
+
 // bookUnwatched forgets the updates held for s, which is no longer
-// watched. The sink's book stays at s.book.at: updates that follow it
-// when s is watched again apply, and a gap asks for a snapshot.
+// watched, and has the sink forget its book, which nothing keeps current
+// now: a client that watches s later is not sent the book as it was when
+// the last one left, but the snapshot the Edge hands on when s is watched
+// again. s.book.at stays, so that snapshot is not older than what the
+// sink was handed before.
 func (r *edgeRun) bookUnwatched(s *edgeSym) {
 	r.dropHeldBook(s)
 	delete(r.unsynced, s)
 	r.dropStored(s)
-	s.book.freshBy, s.book.seen = time.Time{}, seqState{}
+	b := &s.book
+	b.freshBy, b.seen = time.Time{}, seqState{}
+	if b.at.set {
+		b.synced = false
+		if r.drop != nil {
+			r.drop.DropBook(s.def.Name)
+		}
+	}
 }

@@ -90,6 +90,7 @@ type rec struct {
 	candles  []protocol.Candle
 	listed   []string
 	delisted []string
+	dropped  map[string][]int // per symbol, len(books) at each DropBook
 }
 
 type recTick struct {
@@ -124,6 +125,23 @@ func (r *rec) PublishBook(b *protocol.BookUpdate) {
 	c := *b
 	c.Bids, c.Asks = slices.Clone(b.Bids), slices.Clone(b.Asks)
 	r.books[b.Symbol] = append(r.books[b.Symbol], c)
+}
+
+func (r *rec) DropBook(symbol string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dropped == nil {
+		r.dropped = map[string][]int{}
+	}
+	r.dropped[symbol] = append(r.dropped[symbol], len(r.books[symbol]))
+}
+
+// drops returns, for each DropBook of sym, how many book updates came
+// before it.
+func (r *rec) drops(sym string) []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.dropped[sym])
 }
 
 func (r *rec) PublishCandle(c *protocol.Candle) {
