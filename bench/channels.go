@@ -153,29 +153,21 @@ type channelReport struct {
 
 // runCompareQuotes makes the run of c on the quote channel, then as asked,
 // against the same servers.
-func runCompareQuotes(ctx context.Context, c *config, log io.Writer) (*channelReport, error) {
-	deadline := c.deadline
-	if deadline <= 0 {
-		deadline = 2*(c.connectTimeout+c.warmup+c.duration) + c.stormSeconds() + 3*time.Minute
-	}
-	ctx, cancel := context.WithTimeout(ctx, deadline)
-	defer cancel()
-	logf := logger(log)
-	nodes, stopNodes, err := openNodes(ctx, c, logf)
-	defer stopNodes()
-	if err != nil {
-		return nil, err
-	}
-	q := *c
-	q.channel, q.depths, q.stormBack, q.compareQuotes = "quotes", "", 0, false
-	q.out, q.svg = "", ""
-	logf("== the quote channel first")
-	cr := &channelReport{Command: c.command}
-	if cr.Quotes, err = measure(ctx, &q, nodes, logf); err != nil {
-		return nil, fmt.Errorf("quotes: %w", err)
-	}
-	logf("== then %s", c.channel)
-	cr.Channel, err = measure(ctx, c, nodes, logf)
+func runCompareQuotes(ctx context.Context, c *config, log io.Writer) (cr *channelReport, err error) {
+	cr = &channelReport{Command: c.command}
+	err = onNodes(ctx, c, log, 2, func(ctx context.Context, nodes []*node, logf func(string, ...any)) error {
+		q := *c
+		q.channel, q.depths, q.stormBack, q.compareQuotes = "quotes", "", 0, false
+		q.out, q.svg = "", ""
+		logf("== the quote channel first")
+		var err error
+		if cr.Quotes, err = measure(ctx, &q, nodes, logf); err != nil {
+			return fmt.Errorf("quotes: %w", err)
+		}
+		logf("== then %s", c.channel)
+		cr.Channel, err = measure(ctx, c, nodes, logf)
+		return err
+	})
 	if cr.Channel == nil {
 		return nil, err
 	}

@@ -74,10 +74,21 @@ func sampleNode(n *node, withMetrics bool) serverSample {
 
 // run performs one benchmark run and returns its report. log receives
 // progress lines.
-func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
+func run(ctx context.Context, c *config, log io.Writer) (rep *report, err error) {
+	err = onNodes(ctx, c, log, 1, func(ctx context.Context, nodes []*node, logf func(string, ...any)) error {
+		rep, err = measure(ctx, c, nodes, logf)
+		return err
+	})
+	return rep, err
+}
+
+// onNodes opens c's servers, runs f against them within c's deadline (by
+// default room for runs measurements, the storm and a minute each to
+// stop), and stops the servers after.
+func onNodes(ctx context.Context, c *config, log io.Writer, runs int, f func(ctx context.Context, nodes []*node, logf func(string, ...any)) error) error {
 	deadline := c.deadline
 	if deadline <= 0 {
-		deadline = c.connectTimeout + c.warmup + c.duration + c.stormSeconds() + 2*time.Minute
+		deadline = time.Duration(runs)*(c.connectTimeout+c.warmup+c.duration) + c.stormSeconds() + time.Duration(runs+1)*time.Minute
 	}
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
@@ -86,9 +97,9 @@ func run(ctx context.Context, c *config, log io.Writer) (*report, error) {
 	nodes, stopNodes, err := openNodes(ctx, c, logf)
 	defer stopNodes()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return measure(ctx, c, nodes, logf)
+	return f(ctx, nodes, logf)
 }
 
 // measure makes one run against nodes: connect, warm up, measure the
