@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/book"
 	"github.com/tickerd/tickerd/protocol"
@@ -83,6 +85,19 @@ func (b *testBook) publish(t *testing.T, f *scripted, n int) {
 	})
 }
 
+// publishStored publishes the book's first n updates through f and waits
+// until the stream stores the snapshot at n.
+func (b *testBook) publishStored(t *testing.T, srv *server.Server, f *scripted, n int) {
+	t.Helper()
+	b.publish(t, f, n)
+	probe := dialNATS(t, srv, "probe")
+	waitFor(t, 5*time.Second, fmt.Sprintf("a snapshot of seq %d stored", n), func() bool {
+		data, err := leaderLast(context.Background(), probe, "tickerd_last", "tickerd.sym."+b.symbol+".snap")
+		var u protocol.BookUpdate
+		return err == nil && decodeBookWire(data, &u) == nil && u.Seq == uint64(n)
+	})
+}
+
 // TestBooksFollowInterest checks that an edge that starts watching a book
 // hands its sink the stored snapshot and the updates that follow it; that
 // once unwatched it has the sink drop the book, and after missing updates
@@ -95,13 +110,7 @@ func TestBooksFollowInterest(t *testing.T) {
 	f := newScripted("BTC-USD", "AAPL")
 	tr := startTrio(t, srv, testCfg, f)
 	tb := &testBook{symbol: "BTC-USD"}
-	tb.publish(t, f, 20)
-	probe := dialNATS(t, srv, "probe")
-	waitFor(t, 5*time.Second, "a snapshot of seq 20 stored", func() bool {
-		data, err := leaderLast(context.Background(), probe, "tickerd_last", "tickerd.sym.BTC-USD.snap")
-		var u protocol.BookUpdate
-		return err == nil && decodeBookWire(data, &u) == nil && u.Seq == 20
-	})
+	tb.publishStored(t, srv, f, 20)
 	e, sink, _ := startTestEdge(t, srv, testCfg)
 	if got := sink.bookList("BTC-USD"); len(got) != 0 {
 		t.Fatalf("the edge got %d book updates before anyone watched the book", len(got))
@@ -200,13 +209,7 @@ func TestStoredBookWithoutFeedNode(t *testing.T) {
 	f := newScripted("BTC-USD")
 	tr := startTrio(t, srv, testCfg, f)
 	tb := &testBook{symbol: "BTC-USD"}
-	tb.publish(t, f, 20)
-	probe := dialNATS(t, srv, "probe")
-	waitFor(t, 5*time.Second, "a snapshot of seq 20 stored", func() bool {
-		data, err := leaderLast(context.Background(), probe, "tickerd_last", "tickerd.sym.BTC-USD.snap")
-		var u protocol.BookUpdate
-		return err == nil && decodeBookWire(data, &u) == nil && u.Seq == 20
-	})
+	tb.publishStored(t, srv, f, 20)
 	e, sink, _ := startTestEdge(t, srv, testCfg)
 	tr.stop()
 	start := time.Now()
