@@ -97,8 +97,8 @@ func (r *feedRunner) run(ctx context.Context) {
 				return
 			}
 			if err != nil {
+				r.log.Error("feed stopped", "err", err) // before /readyz says so
 				r.setDown("feed stopped: " + err.Error())
-				r.log.Error("feed stopped", "err", err)
 				return
 			}
 			r.log.Info("feed finished: no more updates; serving the last state")
