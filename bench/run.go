@@ -32,13 +32,14 @@ type serverSample struct {
 	msgs       float64 // tickerd_messages_sent_total
 	merged     float64 // tickerd_merged_updates_total
 	writes     float64 // tickerd_writes_total
+	gcs        float64 // go_gc_duration_seconds_count: GC cycles completed
 	lat        procstat.Buckets
 }
 
 // sampleNode reads n's CPU, memory and threads from /proc (or /metrics
 // when it is not local), and with withMetrics the hub's counters too.
 func sampleNode(n *node, withMetrics bool) serverSample {
-	s := serverSample{goroutines: -1, heap: -1, subs: -1, msgs: -1, merged: -1, writes: -1}
+	s := serverSample{goroutines: -1, heap: -1, subs: -1, msgs: -1, merged: -1, writes: -1, gcs: -1}
 	if n.pid > 0 {
 		if ps, err := procstat.Read(n.pid); err == nil {
 			s.ok, s.cpu, s.rss, s.threads = true, ps.CPUSeconds(), ps.RSS, ps.Threads
@@ -58,6 +59,7 @@ func sampleNode(n *node, withMetrics bool) serverSample {
 	}{
 		{&s.goroutines, "go_goroutines"}, {&s.heap, "go_memstats_heap_inuse_bytes"}, {&s.subs, "tickerd_subscriptions"},
 		{&s.msgs, "tickerd_messages_sent_total"}, {&s.merged, "tickerd_merged_updates_total"}, {&s.writes, "tickerd_writes_total"},
+		{&s.gcs, "go_gc_duration_seconds_count"},
 	} {
 		if v, ok := m[f.name]; ok {
 			*f.dst = v

@@ -325,7 +325,8 @@ func scrapeMetrics(base string) (map[string]float64, procstat.Buckets) {
 	}
 	m, err := procstat.ParseMetrics(bytes.NewReader(body), "go_goroutines", "process_resident_memory_bytes", "process_cpu_seconds_total",
 		"process_open_fds", "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "tickerd_connections",
-		"tickerd_messages_sent_total", "tickerd_merged_updates_total", "tickerd_writes_total", "tickerd_subscriptions")
+		"tickerd_messages_sent_total", "tickerd_merged_updates_total", "tickerd_writes_total", "tickerd_subscriptions",
+		"go_gc_duration_seconds_count")
 	if err != nil {
 		return nil, procstat.Buckets{}
 	}

@@ -376,6 +376,9 @@ type quoteSummary struct {
 	// frames it counts.
 	ServerP99   float64 `json:"server_p99_ms"`
 	ServerCount float64 `json:"server_frames"`
+	// GCs is how many garbage collections the server finished in those
+	// seconds (-server-series); -1: not known.
+	GCs int `json:"server_gcs"`
 }
 
 // setUniverse adds what the probe saw, and splits the window's quote path
@@ -425,9 +428,25 @@ func (r *report) setUniverse(pr probeResult, t0 time.Time, samples [][]serverSam
 		if le, n, ok := serverLatency(samples, q.Seconds).Quantile(0.99); ok {
 			q.ServerP99, q.ServerCount = 1000*le, n
 		}
+		q.GCs = gcsIn(samples, q.Seconds)
 	}
 	r.Universe = u
 	return nil
+}
+
+// gcsIn returns the GC cycles the servers finished in the given seconds
+// of samples, or -1 if a second was not scraped.
+func gcsIn(samples [][]serverSample, seconds []int) int {
+	n := 0
+	for _, sm := range samples {
+		for _, s := range seconds {
+			if s+1 >= len(sm) || sm[s].gcs < 0 || sm[s+1].gcs < 0 {
+				return -1
+			}
+			n += int(sm[s+1].gcs - sm[s].gcs)
+		}
+	}
+	return n
 }
 
 // printUniverse prints the listing part of the summary.
@@ -457,6 +476,9 @@ func (r *report) printUniverse(p func(string, ...any)) {
 		srv := "not scraped (-server-series)"
 		if s.ServerCount > 0 {
 			srv = fmt.Sprintf("<= %s (%.0f frames)", ms(s.ServerP99), s.ServerCount)
+		}
+		if s.GCs >= 0 {
+			srv += fmt.Sprintf("; %d garbage collections", s.GCs)
 		}
 		p("quote p99  %s: %d s of the window; readers %s (%d ticks); server tick-to-write %s",
 			name, len(s.Seconds), ms(s.Client.P99), s.Client.Count, srv)

@@ -36,8 +36,11 @@ import (
 // write, then everything collect finds. It never waits for the socket.
 func (s *shard) write(c *conn) {
 	if c.tls != nil {
-		s.writeTLS(c)
+		s.writeTLS(c) // its batch's notices are recounted once written
 		return
+	}
+	if c.noticeBytes.Load() != 0 {
+		defer c.recountNotices()
 	}
 	if len(c.out) > 0 {
 		out := c.out
@@ -118,6 +121,9 @@ func (s *shard) written(c *conn, n int, failed bool) {
 	s.n.bytes += uint64(n)
 	c.replyBytes.Add(-c.outReply)
 	c.outReply = 0
+	if c.noticeBytes.Load() != 0 {
+		c.recountNotices()
+	}
 	c.blocked.Store(false)
 	c.blockedAt = 0
 	if c.state == stateClosed {

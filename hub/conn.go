@@ -34,8 +34,13 @@ type conn struct {
 	// client that its socket has not taken yet: charged by whoever makes
 	// one (reader or shard), given back by the shard as they are written.
 	replyBytes atomic.Int32
-	strikes    int32        // reader-owned (below); here, it packs the struct
-	lastIn     atomic.Int64 // Unix seconds of the last read from the client
+	strikes    int32 // reader-owned (below); here, it packs the struct
+	// noticeBytes is the part of replyBytes that is "delisted" notices in
+	// ctrl (pushNotice): the shard's own news, which no reply budget
+	// refuses and which does not make a reply over budget. Written by
+	// the shard, read by whoever charges a reply.
+	noticeBytes atomic.Int32
+	lastIn      atomic.Int64 // Unix seconds of the last read from the client
 
 	// Owned by the reader that holds rstate; also strikes and gotClose.
 	part *partial      // nil unless a frame or a fragmented message is incomplete
@@ -97,7 +102,7 @@ type partial struct {
 // the shard call it (replyBytes is atomic).
 func (c *conn) charge(n, budget int) bool {
 	v := c.replyBytes.Add(int32(n))
-	if int(v) <= budget || int(v) == n {
+	if int(v-c.noticeBytes.Load()) <= budget || int(v) == n {
 		return true
 	}
 	c.replyBytes.Add(-int32(n))
@@ -109,6 +114,48 @@ func (c *conn) charge(n, budget int) bool {
 func (c *conn) push(frame []byte) {
 	c.replyBytes.Add(int32(len(frame)))
 	c.ctrl = append(c.ctrl, frame)
+}
+
+// pushNotice appends a "delisted" notice to c.ctrl. Like push, it is
+// counted in replyBytes and never refused; unlike push, it does not count
+// against the reply budget of the requests that follow (charge and
+// shard.queue leave notices out): a delisting ends at most every
+// subscription of the connection at once, so notices are bounded by
+// MaxSymbolsPerConn per channel, not by the budget. Shard only.
+func (c *conn) pushNotice(frame []byte) {
+	c.replyBytes.Add(int32(len(frame)))
+	c.noticeBytes.Add(int32(len(frame)))
+	c.ctrl = append(c.ctrl, frame)
+}
+
+// recountNotices sets noticeBytes to the notices c still holds unwritten,
+// in ctrl and out, after a write or after ctrl was dropped. A frame the
+// socket took part of no longer reads as a notice: it counts as a reply,
+// one frame's bytes at most. Shard only.
+func (c *conn) recountNotices() {
+	n := 0
+	for _, q := range [2][][]byte{c.ctrl, c.out} {
+		for _, f := range q {
+			if isNotice(f) {
+				n += len(f)
+			}
+		}
+	}
+	c.noticeBytes.Store(int32(n))
+}
+
+// repliesQueued returns how many frames of c.ctrl are not notices.
+func (c *conn) repliesQueued() int {
+	n := len(c.ctrl)
+	if c.noticeBytes.Load() == 0 {
+		return n
+	}
+	for _, f := range c.ctrl {
+		if isNotice(f) {
+			n--
+		}
+	}
+	return n
 }
 
 // rDead is set in conn.rstate when the connection is finished: no read is

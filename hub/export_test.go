@@ -36,3 +36,7 @@ func memAfterGC() runtime.MemStats {
 	runtime.ReadMemStats(&ms)
 	return ms
 }
+
+// DelistChunk is the subscriptions one delisting command ends before the
+// shard writes its connections.
+const DelistChunk = delistChunk

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -27,6 +28,28 @@ type readers struct {
 // readBudget is how many reads one connection gets before it goes to the
 // back of the queue, so a flooding client cannot hold a reader.
 const readBudget = 8
+
+// shardWaiting reports whether a shard has been woken and has not yet
+// run. Any goroutine.
+func (h *Hub) shardWaiting() bool {
+	for _, s := range h.shards {
+		if len(s.wake) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// readSlice is how long serving one connection may take before the
+// reader yields (runtime.Gosched) to a shard that waits to run. Without
+// it, with GOMAXPROCS=1, ten clients that each sent a 36 KB subscribe
+// held the shard's writes back for the 4 ms the reader took over all of
+// them: 2.4 ms of p99 became 8.5 (`go run ./bench -scenario hostile
+// -attacks reply-flood`); the Go scheduler preempts only after 10 ms.
+// Cheap requests do not yield: a reader that yielded after every 200 µs
+// of them doubled the resume storm's latency (`-scenario trades`), its
+// shard then writing many small passes instead of a few large ones.
+const readSlice = 200 * time.Microsecond
 
 func (r *readers) start(h *Hub, n int) {
 	r.h = h
@@ -103,6 +126,7 @@ func (r *readers) loop(rd *reader) {
 		}
 		r.mu.Unlock()
 
+		start := time.Now()
 		for {
 			seen := c.rstate.Load()
 			if seen&rDead != 0 {
@@ -116,6 +140,11 @@ func (r *readers) loop(rd *reader) {
 			if c.rstate.CompareAndSwap(seen, 0) {
 				break
 			}
+		}
+		if time.Since(start) > readSlice && r.h.shardWaiting() {
+			// A costly client: let the shard it may have held back
+			// write before serving the next.
+			runtime.Gosched()
 		}
 	}
 }

@@ -222,7 +222,7 @@ func (s *shard) reply(c *conn, frame []byte) {
 // frame, and the rest of it in tail if it comes in two pieces (see
 // replyCmd).
 func (s *shard) queue(c *conn, frame, tail []byte) {
-	if len(c.ctrl) >= s.h.cfg.MaxPendingReplies {
+	if len(c.ctrl) >= s.h.cfg.MaxPendingReplies && c.repliesQueued() >= s.h.cfg.MaxPendingReplies {
 		c.replyBytes.Add(-int32(len(frame) + len(tail)))
 		s.closeUnread(c)
 		return
@@ -267,5 +267,6 @@ func (s *shard) closeUnread(c *conn) {
 	c.replyBytes.Add(-int32(n))
 	clear(c.ctrl)
 	c.ctrl = c.ctrl[:0]
+	c.recountNotices()
 	s.startClose(c, errUnreadReplies.code, errUnreadReplies.reason, reasonReplies)
 }

@@ -400,3 +400,79 @@ func TestDelistUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestDelistInChunks delists more subscriptions than one shard ends in a
+// piece (hub.DelistChunk) while the other symbols keep publishing: every
+// subscriber is told of every symbol it held, once, and no data of a
+// delisted symbol follows its notice, though the shard writes the live
+// symbols between the pieces. The notices (over MaxPendingReplies of
+// them, over MaxPendingReplyBytes) do not count against the budget of the
+// client's own requests: one sent while they are queued is answered.
+func TestDelistInChunks(t *testing.T) {
+	srv := startHub(t, hub.Config{MessageRate: -1, Shards: 1}, nil)
+	h := srv.h
+	const per = 999 // and LIVE: the cap of a connection
+	clients := 2*hub.DelistChunk/per + 3
+	h.List(hub.SymbolsNamed("A-LONG-CONTRACT-NAME-%04d", per))
+	h.List([]feed.Symbol{{Name: "LIVE", PricePrec: 2}})
+	names := make([]string, per)
+	for i := range names {
+		names[i] = fmt.Sprintf("A-LONG-CONTRACT-NAME-%04d", i)
+	}
+	req, _ := json.Marshal(map[string]any{"op": "subscribe", "symbols": names, "id": 1})
+	cs := make([]*testutil.Client, clients)
+	for i := range cs {
+		cs[i] = srv.dial(t, "?symbols=LIVE")
+		subscribe(t, cs[i], string(req), "1")
+	}
+	if got, want := h.Stats().Subscriptions, int64(clients*(per+1)); got != want {
+		t.Fatalf("Stats().Subscriptions = %d, want %d", got, want)
+	}
+	for i, n := range names {
+		publish(h, n, 1, "1.00")
+		if i%100 == 0 {
+			publish(h, "LIVE", uint64(i+1), "2.00")
+		}
+	}
+	h.Delist(names)
+	for _, c := range cs {
+		if err := c.Send(`{"op":"ping","id":"early"}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(h, "LIVE", 5000, "2.50")
+	for _, n := range names {
+		publish(h, n, 2, "1.10") // dropped: not listed
+	}
+	for i, c := range cs {
+		// The notices, then (a ping's round trip) nothing more of them.
+		told := map[string]bool{}
+		ended := false
+		for !ended {
+			m, err := c.Next(time.Now().Add(wait))
+			if err != nil {
+				t.Fatalf("client %d: %v after %d notices", i, err, len(told))
+			}
+			switch {
+			case m.Type == "pong":
+				ended = string(m.ID) == `"end"`
+			case m.Type == "delisted":
+				if told[m.Symbol] {
+					t.Fatalf("client %d: %s delisted twice", i, m.Symbol)
+				}
+				if told[m.Symbol] = true; len(told) == per {
+					if err := c.Send(`{"op":"ping","id":"end"}`); err != nil {
+						t.Fatal(err)
+					}
+				}
+			case m.Symbol != "LIVE" && told[m.Symbol]:
+				t.Fatalf("client %d: %s after its delisted notice", i, m.Raw)
+			case m.Symbol != "LIVE" && m.Seq != 1:
+				t.Fatalf("client %d: %s, published after the delisting", i, m.Raw)
+			}
+		}
+	}
+	if got, want := h.Stats().Subscriptions, int64(clients); got != want {
+		t.Errorf("Stats().Subscriptions = %d after the delisting, want %d (LIVE)", got, want)
+	}
+}

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"time"
 	"unsafe"
 
@@ -327,6 +328,21 @@ func closeFrame(code wsframe.StatusCode, reason string) []byte {
 
 // isPong reports whether frame is a pong frame.
 func isPong(frame []byte) bool { return len(frame) > 0 && frame[0] == 0x80|wsframe.OpPong }
+
+// isNotice reports whether frame, a server frame, is a "delisted" notice
+// (Hub.Delist makes them).
+func isNotice(frame []byte) bool {
+	if len(frame) < 2 || frame[0] != 0x80|wsframe.OpText {
+		return false
+	}
+	hdr := 2
+	if frame[1] == 126 {
+		hdr = 4
+	}
+	return len(frame) > hdr && bytes.HasPrefix(frame[hdr:], noticePrefix)
+}
+
+var noticePrefix = []byte(`{"type":"delisted"`)
 
 // pingFrame is sent to every connection each PingInterval; it is shared
 // and never modified.
