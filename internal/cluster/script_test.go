@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/hubtest"
 	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -219,7 +220,7 @@ func startPublisher(t *testing.T, srv *server.Server, cfg Config, f feed.Feed) (
 		t.Fatal(err)
 	}
 	local := newRec()
-	stop := runFeed(t, pub, local)
+	stop := hubtest.RunFeed(t, pub, local)
 	waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
 	return pub, local, stop
 }
@@ -234,7 +235,7 @@ func startTestEdge(t *testing.T, srv *server.Server, cfg Config) (*Edge, *rec, f
 		t.Fatal(err)
 	}
 	sink := newRec()
-	stop := runFeed(t, e, sink)
+	stop := hubtest.RunFeed(t, e, sink)
 	waitFor(t, 5*time.Second, "the edge to hear the feed node", func() bool { return ready(e) == nil })
 	return e, sink, stop
 }
