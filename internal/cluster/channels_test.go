@@ -20,7 +20,7 @@ func TestPublisherForwards(t *testing.T) {
 	if epoch == 0 {
 		t.Fatal("the run has no epoch")
 	}
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		tk := testTick("AAPL", 1, 10000)
 		s.Publish(&tk)
 		td := testTrade("AAPL", 1)
@@ -66,7 +66,7 @@ func TestTradesMirrored(t *testing.T) {
 	srv := startSingle(t)
 	f := newScripted("AAPL", "MSFT")
 	tr := startTrio(t, srv, cfg, f)
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		for seq := uint64(1); seq <= 80; seq++ {
 			td := testTrade("AAPL", seq)
 			s.PublishTrade(&td)
@@ -85,7 +85,7 @@ func TestTradesMirrored(t *testing.T) {
 	waitFor(t, 5*time.Second, "the trade history at the edge", func() bool {
 		return len(sink.tradeList("AAPL")) >= 50 && len(sink.tradeList("MSFT")) >= 10
 	})
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		for seq := uint64(81); seq <= 85; seq++ {
 			td := testTrade("AAPL", seq)
 			s.PublishTrade(&td)
@@ -123,7 +123,7 @@ func TestCandlesMirrored(t *testing.T) {
 	f := newScripted("AAPL")
 	tr := startTrio(t, srv, cfg, f)
 	const minute = int64(60e9)
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		for i := range int64(8) {
 			for _, px := range []int64{100 + i, 101 + i} {
 				c := testCandle("AAPL", protocol.Interval1m, i*minute, false, px)

@@ -19,51 +19,20 @@ import (
 	"github.com/tickerd/tickerd/protocol"
 )
 
-// scripted is a feed the test drives: do runs a function with the sink on
-// the feed's goroutine, as a feed publishes.
-type scripted struct {
-	syms []feed.Symbol
-	fns  chan func(feed.Sink)
-}
-
-func newScripted(names ...string) *scripted {
-	f := &scripted{fns: make(chan func(feed.Sink))}
+// newScripted returns a feed the test drives, of the named test symbols.
+func newScripted(names ...string) *testutil.DrivenFeed {
+	var syms []feed.Symbol
 	for _, n := range names {
-		f.syms = append(f.syms, testSymbol(n))
+		syms = append(syms, testSymbol(n))
 	}
-	return f
+	return testutil.NewDrivenFeed(syms...)
 }
 
 func testSymbol(name string) feed.Symbol {
 	return feed.Symbol{Name: name, Class: "equity", PricePrec: 2, VolumePrec: 0, TickSize: decimal.New(1, -2)}
 }
 
-func (f *scripted) Symbols() []feed.Symbol { return f.syms }
-
-func (f *scripted) Run(ctx context.Context, sink feed.Sink) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case fn := <-f.fns:
-			fn(sink)
-		}
-	}
-}
-
-// do runs fn on the feed's goroutine and waits for it.
-func (f *scripted) do(t *testing.T, fn func(feed.Sink)) {
-	t.Helper()
-	done := make(chan struct{})
-	select {
-	case f.fns <- func(s feed.Sink) { fn(s); close(done) }:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the scripted feed is not running")
-	}
-	<-done
-}
-
-// Values for scripted feeds.
+// Values for driven feeds.
 func testTick(sym string, seq uint64, px int64) protocol.Tick {
 	t := testutil.Tick(sym, seq, decimal.New(px, -2).StringFixed(2))
 	t.TS = int64(seq) * 1e6
@@ -195,17 +164,17 @@ func (r *rec) listings() (listed, delisted []string) {
 	return slices.Clone(r.listed), slices.Clone(r.delisted)
 }
 
-// trio is a feed node running a scripted feed into a recording local sink
+// trio is a feed node running a driven feed into a recording local sink
 // through a Publisher, on one NATS server.
 type trio struct {
 	srv   *server.Server
-	f     *scripted
+	f     *testutil.DrivenFeed
 	pub   *Publisher
 	local *rec
 	stop  func()
 }
 
-func startTrio(t *testing.T, srv *server.Server, cfg Config, f *scripted) *trio {
+func startTrio(t *testing.T, srv *server.Server, cfg Config, f *testutil.DrivenFeed) *trio {
 	t.Helper()
 	pub, local, stop := startPublisher(t, srv, cfg, f)
 	return &trio{srv: srv, f: f, pub: pub, local: local, stop: stop}
