@@ -133,15 +133,6 @@ func trades(t *testing.T, name string, msgs []testutil.Msg) (seqs []uint64, live
 	return seqs, live, replayed
 }
 
-// seqRange is from, from+1, …, to.
-func seqRange(from, to uint64) []uint64 {
-	var s []uint64
-	for q := from; q <= to; q++ {
-		s = append(s, q)
-	}
-	return s
-}
-
 // TestEdgeTradeResume: a client reads part of the tape on one edge,
 // leaves, and resumes it with "since" on another edge after more trades:
 // it gets every later trade once, in order, the ones the edge's history
@@ -169,7 +160,7 @@ func TestEdgeTradeResume(t *testing.T) {
 	}
 	publish(1, first)
 	aSeqs, aFrames, aReplayed := trades(t, "edge 1 client", aReader.result(t, "edge 1 client"))
-	if !slices.Equal(aSeqs, seqRange(1, 10)) || slices.Contains(aReplayed, true) {
+	if !slices.Equal(aSeqs, testutil.SeqRange(1, 10)) || slices.Contains(aReplayed, true) {
 		t.Fatalf("edge 1 client got seqs %v (replay %v), want 1…10 live", aSeqs, aReplayed)
 	}
 	a.Close()
@@ -184,7 +175,7 @@ func TestEdgeTradeResume(t *testing.T) {
 	publish(second+1, third)
 
 	bSeqs, bFrames, bReplayed := trades(t, "edge 2 client", bReader.result(t, "edge 2 client"))
-	if !slices.Equal(bSeqs, seqRange(11, third)) {
+	if !slices.Equal(bSeqs, testutil.SeqRange(11, third)) {
 		t.Fatalf("resumed on edge 2 after seq 10, got seqs %v, want 11…%d: no hole, no duplicate", bSeqs, third)
 	}
 	for i, q := range bSeqs {
@@ -193,7 +184,7 @@ func TestEdgeTradeResume(t *testing.T) {
 		}
 	}
 	fSeqs, fFrames, fReplayed := trades(t, "feed node client", feedReader.result(t, "feed node client"))
-	if !slices.Equal(fSeqs, seqRange(1, third)) || slices.Contains(fReplayed, true) {
+	if !slices.Equal(fSeqs, testutil.SeqRange(1, third)) || slices.Contains(fReplayed, true) {
 		t.Fatalf("feed node client got seqs %v (replay %v), want 1…%d live", fSeqs, fReplayed, third)
 	}
 	for _, got := range []struct {

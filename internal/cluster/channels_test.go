@@ -7,6 +7,7 @@ import (
 
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/candle"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -92,10 +93,10 @@ func TestTradesMirrored(t *testing.T) {
 		}
 	})
 	waitFor(t, 5*time.Second, "live trades at the edge", func() bool { return len(sink.tradeList("AAPL")) >= 55 })
-	if got, want := seqsOf(sink.tradeList("AAPL")), seqRange(31, 85); !slices.Equal(got, want) {
+	if got, want := seqsOf(sink.tradeList("AAPL")), testutil.SeqRange(31, 85); !slices.Equal(got, want) {
 		t.Errorf("AAPL trade seqs at the edge %v, want %v", got, want)
 	}
-	if got, want := seqsOf(sink.tradeList("MSFT")), seqRange(1, 10); !slices.Equal(got, want) {
+	if got, want := seqsOf(sink.tradeList("MSFT")), testutil.SeqRange(1, 10); !slices.Equal(got, want) {
 		t.Errorf("MSFT trade seqs at the edge %v, want %v", got, want)
 	}
 	local := map[uint64]protocol.Trade{}

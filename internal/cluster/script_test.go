@@ -253,14 +253,6 @@ func seqsOf(trades []protocol.Trade) []uint64 {
 	return out
 }
 
-func seqRange(from, to uint64) []uint64 {
-	var out []uint64
-	for s := from; s <= to; s++ {
-		out = append(out, s)
-	}
-	return out
-}
-
 func names(n int) []string {
 	out := make([]string, n)
 	for i := range out {
