@@ -3,8 +3,9 @@
 // client that writes hand-built frames with package wsframe (for malformed
 // input the real clients refuse to send), a wait (Eventually), leak checks
 // for goroutines and file descriptors, a self-signed certificate, free
-// ports, a log collector, tick and trade builders, and a feed the test
-// drives (DrivenFeed). The in-process tickerd server is in package
+// ports, a log collector, tick and trade builders (and SeqRange), a feed
+// the test drives (DrivenFeed), and a permessage-deflate compressor as a
+// client has (Deflate). The in-process tickerd server is in package
 // apptest, and a bare hub served over HTTP in package hubtest: testutil
 // cannot import tickerd or hub, because the hub's own tests use it.
 //
