@@ -2,7 +2,6 @@ package tickerd_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -20,42 +19,6 @@ import (
 	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
-
-// driven is a feed the test drives: each step it is given runs on the
-// feed's publishing goroutine, in order, when the test says.
-type driven struct {
-	syms  []feed.Symbol
-	steps chan func(feed.Sink)
-}
-
-func newDriven(syms ...feed.Symbol) *driven {
-	return &driven{syms: syms, steps: make(chan func(feed.Sink))}
-}
-
-func (f *driven) Symbols() []feed.Symbol { return f.syms }
-
-func (f *driven) Run(ctx context.Context, sink feed.Sink) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case step := <-f.steps:
-			step(sink)
-		}
-	}
-}
-
-// do runs step on the feed's goroutine and returns once it has run.
-func (f *driven) do(t *testing.T, step func(feed.Sink)) {
-	t.Helper()
-	done := make(chan struct{})
-	select {
-	case f.steps <- func(s feed.Sink) { step(s); close(done) }:
-	case <-time.After(wait):
-		t.Fatal("the feed does not run")
-	}
-	<-done
-}
 
 // startCluster starts an in-process NATS server, a feed node of f that
 // also serves clients (RoleBoth) and edges reading from it, all ready.
@@ -170,22 +133,13 @@ func trades(t *testing.T, name string, msgs []testutil.Msg) (seqs []uint64, live
 	return seqs, live, replayed
 }
 
-// seqRange is from, from+1, …, to.
-func seqRange(from, to uint64) []uint64 {
-	var s []uint64
-	for q := from; q <= to; q++ {
-		s = append(s, q)
-	}
-	return s
-}
-
 // TestEdgeTradeResume: a client reads part of the tape on one edge,
 // leaves, and resumes it with "since" on another edge after more trades:
 // it gets every later trade once, in order, the ones the edge's history
 // held as replays and then the live ones, with the bytes a client of the
 // feed node got for the same seq.
 func TestEdgeTradeResume(t *testing.T) {
-	f := newDriven(tapeSym)
+	f := testutil.NewDrivenFeed(tapeSym)
 	feedNode, edges := startCluster(t, f, 2)
 	const sub = `{"op":"subscribe","channel":"trades","symbols":["BTC-USD"],"id":1}`
 	const first, second, third = 20, 40, 55 // the last seq of each batch
@@ -198,7 +152,7 @@ func TestEdgeTradeResume(t *testing.T) {
 	aReader := read(a, func(m testutil.Msg) bool { return m.Seq == 10 })
 
 	publish := func(from, to uint64) {
-		f.do(t, func(s feed.Sink) {
+		f.Do(t, func(s feed.Sink) {
 			for q := from; q <= to; q++ {
 				s.PublishTrade(tapeTrade(q))
 			}
@@ -206,7 +160,7 @@ func TestEdgeTradeResume(t *testing.T) {
 	}
 	publish(1, first)
 	aSeqs, aFrames, aReplayed := trades(t, "edge 1 client", aReader.result(t, "edge 1 client"))
-	if !slices.Equal(aSeqs, seqRange(1, 10)) || slices.Contains(aReplayed, true) {
+	if !slices.Equal(aSeqs, testutil.SeqRange(1, 10)) || slices.Contains(aReplayed, true) {
 		t.Fatalf("edge 1 client got seqs %v (replay %v), want 1…10 live", aSeqs, aReplayed)
 	}
 	a.Close()
@@ -221,7 +175,7 @@ func TestEdgeTradeResume(t *testing.T) {
 	publish(second+1, third)
 
 	bSeqs, bFrames, bReplayed := trades(t, "edge 2 client", bReader.result(t, "edge 2 client"))
-	if !slices.Equal(bSeqs, seqRange(11, third)) {
+	if !slices.Equal(bSeqs, testutil.SeqRange(11, third)) {
 		t.Fatalf("resumed on edge 2 after seq 10, got seqs %v, want 11…%d: no hole, no duplicate", bSeqs, third)
 	}
 	for i, q := range bSeqs {
@@ -230,7 +184,7 @@ func TestEdgeTradeResume(t *testing.T) {
 		}
 	}
 	fSeqs, fFrames, fReplayed := trades(t, "feed node client", feedReader.result(t, "feed node client"))
-	if !slices.Equal(fSeqs, seqRange(1, third)) || slices.Contains(fReplayed, true) {
+	if !slices.Equal(fSeqs, testutil.SeqRange(1, third)) || slices.Contains(fReplayed, true) {
 		t.Fatalf("feed node client got seqs %v (replay %v), want 1…%d live", fSeqs, fReplayed, third)
 	}
 	for _, got := range []struct {
@@ -348,10 +302,10 @@ type bookClient struct {
 // an edge that starts watching the book does not hand on the stored
 // snapshot (up to Config.BookSnapshot old) when a fresher one is asked for.
 func TestEdgeBookFrames(t *testing.T) {
-	f := newDriven(tapeSym)
+	f := testutil.NewDrivenFeed(tapeSym)
 	feedNode, edges := startCluster(t, f, 2)
 	sim := newBookSim()
-	f.do(t, func(s feed.Sink) { s.PublishBook(sim.snapshot()) })
+	f.Do(t, func(s feed.Sink) { s.PublishBook(sim.snapshot()) })
 	const before, during, after = 150, 150, 200 // deltas before, while and after the edge clients subscribe
 	last := uint64(1 + before + during + after + 1)
 
@@ -364,7 +318,7 @@ func TestEdgeBookFrames(t *testing.T) {
 	}
 	deltas := func(n int) {
 		for range n {
-			f.do(t, func(s feed.Sink) { s.PublishBook(sim.delta()) })
+			f.Do(t, func(s feed.Sink) { s.PublishBook(sim.delta()) })
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -377,7 +331,7 @@ func TestEdgeBookFrames(t *testing.T) {
 	dial("edge 2 depth 10", edges[1], 10)
 	dial("edge 2 depth 50", edges[1], 50)
 	deltas(after)
-	f.do(t, func(s feed.Sink) { s.PublishBook(sim.touch()) })
+	f.Do(t, func(s feed.Sink) { s.PublishBook(sim.touch()) })
 
 	// Per depth, the feed node's deltas by seq and its view after each seq.
 	type ref struct {
@@ -465,18 +419,18 @@ func TestEdgeBookRewatch(t *testing.T) {
 }
 
 func testEdgeBookRewatch(t *testing.T, edgeCfg tickerd.Config) {
-	f := newDriven(tapeSym)
+	f := testutil.NewDrivenFeed(tapeSym)
 	_, edges := startClusterWith(t, f, 1, edgeCfg)
 	edge := edges[0]
 	sim := newBookSim()
-	f.do(t, func(s feed.Sink) { s.PublishBook(sim.snapshot()) })
+	f.Do(t, func(s feed.Sink) { s.PublishBook(sim.snapshot()) })
 	deltas := func(n int) {
 		for range n {
-			f.do(t, func(s feed.Sink) { s.PublishBook(sim.delta()) })
+			f.Do(t, func(s feed.Sink) { s.PublishBook(sim.delta()) })
 			time.Sleep(time.Millisecond)
 		}
 		// The touch changes every depth's view: its seq is each view's.
-		f.do(t, func(s feed.Sink) { s.PublishBook(sim.touch()) })
+		f.Do(t, func(s feed.Sink) { s.PublishBook(sim.touch()) })
 	}
 	const req = `{"op":"subscribe","channel":"book","symbols":["BTC-USD"],"depth":10,"id":1}`
 	// check reads c's book messages up to seq last: every one applies, and
@@ -523,14 +477,14 @@ func testEdgeBookRewatch(t *testing.T, edgeCfg tickerd.Config) {
 // TestEdgeCandleFrames: an edge's candle history message and its live
 // candle messages are the feed node's, byte for byte.
 func TestEdgeCandleFrames(t *testing.T) {
-	f := newDriven(tapeSym)
+	f := testutil.NewDrivenFeed(tapeSym)
 	feedNode, edges := startCluster(t, f, 1)
 	edge := edges[0]
 	// Trades of the last eight seconds, two a second: closed 1s candles
 	// for the history.
 	base := time.Now().Truncate(time.Second).Add(-8 * time.Second).UnixNano()
 	var seq uint64
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		for i := range int64(16) {
 			seq++
 			tr := tapeTrade(seq)
@@ -597,7 +551,7 @@ func TestEdgeCandleFrames(t *testing.T) {
 	next := time.Now().Truncate(time.Second).Add(time.Second)
 	time.Sleep(time.Until(next))
 	for range 4 {
-		f.do(t, func(s feed.Sink) {
+		f.Do(t, func(s feed.Sink) {
 			seq++
 			s.PublishTrade(tapeTrade(seq))
 		})

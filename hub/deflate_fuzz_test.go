@@ -1,11 +1,11 @@
 package hub
 
 import (
-	"bytes"
 	"compress/flate"
 	"slices"
 	"testing"
 
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
@@ -50,27 +50,15 @@ func zclientFrame(fin bool, op wsframe.OpCode, payload []byte) []byte {
 	return wsframe.AppendFrame(nil, wsframe.Header{Fin: fin, Rsv: wsframe.Rsv1, Op: op, Masked: true, Mask: [4]byte{0x37, 0xfa, 0x21, 0x3d}}, payload)
 }
 
-// deflated returns msg as a client's permessage-deflate payload: a
-// DEFLATE stream, sync-flushed, its last four bytes removed.
-func deflated(tb testing.TB, msg []byte) []byte {
-	var b bytes.Buffer
-	w, _ := flate.NewWriter(&b, flate.BestCompression)
-	_, _ = w.Write(msg)
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
-}
-
 func compressedSeeds(tb testing.TB) [][]byte {
-	ping := deflated(tb, []byte(`{"op":"ping","id":1}`))
+	ping := testutil.Deflate(tb, []byte(`{"op":"ping","id":1}`), flate.BestCompression)
 	return [][]byte{
 		zclientFrame(true, wsframe.OpText, ping),
 		slices.Concat(zclientFrame(false, wsframe.OpText, ping[:4]), clientFrame(true, wsframe.OpContinuation, ping[4:])),
 		slices.Concat(zclientFrame(false, wsframe.OpText, ping[:4]), zclientFrame(true, wsframe.OpContinuation, ping[4:])),
-		zclientFrame(true, wsframe.OpText, deflated(tb, make([]byte, 4*fuzzMax))), // a small bomb
-		zclientFrame(true, wsframe.OpText, []byte{0xff, 0xff, 0xff}),              // not DEFLATE
-		zclientFrame(true, wsframe.OpText, deflated(tb, []byte{0xff, 0xfe})),      // not UTF-8 once inflated
+		zclientFrame(true, wsframe.OpText, testutil.Deflate(tb, make([]byte, 4*fuzzMax), flate.BestCompression)), // a small bomb
+		zclientFrame(true, wsframe.OpText, []byte{0xff, 0xff, 0xff}),                                             // not DEFLATE
+		zclientFrame(true, wsframe.OpText, testutil.Deflate(tb, []byte{0xff, 0xfe}, flate.BestCompression)),      // not UTF-8 once inflated
 		clientFrame(true, wsframe.OpText, []byte("plain")),
 		zclientFrame(true, wsframe.OpPing, nil), // RSV1 on a control frame
 		zclientFrame(true, wsframe.OpText, nil),

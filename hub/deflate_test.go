@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"fmt"
 	"net/http"
@@ -238,7 +239,7 @@ func inflated(t *testing.T, f testutil.ServerFrame) []byte {
 // reply to the bomb is the close alone.
 func TestCompressedClientMessages(t *testing.T) {
 	srv := startHub(t, hub.Config{MessageRate: -1, MaxMessageBytes: 4096}, nil)
-	ping := hub.Deflated(t, []byte(`{"op":"ping","id":7}`))
+	ping := testutil.Deflate(t, []byte(`{"op":"ping","id":7}`), flate.BestCompression)
 
 	c, ok := dialDeflate(t, srv, "permessage-deflate; client_max_window_bits")
 	if !ok {
@@ -257,7 +258,7 @@ func TestCompressedClientMessages(t *testing.T) {
 		}
 	}
 
-	bomb := hub.Deflated(t, make([]byte, 1<<20)) // 1 MiB of zeros in about 1 KiB
+	bomb := testutil.Deflate(t, make([]byte, 1<<20), flate.BestCompression) // 1 MiB of zeros in about 1 KiB
 	for _, tc := range []struct {
 		name    string
 		offer   string
@@ -266,7 +267,7 @@ func TestCompressedClientMessages(t *testing.T) {
 		counted bool
 	}{
 		{"bomb", "permessage-deflate", []testutil.Frame{{Fin: true, Rsv: wsframe.Rsv1, Op: testutil.OpText, Payload: bomb}}, 1009, true},
-		{"one byte over", "permessage-deflate", []testutil.Frame{{Fin: true, Rsv: wsframe.Rsv1, Op: testutil.OpText, Payload: hub.Deflated(t, make([]byte, 4097))}}, 1009, true},
+		{"one byte over", "permessage-deflate", []testutil.Frame{{Fin: true, Rsv: wsframe.Rsv1, Op: testutil.OpText, Payload: testutil.Deflate(t, make([]byte, 4097), flate.BestCompression)}}, 1009, true},
 		{"not deflate", "permessage-deflate", []testutil.Frame{{Fin: true, Rsv: wsframe.Rsv1, Op: testutil.OpText, Payload: []byte{0xff, 0xff, 0xff, 0xff}}}, 1007, true},
 		{"rsv1 not negotiated", "x-unknown", []testutil.Frame{{Fin: true, Rsv: wsframe.Rsv1, Op: testutil.OpText, Payload: ping}}, 1002, false},
 		{"rsv1 on a continuation", "permessage-deflate", []testutil.Frame{

@@ -10,7 +10,6 @@ import (
 // Helpers of the package's own tests, exported to the tests of package
 // hub_test as well.
 var (
-	Deflated     = deflated
 	SymbolsNamed = symbolsNamed
 	MemAfterGC   = memAfterGC
 )

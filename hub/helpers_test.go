@@ -1,15 +1,10 @@
 package hub_test
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +14,7 @@ import (
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/hubtest"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -26,8 +22,8 @@ import (
 // a loaded 2-core machine under -race, short enough to fail fast.
 const wait = 10 * time.Second
 
-// testServer is a hub behind a real http.Server on 127.0.0.1, configured
-// like internal/app's (ReadHeaderTimeout, MaxHeaderBytes).
+// testServer is a hub behind a real http.Server on 127.0.0.1 (package
+// hubtest's), with the client side of its transport.
 type testServer struct {
 	h    *hub.Hub
 	addr string // host:port
@@ -80,49 +76,16 @@ func startHubWith(t testing.TB, tr transport, cfg hub.Config, syms []feed.Symbol
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		h.Close()
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /ws", h)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 2 * time.Second, MaxHeaderBytes: 8 << 10,
-		ErrorLog: log.New(io.Discard, "", 0)}
+	var hc hubtest.Config
 	var clientTLS *tls.Config
 	if tr == overTLS {
-		srv.TLSConfig, clientTLS = testTLS()
+		hc.TLS, clientTLS = testTLS()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var err error
-		if tr == overTLS {
-			err = srv.ServeTLS(ln, "", "")
-		} else {
-			err = srv.Serve(ln)
-		}
-		if !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
 	if m != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = m.Run(ctx, h)
-		}()
+		hc.Feed = m
 	}
-	t.Cleanup(func() {
-		cancel()
-		_ = srv.Close()
-		wg.Wait()
-		_ = h.Close()
-	})
-	addr := ln.Addr().String()
-	return &testServer{h: h, addr: addr, url: string(tr) + "://" + addr + "/ws", syms: syms, tls: clientTLS}
+	s := hubtest.Start(t, h, hc)
+	return &testServer{h: h, addr: s.Addr, url: s.URL, syms: syms, tls: clientTLS}
 }
 
 // dialer returns a gorilla dialer for the server's transport, with the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/book"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -75,9 +76,9 @@ func (b *testBook) next() protocol.BookUpdate {
 	return u
 }
 
-func (b *testBook) publish(t *testing.T, f *scripted, n int) {
+func (b *testBook) publish(t *testing.T, f *testutil.DrivenFeed, n int) {
 	t.Helper()
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		for range n {
 			u := b.next()
 			s.PublishBook(&u)
@@ -87,7 +88,7 @@ func (b *testBook) publish(t *testing.T, f *scripted, n int) {
 
 // publishStored publishes the book's first n updates through f and waits
 // until the stream stores the snapshot at n.
-func (b *testBook) publishStored(t *testing.T, srv *server.Server, f *scripted, n int) {
+func (b *testBook) publishStored(t *testing.T, srv *server.Server, f *testutil.DrivenFeed, n int) {
 	t.Helper()
 	b.publish(t, f, n)
 	probe := dialNATS(t, srv, "probe")

@@ -78,7 +78,7 @@ func TestStreamsBounded(t *testing.T) {
 	srv := startSingle(t)
 	f := newScripted("AAPL")
 	startTrio(t, srv, cfg, f)
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		for seq := uint64(1); seq <= 2000; seq++ { // about 300 KB
 			td := testTrade("AAPL", seq)
 			s.PublishTrade(&td)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/candle"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -20,7 +21,7 @@ func TestPublisherForwards(t *testing.T) {
 	if epoch == 0 {
 		t.Fatal("the run has no epoch")
 	}
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		tk := testTick("AAPL", 1, 10000)
 		s.Publish(&tk)
 		td := testTrade("AAPL", 1)
@@ -66,7 +67,7 @@ func TestTradesMirrored(t *testing.T) {
 	srv := startSingle(t)
 	f := newScripted("AAPL", "MSFT")
 	tr := startTrio(t, srv, cfg, f)
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		for seq := uint64(1); seq <= 80; seq++ {
 			td := testTrade("AAPL", seq)
 			s.PublishTrade(&td)
@@ -85,17 +86,17 @@ func TestTradesMirrored(t *testing.T) {
 	waitFor(t, 5*time.Second, "the trade history at the edge", func() bool {
 		return len(sink.tradeList("AAPL")) >= 50 && len(sink.tradeList("MSFT")) >= 10
 	})
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		for seq := uint64(81); seq <= 85; seq++ {
 			td := testTrade("AAPL", seq)
 			s.PublishTrade(&td)
 		}
 	})
 	waitFor(t, 5*time.Second, "live trades at the edge", func() bool { return len(sink.tradeList("AAPL")) >= 55 })
-	if got, want := seqsOf(sink.tradeList("AAPL")), seqRange(31, 85); !slices.Equal(got, want) {
+	if got, want := seqsOf(sink.tradeList("AAPL")), testutil.SeqRange(31, 85); !slices.Equal(got, want) {
 		t.Errorf("AAPL trade seqs at the edge %v, want %v", got, want)
 	}
-	if got, want := seqsOf(sink.tradeList("MSFT")), seqRange(1, 10); !slices.Equal(got, want) {
+	if got, want := seqsOf(sink.tradeList("MSFT")), testutil.SeqRange(1, 10); !slices.Equal(got, want) {
 		t.Errorf("MSFT trade seqs at the edge %v, want %v", got, want)
 	}
 	local := map[uint64]protocol.Trade{}
@@ -123,7 +124,7 @@ func TestCandlesMirrored(t *testing.T) {
 	f := newScripted("AAPL")
 	tr := startTrio(t, srv, cfg, f)
 	const minute = int64(60e9)
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		for i := range int64(8) {
 			for _, px := range []int64{100 + i, 101 + i} {
 				c := testCandle("AAPL", protocol.Interval1m, i*minute, false, px)

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tickerd/tickerd/feed/sim"
+	"github.com/tickerd/tickerd/internal/hubtest"
 )
 
 // clusterCfg makes failures show within a second in tests.
@@ -25,7 +26,7 @@ func market(t *testing.T, rate float64) *gate {
 	return &gate{Feed: m}
 }
 
-func startFeedNode(t *testing.T, nc *nats.Conn, g *gate) (*node, *Publisher) {
+func startFeedNode(t *testing.T, nc *nats.Conn, g *gate) (*hubtest.Server, *Publisher) {
 	t.Helper()
 	pub, err := NewPublisher(nc, g, clusterCfg, testLog())
 	if err != nil {
@@ -36,7 +37,7 @@ func startFeedNode(t *testing.T, nc *nats.Conn, g *gate) (*node, *Publisher) {
 	return n, pub
 }
 
-func startEdge(t *testing.T, nc *nats.Conn) (*node, *Edge) {
+func startEdge(t *testing.T, nc *nats.Conn) (*hubtest.Server, *Edge) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -71,13 +72,13 @@ func TestCluster(t *testing.T) {
 	edgeA, eA := startEdge(t, ncA)
 	edgeB, eB := startEdge(t, dialNATS(t, nc.servers[2], "edge-b"))
 
-	cA := dialClient(t, "client-a", edgeA.addr, watch...)
-	cB := dialClient(t, "client-b", edgeB.addr, append(watch, "MSFT")...)
+	cA := dialClient(t, "client-a", edgeA.Addr, watch...)
+	cB := dialClient(t, "client-b", edgeB.Addr, append(watch, "MSFT")...)
 	cA.waitTicks(t, 10*time.Second, nil, 20, watch...)
 	cB.waitTicks(t, 10*time.Second, nil, 20, watch...)
 
 	t.Run("same ticks on both edges and the feed node", func(t *testing.T) {
-		cF := dialClient(t, "client-feed", feedNode.addr, watch...)
+		cF := dialClient(t, "client-feed", feedNode.Addr, watch...)
 		waitCommon(t, 10*time.Second, cA, cB, 10, watch...)
 		waitCommon(t, 10*time.Second, cA, cF, 10, watch...)
 		cF.check()
@@ -121,7 +122,7 @@ func TestCluster(t *testing.T) {
 		live := nc.byName(ncA.ConnectedServerName()) // a server that is up
 		edgeC, _ := startEdge(t, dialNATS(t, nc.servers[live], "edge-c"))
 		start := time.Now()
-		cC := dialClient(t, "client-c", edgeC.addr, watch...)
+		cC := dialClient(t, "client-c", edgeC.Addr, watch...)
 		cC.waitTicks(t, 2*time.Second, nil, 1, watch...)
 		t.Logf("snapshots of %d symbols on a fresh edge in %s", len(watch), time.Since(start).Round(time.Millisecond))
 		for _, s := range watch {
@@ -166,7 +167,7 @@ func TestCluster(t *testing.T) {
 	// The feed node restarts; this is not a subtest because the new feed
 	// node must outlive it.
 	t.Log("feed node restart")
-	feedNode.stop()
+	feedNode.Stop()
 	waitFor(t, 3*time.Second, "edges to report the feed node gone", func() bool {
 		return strings.Contains(why(ready(eA)), "heartbeat") && strings.Contains(why(ready(eB)), "heartbeat")
 	})
@@ -198,7 +199,7 @@ func TestCluster(t *testing.T) {
 		})
 		t.Logf("edge A health while NATS is down: %s", why(ready(eA)))
 		// A client arriving now still gets the last state.
-		c2 := dialClient(t, "client-a2", edgeA.addr, watch...)
+		c2 := dialClient(t, "client-a2", edgeA.Addr, watch...)
 		c2.waitTicks(t, 2*time.Second, nil, 1, watch...)
 		for _, s := range watch {
 			c2.mu.Lock()

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"runtime/pprof"
@@ -20,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/hubtest"
 	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -170,15 +169,10 @@ func dialNATS(t *testing.T, s *server.Server, name string) *nats.Conn {
 	return nc
 }
 
-// node is a hub fed by a feed, serving WebSocket clients at /ws on a
-// loopback port. (The tickerd package wires this package in, so its tests
-// cannot use tickerd.Server.)
-type node struct {
-	addr string
-	stop func()
-}
-
-func startNode(t *testing.T, f feed.Feed) *node {
+// startNode serves a hub fed by f, WebSocket clients at /ws on a
+// loopback port, until its Stop or the end of the test. (The tickerd
+// package wires this package in, so its tests cannot use tickerd.Server.)
+func startNode(t *testing.T, f feed.Feed) *hubtest.Server {
 	t.Helper()
 	var hc hub.Config
 	if w, ok := f.(feed.Watcher); ok {
@@ -188,54 +182,7 @@ func startNode(t *testing.T, f feed.Feed) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		h.Close()
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /ws", h)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	stopFeed := runFeed(t, f, h)
-	var once sync.Once
-	n := &node{addr: ln.Addr().String()}
-	n.stop = func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := h.Shutdown(ctx); err != nil {
-				t.Errorf("hub shutdown: %v", err)
-			}
-			if err := srv.Shutdown(ctx); err != nil {
-				t.Errorf("http shutdown: %v", err)
-			}
-			<-served
-			stopFeed()
-		})
-	}
-	t.Cleanup(n.stop)
-	return n
-}
-
-// runFeed runs f into sink until the returned stop (or the test's end).
-func runFeed(t *testing.T, f feed.Feed, sink feed.Sink) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, sink) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return hubtest.Start(t, h, hubtest.Config{Feed: f})
 }
 
 // gate is a feed that passes its feed's ticks on only while open. The

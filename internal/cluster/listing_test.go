@@ -19,13 +19,13 @@ func TestListingsReachEdges(t *testing.T) {
 	srv := startSingle(t)
 	f := newScripted("AAPL", "MSFT")
 	startTrio(t, srv, testCfg, f)
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		tk := testTick("MSFT", 1, 40000)
 		s.Publish(&tk)
 	})
 	e, sink, _ := startTestEdge(t, srv, testCfg)
 	e.Watch("NEWCO", true) // a client asked before the listing reached the edge
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		s.List([]feed.Symbol{testSymbol("NEWCO")})
 		tk := testTick("NEWCO", 1, 500)
 		s.Publish(&tk)
@@ -77,7 +77,7 @@ func TestAppendSnapshots(t *testing.T) {
 	syms := names(multiLastMax + 300)
 	f := newScripted(syms...)
 	tr := startTrio(t, ns.srv, testCfg, f)
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		for i, n := range syms[:len(syms)-1] { // the last one has no tick
 			tk := testTick(n, 1, int64(1000+i))
 			s.Publish(&tk)

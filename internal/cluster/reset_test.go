@@ -58,8 +58,8 @@ func TestFeedNodeRestartWithoutState(t *testing.T) {
 	e.Watch("AAPL", true)
 	waitFor(t, 5*time.Second, "the edge's subscription", func() bool { return e.Watching() == 1 })
 	time.Sleep(100 * time.Millisecond)
-	publish := func(f *scripted, from, to uint64) {
-		f.do(t, func(s feed.Sink) {
+	publish := func(f *testutil.DrivenFeed, from, to uint64) {
+		f.Do(t, func(s feed.Sink) {
 			for seq := from; seq <= to; seq++ {
 				tk := testTick("AAPL", seq, 10000+int64(seq))
 				s.Publish(&tk)
@@ -127,7 +127,7 @@ func TestEdgeReportsStale(t *testing.T) {
 	e.Watch("AAPL", true)
 	waitFor(t, 5*time.Second, "the edge's subscription", func() bool { return e.Watching() == 1 })
 	time.Sleep(100 * time.Millisecond)
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		tk := testTick("AAPL", 10, 10000)
 		s.Publish(&tk)
 	})
@@ -152,7 +152,7 @@ func TestEdgeReportsStale(t *testing.T) {
 	if e.Stats().Stale == 0 {
 		t.Errorf("Stats().Stale = 0")
 	}
-	f.do(t, func(s feed.Sink) {
+	f.Do(t, func(s feed.Sink) {
 		tk := testTick("AAPL", 11, 10002)
 		s.Publish(&tk)
 	})

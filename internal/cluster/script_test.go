@@ -14,55 +14,25 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/shopspring/decimal"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/hubtest"
 	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
-// scripted is a feed the test drives: do runs a function with the sink on
-// the feed's goroutine, as a feed publishes.
-type scripted struct {
-	syms []feed.Symbol
-	fns  chan func(feed.Sink)
-}
-
-func newScripted(names ...string) *scripted {
-	f := &scripted{fns: make(chan func(feed.Sink))}
+// newScripted returns a feed the test drives, of the named test symbols.
+func newScripted(names ...string) *testutil.DrivenFeed {
+	var syms []feed.Symbol
 	for _, n := range names {
-		f.syms = append(f.syms, testSymbol(n))
+		syms = append(syms, testSymbol(n))
 	}
-	return f
+	return testutil.NewDrivenFeed(syms...)
 }
 
 func testSymbol(name string) feed.Symbol {
 	return feed.Symbol{Name: name, Class: "equity", PricePrec: 2, VolumePrec: 0, TickSize: decimal.New(1, -2)}
 }
 
-func (f *scripted) Symbols() []feed.Symbol { return f.syms }
-
-func (f *scripted) Run(ctx context.Context, sink feed.Sink) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case fn := <-f.fns:
-			fn(sink)
-		}
-	}
-}
-
-// do runs fn on the feed's goroutine and waits for it.
-func (f *scripted) do(t *testing.T, fn func(feed.Sink)) {
-	t.Helper()
-	done := make(chan struct{})
-	select {
-	case f.fns <- func(s feed.Sink) { fn(s); close(done) }:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the scripted feed is not running")
-	}
-	<-done
-}
-
-// Values for scripted feeds.
+// Values for driven feeds.
 func testTick(sym string, seq uint64, px int64) protocol.Tick {
 	t := testutil.Tick(sym, seq, decimal.New(px, -2).StringFixed(2))
 	t.TS = int64(seq) * 1e6
@@ -194,17 +164,17 @@ func (r *rec) listings() (listed, delisted []string) {
 	return slices.Clone(r.listed), slices.Clone(r.delisted)
 }
 
-// trio is a feed node running a scripted feed into a recording local sink
+// trio is a feed node running a driven feed into a recording local sink
 // through a Publisher, on one NATS server.
 type trio struct {
 	srv   *server.Server
-	f     *scripted
+	f     *testutil.DrivenFeed
 	pub   *Publisher
 	local *rec
 	stop  func()
 }
 
-func startTrio(t *testing.T, srv *server.Server, cfg Config, f *scripted) *trio {
+func startTrio(t *testing.T, srv *server.Server, cfg Config, f *testutil.DrivenFeed) *trio {
 	t.Helper()
 	pub, local, stop := startPublisher(t, srv, cfg, f)
 	return &trio{srv: srv, f: f, pub: pub, local: local, stop: stop}
@@ -219,7 +189,7 @@ func startPublisher(t *testing.T, srv *server.Server, cfg Config, f feed.Feed) (
 		t.Fatal(err)
 	}
 	local := newRec()
-	stop := runFeed(t, pub, local)
+	stop := hubtest.RunFeed(t, pub, local)
 	waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
 	return pub, local, stop
 }
@@ -234,7 +204,7 @@ func startTestEdge(t *testing.T, srv *server.Server, cfg Config) (*Edge, *rec, f
 		t.Fatal(err)
 	}
 	sink := newRec()
-	stop := runFeed(t, e, sink)
+	stop := hubtest.RunFeed(t, e, sink)
 	waitFor(t, 5*time.Second, "the edge to hear the feed node", func() bool { return ready(e) == nil })
 	return e, sink, stop
 }
@@ -279,14 +249,6 @@ func seqsOf(trades []protocol.Trade) []uint64 {
 	out := make([]uint64, len(trades))
 	for i, t := range trades {
 		out[i] = t.Seq
-	}
-	return out
-}
-
-func seqRange(from, to uint64) []uint64 {
-	var out []uint64
-	for s := from; s <= to; s++ {
-		out = append(out, s)
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/hubtest"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -89,7 +90,7 @@ func TestSingleServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop = runFeed(t, pub, local)
+		stop = hubtest.RunFeed(t, pub, local)
 		waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
 		return stop
 	}
@@ -117,7 +118,7 @@ func TestSingleServer(t *testing.T) {
 		t.Fatalf("edge has %d symbols, want 10", got)
 	}
 	rec := &recorder{}
-	stopEdge := runFeed(t, edge, rec)
+	stopEdge := hubtest.RunFeed(t, edge, rec)
 	defer stopEdge()
 	edge.Watch("EUR/USD", true)
 	edge.Watch("NOPE", true) // unknown: ignored

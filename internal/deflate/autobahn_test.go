@@ -115,13 +115,13 @@ func TestCompressedClientFrames(t *testing.T) {
 	const limit = 64 << 10
 	s := newTestServer(t, limit, false)
 	req := []byte(`{"op":"subscribe","symbols":["AAPL","MSFT","NVDA","AAPL","MSFT","NVDA"],"id":1}`)
-	z := deflated(t, req, 6)
-	bomb := deflated(t, make([]byte, 16<<20), 1)
+	z := testutil.Deflate(t, req, 6)
+	bomb := testutil.Deflate(t, make([]byte, 16<<20), 1)
 	if len(bomb) > limit/2 {
 		t.Fatalf("the bomb is %d bytes; it must fit the frame limit", len(bomb))
 	}
-	exact := deflated(t, bytes.Repeat([]byte("x"), limit), 6)
-	over := deflated(t, bytes.Repeat([]byte("x"), limit+1), 6)
+	exact := testutil.Deflate(t, bytes.Repeat([]byte("x"), limit), 6)
+	over := testutil.Deflate(t, bytes.Repeat([]byte("x"), limit+1), 6)
 	tests := []struct {
 		name   string
 		offer  string // "none", or permessage-deflate is offered
@@ -166,7 +166,7 @@ func TestCompressedClientFrames(t *testing.T) {
 			data(wsframe.OpText, true, wsframe.Rsv1, rfcHello),
 			data(wsframe.OpText, true, wsframe.Rsv1, rfcHelloAgain),
 		}, echo: []byte("Hello"), code: wsframe.StatusInvalidFramePayloadData},
-		{name: "invalid UTF-8 once inflated", frames: []wsframe.Frame{data(wsframe.OpText, true, wsframe.Rsv1, deflated(t, []byte{'{', 0xff, '}'}, 6))}, code: wsframe.StatusInvalidFramePayloadData},
+		{name: "invalid UTF-8 once inflated", frames: []wsframe.Frame{data(wsframe.OpText, true, wsframe.Rsv1, testutil.Deflate(t, []byte{'{', 0xff, '}'}, 6))}, code: wsframe.StatusInvalidFramePayloadData},
 		{name: "RSV1 on a continuation frame", frames: []wsframe.Frame{
 			data(wsframe.OpText, false, wsframe.Rsv1, z[:5]),
 			data(wsframe.OpContinuation, true, wsframe.Rsv1, z[5:]),

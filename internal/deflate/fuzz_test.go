@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
@@ -19,7 +20,7 @@ func FuzzInflate(f *testing.F) {
 	for _, p := range [][]byte{rfcHello, rfcStored, rfcBFinal, rfcTwoBlocks, rfcEmptyMessage, rfcHelloAgain, {0x06, 0x00}, nil} {
 		f.Add(p, uint16(1024))
 	}
-	f.Add(deflated(f, bytes.Repeat([]byte{'a'}, 5000), 6), uint16(1000))
+	f.Add(testutil.Deflate(f, bytes.Repeat([]byte{'a'}, 5000), 6), uint16(1000))
 	f.Fuzz(func(t *testing.T, p []byte, limit uint16) {
 		inf := NewInflater(int(limit))
 		for range 3 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/klauspost/compress/flate"
 
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
@@ -93,40 +94,18 @@ func TestInflateCorrupt(t *testing.T) {
 	}
 }
 
-// deflated compresses p as a client does: a fresh window, the sync tail
-// removed.
-func deflated(t testing.TB, p []byte, level int) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w, err := flate.NewWriter(&b, level)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(p); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	z, ok := bytes.CutSuffix(b.Bytes(), syncTail)
-	if !ok {
-		t.Fatal("no sync tail")
-	}
-	return z
-}
-
 func TestInflateLimit(t *testing.T) {
 	const limit = 1000
 	inf := NewInflater(limit)
 	for _, n := range []int{0, 1, 511, 512, 513, limit - 1, limit} {
 		msg := []byte(strings.Repeat("x", n))
-		got, err := inf.Inflate(deflated(t, msg, 5))
+		got, err := inf.Inflate(testutil.Deflate(t, msg, 5))
 		if err != nil || !bytes.Equal(got, msg) {
 			t.Errorf("%d bytes under a limit of %d: got %d bytes, %v", n, limit, len(got), err)
 		}
 	}
 	for _, n := range []int{limit + 1, limit + 2, 10 * limit} {
-		got, err := inf.Inflate(deflated(t, []byte(strings.Repeat("x", n)), 5))
+		got, err := inf.Inflate(testutil.Deflate(t, []byte(strings.Repeat("x", n)), 5))
 		if err != ErrTooBig {
 			t.Errorf("%d bytes under a limit of %d: got %d bytes, %v; want ErrTooBig", n, limit, len(got), err)
 		}

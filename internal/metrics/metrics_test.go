@@ -18,6 +18,7 @@ import (
 
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/hubtest"
 	"github.com/tickerd/tickerd/internal/metrics"
 	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
@@ -39,15 +40,9 @@ func newServer(t *testing.T, cfg hub.Config) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /ws", h)
-	mux.Handle("GET /metrics", metrics.Handler(metrics.NewRegistry(metrics.NewCollector(h), metrics.NewChannelCollector(h.Stats))))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		_ = h.Close()
-		srv.Close()
-	})
-	return &server{h: h, url: srv.URL}
+	s := hubtest.Start(t, h, hubtest.Config{})
+	s.Mux.Handle("GET /metrics", metrics.Handler(metrics.NewRegistry(metrics.NewCollector(h), metrics.NewChannelCollector(h.Stats))))
+	return &server{h: h, url: "http://" + s.Addr}
 }
 
 // tick is an update of sym with the given seq whose event time is age ago.

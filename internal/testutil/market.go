@@ -40,3 +40,15 @@ func Trade(sym string, seq uint64, price, size string) *protocol.Trade {
 
 // places is the number of decimals d was written with.
 func places(d decimal.Decimal) int32 { return max(0, -d.Exponent()) }
+
+// SeqRange returns from, from+1, …, to: the seqs a client should get, in
+// order (none if to < from).
+//
+//	if got := seqsOf(trades); !slices.Equal(got, testutil.SeqRange(1, 10)) {
+func SeqRange(from, to uint64) []uint64 {
+	var s []uint64
+	for q := from; q <= to; q++ {
+		s = append(s, q)
+	}
+	return s
+}
