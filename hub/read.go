@@ -29,27 +29,33 @@ type readers struct {
 // back of the queue, so a flooding client cannot hold a reader.
 const readBudget = 8
 
-// shardWaiting reports whether a shard has been woken and has not yet
-// run. Any goroutine.
+// shardWaiting reports whether a shard has been signalled and has not
+// begun its pass yet. Any goroutine.
 func (h *Hub) shardWaiting() bool {
 	for _, s := range h.shards {
-		if len(s.wake) > 0 {
+		if s.wanted.Load() {
 			return true
 		}
 	}
 	return false
 }
 
-// readSlice is how long serving one connection may take before the
-// reader yields (runtime.Gosched) to a shard that waits to run. Without
-// it, with GOMAXPROCS=1, ten clients that each sent a 36 KB subscribe
-// held the shard's writes back for the 4 ms the reader took over all of
-// them: 2.4 ms of p99 became 8.5 (`go run ./bench -scenario hostile
-// -attacks reply-flood`); the Go scheduler preempts only after 10 ms.
-// Cheap requests do not yield: a reader that yielded after every 200 µs
-// of them doubled the resume storm's latency (`-scenario trades`), its
-// shard then writing many small passes instead of a few large ones.
-const readSlice = 200 * time.Microsecond
+// readSlice is how long a reader serves bulk requests (a connection
+// whose requests named over bulkNames symbols) before it yields
+// (runtime.Gosched) to a shard that waits to run. With GOMAXPROCS=1 the
+// Go scheduler preempts a goroutine only after 10 ms: without it, ten
+// clients that each sent a 36 KB subscribe, or 500 that subscribed to
+// 100 symbols at once, held every other client's quotes back for as long
+// as the reader took over all of them (`go run ./bench -scenario hostile
+// -attacks reply-flood,stalled-readers`). Small requests do not count:
+// 10,000 clients resuming a tape at once (`-scenario trades`) each send
+// a one-symbol subscribe, and yielding among those left them waiting on
+// the reader while the shard wrote (the storm's p99 417-447 ms became
+// 721-755 ms).
+const (
+	readSlice = 200 * time.Microsecond
+	bulkNames = 32
+)
 
 func (r *readers) start(h *Hub, n int) {
 	r.h = h
@@ -109,9 +115,11 @@ func (r *readers) close() {
 }
 
 func (r *readers) loop(rd *reader) {
+	var busy time.Duration // on costly connections since it last let others run
 	for {
 		r.mu.Lock()
 		for len(r.q) == 0 && !r.stop {
+			busy = 0
 			r.cond.Wait()
 		}
 		if r.stop {
@@ -127,6 +135,7 @@ func (r *readers) loop(rd *reader) {
 		r.mu.Unlock()
 
 		start := time.Now()
+		rd.names = 0
 		for {
 			seen := c.rstate.Load()
 			if seen&rDead != 0 {
@@ -141,10 +150,14 @@ func (r *readers) loop(rd *reader) {
 				break
 			}
 		}
-		if time.Since(start) > readSlice && r.h.shardWaiting() {
-			// A costly client: let the shard it may have held back
-			// write before serving the next.
+		if rd.names > bulkNames {
+			busy += time.Since(start)
+		}
+		if busy > readSlice && r.h.shardWaiting() {
+			// Bulk requests keep coming: let the shard they may have
+			// held back write before serving the next.
 			runtime.Gosched()
+			busy = 0
 		}
 	}
 }
@@ -174,6 +187,9 @@ type reader struct {
 	ping   [125]byte
 	pingN  uint8
 	pinged bool
+	// names counts the symbols the requests served name, for the
+	// reader's time slice (readSlice).
+	names int
 }
 
 // frameSink takes what the frame parser finds: the reader itself (see

@@ -43,6 +43,7 @@ func (rd *reader) request(c *conn, op wsframe.OpCode, p []byte) {
 		return
 	}
 	id := cloneBytes(req.ID) // req.ID aliases the read buffer
+	rd.names += len(req.Symbols)
 	var ident *Identity
 	if c.auth != nil {
 		if req.Op == protocol.OpAuth {

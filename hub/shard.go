@@ -2,6 +2,7 @@ package hub
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,11 @@ type shard struct {
 	notified []*fanout  // streams with a new update since the last pass (notify)
 	writable []*conn    // connections whose socket has room again (poller)
 	wake     chan struct{}
+	// wanted is set by signal and cleared by run as it begins a pass: a
+	// reader that has run for a while yields to a shard that wants to
+	// (readSlice). A channel's length cannot say so: a send to a
+	// goroutine waiting in receive leaves the buffer empty.
+	wanted atomic.Bool
 
 	stats shardStats
 	n     counts // owned by run: added to stats after each pass
@@ -86,6 +92,7 @@ func (s *shard) wakeWritable(c *conn) {
 }
 
 func (s *shard) signal() {
+	s.wanted.Store(true)
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -117,6 +124,7 @@ func (s *shard) run(done <-chan struct{}) {
 			s.closeAll()
 			return
 		}
+		s.wanted.Store(false)
 		s.pass()
 		s.timers.arm()
 		if s.drain != nil && drainC == nil && s.drain.done < len(s.drain.order) {
