@@ -39,8 +39,8 @@ func (s *shard) write(c *conn) {
 		s.writeTLS(c) // its batch's notices are recounted once written
 		return
 	}
-	if c.noticeBytes.Load() != 0 {
-		defer c.recountNotices()
+	if c.ownBytes.Load() != 0 {
+		defer c.recountOwn()
 	}
 	if len(c.out) > 0 {
 		out := c.out
@@ -121,8 +121,8 @@ func (s *shard) written(c *conn, n int, failed bool) {
 	s.n.bytes += uint64(n)
 	c.replyBytes.Add(-c.outReply)
 	c.outReply = 0
-	if c.noticeBytes.Load() != 0 {
-		c.recountNotices()
+	if c.ownBytes.Load() != 0 {
+		c.recountOwn()
 	}
 	c.blocked.Store(false)
 	c.blockedAt = 0

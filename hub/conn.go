@@ -35,12 +35,12 @@ type conn struct {
 	// one (reader or shard), given back by the shard as they are written.
 	replyBytes atomic.Int32
 	strikes    int32 // reader-owned (below); here, it packs the struct
-	// noticeBytes is the part of replyBytes that is "delisted" notices in
-	// ctrl (pushNotice): the shard's own news, which no reply budget
-	// refuses and which does not make a reply over budget. Written by
-	// the shard, read by whoever charges a reply.
-	noticeBytes atomic.Int32
-	lastIn      atomic.Int64 // Unix seconds of the last read from the client
+	// ownBytes is the part of replyBytes that is frames the server sends
+	// of its own accord (push: pings, close, "delisted" notices), which
+	// no reply budget refuses and which do not make a reply over budget.
+	// Written by the shard, read by whoever charges a reply.
+	ownBytes atomic.Int32
+	lastIn   atomic.Int64 // Unix seconds of the last read from the client
 
 	// Owned by the reader that holds rstate; also strikes and gotClose.
 	part *partial      // nil unless a frame or a fragmented message is incomplete
@@ -97,61 +97,58 @@ type partial struct {
 }
 
 // charge counts n more bytes of replies for c and reports whether they
-// fit budget. When nothing else is pending a reply always fits, so one
-// larger than the budget (a long symbol list) still goes out. Readers and
+// fit budget. When no other reply is pending a reply always fits, so one
+// larger than the budget (a long symbol list) still goes out. The frames
+// the server sends of its own accord (push) count in neither. Readers and
 // the shard call it (replyBytes is atomic).
 func (c *conn) charge(n, budget int) bool {
 	v := c.replyBytes.Add(int32(n))
-	if int(v-c.noticeBytes.Load()) <= budget || int(v) == n {
+	if r := int(v - c.ownBytes.Load()); r <= budget || r == n {
 		return true
 	}
 	c.replyBytes.Add(-int32(n))
 	return false
 }
 
-// push appends a control frame (close, ping) to c.ctrl. It is counted in
-// replyBytes but never refused: those frames always go. Shard only.
+// push appends a frame the server sends of its own accord to c.ctrl: a
+// ping, a close frame, a "delisted" notice. It is counted in replyBytes
+// (the write path gives bytes back as for any reply) and in ownBytes, and
+// never refused: neither those frames nor the replies asked for after
+// them are refused for them (charge and shard.queue leave them out). They
+// are bounded apart: a ping per interval, one close, and a notice per
+// subscription (MaxSymbolsPerConn per channel) when its symbol is
+// delisted. Shard only.
 func (c *conn) push(frame []byte) {
 	c.replyBytes.Add(int32(len(frame)))
+	c.ownBytes.Add(int32(len(frame)))
 	c.ctrl = append(c.ctrl, frame)
 }
 
-// pushNotice appends a "delisted" notice to c.ctrl. Like push, it is
-// counted in replyBytes and never refused; unlike push, it does not count
-// against the reply budget of the requests that follow (charge and
-// shard.queue leave notices out): a delisting ends at most every
-// subscription of the connection at once, so notices are bounded by
-// MaxSymbolsPerConn per channel, not by the budget. Shard only.
-func (c *conn) pushNotice(frame []byte) {
-	c.replyBytes.Add(int32(len(frame)))
-	c.noticeBytes.Add(int32(len(frame)))
-	c.ctrl = append(c.ctrl, frame)
-}
-
-// recountNotices sets noticeBytes to the notices c still holds unwritten,
+// recountOwn sets ownBytes to the pushed frames c still holds unwritten,
 // in ctrl and out, after a write or after ctrl was dropped. A frame the
-// socket took part of no longer reads as a notice: it counts as a reply,
+// socket took part of no longer reads as pushed: it counts as a reply,
 // one frame's bytes at most. Shard only.
-func (c *conn) recountNotices() {
+func (c *conn) recountOwn() {
 	n := 0
 	for _, q := range [2][][]byte{c.ctrl, c.out} {
 		for _, f := range q {
-			if isNotice(f) {
+			if isOwn(f) {
 				n += len(f)
 			}
 		}
 	}
-	c.noticeBytes.Store(int32(n))
+	c.ownBytes.Store(int32(n))
 }
 
-// repliesQueued returns how many frames of c.ctrl are not notices.
+// repliesQueued returns how many frames of c.ctrl are replies, not
+// pushed.
 func (c *conn) repliesQueued() int {
 	n := len(c.ctrl)
-	if c.noticeBytes.Load() == 0 {
+	if c.ownBytes.Load() == 0 {
 		return n
 	}
 	for _, f := range c.ctrl {
-		if isNotice(f) {
+		if isOwn(f) {
 			n--
 		}
 	}

@@ -275,6 +275,6 @@ func (s *shard) closeUnread(c *conn) {
 	c.replyBytes.Add(-int32(n))
 	clear(c.ctrl)
 	c.ctrl = c.ctrl[:0]
-	c.recountNotices()
+	c.recountOwn()
 	s.startClose(c, errUnreadReplies.code, errUnreadReplies.reason, reasonReplies)
 }

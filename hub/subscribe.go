@@ -251,7 +251,7 @@ func (m *delistCmd) apply(s *shard, _ *conn) {
 				// Uncharged: at most one per connection and symbol, and
 				// the client must learn that its subscriptions ended.
 				if !c.delisted(m.frames[i]) {
-					c.pushNotice(m.frames[i])
+					c.push(m.frames[i])
 				}
 				s.markDirty(c)
 				s.unlink(c, int(r.idx))

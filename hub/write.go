@@ -329,10 +329,18 @@ func closeFrame(code wsframe.StatusCode, reason string) []byte {
 // isPong reports whether frame is a pong frame.
 func isPong(frame []byte) bool { return len(frame) > 0 && frame[0] == 0x80|wsframe.OpPong }
 
-// isNotice reports whether frame, a server frame, is a "delisted" notice
-// (Hub.Delist makes them).
-func isNotice(frame []byte) bool {
-	if len(frame) < 2 || frame[0] != 0x80|wsframe.OpText {
+// isOwn reports whether frame, a server frame, is one the server sends of
+// its own accord (conn.push): a ping, a close frame or a "delisted"
+// notice (Hub.Delist makes them).
+func isOwn(frame []byte) bool {
+	if len(frame) < 2 {
+		return false
+	}
+	switch frame[0] {
+	case 0x80 | wsframe.OpPing, 0x80 | wsframe.OpClose:
+		return true
+	case 0x80 | wsframe.OpText:
+	default:
 		return false
 	}
 	hdr := 2

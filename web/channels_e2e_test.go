@@ -345,7 +345,5 @@ func hoverClosedCandle(t *testing.T, b *browser, want map[int64]frame) (string, 
 // waitFor waits up to 10 s for cond.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	if !testutil.Eventually(10*time.Second, cond) {
-		t.Fatalf("timed out after 10 s waiting for %s", what)
-	}
+	testutil.WaitFor(t, 10*time.Second, what, cond)
 }

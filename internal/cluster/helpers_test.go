@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,13 +34,7 @@ func testLog() *slog.Logger {
 // waitFor polls cond until it holds or d passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	if testutil.Eventually(d, cond) {
-		return
-	}
-	if os.Getenv("TICKERD_TEST_DUMP") != "" {
-		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
-	}
-	t.Fatalf("timed out after %s waiting for %s", d, what)
+	testutil.WaitFor(t, d, what, cond)
 }
 
 // ready returns nil when every source r reports is connected, else an

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"testing"
@@ -100,6 +101,20 @@ func Eventually(timeout time.Duration, cond func() bool) bool {
 			return false
 		}
 	}
+}
+
+// WaitFor is Eventually that fails the test, naming what it waited for,
+// when cond is still false after timeout. With TICKERD_TEST_DUMP set it
+// writes every goroutine's stack to stderr first.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if Eventually(timeout, cond) {
+		return
+	}
+	if os.Getenv("TICKERD_TEST_DUMP") != "" {
+		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+	}
+	t.Fatalf("timed out after %s waiting for %s", timeout, what)
 }
 
 // Baseline is a count of goroutines and fds to return to.
