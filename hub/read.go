@@ -115,7 +115,7 @@ func (r *readers) close() {
 }
 
 func (r *readers) loop(rd *reader) {
-	var busy time.Duration // on costly connections since it last let others run
+	var busy time.Duration // on bulk requests since it last let a shard run
 	for {
 		r.mu.Lock()
 		for len(r.q) == 0 && !r.stop {
