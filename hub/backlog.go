@@ -36,7 +36,7 @@ import (
 // write, then everything collect finds. It never waits for the socket.
 func (s *shard) write(c *conn) {
 	if c.tls != nil {
-		s.writeTLS(c) // its batch's notices are recounted once written
+		s.writeTLS(c) // its batch's pushed frames are recounted once written
 		return
 	}
 	if c.ownBytes.Load() != 0 {

@@ -29,15 +29,10 @@ type readers struct {
 // back of the queue, so a flooding client cannot hold a reader.
 const readBudget = 8
 
-// shardWaiting reports whether a shard has been signalled and has not
-// begun its pass yet. Any goroutine.
+// shardWaiting reports whether a shard has work it has not taken yet.
+// Any goroutine.
 func (h *Hub) shardWaiting() bool {
-	for _, s := range h.shards {
-		if s.wanted.Load() {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(h.shards, (*shard).waiting)
 }
 
 // readSlice is how long a reader serves bulk requests (a connection

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -22,11 +21,6 @@ type shard struct {
 	notified []*fanout  // streams with a new update since the last pass (notify)
 	writable []*conn    // connections whose socket has room again (poller)
 	wake     chan struct{}
-	// wanted is set by signal and cleared by run as it begins a pass: a
-	// reader that has run for a while yields to a shard that wants to
-	// (readSlice). A channel's length cannot say so: a send to a
-	// goroutine waiting in receive leaves the buffer empty.
-	wanted atomic.Bool
 
 	stats shardStats
 	n     counts // owned by run: added to stats after each pass
@@ -91,8 +85,17 @@ func (s *shard) wakeWritable(c *conn) {
 	s.signal()
 }
 
+// waiting reports whether the shard has work in its inbox it has not
+// taken yet: it wants to run. (wake's length cannot say so: a send to a
+// goroutine waiting in receive leaves the buffer empty.) Any goroutine;
+// readers ask it only after a slice of bulk requests (readSlice).
+func (s *shard) waiting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.cmds) > 0 || len(s.notified) > 0 || len(s.writable) > 0
+}
+
 func (s *shard) signal() {
-	s.wanted.Store(true)
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -124,7 +127,6 @@ func (s *shard) run(done <-chan struct{}) {
 			s.closeAll()
 			return
 		}
-		s.wanted.Store(false)
 		s.pass()
 		s.timers.arm()
 		if s.drain != nil && drainC == nil && s.drain.done < len(s.drain.order) {
