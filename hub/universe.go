@@ -381,14 +381,7 @@ func (l *listing) listReply(id []byte) (head, tail []byte) {
 // tail returns the "list" reply after its id, made once per listing.
 func (l *listing) tail() []byte {
 	l.listOnce.Do(func() {
-		names := l.symbolNames()
-		n := len(symbolsStart) + len(emptySymbolsEnd)
-		for _, name := range names {
-			n += len(name) + 3 // quoted, and a comma
-		}
-		// Sized once: grown by append, the 2 MB reply of 100,000 names
-		// cost twice that in garbage at every listing.
-		full := protocol.AppendSymbols(make([]byte, 0, n), nil, names)
+		full := protocol.AppendSymbols(nil, nil, l.symbolNames())
 		l.listTail = full[len(symbolsStart):]
 	})
 	return l.listTail
