@@ -24,6 +24,7 @@ import (
 	"github.com/tickerd/tickerd"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/apptest"
+	"github.com/tickerd/tickerd/internal/selfsigned"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -174,7 +175,7 @@ func TestStalledReaderCut(t *testing.T) {
 // them, over plain TCP and TLS: a client that stays quiet longer than all
 // of them still gets its ticks and an answer to a ping.
 func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
-	cert, err := testutil.SelfSigned(nil)
+	cert, err := selfsigned.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/apptest"
 	"github.com/tickerd/tickerd/internal/auth"
+	"github.com/tickerd/tickerd/internal/selfsigned"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -260,7 +261,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	cert, err := testutil.SelfSigned(nil)
+	cert, err := selfsigned.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/hubtest"
+	"github.com/tickerd/tickerd/internal/selfsigned"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -126,8 +127,8 @@ func (s *testServer) rawConn(path string, after []byte) (*testutil.RawConn, erro
 
 // testCert is the self-signed certificate of every TLS server in these
 // tests (made once per run).
-var testCert = sync.OnceValue(func() *testutil.Cert {
-	c, err := testutil.SelfSigned(nil)
+var testCert = sync.OnceValue(func() *selfsigned.Cert {
+	c, err := selfsigned.New(nil)
 	if err != nil {
 		panic(err)
 	}

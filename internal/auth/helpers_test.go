@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/tickerd/tickerd/internal/testutil"
+	"github.com/tickerd/tickerd/internal/selfsigned"
 )
 
 // now is the fixed clock of the tests.
@@ -83,7 +83,7 @@ func pkixPEM(t testing.TB, pub any) []byte {
 // certPEM is a self-signed certificate of priv's public key.
 func certPEM(t testing.TB, priv *rsa.PrivateKey) []byte {
 	t.Helper()
-	c, err := testutil.SelfSigned(priv)
+	c, err := selfsigned.New(priv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,7 +92,7 @@ func (b *testBook) publishStored(t *testing.T, srv *server.Server, f *testutil.D
 	t.Helper()
 	b.publish(t, f, n)
 	probe := dialNATS(t, srv, "probe")
-	waitFor(t, 5*time.Second, fmt.Sprintf("a snapshot of seq %d stored", n), func() bool {
+	testutil.WaitFor(t, 5*time.Second, fmt.Sprintf("a snapshot of seq %d stored", n), func() bool {
 		data, err := leaderLast(context.Background(), probe, "tickerd_last", "tickerd.sym."+b.symbol+".snap")
 		var u protocol.BookUpdate
 		return err == nil && decodeBookWire(data, &u) == nil && u.Seq == uint64(n)
@@ -117,27 +117,27 @@ func TestBooksFollowInterest(t *testing.T) {
 		t.Fatalf("the edge got %d book updates before anyone watched the book", len(got))
 	}
 	e.Watch("BTC-USD", true)
-	waitFor(t, 5*time.Second, "the stored snapshot at the edge", func() bool { return len(sink.bookList("BTC-USD")) > 0 })
+	testutil.WaitFor(t, 5*time.Second, "the stored snapshot at the edge", func() bool { return len(sink.bookList("BTC-USD")) > 0 })
 	if first := sink.bookList("BTC-USD")[0]; !first.Snapshot || first.Seq != 20 {
 		t.Fatalf("first book update at the edge: seq %d snapshot %v, want the stored snapshot of seq 20", first.Seq, first.Snapshot)
 	}
-	waitFor(t, 5*time.Second, "the edge's subscription", func() bool { return e.Watching() == 1 })
+	testutil.WaitFor(t, 5*time.Second, "the edge's subscription", func() bool { return e.Watching() == 1 })
 	time.Sleep(100 * time.Millisecond) // the server has the interest
 	tb.publish(t, f, 20)               // 21 to 40
-	waitFor(t, 5*time.Second, "updates to seq 40 at the edge", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "updates to seq 40 at the edge", func() bool {
 		us := sink.bookList("BTC-USD")
 		return us[len(us)-1].Seq == 40
 	})
 
 	// Missed updates: 41 to 50 while nobody watches, then 51 on.
 	e.Watch("BTC-USD", false)
-	waitFor(t, 5*time.Second, "the edge to unsubscribe", func() bool { return e.Watching() == 0 })
+	testutil.WaitFor(t, 5*time.Second, "the edge to unsubscribe", func() bool { return e.Watching() == 0 })
 	tb.publish(t, f, 10)
 	if err := tr.pub.nc.Flush(); err != nil { // 41 to 50 reached the server, which had no interest
 		t.Fatal(err)
 	}
 	e.Watch("BTC-USD", true)
-	waitFor(t, 5*time.Second, "the edge's subscription", func() bool { return e.Watching() == 1 })
+	testutil.WaitFor(t, 5*time.Second, "the edge's subscription", func() bool { return e.Watching() == 1 })
 	time.Sleep(100 * time.Millisecond)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -215,7 +215,7 @@ func TestStoredBookWithoutFeedNode(t *testing.T) {
 	tr.stop()
 	start := time.Now()
 	e.Watch("BTC-USD", true)
-	waitFor(t, 5*time.Second, "the stored snapshot at the edge", func() bool { return len(sink.bookList("BTC-USD")) > 0 })
+	testutil.WaitFor(t, 5*time.Second, "the stored snapshot at the edge", func() bool { return len(sink.bookList("BTC-USD")) > 0 })
 	if waited := time.Since(start); waited < freshWait-50*time.Millisecond {
 		t.Errorf("the stored snapshot came after %v, before freshWait (%v)", waited, freshWait)
 	}

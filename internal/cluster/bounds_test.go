@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -85,7 +86,7 @@ func TestStreamsBounded(t *testing.T) {
 		}
 	})
 	probe := dialNATS(t, srv, "probe")
-	waitFor(t, 5*time.Second, "the last trade stored", func() bool { return streamLastSeq(t, probe, "tickerd_trades") >= 2000 })
+	testutil.WaitFor(t, 5*time.Second, "the last trade stored", func() bool { return streamLastSeq(t, probe, "tickerd_trades") >= 2000 })
 	st := streamInfo(t, probe, "tickerd_trades")
 	if got := st.State.Bytes; got > uint64(cfg.TradeBytes) || got == 0 {
 		t.Errorf("the trade stream holds %d bytes, want at most %d", got, cfg.TradeBytes)

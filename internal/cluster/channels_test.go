@@ -78,12 +78,12 @@ func TestTradesMirrored(t *testing.T) {
 		}
 	})
 	probe := dialNATS(t, srv, "probe")
-	waitFor(t, 5*time.Second, "the last 50 AAPL trades in the stream (TradeHistory)", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the last 50 AAPL trades in the stream (TradeHistory)", func() bool {
 		return subjectCount(t, probe, "tickerd_trades", "tickerd.trade.AAPL") == 50 &&
 			subjectCount(t, probe, "tickerd_trades", "tickerd.trade.MSFT") == 10
 	})
 	e, sink, _ := startTestEdge(t, srv, cfg)
-	waitFor(t, 5*time.Second, "the trade history at the edge", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the trade history at the edge", func() bool {
 		return len(sink.tradeList("AAPL")) >= 50 && len(sink.tradeList("MSFT")) >= 10
 	})
 	f.Do(t, func(s feed.Sink) {
@@ -92,7 +92,7 @@ func TestTradesMirrored(t *testing.T) {
 			s.PublishTrade(&td)
 		}
 	})
-	waitFor(t, 5*time.Second, "live trades at the edge", func() bool { return len(sink.tradeList("AAPL")) >= 55 })
+	testutil.WaitFor(t, 5*time.Second, "live trades at the edge", func() bool { return len(sink.tradeList("AAPL")) >= 55 })
 	if got, want := seqsOf(sink.tradeList("AAPL")), testutil.SeqRange(31, 85); !slices.Equal(got, want) {
 		t.Errorf("AAPL trade seqs at the edge %v, want %v", got, want)
 	}
@@ -137,7 +137,7 @@ func TestCandlesMirrored(t *testing.T) {
 		s.PublishCandle(&c)
 	})
 	probe := dialNATS(t, srv, "probe")
-	waitFor(t, 5*time.Second, "the 25 candle messages in the stream", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the 25 candle messages in the stream", func() bool {
 		return streamLastSeq(t, probe, "tickerd_candles") == 25
 	})
 	closed := subjectCount(t, probe, "tickerd_candles", "tickerd.candle.AAPL.1m.closed")
@@ -146,7 +146,7 @@ func TestCandlesMirrored(t *testing.T) {
 		t.Errorf("the stream keeps %d closed and %d open candles, want 5 (CandleHistory) and 1", closed, open)
 	}
 	_, sink, _ := startTestEdge(t, srv, cfg)
-	waitFor(t, 5*time.Second, "the candles at the edge", func() bool { return len(sink.candleList()) >= 6 })
+	testutil.WaitFor(t, 5*time.Second, "the candles at the edge", func() bool { return len(sink.candleList()) >= 6 })
 	type key struct {
 		start  int64
 		closed bool

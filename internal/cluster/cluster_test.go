@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/internal/hubtest"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // clusterCfg makes failures show within a second in tests.
@@ -33,7 +34,7 @@ func startFeedNode(t *testing.T, nc *nats.Conn, g *gate) (*hubtest.Server, *Publ
 		t.Fatal(err)
 	}
 	n := startNode(t, pub)
-	waitFor(t, 20*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
+	testutil.WaitFor(t, 20*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
 	return n, pub
 }
 
@@ -46,7 +47,7 @@ func startEdge(t *testing.T, nc *nats.Conn) (*hubtest.Server, *Edge) {
 		t.Fatal(err)
 	}
 	n := startNode(t, e)
-	waitFor(t, 5*time.Second, "the edge to hear the feed node", func() bool { return ready(e) == nil })
+	testutil.WaitFor(t, 5*time.Second, "the edge to hear the feed node", func() bool { return ready(e) == nil })
 	return n, e
 }
 
@@ -92,7 +93,7 @@ func TestCluster(t *testing.T) {
 		}
 		before := cA.counts()
 		nc.kill(victim)
-		waitFor(t, 10*time.Second, "edge A to reconnect", func() bool {
+		testutil.WaitFor(t, 10*time.Second, "edge A to reconnect", func() bool {
 			return ncA.IsConnected() && ncA.Stats().Reconnects > 0
 		})
 		if got := ncA.ConnectedServerName(); got == nc.servers[victim].Name() {
@@ -116,7 +117,7 @@ func TestCluster(t *testing.T) {
 		// not stored, and the feed node republishes the last ones then.
 		g.shut.Store(true) // no more ticks: a snapshot can only come from the stream
 		defer g.shut.Store(false)
-		waitFor(t, 30*time.Second, "the stream to hold the feed node's last ticks", func() bool {
+		testutil.WaitFor(t, 30*time.Second, "the stream to hold the feed node's last ticks", func() bool {
 			return storedIsLatest(t, feedConn, pub, watch...)
 		})
 		live := nc.byName(ncA.ConnectedServerName()) // a server that is up
@@ -149,7 +150,7 @@ func TestCluster(t *testing.T) {
 		}
 		subsBefore, watchingBefore := eBConn(eB).NumSubscriptions(), eB.Watching()
 		cB.send(map[string]any{"op": "unsubscribe", "symbols": []string{sym}})
-		waitFor(t, 5*time.Second, "the MSFT subscription to go", func() bool {
+		testutil.WaitFor(t, 5*time.Second, "the MSFT subscription to go", func() bool {
 			return nc.literalSubs(t, subj) == 0
 		})
 		if got, want := eBConn(eB).NumSubscriptions(), subsBefore-1; got != want {
@@ -159,7 +160,7 @@ func TestCluster(t *testing.T) {
 			t.Errorf("edge B watches %d symbols, want %d", got, want)
 		}
 		cB.send(map[string]any{"op": "subscribe", "symbols": []string{sym}})
-		waitFor(t, 5*time.Second, "the MSFT subscription to come back", func() bool {
+		testutil.WaitFor(t, 5*time.Second, "the MSFT subscription to come back", func() bool {
 			return nc.literalSubs(t, subj) == 1
 		})
 	})
@@ -168,7 +169,7 @@ func TestCluster(t *testing.T) {
 	// node must outlive it.
 	t.Log("feed node restart")
 	feedNode.Stop()
-	waitFor(t, 3*time.Second, "edges to report the feed node gone", func() bool {
+	testutil.WaitFor(t, 3*time.Second, "edges to report the feed node gone", func() bool {
 		return strings.Contains(why(ready(eA)), "heartbeat") && strings.Contains(why(ready(eB)), "heartbeat")
 	})
 	t.Logf("edge A health while the feed node is down: %s", why(ready(eA)))
@@ -183,7 +184,7 @@ func TestCluster(t *testing.T) {
 	if _, last := cA.seen("AAPL"); last < lastBefore+20 {
 		t.Errorf("AAPL seq %d after the restart, want at least %d", last, lastBefore+20)
 	}
-	waitFor(t, 3*time.Second, "edges healthy again", func() bool {
+	testutil.WaitFor(t, 3*time.Second, "edges healthy again", func() bool {
 		return ready(eA) == nil && ready(eB) == nil
 	})
 	for _, s := range watch {
@@ -194,7 +195,7 @@ func TestCluster(t *testing.T) {
 		for i := range nc.servers {
 			nc.kill(i)
 		}
-		waitFor(t, 3*time.Second, "edges to report NATS down", func() bool {
+		testutil.WaitFor(t, 3*time.Second, "edges to report NATS down", func() bool {
 			return strings.Contains(why(ready(eA)), "nats connection") && strings.Contains(why(ready(eB)), "nats connection")
 		})
 		t.Logf("edge A health while NATS is down: %s", why(ready(eA)))
@@ -219,10 +220,10 @@ func TestCluster(t *testing.T) {
 		nc.waitRoutes()
 		cA.waitTicks(t, 20*time.Second, before, 20, watch...)
 		cB.waitTicks(t, 10*time.Second, beforeB, 20, watch...)
-		waitFor(t, 5*time.Second, "edges ready again", func() bool { return ready(eA) == nil && ready(eB) == nil })
+		testutil.WaitFor(t, 5*time.Second, "edges ready again", func() bool { return ready(eA) == nil && ready(eB) == nil })
 		// The restarted cluster lost the in-memory stream; the feed node
 		// put the symbol list back, so a new edge can start.
-		waitFor(t, 30*time.Second, "the stream to have a leader", func() bool {
+		testutil.WaitFor(t, 30*time.Second, "the stream to have a leader", func() bool {
 			return streamLeader(t, ncA) != ""
 		})
 		startEdge(t, dialNATS(t, nc.servers[0], "edge-d"))

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 // TestConnectRedactsCredentials checks that no user, password or token of
@@ -38,8 +40,8 @@ func TestConnectRedactsCredentials(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer nc.Close()
-			waitFor(t, 5*time.Second, "connected", nc.IsConnected)
-			waitFor(t, 5*time.Second, "the connect log", func() bool { return strings.Contains(logged(), "nats connected") })
+			testutil.WaitFor(t, 5*time.Second, "connected", nc.IsConnected)
+			testutil.WaitFor(t, 5*time.Second, "the connect log", func() bool { return strings.Contains(logged(), "nats connected") })
 			if got := logged(); strings.Contains(got, tt.secret) || !strings.Contains(got, tt.shown) {
 				t.Errorf("log shows the secret or not the redacted server:\n%s", got)
 			}

@@ -31,12 +31,6 @@ func testLog() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	testutil.WaitFor(t, d, what, cond)
-}
-
 // ready returns nil when every source r reports is connected, else an
 // error naming each one that is not and why. (The server's readiness,
 // feed.CheckHealth, passes a source that is connecting without an error
@@ -100,7 +94,7 @@ func (c *natsCluster) start(i int) {
 
 func (c *natsCluster) waitRoutes() {
 	c.t.Helper()
-	waitFor(c.t, 15*time.Second, "routes between the servers", func() bool {
+	testutil.WaitFor(c.t, 15*time.Second, "routes between the servers", func() bool {
 		for _, s := range c.servers {
 			if s.NumRoutes() < len(c.servers)-1 {
 				return false
@@ -158,7 +152,7 @@ func dialNATS(t *testing.T, s *server.Server, name string) *nats.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	waitFor(t, 5*time.Second, name+" connected", nc.IsConnected)
+	testutil.WaitFor(t, 5*time.Second, name+" connected", nc.IsConnected)
 	return nc
 }
 
@@ -315,7 +309,7 @@ func (c *client) check() {
 // it had in before.
 func (c *client) waitTicks(t *testing.T, d time.Duration, before map[string]int, n int, symbols ...string) {
 	t.Helper()
-	waitFor(t, d, fmt.Sprintf("%s: %d more ticks of %v", c.name, n, symbols), func() bool {
+	testutil.WaitFor(t, d, fmt.Sprintf("%s: %d more ticks of %v", c.name, n, symbols), func() bool {
 		for _, s := range symbols {
 			if got, _ := c.seen(s); got < before[s]+n {
 				return false
@@ -340,7 +334,7 @@ func (c *client) counts() map[string]int {
 func waitCommon(t *testing.T, d time.Duration, a, b *client, n int, symbols ...string) {
 	t.Helper()
 	for _, s := range symbols {
-		waitFor(t, d, fmt.Sprintf("%s and %s to have %d %s seqs in common", a.name, b.name, n, s), func() bool {
+		testutil.WaitFor(t, d, fmt.Sprintf("%s and %s to have %d %s seqs in common", a.name, b.name, n, s), func() bool {
 			return commonSeqs(a, b, s) >= n
 		})
 		sameBodies(t, a, b, s)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -33,7 +34,7 @@ func TestListingsReachEdges(t *testing.T) {
 		s.PublishTrade(&td)
 		s.Delist([]string{"MSFT"})
 	})
-	waitFor(t, 5*time.Second, "the listing, the delisting and NEWCO's first tick and trade at the edge", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the listing, the delisting and NEWCO's first tick and trade at the edge", func() bool {
 		listed, delisted := sink.listings()
 		return slices.Contains(listed, "NEWCO") && slices.Contains(delisted, "MSFT") &&
 			len(sink.tickList("NEWCO")) == 1 && len(sink.tradeList("NEWCO")) == 1
@@ -55,7 +56,7 @@ func TestListingsReachEdges(t *testing.T) {
 	}
 	// The delisted symbol's last tick leaves the stream.
 	probe := dialNATS(t, srv, "probe")
-	waitFor(t, 10*time.Second, "MSFT's stored tick to go", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "MSFT's stored tick to go", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		data, err := leaderLast(ctx, probe, "tickerd_last", "tickerd.sym.MSFT.tick")
@@ -95,7 +96,7 @@ func TestAppendSnapshots(t *testing.T) {
 
 	e, _, _ := startTestEdge(t, ns.srv, testCfg)
 	var got []byte
-	waitFor(t, 5*time.Second, "every last tick from AppendSnapshots", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "every last tick from AppendSnapshots", func() bool {
 		var err error
 		got, err = e.AppendSnapshots(context.Background(), []byte("x"))
 		if err != nil {

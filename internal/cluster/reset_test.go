@@ -56,7 +56,7 @@ func TestFeedNodeRestartWithoutState(t *testing.T) {
 	tr1 := startTrio(t, ns.srv, testCfg, f1)
 	e, sink, _ := startTestEdge(t, ns.srv, testCfg)
 	e.Watch("AAPL", true)
-	waitFor(t, 5*time.Second, "the edge's subscription", func() bool { return e.Watching() == 1 })
+	testutil.WaitFor(t, 5*time.Second, "the edge's subscription", func() bool { return e.Watching() == 1 })
 	time.Sleep(100 * time.Millisecond)
 	publish := func(f *testutil.DrivenFeed, from, to uint64) {
 		f.Do(t, func(s feed.Sink) {
@@ -70,7 +70,7 @@ func TestFeedNodeRestartWithoutState(t *testing.T) {
 	}
 	const first = 1000 // more than the new run publishes in the test
 	publish(f1, 1, first)
-	waitFor(t, 5*time.Second, "the first run at the edge", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the first run at the edge", func() bool {
 		ticks, trades := sink.tickList("AAPL"), sink.tradeList("AAPL")
 		return len(ticks) > 0 && ticks[len(ticks)-1].seq == first && len(trades) == first
 	})
@@ -113,7 +113,7 @@ func TestFeedNodeRestartWithoutState(t *testing.T) {
 	if h := e.Health(); h[1].Resyncs < 2 {
 		t.Errorf("Health feed-node Resyncs = %d, want the resets counted", h[1].Resyncs)
 	}
-	waitFor(t, 3*time.Second, "the edge ready", func() bool { return ready(e) == nil })
+	testutil.WaitFor(t, 3*time.Second, "the edge ready", func() bool { return ready(e) == nil })
 }
 
 // TestEdgeReportsStale checks that updates dropped as older than what was
@@ -125,13 +125,13 @@ func TestEdgeReportsStale(t *testing.T) {
 	tr := startTrio(t, srv, testCfg, f)
 	e, sink, _ := startTestEdge(t, srv, testCfg)
 	e.Watch("AAPL", true)
-	waitFor(t, 5*time.Second, "the edge's subscription", func() bool { return e.Watching() == 1 })
+	testutil.WaitFor(t, 5*time.Second, "the edge's subscription", func() bool { return e.Watching() == 1 })
 	time.Sleep(100 * time.Millisecond)
 	f.Do(t, func(s feed.Sink) {
 		tk := testTick("AAPL", 10, 10000)
 		s.Publish(&tk)
 	})
-	waitFor(t, 5*time.Second, "the tick at the edge", func() bool { return len(sink.tickList("AAPL")) > 0 })
+	testutil.WaitFor(t, 5*time.Second, "the tick at the edge", func() bool { return len(sink.tickList("AAPL")) > 0 })
 
 	// Ticks of an older epoch, as from a feed node whose clock is behind.
 	epoch := tr.pub.epoch.Load()
@@ -156,5 +156,5 @@ func TestEdgeReportsStale(t *testing.T) {
 		tk := testTick("AAPL", 11, 10002)
 		s.Publish(&tk)
 	})
-	waitFor(t, 3*time.Second, "the edge ready again", func() bool { return ready(e) == nil })
+	testutil.WaitFor(t, 3*time.Second, "the edge ready again", func() bool { return ready(e) == nil })
 }

@@ -190,7 +190,7 @@ func startPublisher(t *testing.T, srv *server.Server, cfg Config, f feed.Feed) (
 	}
 	local := newRec()
 	stop := hubtest.RunFeed(t, pub, local)
-	waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
+	testutil.WaitFor(t, 5*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
 	return pub, local, stop
 }
 
@@ -205,7 +205,7 @@ func startTestEdge(t *testing.T, srv *server.Server, cfg Config) (*Edge, *rec, f
 	}
 	sink := newRec()
 	stop := hubtest.RunFeed(t, e, sink)
-	waitFor(t, 5*time.Second, "the edge to hear the feed node", func() bool { return ready(e) == nil })
+	testutil.WaitFor(t, 5*time.Second, "the edge to hear the feed node", func() bool { return ready(e) == nil })
 	return e, sink, stop
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/feed/sim"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -55,7 +56,7 @@ func TestSimulatedMarket(t *testing.T) {
 		t.Fatal("the simulated market delisted nothing: make its days shorter")
 	}
 	want := universe(m.Symbols(), local)
-	waitFor(t, 5*time.Second, "the edge's symbol list", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the edge's symbol list", func() bool {
 		return maps.Equal(universe(e.Symbols(), sink), want)
 	})
 
@@ -67,7 +68,7 @@ func TestSimulatedMarket(t *testing.T) {
 			continue
 		}
 		traded++
-		waitFor(t, 5*time.Second, name+"'s trades at the edge", func() bool { return len(sink.tradeList(name)) >= len(lt) })
+		testutil.WaitFor(t, 5*time.Second, name+"'s trades at the edge", func() bool { return len(sink.tradeList(name)) >= len(lt) })
 		et := sink.tradeList(name)
 		if !slices.EqualFunc(et, lt, func(a, b protocol.Trade) bool {
 			return a.Epoch == b.Epoch && string(protocol.AppendTrade(nil, &a)) == string(protocol.AppendTrade(nil, &b))

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tickerd/tickerd/feed"
 	"github.com/tickerd/tickerd/internal/hubtest"
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -91,7 +92,7 @@ func TestSingleServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		stop = hubtest.RunFeed(t, pub, local)
-		waitFor(t, 5*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
+		testutil.WaitFor(t, 5*time.Second, "the feed node to publish", func() bool { return ready(pub) == nil })
 		return stop
 	}
 	stopPub := startPub()
@@ -122,7 +123,7 @@ func TestSingleServer(t *testing.T) {
 	defer stopEdge()
 	edge.Watch("EUR/USD", true)
 	edge.Watch("NOPE", true) // unknown: ignored
-	waitFor(t, 5*time.Second, "20 EUR/USD ticks at the edge", func() bool { return len(rec.get("EUR/USD")) >= 20 })
+	testutil.WaitFor(t, 5*time.Second, "20 EUR/USD ticks at the edge", func() bool { return len(rec.get("EUR/USD")) >= 20 })
 	if got := rec.get("AAPL"); len(got) != 0 {
 		t.Errorf("edge delivered %d AAPL ticks, which nobody watches", len(got))
 	}
@@ -146,14 +147,14 @@ func TestSingleServer(t *testing.T) {
 	}
 	_, frame, _ := cutEpoch(data)
 	_, _, stored, _, _ := protocol.ScanTick(frame)
-	waitFor(t, 2*time.Second, "the edge to get the stored tick", func() bool {
+	testutil.WaitFor(t, 2*time.Second, "the edge to get the stored tick", func() bool {
 		ticks := rec.get("EUR/USD")
 		return ticks[len(ticks)-1].Seq == stored
 	})
 	n := len(rec.get("EUR/USD"))
 	stopPub = startPub()
 	defer stopPub()
-	waitFor(t, 5*time.Second, "EUR/USD ticks from the new feed node", func() bool { return len(rec.get("EUR/USD")) >= n+10 })
+	testutil.WaitFor(t, 5*time.Second, "EUR/USD ticks from the new feed node", func() bool { return len(rec.get("EUR/USD")) >= n+10 })
 	if first := rec.get("EUR/USD")[n].Seq; first != stored+1 {
 		t.Errorf("first seq from the restarted feed node = %d, want %d", first, stored+1)
 	}
@@ -162,5 +163,5 @@ func TestSingleServer(t *testing.T) {
 		t.Errorf("PublishOnly feed node gave its local sink %d ticks, want 0", len(got))
 	}
 	edge.Watch("EUR/USD", false)
-	waitFor(t, 2*time.Second, "the edge to unsubscribe", func() bool { return edge.Watching() == 0 })
+	testutil.WaitFor(t, 2*time.Second, "the edge to unsubscribe", func() bool { return edge.Watching() == 0 })
 }

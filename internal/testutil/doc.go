@@ -1,13 +1,14 @@
 // Package testutil holds the helpers tickerd's tests share, one of each: a
 // protocol client on gorilla/websocket (the independent client), a raw
 // client that writes hand-built frames with package wsframe (for malformed
-// input the real clients refuse to send), a wait (Eventually), leak checks
-// for goroutines and file descriptors, a self-signed certificate, free
-// ports, a log collector, tick and trade builders (and SeqRange), a feed
+// input the real clients refuse to send), waits (Eventually, WaitFor),
+// leak checks for goroutines and file descriptors, free ports, a log
+// collector, tick and trade builders (and SeqRange), a feed
 // the test drives (DrivenFeed), and a permessage-deflate compressor as a
 // client has (Deflate). The in-process tickerd server is in package
-// apptest, and a bare hub served over HTTP in package hubtest: testutil
-// cannot import tickerd or hub, because the hub's own tests use it.
+// apptest, a bare hub served over HTTP in package hubtest, certificates
+// for loopback in package selfsigned; testutil cannot import tickerd or
+// hub, because the hub's own tests use it.
 //
 // It is imported only from _test.go files.
 //
