@@ -588,3 +588,29 @@ func TestCompareEndToEnd(t *testing.T) {
 		t.Errorf("first row vs first = %v, want 1", cr.Rows[0].VsFirst)
 	}
 }
+
+// TestGCsIn counts the collections in the given seconds over every node,
+// and says -1 when a second was not scraped.
+func TestGCsIn(t *testing.T) {
+	s := func(gcs ...float64) []serverSample {
+		out := make([]serverSample, len(gcs))
+		for i, g := range gcs {
+			out[i] = serverSample{ok: true, gcs: g}
+		}
+		return out
+	}
+	samples := [][]serverSample{s(10, 11, 11, 14), s(0, 0, 2, 2)}
+	if got := gcsIn(samples, []int{0, 2}); got != 1+3+0+0 {
+		t.Errorf("gcsIn(seconds 0, 2) = %d, want 4", got)
+	}
+	if got := gcsIn(samples, []int{1}); got != 0+2 {
+		t.Errorf("gcsIn(second 1) = %d, want 2", got)
+	}
+	samples[1][2].gcs = -1 // not scraped
+	if got := gcsIn(samples, []int{1}); got != -1 {
+		t.Errorf("gcsIn with a second not scraped = %d, want -1", got)
+	}
+	if got := gcsIn(samples, []int{3}); got != -1 {
+		t.Errorf("gcsIn past the samples = %d, want -1", got)
+	}
+}
