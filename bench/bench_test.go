@@ -389,8 +389,11 @@ func TestHostileWSSEndToEnd(t *testing.T) {
 		if a.Opened != 3 || a.Held != 3 {
 			t.Errorf("%s: opened %d, held %d; want 3 and 3", a.Class, a.Opened, a.Held)
 		}
-		// In-process, each attacking connection is two fds of this process.
-		if v.GoMemBefore <= 0 || v.RSSBefore <= 0 || v.FDsPeak < v.FDsBefore+6 {
+		// In-process, each attacking connection is two fds of this process,
+		// counted above the fewest open around the attack: the readers' and
+		// servers' other sockets may close meanwhile (CI saw 26 before, 31 at
+		// the peak, 23 after).
+		if v.GoMemBefore <= 0 || v.RSSBefore <= 0 || v.FDsPeak < min(v.FDsBefore, v.FDsAfter)+6 {
 			t.Errorf("%s: server %+v, want known memory, and fds up by 6 or more at the peak", a.Class, v)
 		}
 	}
