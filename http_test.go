@@ -40,7 +40,19 @@ var shortHTTP = tickerd.HTTPConfig{
 // connection is closed at the end of the test.
 func sendHTTP(t *testing.T, addr, raw string) net.Conn {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, wait)
+	return dialHTTP(t, addr, nil, raw)
+}
+
+// dialHTTP is sendHTTP over TLS with tc, if not nil.
+func dialHTTP(t *testing.T, addr string, tc *tls.Config, raw string) net.Conn {
+	t.Helper()
+	var nc net.Conn
+	var err error
+	if tc == nil {
+		nc, err = net.DialTimeout("tcp", addr, wait)
+	} else {
+		nc, err = tls.DialWithDialer(&net.Dialer{Timeout: wait}, "tcp", addr, tc)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +63,12 @@ func sendHTTP(t *testing.T, addr, raw string) net.Conn {
 	return nc
 }
 
-// keptAlive asks GET /healthz on a new connection and returns it, kept
-// alive, with the reader that read the answer.
-func keptAlive(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+// askHealth asks GET /healthz on a new connection (over TLS with tc) and
+// returns it, with the reader that read the answer and whether the server
+// said it closes the connection.
+func askHealth(t *testing.T, addr string, tc *tls.Config) (net.Conn, *bufio.Reader, bool) {
 	t.Helper()
-	nc := sendHTTP(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	nc := dialHTTP(t, addr, tc, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 	br := bufio.NewReader(nc)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -63,66 +76,102 @@ func keptAlive(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Close {
-		t.Fatalf("GET /healthz: %d, close %v; want 200 on a kept-alive connection", resp.StatusCode, resp.Close)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /healthz: %d", resp.StatusCode)
 	}
-	return nc, br
+	return nc, br, resp.Close
 }
 
-// TestIdleKeepAliveReclaimed: a keep-alive connection that asked once and
-// went quiet is closed after IdleTimeout, freeing its fd.
+// TestIdleKeepAliveReclaimed: on a plain listener an HTTP request that is
+// not a WebSocket handshake is the connection's last (the server says
+// Connection: close and closes it); over TLS a keep-alive connection that
+// asked once and went quiet is closed after IdleTimeout. Either way its
+// fd is freed.
 func TestIdleKeepAliveReclaimed(t *testing.T) {
-	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 2}, HTTP: shortHTTP, DrainWindow: -1})
-	base := testutil.TakeBaseline()
-	nc, br := keptAlive(t, r.Addr)
-	d, err := testutil.ReadEOF(nc, br, 5*time.Second)
+	cert, err := selfsigned.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("idle keep-alive connection closed %v after its response (IdleTimeout 300ms)", d.Round(time.Millisecond))
-	nc.Close()
-	if err := base.Check(wait, 0); err != nil {
-		t.Errorf("after the idle connection was closed: %v", err)
+	for _, tc := range []struct {
+		name      string
+		srv, clt  *tls.Config
+		keepAlive bool
+	}{{"plain", nil, nil, false}, {"tls", cert.ServerTLS(), cert.ClientTLS(), true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 2}, HTTP: shortHTTP, TLS: tc.srv, DrainWindow: -1})
+			base := testutil.TakeBaseline()
+			nc, br, closing := askHealth(t, r.Addr, tc.clt)
+			if closing == tc.keepAlive {
+				t.Fatalf("Connection: close is %v; want %v", closing, !tc.keepAlive)
+			}
+			d, err := testutil.ReadEOF(nc, br, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("connection closed %v after its response (IdleTimeout 300ms)", d.Round(time.Millisecond))
+			nc.Close()
+			if err := base.Check(wait, 0); err != nil {
+				t.Errorf("after the connection was closed: %v", err)
+			}
+		})
 	}
 }
 
 // TestWaitingCapped: past HTTP.MaxWaiting connections that send nothing
-// (or one keep-alive request, then nothing), the one that has waited
-// longest is closed at once instead of at its timeout, and a WebSocket
-// client still gets in.
+// useful (half a header; over TLS also one keep-alive request, then
+// nothing), the one that has waited longest is closed at once instead of
+// at its timeout, and a WebSocket client still gets in.
 func TestWaitingCapped(t *testing.T) {
 	const max = 8
-	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 2}, DrainWindow: -1,
-		HTTP: tickerd.HTTPConfig{MaxWaiting: max, ReadHeaderTimeout: time.Minute, IdleTimeout: time.Minute}})
-	waitStatus(t, "http://"+r.Addr+"/readyz", 200)
-	// The first connection asked once and idles; then 3*max send half a
-	// header.
-	first, br := keptAlive(t, r.Addr)
-	var silent []net.Conn
-	for range 3 * max {
-		silent = append(silent, sendHTTP(t, r.Addr, "GET /healthz HTTP/1.1\r\n"))
-	}
-	if _, err := testutil.ReadEOF(first, br, 5*time.Second); err != nil { // long before its minute of IdleTimeout
+	cert, err := selfsigned.New(nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, nc := range silent[:2*max] {
-		if _, err := testutil.ReadEOF(nc, nc, 5*time.Second); err != nil {
-			t.Fatal(err)
-		}
+	for _, tc := range []struct {
+		name     string
+		srv, clt *tls.Config
+		scheme   string
+	}{{"plain", nil, nil, "ws"}, {"tls", cert.ServerTLS(), cert.ClientTLS(), "wss"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Rate: 100, Symbols: 2}, DrainWindow: -1, TLS: tc.srv,
+				HTTP: tickerd.HTTPConfig{MaxWaiting: max, ReadHeaderTimeout: time.Minute, IdleTimeout: time.Minute}})
+			var first net.Conn
+			var br io.Reader
+			if tc.srv != nil { // a kept-alive connection that asked once and idles
+				first, br, _ = askHealth(t, r.Addr, tc.clt)
+			} else {
+				first = sendHTTP(t, r.Addr, "GET /healthz HTTP/1.1\r\n")
+				br = first
+			}
+			// Then 3*max send half a header.
+			var silent []net.Conn
+			for range 3 * max {
+				silent = append(silent, dialHTTP(t, r.Addr, tc.clt, "GET /healthz HTTP/1.1\r\n"))
+			}
+			if _, err := testutil.ReadEOF(first, br, 5*time.Second); err != nil { // long before its minute of timeout
+				t.Fatal(err)
+			}
+			for _, nc := range silent[:2*max] {
+				if _, err := testutil.ReadEOF(nc, nc, 5*time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The newest max are still open.
+			for _, nc := range silent[2*max:] {
+				_ = nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+				if _, err := nc.Read(make([]byte, 1)); !testutil.IsTimeout(err) {
+					t.Fatalf("one of the %d newest waiting connections was closed: %v", max, err)
+				}
+			}
+			d := &websocket.Dialer{HandshakeTimeout: wait, TLSClientConfig: tc.clt}
+			ws, _, err := d.Dial(tc.scheme+"://"+r.Addr+"/ws", nil)
+			if err != nil {
+				t.Fatalf("a WebSocket client beside %d waiting connections: %v", max, err)
+			}
+			ws.Close()
+			waitMetric(t, r.Server, "tickerd_http_waiting_closed_total", func(v float64) bool { return v >= 2*max+1 }, "at least 2*max+1")
+		})
 	}
-	// The newest max are still open.
-	for _, nc := range silent[2*max:] {
-		_ = nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		if _, err := nc.Read(make([]byte, 1)); !testutil.IsTimeout(err) {
-			t.Fatalf("one of the %d newest waiting connections was closed: %v", max, err)
-		}
-	}
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+r.Addr+"/ws", nil)
-	if err != nil {
-		t.Fatalf("a WebSocket client beside %d waiting connections: %v", max, err)
-	}
-	ws.Close()
-	waitMetric(t, r.Server, "tickerd_http_waiting_closed_total", func(v float64) bool { return v >= 2*max+1 }, "at least 2*max+1")
 }
 
 // TestSlowBodyCut: a request whose body never finishes is cut at

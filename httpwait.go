@@ -8,6 +8,13 @@ import (
 	"sync/atomic"
 )
 
+// waiter counts the connections that wait on their client: a Serve's
+// front.Front on a plain listener, its waitingConns otherwise.
+type waiter interface {
+	Waiting() int    // waiting now
+	Evicted() uint64 // closed because too many waited
+}
+
 // waitingConns caps the HTTP connections that hold server memory while
 // the client sends nothing useful: new ones whose first request's header
 // has not arrived, and keep-alive ones idle between requests. net/http
@@ -61,8 +68,11 @@ func (w *waitingConns) connState(c net.Conn, st http.ConnState) {
 	}
 }
 
-// len returns how many connections are waiting.
-func (w *waitingConns) len() int {
+// Evicted returns how many connections were closed for the cap.
+func (w *waitingConns) Evicted() uint64 { return w.evicted.Load() }
+
+// Waiting returns how many connections are waiting.
+func (w *waitingConns) Waiting() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.order.Len()

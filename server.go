@@ -17,6 +17,7 @@ import (
 	"github.com/tickerd/tickerd/feed/replay"
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/cluster"
+	"github.com/tickerd/tickerd/internal/front"
 	"github.com/tickerd/tickerd/internal/metrics"
 	"github.com/tickerd/tickerd/web"
 )
@@ -44,8 +45,8 @@ type Server struct {
 	eng        atomic.Pointer[engine]
 	draining   atomic.Bool
 	acceptErrs atomic.Uint64
-	acceptLog  atomic.Int64                 // Unix ns an accept error was last logged
-	waiting    atomic.Pointer[waitingConns] // set by Serve
+	acceptLog  atomic.Int64 // Unix ns an accept error was last logged
+	waiting    atomic.Pointer[waiter] // set by Serve
 
 	mu        sync.Mutex
 	started   bool               // guarded by mu: Run or Serve began, or Shutdown came first
@@ -254,7 +255,7 @@ func (s *Server) state() state {
 func (s *Server) stats() metrics.ServerStats {
 	st := metrics.ServerStats{AcceptErrors: s.acceptErrs.Load()}
 	if w := s.waiting.Load(); w != nil {
-		st.HTTPWaiting, st.HTTPWaitingClosed = w.len(), w.evicted.Load()
+		st.HTTPWaiting, st.HTTPWaitingClosed = (*w).Waiting(), (*w).Evicted()
 	}
 	if e := s.eng.Load(); e != nil {
 		st.FeedPanics = e.runner.panics.Load()
@@ -271,7 +272,7 @@ func (s *Server) stats() metrics.ServerStats {
 // http.Server down after Run has returned. Run returns nil after a
 // shutdown, or why it could not run (an edge that got no symbol list
 // within Cluster.Wait).
-func (s *Server) Run(ctx context.Context) error { return s.run(ctx, nil, nil) }
+func (s *Server) Run(ctx context.Context) error { return s.run(ctx, nil, nil, nil) }
 
 // Serve is Run with an HTTP server of its own on ln, which it closes: the
 // configured timeouts, TLS when Config.TLS is set, and every endpoint at
@@ -279,13 +280,18 @@ func (s *Server) Run(ctx context.Context) error { return s.run(ctx, nil, nil) }
 // accept error (EMFILE: out of file descriptors) is logged at warn and
 // counted in tickerd_accept_errors_total, and accepting goes on after a
 // pause. At most HTTPConfig.MaxWaiting connections wait on their client
-// (for a first header, or idle between keep-alive requests); past that
-// the longest waiting is closed.
+// for a request header; past that the longest waiting is closed.
+//
+// On a plain TCP listener a connection waits for its header on epoll,
+// holding only the bytes it sent (internal/front): a WebSocket handshake
+// for /ws is then upgraded on a goroutine that lives as long as the
+// handshake, and any other request is served by net/http, one per
+// connection (no keep-alive: an idle keep-alive connection would hold a
+// goroutine and its buffers, about 20 KiB, for nothing). Over TLS, or on
+// another kind of listener, net/http serves every connection from accept,
+// with keep-alive.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	w := newWaitingConns(s.cfg.HTTP.MaxWaiting)
-	s.waiting.Store(w)
 	srv := &http.Server{
-		ConnState:         w.connState,
 		Handler:           s.mux,
 		TLSConfig:         s.cfg.TLS,
 		ReadHeaderTimeout: s.cfg.HTTP.ReadHeaderTimeout,
@@ -295,7 +301,28 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    s.cfg.HTTP.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	return s.run(ctx, srv, &acceptLogger{Listener: ln, s: s})
+	if s.cfg.TLS == nil {
+		f, err := front.New(ln, front.Config{
+			Upgrade:           s.mux,
+			IsUpgrade:         front.UpgradePath("/ws"),
+			ReadHeaderTimeout: s.cfg.HTTP.ReadHeaderTimeout,
+			WriteTimeout:      s.cfg.HTTP.WriteTimeout,
+			MaxHeaderBytes:    s.cfg.HTTP.MaxHeaderBytes,
+			MaxWaiting:        s.cfg.HTTP.MaxWaiting,
+			OnAcceptError:     s.acceptError,
+		})
+		if err == nil {
+			srv.SetKeepAlivesEnabled(false)
+			var w waiter = f
+			s.waiting.Store(&w)
+			return s.run(ctx, srv, f.Listener(), f)
+		}
+	}
+	wc := newWaitingConns(s.cfg.HTTP.MaxWaiting)
+	srv.ConnState = wc.connState
+	var w waiter = wc
+	s.waiting.Store(&w)
+	return s.run(ctx, srv, &acceptLogger{Listener: ln, s: s}, nil)
 }
 
 // ListenAndServe is Serve on a new listener on Config.Addr. If it cannot
@@ -348,10 +375,14 @@ func (s *Server) begin(parent context.Context) (ctx context.Context, ok bool) {
 	return ctx, true
 }
 
-func (s *Server) run(parent context.Context, srv *http.Server, ln net.Listener) (err error) {
+// run runs the server; with srv, it serves ln, and with fr, fr accepts
+// and hands srv the connections ln yields.
+func (s *Server) run(parent context.Context, srv *http.Server, ln net.Listener, fr *front.Front) (err error) {
 	ctx, ok := s.begin(parent)
 	if !ok {
-		if ln != nil {
+		if fr != nil {
+			_ = fr.Close()
+		} else if ln != nil {
 			_ = ln.Close()
 		}
 		return ErrServerClosed
@@ -366,7 +397,7 @@ func (s *Server) run(parent context.Context, srv *http.Server, ln net.Listener) 
 
 	var serveErr chan error // Serve's result; nil when it has been received
 	if srv != nil {
-		serveErr = make(chan error, 1)
+		serveErr = make(chan error, 2)
 		go func() {
 			if s.cfg.TLS != nil {
 				serveErr <- srv.ServeTLS(ln, "", "")
@@ -374,6 +405,13 @@ func (s *Server) run(parent context.Context, srv *http.Server, ln net.Listener) 
 			}
 			serveErr <- srv.Serve(ln)
 		}()
+		if fr != nil {
+			go func() {
+				if ferr := fr.Serve(); ferr != nil {
+					serveErr <- ferr
+				}
+			}()
+		}
 		s.log.Info("listening", "addr", ln.Addr().String(), "tls", s.cfg.TLS != nil)
 	}
 	if s.eng.Load() == nil { // an edge
@@ -438,6 +476,9 @@ func (s *Server) run(parent context.Context, srv *http.Server, ln net.Listener) 
 			_ = srv.Close()
 		}
 		cancel()
+		if fr != nil {
+			_ = fr.Close() // after Shutdown: requests it handed on have been answered
+		}
 		if serveErr != nil {
 			if serr := <-serveErr; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 				err = fmt.Errorf("tickerd: serve: %w", serr)
@@ -483,11 +524,16 @@ const acceptLogEvery = time.Second
 func (l *acceptLogger) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
-		n := l.s.acceptErrs.Add(1)
-		now := time.Now().UnixNano()
-		if last := l.s.acceptLog.Load(); now-last >= int64(acceptLogEvery) && l.s.acceptLog.CompareAndSwap(last, now) {
-			l.s.log.Warn("accept failed; retrying", "err", err, "accept_errors_total", n)
-		}
+		l.s.acceptError(err)
 	}
 	return c, err
+}
+
+// acceptError counts an accept error and logs it, at most once a second.
+func (s *Server) acceptError(err error) {
+	n := s.acceptErrs.Add(1)
+	now := time.Now().UnixNano()
+	if last := s.acceptLog.Load(); now-last >= int64(acceptLogEvery) && s.acceptLog.CompareAndSwap(last, now) {
+		s.log.Warn("accept failed; retrying", "err", err, "accept_errors_total", n)
+	}
 }
