@@ -17,10 +17,9 @@ import (
 // lock and never wait for a change, and a change costs what it changes,
 // not the universe:
 //
-//   - The name index is nameBuckets buckets, each an immutable slice of
-//     (hash, symbol) sorted by hash behind an atomic pointer; a change
-//     replaces the buckets it touches with copies (about n/nameBuckets
-//     entries each: 25 at 100,000 symbols).
+//   - The name index is a hash table of symbol pointers (nameTable) that
+//     a change edits in place, slot by slot: a change allocates nothing
+//     there, but now and then a new table when the old one fills up.
 //   - The listing (listing order, and names sorted for search) is an
 //     immutable value swapped in whole, but each of its two orders is a
 //     list of chunks of at most chunkMax symbols: a change copies the
@@ -30,28 +29,52 @@ import (
 //     once per listing, on first use, by whoever asks: never by the change.
 //
 // Per symbol nobody watches, the hub holds: the symbol (symbol, with its
-// quote stream), its index entry, two pointers in the listing's chunks and
+// quote stream), its index slots, two pointers in the listing's chunks and
 // the name itself; measured in TestUnwatchedSymbolMemory.
 type universe struct {
 	seed  maphash.Seed
-	index [nameBuckets]atomic.Pointer[[]nameEntry]
+	index atomic.Pointer[nameTable]
 	cur   atomic.Pointer[listing]
 
 	mu   sync.Mutex // serialises changes (List, Delist)
 	next uint64     // guarded by mu: the listing number of the next symbol listed
+	live int        // guarded by mu: the symbols in index
+	used int        // guarded by mu: the slots of index not nil (live or delisted)
 
 	// Time of each change, by op: the caller's time in List or Delist.
 	changeList, changeDelist durations
 }
 
-// nameBuckets is how many slices the name index is split into: a change
-// of k symbols copies at most k of them.
-const nameBuckets = 4096
+// nameTable is the name index: open addressing with linear probing,
+// a slot per power of two, at most maxLoad of them used. Readers (lookup)
+// take no lock; the one writer, under universe.mu, only ever fills a nil
+// slot or turns a symbol's slot into delisted or a delisted slot into a
+// symbol. So a reader's probe never stops early at a nil that was a
+// symbol, and whatever it reads, it either finds the name or the name was
+// not listed at some moment of the probe. A table that would fill past
+// maxLoad is replaced by one twice the live symbols' room, without the
+// delisted slots; a reader still in the old one sees the universe as it
+// was before the change.
+type nameTable struct {
+	slots []atomic.Pointer[symbol]
+	mask  uint64
+}
 
-// nameEntry is a symbol in the name index, with its name's hash.
-type nameEntry struct {
-	hash uint64
-	sym  *symbol
+// delistedSlot marks a slot whose symbol was delisted: probes go on past
+// it, and a symbol listed later may take it.
+var delistedSlot = new(symbol)
+
+// maxLoad is the share of a table's slots that may be used, in eighths,
+// before a change makes a new table; a new table has at most half its
+// slots used.
+const maxLoad = 6
+
+func newNameTable(n int) *nameTable {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	return &nameTable{slots: make([]atomic.Pointer[symbol], size), mask: uint64(size - 1)}
 }
 
 // listing is one version of the universe, immutable once published.
@@ -60,7 +83,7 @@ type listing struct {
 	sorted chunks // by name, for search
 
 	namesOnce sync.Once
-	names     []string // Symbols(), made on first use
+	nameList  []string // Symbols(), made on first use
 	listOnce  sync.Once
 	listTail  []byte // the "list" reply after its id, made on first use
 	zOnce     sync.Once
@@ -69,6 +92,7 @@ type listing struct {
 
 func newUniverse() *universe {
 	u := &universe{seed: maphash.MakeSeed()}
+	u.index.Store(newNameTable(0))
 	u.cur.Store(&listing{})
 	return u
 }
@@ -76,19 +100,16 @@ func newUniverse() *universe {
 // lookup returns the listed symbol called name, or nil. Any goroutine may
 // call it.
 func (u *universe) lookup(name string) *symbol {
-	h := maphash.String(u.seed, name)
-	b := u.index[h%nameBuckets].Load()
-	if b == nil {
-		return nil
-	}
-	es := *b
-	i, _ := slices.BinarySearchFunc(es, h, func(e nameEntry, h uint64) int { return cmpUint(e.hash, h) })
-	for ; i < len(es) && es[i].hash == h; i++ {
-		if es[i].sym.name == name {
-			return es[i].sym
+	t := u.index.Load()
+	for i := maphash.String(u.seed, name) & t.mask; ; i = (i + 1) & t.mask {
+		s := t.slots[i].Load()
+		if s == nil {
+			return nil
+		}
+		if s.name == name && s != delistedSlot {
+			return s
 		}
 	}
-	return nil
 }
 
 // current returns the listing now in force. Any goroutine may call it.
@@ -174,51 +195,46 @@ func (u *universe) delist(names []string) []*symbol {
 	return gone
 }
 
-// edit publishes a copy of each index bucket that holds one of syms, with
-// them added (add) or removed. u.mu is held.
+// edit adds syms to the index (add) or removes them. u.mu is held.
 func (u *universe) edit(syms []*symbol, add bool) {
-	es := make([]nameEntry, len(syms))
-	for i, sym := range syms {
-		es[i] = nameEntry{maphash.String(u.seed, sym.name), sym}
+	t := u.index.Load()
+	if !add {
+		for _, sym := range syms {
+			i := maphash.String(u.seed, sym.name) & t.mask
+			for t.slots[i].Load() != sym {
+				i = (i + 1) & t.mask
+			}
+			t.slots[i].Store(delistedSlot)
+		}
+		u.live -= len(syms)
+		return
 	}
-	slices.SortFunc(es, func(a, b nameEntry) int {
-		if c := cmpUint(a.hash%nameBuckets, b.hash%nameBuckets); c != 0 {
-			return c
+	if (u.used+len(syms))*8 > len(t.slots)*maxLoad {
+		t = newNameTable(u.live + len(syms))
+		u.used = 0
+		for s := range u.current().order.all {
+			u.used += t.insert(maphash.String(u.seed, s.name), s)
 		}
-		return cmpUint(a.hash, b.hash)
-	})
-	for len(es) > 0 {
-		k := es[0].hash % nameBuckets
-		n := 1
-		for n < len(es) && es[n].hash%nameBuckets == k {
-			n++
+	}
+	for _, sym := range syms {
+		u.used += t.insert(maphash.String(u.seed, sym.name), sym)
+	}
+	u.live += len(syms)
+	u.index.Store(t)
+}
+
+// insert puts sym, which t does not hold, in the first free slot from
+// hash's and returns how many nil slots it took: 0 or 1.
+func (t *nameTable) insert(hash uint64, sym *symbol) int {
+	for i := hash & t.mask; ; i = (i + 1) & t.mask {
+		switch t.slots[i].Load() {
+		case nil:
+			t.slots[i].Store(sym)
+			return 1
+		case delistedSlot:
+			t.slots[i].Store(sym)
+			return 0
 		}
-		group := es[:n]
-		es = es[n:]
-		var old []nameEntry
-		if p := u.index[k].Load(); p != nil {
-			old = *p
-		}
-		var b []nameEntry
-		if add {
-			b = make([]nameEntry, 0, len(old)+len(group))
-			for len(old) > 0 && len(group) > 0 {
-				if old[0].hash <= group[0].hash {
-					b, old = append(b, old[0]), old[1:]
-				} else {
-					b, group = append(b, group[0]), group[1:]
-				}
-			}
-			b = append(append(b, old...), group...)
-		} else {
-			b = make([]nameEntry, 0, max(len(old)-len(group), 0))
-			for _, e := range old {
-				if !e.sym.delisted.Load() {
-					b = append(b, e)
-				}
-			}
-		}
-		u.index[k].Store(&b)
 	}
 }
 
@@ -359,12 +375,21 @@ func (l *listing) len() int { return l.order.n }
 // slice is shared: callers must not change it.
 func (l *listing) symbolNames() []string {
 	l.namesOnce.Do(func() {
-		l.names = make([]string, 0, l.order.n)
-		for s := range l.order.all {
-			l.names = append(l.names, s.name)
+		l.nameList = make([]string, 0, l.order.n)
+		for name := range l.names {
+			l.nameList = append(l.nameList, name)
 		}
 	})
-	return l.names
+	return l.nameList
+}
+
+// names yields the names of the listing, in listing order.
+func (l *listing) names(yield func(string) bool) {
+	for s := range l.order.all {
+		if !yield(s.name) {
+			return
+		}
+	}
 }
 
 // listReply returns the "list" reply for request id as two pieces that
@@ -381,7 +406,7 @@ func (l *listing) listReply(id []byte) (head, tail []byte) {
 // tail returns the "list" reply after its id, made once per listing.
 func (l *listing) tail() []byte {
 	l.listOnce.Do(func() {
-		full := protocol.AppendSymbols(nil, nil, l.symbolNames())
+		full := protocol.AppendSymbolsSeq(nil, nil, l.names)
 		l.listTail = full[len(symbolsStart):]
 	})
 	return l.listTail
