@@ -58,7 +58,12 @@ func TestUniverseChanges(t *testing.T) {
 		}
 		for _, cs := range []chunks{l.order, l.sorted} {
 			n := 0
-			for _, ch := range cs.c {
+			for _, p := range cs.pages {
+				if len(p) == 0 || len(p) > chunkMax {
+					t.Fatalf("round %d: a page of %d chunks", round, len(p))
+				}
+			}
+			for _, ch := range cs.chunkList() {
 				if len(ch) == 0 || len(ch) > chunkMax {
 					t.Fatalf("round %d: a chunk of %d symbols", round, len(ch))
 				}
@@ -98,31 +103,18 @@ func TestUniverseChangeShares(t *testing.T) {
 	oldIndex := u.index.Load()
 	u.list(symbolsNamed("NEW%03d", 100))
 	l := u.current()
-	n := 0
-	seen := map[**symbol]bool{}
-	for _, ch := range old.order.c {
-		seen[&ch[0]] = true
-	}
-	for _, ch := range l.order.c {
-		if seen[&ch[0]] {
-			n++
+	for _, o := range []struct {
+		name     string
+		old, new chunks
+	}{{"listing order", old.order, l.order}, {"sorted order", old.sorted, l.sorted}} {
+		// NEW… sorts before OPT…: one chunk, in one page, takes them.
+		oldChunks := o.old.chunkList()
+		if n := shared(oldChunks, o.new.chunkList()); n < len(oldChunks)-1 {
+			t.Errorf("%s: %d of %d chunks shared after adding 100, want all but one", o.name, n, len(oldChunks))
 		}
-	}
-	if n < len(old.order.c)-1 {
-		t.Errorf("listing order: %d of %d chunks shared after appending 100, want all but the last", n, len(old.order.c))
-	}
-	clear(seen)
-	for _, ch := range old.sorted.c {
-		seen[&ch[0]] = true
-	}
-	n = 0
-	for _, ch := range l.sorted.c {
-		if seen[&ch[0]] {
-			n++
+		if n := shared(o.old.pages, o.new.pages); n < len(o.old.pages)-1 {
+			t.Errorf("%s: %d of %d pages shared after adding 100, want all but one", o.name, n, len(o.old.pages))
 		}
-	}
-	if n < len(old.sorted.c)-1 { // NEW… sorts before OPT…: one chunk takes them
-		t.Errorf("sorted order: %d of %d chunks shared after adding 100, want all but one", n, len(old.sorted.c))
 	}
 	if u.index.Load() != oldIndex {
 		t.Errorf("the index was made anew for 100 symbols in a table with room for them")
@@ -176,4 +168,29 @@ func TestNameTableBound(t *testing.T) {
 	if u.lookup("R0-1") != nil {
 		t.Errorf("R0-1 was delisted but is found")
 	}
+}
+
+// chunkList returns the chunks of l, page after page.
+func (l chunks) chunkList() [][]*symbol {
+	var cs [][]*symbol
+	for _, p := range l.pages {
+		cs = append(cs, p...)
+	}
+	return cs
+}
+
+// shared returns how many of the runs of b are runs of a (the same
+// backing array).
+func shared[T any](a, b [][]T) int {
+	seen := map[*T]bool{}
+	for _, r := range a {
+		seen[&r[0]] = true
+	}
+	n := 0
+	for _, r := range b {
+		if seen[&r[0]] {
+			n++
+		}
+	}
+	return n
 }
