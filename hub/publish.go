@@ -146,15 +146,13 @@ func (h *Hub) Delist(names []string) {
 	}
 	h.stats.delisted.Add(uint64(len(gone)))
 	now := time.Now().UnixNano()
-	frames := make([][]byte, len(gone))
 	gnames := make([]string, len(gone))
 	for i, sym := range gone {
-		frames[i] = textFrame(protocol.AppendDelisted(nil, sym.name, now))
 		gnames[i] = sym.name
 	}
 	h.candles.Delist(gnames)
 	for _, s := range h.shards {
-		s.post(nil, &delistCmd{syms: gone, frames: frames})
+		s.post(nil, &delistCmd{syms: gone, ts: now})
 	}
 }
 

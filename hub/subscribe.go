@@ -213,10 +213,13 @@ func (s *shard) reauth(c *conn, m *reauthCmd) {
 }
 
 // delistCmd ends every subscription to syms, which Delist removed from
-// the universe, telling each subscriber with frames[i] for syms[i].
+// the universe, telling each subscriber with a {"type":"delisted",...}
+// notice of time ts. A shard makes a symbol's notice when it finds a
+// subscriber to tell, once for all of them: most symbols delisted have
+// none, and cost no notice.
 type delistCmd struct {
-	syms   []*symbol
-	frames [][]byte // {"type":"delisted",...}, shared by every shard
+	syms []*symbol
+	ts   int64 // Unix ns
 }
 
 // delistChunk bounds the subscriptions one delistCmd.apply ends: past it,
@@ -235,10 +238,11 @@ func (m *delistCmd) apply(s *shard, _ *conn) {
 	ended := 0
 	for i, sym := range m.syms {
 		if ended >= delistChunk {
-			s.post(nil, &delistCmd{syms: m.syms[i:], frames: m.frames[i:]})
+			s.post(nil, &delistCmd{syms: m.syms[i:], ts: m.ts})
 			return
 		}
 		streams = sym.streams(streams[:0])
+		var notice []byte // made for the first subscriber
 		for _, st := range streams {
 			f := st.fan.Load()
 			if f == nil {
@@ -250,8 +254,11 @@ func (m *delistCmd) apply(s *shard, _ *conn) {
 				c := s.all[r.ci]
 				// Uncharged: at most one per connection and symbol, and
 				// the client must learn that its subscriptions ended.
-				if !c.delisted(m.frames[i]) {
-					c.push(m.frames[i])
+				if notice == nil {
+					notice = textFrame(protocol.AppendDelisted(nil, sym.name, m.ts))
+				}
+				if !c.delisted(notice) {
+					c.push(notice)
 				}
 				s.markDirty(c)
 				s.unlink(c, int(r.idx))

@@ -17,41 +17,64 @@ import (
 // lock and never wait for a change, and a change costs what it changes,
 // not the universe:
 //
-//   - The name index is nameBuckets buckets, each an immutable slice of
-//     (hash, symbol) sorted by hash behind an atomic pointer; a change
-//     replaces the buckets it touches with copies (about n/nameBuckets
-//     entries each: 25 at 100,000 symbols).
+//   - The name index is a hash table of symbol pointers (nameTable) that
+//     a change edits in place, slot by slot: a change allocates nothing
+//     there, but now and then a new table when the old one fills up.
 //   - The listing (listing order, and names sorted for search) is an
 //     immutable value swapped in whole, but each of its two orders is a
-//     list of chunks of at most chunkMax symbols: a change copies the
-//     chunks it touches and the list of chunk pointers, and shares the
-//     rest with the listing before.
+//     list of chunks of at most chunkMax symbols, in pages of at most
+//     chunkMax chunks: a change copies the chunks it touches, their pages
+//     and the list of pages, and shares the rest with the listing before.
 //   - What is made of a whole listing (Symbols, the "list" reply) is made
 //     once per listing, on first use, by whoever asks: never by the change.
 //
 // Per symbol nobody watches, the hub holds: the symbol (symbol, with its
-// quote stream), its index entry, two pointers in the listing's chunks and
+// quote stream), its index slots, two pointers in the listing's chunks and
 // the name itself; measured in TestUnwatchedSymbolMemory.
 type universe struct {
 	seed  maphash.Seed
-	index [nameBuckets]atomic.Pointer[[]nameEntry]
+	index atomic.Pointer[nameTable]
 	cur   atomic.Pointer[listing]
 
 	mu   sync.Mutex // serialises changes (List, Delist)
 	next uint64     // guarded by mu: the listing number of the next symbol listed
+	live int        // guarded by mu: the symbols in index
+	used int        // guarded by mu: the slots of index not nil (live or delisted)
 
 	// Time of each change, by op: the caller's time in List or Delist.
 	changeList, changeDelist durations
 }
 
-// nameBuckets is how many slices the name index is split into: a change
-// of k symbols copies at most k of them.
-const nameBuckets = 4096
+// nameTable is the name index: open addressing with linear probing,
+// a slot per power of two, at most maxLoad of them used. Readers (lookup)
+// take no lock; the one writer, under universe.mu, only ever fills a nil
+// slot or turns a symbol's slot into delisted or a delisted slot into a
+// symbol. So a reader's probe never stops early at a nil that was a
+// symbol, and whatever it reads, it either finds the name or the name was
+// not listed at some moment of the probe. A table that would fill past
+// maxLoad is replaced by one twice the live symbols' room, without the
+// delisted slots; a reader still in the old one sees the universe as it
+// was before the change.
+type nameTable struct {
+	slots []atomic.Pointer[symbol]
+	mask  uint64
+}
 
-// nameEntry is a symbol in the name index, with its name's hash.
-type nameEntry struct {
-	hash uint64
-	sym  *symbol
+// delistedSlot marks a slot whose symbol was delisted: probes go on past
+// it, and a symbol listed later may take it.
+var delistedSlot = new(symbol)
+
+// maxLoad is the share of a table's slots that may be used, in eighths,
+// before a change makes a new table; a new table has at most half its
+// slots used.
+const maxLoad = 6
+
+func newNameTable(n int) *nameTable {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	return &nameTable{slots: make([]atomic.Pointer[symbol], size), mask: uint64(size - 1)}
 }
 
 // listing is one version of the universe, immutable once published.
@@ -60,7 +83,7 @@ type listing struct {
 	sorted chunks // by name, for search
 
 	namesOnce sync.Once
-	names     []string // Symbols(), made on first use
+	nameList  []string // Symbols(), made on first use
 	listOnce  sync.Once
 	listTail  []byte // the "list" reply after its id, made on first use
 	zOnce     sync.Once
@@ -69,6 +92,7 @@ type listing struct {
 
 func newUniverse() *universe {
 	u := &universe{seed: maphash.MakeSeed()}
+	u.index.Store(newNameTable(0))
 	u.cur.Store(&listing{})
 	return u
 }
@@ -76,19 +100,7 @@ func newUniverse() *universe {
 // lookup returns the listed symbol called name, or nil. Any goroutine may
 // call it.
 func (u *universe) lookup(name string) *symbol {
-	h := maphash.String(u.seed, name)
-	b := u.index[h%nameBuckets].Load()
-	if b == nil {
-		return nil
-	}
-	es := *b
-	i, _ := slices.BinarySearchFunc(es, h, func(e nameEntry, h uint64) int { return cmpUint(e.hash, h) })
-	for ; i < len(es) && es[i].hash == h; i++ {
-		if es[i].sym.name == name {
-			return es[i].sym
-		}
-	}
-	return nil
+	return u.index.Load().find(maphash.String(u.seed, name), name)
 }
 
 // current returns the listing now in force. Any goroutine may call it.
@@ -110,32 +122,27 @@ func (u *universe) list(syms []feed.Symbol) int {
 func (u *universe) add(syms []feed.Symbol) int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	var added []*symbol
-	var seen map[string]bool
-	if len(syms) > 16 {
-		seen = make(map[string]bool, len(syms))
-	}
+	t := u.indexFor(len(syms))
+	added := make([]*symbol, 0, len(syms))
 	for _, s := range syms {
-		if s.Name == "" || u.lookup(s.Name) != nil {
+		if s.Name == "" {
 			continue
 		}
-		if seen != nil {
-			if seen[s.Name] {
-				continue
-			}
-			seen[s.Name] = true
-		} else if slices.ContainsFunc(added, func(a *symbol) bool { return a.name == s.Name }) {
-			continue
+		h := maphash.String(u.seed, s.Name)
+		if t.find(h, s.Name) != nil {
+			continue // listed, or earlier in syms
 		}
 		sym := newSymbol(s.Name)
 		sym.num = u.next
 		u.next++
+		u.used += t.insert(h, sym)
 		added = append(added, sym)
 	}
+	u.live += len(added)
+	u.index.Store(t)
 	if len(added) == 0 {
 		return 0
 	}
-	u.edit(added, true)
 	old := u.cur.Load()
 	l := &listing{order: old.order.insert(added, byListing)}
 	byName := slices.Clone(added)
@@ -160,7 +167,7 @@ func (u *universe) delist(names []string) []*symbol {
 	if len(gone) == 0 {
 		return nil
 	}
-	u.edit(gone, false)
+	u.unindex(gone)
 	old := u.cur.Load()
 	byNum := slices.Clone(gone)
 	slices.SortFunc(byNum, byListing)
@@ -174,51 +181,60 @@ func (u *universe) delist(names []string) []*symbol {
 	return gone
 }
 
-// edit publishes a copy of each index bucket that holds one of syms, with
-// them added (add) or removed. u.mu is held.
-func (u *universe) edit(syms []*symbol, add bool) {
-	es := make([]nameEntry, len(syms))
-	for i, sym := range syms {
-		es[i] = nameEntry{maphash.String(u.seed, sym.name), sym}
+// indexFor returns the index to add up to n symbols to: the one in use,
+// or, when it has no room for them, a new one with the listed symbols in
+// it, which the caller publishes. u.mu is held.
+func (u *universe) indexFor(n int) *nameTable {
+	t := u.index.Load()
+	if (u.used+n)*8 <= len(t.slots)*maxLoad {
+		return t
 	}
-	slices.SortFunc(es, func(a, b nameEntry) int {
-		if c := cmpUint(a.hash%nameBuckets, b.hash%nameBuckets); c != 0 {
-			return c
+	t = newNameTable(u.live + n)
+	u.used = 0
+	for s := range u.current().order.all {
+		u.used += t.insert(maphash.String(u.seed, s.name), s)
+	}
+	return t
+}
+
+// unindex takes syms, which are in the index, out of it. u.mu is held.
+func (u *universe) unindex(syms []*symbol) {
+	t := u.index.Load()
+	for _, sym := range syms {
+		i := maphash.String(u.seed, sym.name) & t.mask
+		for t.slots[i].Load() != sym {
+			i = (i + 1) & t.mask
 		}
-		return cmpUint(a.hash, b.hash)
-	})
-	for len(es) > 0 {
-		k := es[0].hash % nameBuckets
-		n := 1
-		for n < len(es) && es[n].hash%nameBuckets == k {
-			n++
+		t.slots[i].Store(delistedSlot)
+	}
+	u.live -= len(syms)
+}
+
+// find returns the symbol called name, whose hash is hash, or nil.
+func (t *nameTable) find(hash uint64, name string) *symbol {
+	for i := hash & t.mask; ; i = (i + 1) & t.mask {
+		s := t.slots[i].Load()
+		if s == nil {
+			return nil
 		}
-		group := es[:n]
-		es = es[n:]
-		var old []nameEntry
-		if p := u.index[k].Load(); p != nil {
-			old = *p
+		if s.name == name && s != delistedSlot {
+			return s
 		}
-		var b []nameEntry
-		if add {
-			b = make([]nameEntry, 0, len(old)+len(group))
-			for len(old) > 0 && len(group) > 0 {
-				if old[0].hash <= group[0].hash {
-					b, old = append(b, old[0]), old[1:]
-				} else {
-					b, group = append(b, group[0]), group[1:]
-				}
-			}
-			b = append(append(b, old...), group...)
-		} else {
-			b = make([]nameEntry, 0, max(len(old)-len(group), 0))
-			for _, e := range old {
-				if !e.sym.delisted.Load() {
-					b = append(b, e)
-				}
-			}
+	}
+}
+
+// insert puts sym, which t does not hold, in the first free slot from
+// hash's and returns how many nil slots it took: 0 or 1.
+func (t *nameTable) insert(hash uint64, sym *symbol) int {
+	for i := hash & t.mask; ; i = (i + 1) & t.mask {
+		switch t.slots[i].Load() {
+		case nil:
+			t.slots[i].Store(sym)
+			return 1
+		case delistedSlot:
+			t.slots[i].Store(sym)
+			return 0
 		}
-		u.index[k].Store(&b)
 	}
 }
 
@@ -237,79 +253,122 @@ func bySymbolName(a, b *symbol) int { return strings.Compare(a.name, b.name) }
 func byListing(a, b *symbol) int { return cmpUint(a.num, b.num) }
 
 // chunks is an ordered list of symbols kept as immutable chunks of at most
-// chunkMax, so that a change copies only the chunks it touches and the
-// chunk pointers. Its zero value is the empty list.
+// chunkMax, themselves kept in immutable pages of at most chunkMax chunks,
+// so that a change copies only the chunks it touches, the pages that hold
+// them and the page pointers: at 100,000 symbols some 2,000 chunks in 40
+// pages. Its zero value is the empty list.
 type chunks struct {
-	c [][]*symbol // none empty
-	n int
+	pages [][][]*symbol // none empty, nor any of their chunks
+	n     int
 }
 
-// chunkMax bounds a chunk; a chunk split in two gets half of it each.
+// chunkMax bounds a chunk and a page; one split in two gets half of it
+// each.
 const chunkMax = 64
 
 // insert returns the list with add (sorted by cmp, none of them in the
-// list) merged in; the chunks add does not touch are shared.
+// list) merged in; the chunks and pages add does not touch are shared.
 func (l chunks) insert(add []*symbol, cmp func(a, b *symbol) int) chunks {
-	out := chunks{c: make([][]*symbol, 0, len(l.c)+len(add)/(chunkMax/2)+1), n: l.n + len(add)}
-	for i, ch := range l.c {
+	intoChunks := func(cs [][]*symbol, add []*symbol) [][]*symbol {
+		return insertRuns(cs, add, cmp, chunkEnds, func(ch []*symbol, add []*symbol) []*symbol { return merge(ch, add, cmp) })
+	}
+	return chunks{pages: insertRuns(l.pages, add, cmp, pageEnds, intoChunks), n: l.n + len(add)}
+}
+
+// insertRuns returns runs (of chunks or of symbols, in the order of cmp;
+// ends gives a run's first and last symbol) with add (sorted by cmp)
+// merged in: each run that add touches is replaced by what into makes of
+// it and its part of add, split in runs of at most chunkMax; the other
+// runs are shared.
+func insertRuns[T any](runs [][]T, add []*symbol, cmp func(a, b *symbol) int,
+	ends func([]T) (first, last *symbol), into func(run []T, add []*symbol) []T) [][]T {
+	out := make([][]T, 0, len(runs)+len(add)/(chunkMax/2)+1)
+	for i, r := range runs {
 		if len(add) == 0 {
-			out.c = append(out.c, l.c[i:]...)
+			out = append(out, runs[i:]...)
 			break
 		}
-		// The symbols of add that go in ch: those before the next chunk.
+		// The symbols of add that go in r: those before the next run.
 		k := len(add)
-		if i+1 < len(l.c) {
-			next := l.c[i+1][0]
+		if i+1 < len(runs) {
+			next, _ := ends(runs[i+1])
 			k, _ = slices.BinarySearchFunc(add, next, cmp)
 		}
 		if k == 0 {
-			out.c = append(out.c, ch)
+			out = append(out, r)
 			continue
 		}
-		out.c = appendSplit(out.c, merge(ch, add[:k], cmp))
+		out = appendSplit(out, into(r, add[:k]))
 		add = add[k:]
 	}
-	if len(l.c) == 0 && len(add) > 0 {
-		out.c = appendSplit(out.c, add)
+	if len(runs) == 0 && len(add) > 0 {
+		out = appendSplit(out, into(nil, add))
 	}
 	return out
 }
 
 // remove returns the list without gone (sorted by cmp, each in the list
-// and marked delisted); the chunks gone does not touch are shared.
+// and marked delisted); the chunks and pages gone does not touch are
+// shared.
 func (l chunks) remove(gone []*symbol, cmp func(a, b *symbol) int) chunks {
-	out := chunks{c: make([][]*symbol, 0, len(l.c)), n: l.n - len(gone)}
-	for i, ch := range l.c {
+	fromChunks := func(cs [][]*symbol, gone []*symbol) [][]*symbol {
+		return removeRuns(cs, gone, cmp, chunkEnds, func(ch []*symbol, _ []*symbol) []*symbol {
+			kept := make([]*symbol, 0, len(ch))
+			for _, s := range ch {
+				if !s.delisted.Load() {
+					kept = append(kept, s)
+				}
+			}
+			return kept
+		})
+	}
+	return chunks{pages: removeRuns(l.pages, gone, cmp, pageEnds, fromChunks), n: l.n - len(gone)}
+}
+
+// removeRuns returns runs (as insertRuns takes them) without gone (sorted
+// by cmp): each run that gone touches is replaced by what from makes of it
+// and its part of gone, and joined to the run before when both are small;
+// the other runs are shared.
+func removeRuns[T any](runs [][]T, gone []*symbol, cmp func(a, b *symbol) int,
+	ends func([]T) (first, last *symbol), from func(run []T, gone []*symbol) []T) [][]T {
+	out := make([][]T, 0, len(runs))
+	for i, r := range runs {
 		if len(gone) == 0 {
-			out.c = append(out.c, l.c[i:]...)
+			out = append(out, runs[i:]...)
 			break
 		}
-		// The symbols of gone in ch: those not after its last.
-		k, found := slices.BinarySearchFunc(gone, ch[len(ch)-1], cmp)
+		// The symbols of gone in r: those not after its last.
+		_, end := ends(r)
+		k, found := slices.BinarySearchFunc(gone, end, cmp)
 		if found {
 			k++
 		}
 		if k == 0 {
-			out.c = append(out.c, ch)
+			out = append(out, r)
 			continue
 		}
+		kept := from(r, gone[:k])
 		gone = gone[k:]
-		kept := make([]*symbol, 0, len(ch)-k)
-		for _, s := range ch {
-			if !s.delisted.Load() {
-				kept = append(kept, s)
-			}
-		}
-		switch last := len(out.c) - 1; {
+		switch prev := len(out) - 1; {
 		case len(kept) == 0:
-		case last >= 0 && len(out.c[last])+len(kept) <= chunkMax/2:
-			// Two small neighbours become one, so chunks stay large.
-			out.c[last] = append(slices.Clip(out.c[last]), kept...)
+		case prev >= 0 && len(out[prev])+len(kept) <= chunkMax/2:
+			// Two small neighbours become one, so runs stay large.
+			out[prev] = append(slices.Clip(out[prev]), kept...)
 		default:
-			out.c = append(out.c, kept)
+			out = append(out, kept)
 		}
 	}
 	return out
+}
+
+// chunkEnds returns the first and the last symbol of a chunk.
+func chunkEnds(ch []*symbol) (first, last *symbol) { return ch[0], ch[len(ch)-1] }
+
+// pageEnds returns the first and the last symbol of a page.
+func pageEnds(p [][]*symbol) (first, last *symbol) {
+	first, _ = chunkEnds(p[0])
+	_, last = chunkEnds(p[len(p)-1])
+	return first, last
 }
 
 // merge returns a new slice with b merged into a (each sorted by cmp, b
@@ -325,28 +384,30 @@ func merge(a, b []*symbol, cmp func(a, b *symbol) int) []*symbol {
 	return append(out, a...)
 }
 
-// appendSplit appends ch to cs as chunks of at most chunkMax.
-func appendSplit(cs [][]*symbol, ch []*symbol) [][]*symbol {
-	if len(ch) <= chunkMax {
-		return append(cs, ch)
+// appendSplit appends r to rs as runs of at most chunkMax.
+func appendSplit[T any](rs [][]T, r []T) [][]T {
+	if len(r) <= chunkMax {
+		return append(rs, r)
 	}
-	for len(ch) > 0 {
-		n := min(len(ch), chunkMax/2)
-		if len(ch)-n < chunkMax/4 {
-			n = len(ch) // no small chunk at the end
+	for len(r) > 0 {
+		n := min(len(r), chunkMax/2)
+		if len(r)-n < chunkMax/4 {
+			n = len(r) // no small run at the end
 		}
-		cs = append(cs, slices.Clip(ch[:n]))
-		ch = ch[n:]
+		rs = append(rs, slices.Clip(r[:n]))
+		r = r[n:]
 	}
-	return cs
+	return rs
 }
 
 // all yields the symbols in order.
 func (l chunks) all(yield func(*symbol) bool) {
-	for _, ch := range l.c {
-		for _, s := range ch {
-			if !yield(s) {
-				return
+	for _, p := range l.pages {
+		for _, ch := range p {
+			for _, s := range ch {
+				if !yield(s) {
+					return
+				}
 			}
 		}
 	}
@@ -359,12 +420,21 @@ func (l *listing) len() int { return l.order.n }
 // slice is shared: callers must not change it.
 func (l *listing) symbolNames() []string {
 	l.namesOnce.Do(func() {
-		l.names = make([]string, 0, l.order.n)
-		for s := range l.order.all {
-			l.names = append(l.names, s.name)
+		l.nameList = make([]string, 0, l.order.n)
+		for name := range l.names {
+			l.nameList = append(l.nameList, name)
 		}
 	})
-	return l.names
+	return l.nameList
+}
+
+// names yields the names of the listing, in listing order.
+func (l *listing) names(yield func(string) bool) {
+	for s := range l.order.all {
+		if !yield(s.name) {
+			return
+		}
+	}
 }
 
 // listReply returns the "list" reply for request id as two pieces that
@@ -381,7 +451,7 @@ func (l *listing) listReply(id []byte) (head, tail []byte) {
 // tail returns the "list" reply after its id, made once per listing.
 func (l *listing) tail() []byte {
 	l.listOnce.Do(func() {
-		full := protocol.AppendSymbols(nil, nil, l.symbolNames())
+		full := protocol.AppendSymbolsSeq(nil, nil, l.names)
 		l.listTail = full[len(symbolsStart):]
 	})
 	return l.listTail
@@ -402,23 +472,27 @@ const (
 // search returns the names that start with prefix, in byte order, at most
 // limit of them, and whether more match.
 func (l *listing) search(prefix string, limit int) (names []string, more bool) {
-	cs := l.sorted.c
-	// The first chunk whose last name is not below prefix, then the first
-	// name in it that is not.
-	i, _ := slices.BinarySearchFunc(cs, prefix, func(ch []*symbol, p string) int {
-		return strings.Compare(ch[len(ch)-1].name, p)
-	})
-	for ; i < len(cs); i++ {
-		ch := cs[i]
-		j, _ := slices.BinarySearchFunc(ch, prefix, func(s *symbol, p string) int { return strings.Compare(s.name, p) })
-		for ; j < len(ch); j++ {
-			if !strings.HasPrefix(ch[j].name, prefix) {
-				return names, false
+	ps := l.sorted.pages
+	// The first page whose last name is not below prefix, then the first
+	// chunk in it, then the first name in that chunk.
+	byLast := func(ch []*symbol, p string) int { return strings.Compare(ch[len(ch)-1].name, p) }
+	i, _ := slices.BinarySearchFunc(ps, prefix, func(pg [][]*symbol, p string) int { return byLast(pg[len(pg)-1], p) })
+	if i == len(ps) {
+		return nil, false
+	}
+	j, _ := slices.BinarySearchFunc(ps[i], prefix, byLast)
+	k, _ := slices.BinarySearchFunc(ps[i][j], prefix, func(s *symbol, p string) int { return strings.Compare(s.name, p) })
+	for ; i < len(ps); i, j = i+1, 0 {
+		for ; j < len(ps[i]); j, k = j+1, 0 {
+			for _, s := range ps[i][j][k:] {
+				if !strings.HasPrefix(s.name, prefix) {
+					return names, false
+				}
+				if len(names) == limit {
+					return names, true
+				}
+				names = append(names, s.name)
 			}
-			if len(names) == limit {
-				return names, true
-			}
-			names = append(names, ch[j].name)
 		}
 	}
 	return names, false

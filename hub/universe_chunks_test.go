@@ -58,7 +58,12 @@ func TestUniverseChanges(t *testing.T) {
 		}
 		for _, cs := range []chunks{l.order, l.sorted} {
 			n := 0
-			for _, ch := range cs.c {
+			for _, p := range cs.pages {
+				if len(p) == 0 || len(p) > chunkMax {
+					t.Fatalf("round %d: a page of %d chunks", round, len(p))
+				}
+			}
+			for _, ch := range cs.chunkList() {
 				if len(ch) == 0 || len(ch) > chunkMax {
 					t.Fatalf("round %d: a chunk of %d symbols", round, len(ch))
 				}
@@ -88,55 +93,104 @@ func TestUniverseChanges(t *testing.T) {
 	}
 }
 
-// TestUniverseChangeShares lists 1,000 symbols into 100,000 and checks
-// that the new listing shares most chunks with the old one, and the index
-// most buckets: the change costs what it changed.
+// TestUniverseChangeShares lists 100 symbols into 100,000 and checks
+// that the new listing shares most chunks with the old one, and that the
+// index took them in place: the change costs what it changed.
 func TestUniverseChangeShares(t *testing.T) {
 	u := newUniverse()
 	u.add(symbolsNamed("OPT%06d", 100_000))
 	old := u.current()
-	var oldBuckets [nameBuckets]*[]nameEntry
-	for i := range u.index {
-		oldBuckets[i] = u.index[i].Load()
-	}
+	oldIndex := u.index.Load()
 	u.list(symbolsNamed("NEW%03d", 100))
 	l := u.current()
-	n := 0
-	seen := map[**symbol]bool{}
-	for _, ch := range old.order.c {
-		seen[&ch[0]] = true
-	}
-	for _, ch := range l.order.c {
-		if seen[&ch[0]] {
-			n++
+	for _, o := range []struct {
+		name     string
+		old, new chunks
+	}{{"listing order", old.order, l.order}, {"sorted order", old.sorted, l.sorted}} {
+		// NEW… sorts before OPT…: one chunk, in one page, takes them.
+		oldChunks := o.old.chunkList()
+		if n := shared(oldChunks, o.new.chunkList()); n < len(oldChunks)-1 {
+			t.Errorf("%s: %d of %d chunks shared after adding 100, want all but one", o.name, n, len(oldChunks))
+		}
+		if n := shared(o.old.pages, o.new.pages); n < len(o.old.pages)-1 {
+			t.Errorf("%s: %d of %d pages shared after adding 100, want all but one", o.name, n, len(o.old.pages))
 		}
 	}
-	if n < len(old.order.c)-1 {
-		t.Errorf("listing order: %d of %d chunks shared after appending 100, want all but the last", n, len(old.order.c))
-	}
-	clear(seen)
-	for _, ch := range old.sorted.c {
-		seen[&ch[0]] = true
-	}
-	n = 0
-	for _, ch := range l.sorted.c {
-		if seen[&ch[0]] {
-			n++
-		}
-	}
-	if n < len(old.sorted.c)-1 { // NEW… sorts before OPT…: one chunk takes them
-		t.Errorf("sorted order: %d of %d chunks shared after adding 100, want all but one", n, len(old.sorted.c))
-	}
-	changed := 0
-	for i := range u.index {
-		if u.index[i].Load() != oldBuckets[i] {
-			changed++
-		}
-	}
-	if changed > 100 {
-		t.Errorf("%d index buckets copied for 100 symbols", changed)
+	if u.index.Load() != oldIndex {
+		t.Errorf("the index was made anew for 100 symbols in a table with room for them")
 	}
 	if st := u.changeList.snapshot(); st.Counts[len(st.Counts)-1] != 0 || st.Sum <= 0 {
 		t.Errorf("list histogram %v: want the one change counted in a bounded bucket", st)
 	}
+}
+
+// TestNameTableBound churns a universe of 10,000 symbols (1,000 delisted
+// and 1,000 listed per round, the delisted slots piling up) and checks
+// that the index stays within its bound: at most maxLoad eighths of its
+// slots used, and at most four slots per symbol listed or being listed.
+func TestNameTableBound(t *testing.T) {
+	const n, batch = 10_000, 1000
+	u := newUniverse()
+	names := make([]string, 0, n)
+	add := func(round int) {
+		syms := make([]feed.Symbol, batch)
+		for i := range syms {
+			syms[i].Name = fmt.Sprintf("R%d-%d", round, i)
+			names = append(names, syms[i].Name)
+		}
+		u.list(syms)
+	}
+	for round := range n / batch {
+		add(round)
+	}
+	tables := map[*nameTable]bool{}
+	for round := n / batch; round < 300; round++ {
+		u.delist(names[:batch])
+		names = names[batch:]
+		add(round)
+		tab := u.index.Load()
+		tables[tab] = true
+		if max := 4 * (n + batch); len(tab.slots) > max {
+			t.Fatalf("round %d: %d slots for %d symbols, want at most %d", round, len(tab.slots), n, max)
+		}
+		if u.used*8 > len(tab.slots)*maxLoad || u.live != n {
+			t.Fatalf("round %d: %d of %d slots used, %d live, want at most %d/8 used and %d live", round, u.used, len(tab.slots), u.live, maxLoad, n)
+		}
+	}
+	if len(tables) < 2 {
+		t.Errorf("%d tables in 290 rounds of churn: the delisted slots were never cleared", len(tables))
+	}
+	for _, name := range names {
+		if u.lookup(name) == nil {
+			t.Fatalf("%s is listed but not found", name)
+		}
+	}
+	if u.lookup("R0-1") != nil {
+		t.Errorf("R0-1 was delisted but is found")
+	}
+}
+
+// chunkList returns the chunks of l, page after page.
+func (l chunks) chunkList() [][]*symbol {
+	var cs [][]*symbol
+	for _, p := range l.pages {
+		cs = append(cs, p...)
+	}
+	return cs
+}
+
+// shared returns how many of the runs of b are runs of a (the same
+// backing array).
+func shared[T any](a, b [][]T) int {
+	seen := map[*T]bool{}
+	for _, r := range a {
+		seen[&r[0]] = true
+	}
+	n := 0
+	for _, r := range b {
+		if seen[&r[0]] {
+			n++
+		}
+	}
+	return n
 }

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -186,6 +187,24 @@ func AppendSymbols(dst []byte, id []byte, symbols []string) []byte {
 	return append(appendSymbolsField(dst, symbols), '}')
 }
 
+// AppendSymbolsSeq is AppendSymbols with the names from a sequence, which
+// it ranges over twice: once to grow dst, once to append them. Unlike
+// AppendSymbols it allocates (a few closures), once a call.
+func AppendSymbolsSeq(dst []byte, id []byte, symbols iter.Seq[string]) []byte {
+	n := len(`,"symbols":[]}`)
+	for s := range symbols {
+		n += len(s) + 3
+	}
+	dst = appendReplyStart(slices.Grow(dst, len(`{"type":"symbols","id":}`)+len(id)+n), "symbols", id)
+	dst = append(dst, `,"symbols":[`...)
+	sep := false
+	for s := range symbols {
+		dst = appendSymbol(dst, s, sep)
+		sep = true
+	}
+	return append(dst, "]}"...)
+}
+
 // AppendPong appends the reply to a ping request; ts is the server's time in
 // Unix nanoseconds.
 func AppendPong(dst []byte, id []byte, ts int64) []byte {
@@ -233,12 +252,17 @@ func appendSymbolsField(dst []byte, symbols []string) []byte {
 	dst = slices.Grow(dst, n)
 	dst = append(dst, `,"symbols":[`...)
 	for i, s := range symbols {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = AppendString(dst, s)
+		dst = appendSymbol(dst, s, i > 0)
 	}
 	return append(dst, ']')
+}
+
+// appendSymbol appends a name of a "symbols" array, after a comma if sep.
+func appendSymbol(dst []byte, s string, sep bool) []byte {
+	if sep {
+		dst = append(dst, ',')
+	}
+	return AppendString(dst, s)
 }
 
 // AppendRequest appends r as a client request in canonical form, fields in

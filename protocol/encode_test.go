@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -280,6 +281,8 @@ func TestReplies(t *testing.T) {
 		{"reset quotes", AppendReset(nil, ChannelQuotes, "AAPL", 3), `{"type":"reset","channel":"quotes","symbol":"AAPL","epoch":3}`},
 		{"delisted", AppendDelisted(nil, "AAPL261218C00190000", 1763718000123456789), `{"type":"delisted","symbol":"AAPL261218C00190000","ts":1763718000123456789}`},
 		{"symbols", AppendSymbols(nil, []byte(`3`), []string{"AAPL", "MSFT", `we"ird`}), `{"type":"symbols","id":3,"symbols":["AAPL","MSFT","we\"ird"]}`},
+		{"symbols seq", AppendSymbolsSeq(nil, []byte(`3`), slices.Values([]string{"AAPL", "MSFT", `we"ird`})), `{"type":"symbols","id":3,"symbols":["AAPL","MSFT","we\"ird"]}`},
+		{"symbols seq none", AppendSymbolsSeq(nil, nil, slices.Values([]string(nil))), `{"type":"symbols","symbols":[]}`},
 		{"pong", AppendPong(nil, []byte(`4`), 1763718000123456789), `{"type":"pong","id":4,"ts":1763718000123456789}`},
 		{"pong no id", AppendPong(nil, nil, -1), `{"type":"pong","ts":-1}`},
 		{"error", AppendError(nil, num, CodeUnknownSymbol, "unknown symbol: XYZ", []string{"XYZ"}),

@@ -275,7 +275,8 @@ func occ(root string, exp time.Time, put bool, strike int64) string {
 	} else {
 		b = append(b, 'C')
 	}
-	digits := strconv.AppendInt(nil, strike, 10)
+	var buf [20]byte
+	digits := strconv.AppendInt(buf[:0], strike, 10)
 	for range 8 - len(digits) {
 		b = append(b, '0')
 	}
