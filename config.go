@@ -100,16 +100,20 @@ type HTTPConfig struct {
 	// request's header. Default 10 s.
 	WriteTimeout time.Duration
 	// IdleTimeout is how long a keep-alive connection may wait for its
-	// next request before it is closed. Default 30 s.
+	// next request before it is closed. Default 30 s. Over TLS only: on
+	// a plain listener a request that is not a WebSocket handshake is
+	// its connection's last.
 	IdleTimeout time.Duration
 	// MaxHeaderBytes caps a request's header. Default 8 KiB.
 	MaxHeaderBytes int
 	// MaxWaiting caps the connections that wait on the client: those
-	// whose first request's header has not arrived yet and keep-alive
-	// ones idle between requests. Each costs net/http's goroutine and
-	// buffers, about 20 KiB, until ReadHeaderTimeout or IdleTimeout; past
-	// the cap the one that has waited longest is closed. Applies to
-	// Serve and ListenAndServe. Default 1,024 (about 20 MiB in all).
+	// whose first request's header has not arrived yet and, over TLS,
+	// keep-alive ones idle between requests; past the cap the one that
+	// has waited longest is closed. On a plain listener each holds the
+	// bytes it sent and about 1.5 KiB besides (no goroutine); over TLS,
+	// net/http's goroutine and buffers, about 20 KiB, until
+	// ReadHeaderTimeout or IdleTimeout. Applies to Serve and
+	// ListenAndServe. Default 1,024.
 	MaxWaiting int
 	// MaxSnapshots is the most snapshots one GET /api/symbols answer
 	// holds (about 250 bytes each). A request whose answer would hold

@@ -127,7 +127,7 @@ func flags(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.write, "http-write-timeout", 10*time.Second, "time allowed to write an HTTP response (WebSocket connections are not affected)")
 	fs.DurationVar(&o.idle, "http-idle-timeout", 30*time.Second, "close a keep-alive HTTP connection idle this long")
 	fs.IntVar(&o.maxHeader, "max-header-bytes", 8<<10, "maximum HTTP request header size")
-	fs.IntVar(&o.maxWaiting, "http-max-waiting", 1024, "most HTTP connections waiting on their client (first header, or idle keep-alive); past it the longest waiting is closed")
+	fs.IntVar(&o.maxWaiting, "http-max-waiting", 1024, "most HTTP connections waiting on their client (for a request header; over TLS also idle keep-alive); past it the longest waiting is closed")
 	fs.IntVar(&o.maxSnapshots, "http-max-snapshots", tickerd.DefaultMaxSnapshots, "most snapshots one GET /api/symbols answer holds (about 250 bytes each); a request that would get more is refused (400) and asks for part with ?prefix= or ?symbols=")
 
 	fs.StringVar(&o.origins, "allowed-origins", "", "comma-separated browser Origins allowed (host, https://host, or *); empty: same host, or any with -auth-*")

@@ -63,7 +63,7 @@ type ServerStats struct {
 	AcceptErrors uint64 // listener accept errors
 	FeedPanics   uint64 // panics of the feed recovered
 	// HTTPWaiting is how many HTTP connections wait on their client (a
-	// first header, or the next keep-alive request); HTTPWaitingClosed
+	// request header, or over TLS the next keep-alive request); HTTPWaitingClosed
 	// counts those closed because too many waited.
 	HTTPWaiting       int
 	HTTPWaitingClosed uint64
@@ -80,7 +80,7 @@ func NewServerCollector(stats func() ServerStats) *StatsCollector[ServerStats] {
 			"Panics of the feed recovered; the feed was run again after a backoff.",
 			func(st S) uint64 { return st.FeedPanics }),
 		gauge("tickerd_http_waiting",
-			"HTTP connections waiting on their client: for a first request header, or idle between keep-alive requests.",
+			"HTTP connections waiting on their client: for a request header, or (over TLS) idle between keep-alive requests.",
 			func(st S) float64 { return float64(st.HTTPWaiting) }),
 		counter("tickerd_http_waiting_closed_total",
 			"HTTP connections closed because more than the HTTP max-waiting cap waited on their clients (the longest waiting goes).",
