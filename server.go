@@ -45,7 +45,7 @@ type Server struct {
 	eng        atomic.Pointer[engine]
 	draining   atomic.Bool
 	acceptErrs atomic.Uint64
-	acceptLog  atomic.Int64 // Unix ns an accept error was last logged
+	acceptLog  atomic.Int64           // Unix ns an accept error was last logged
 	waiting    atomic.Pointer[waiter] // set by Serve
 
 	mu        sync.Mutex
