@@ -310,6 +310,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			MaxHeaderBytes:    s.cfg.HTTP.MaxHeaderBytes,
 			MaxWaiting:        s.cfg.HTTP.MaxWaiting,
 			OnAcceptError:     s.acceptError,
+			ErrorLog:          s.log,
 		})
 		if err == nil {
 			srv.SetKeepAlivesEnabled(false)

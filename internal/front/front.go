@@ -29,8 +29,10 @@ import (
 	"bytes"
 	"container/list"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +62,9 @@ type Config struct {
 	// MaxWaiting caps the connections whose header has not arrived; past
 	// it the one that has waited longest is closed. Default 1,024.
 	MaxWaiting int
+	// ErrorLog, if set, is told of a panic in Upgrade (the request's
+	// connection is closed, as net/http does).
+	ErrorLog *slog.Logger
 	// OnAcceptError is told of every accept error but the listener's
 	// closing (EMFILE when out of file descriptors); accepting goes on
 	// after a pause.
@@ -371,6 +376,18 @@ func (f *Front) serve(nc *net.TCPConn, buf []byte, end int) {
 	}
 	r.RemoteAddr = nc.RemoteAddr().String()
 	w := &response{nc: nc, early: buf[end:], header: http.Header{}}
+	defer func() {
+		// As net/http: a panic in the handler (a Config.Authenticate,
+		// say) ends this request, not the process.
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler && f.cfg.ErrorLog != nil {
+				f.cfg.ErrorLog.Error("panic serving a WebSocket handshake", "remote", r.RemoteAddr, "panic", v, "stack", string(debug.Stack()))
+			}
+			if !w.hijacked {
+				_ = nc.Close()
+			}
+		}
+	}()
 	f.cfg.Upgrade.ServeHTTP(w, r)
 	if !w.hijacked {
 		w.finish(f.cfg.WriteTimeout)

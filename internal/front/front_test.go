@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,9 @@ const wait = 5 * time.Second
 // then echoes each text message, reading first what the client sent
 // behind its handshake (rw.Reader).
 var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("panic") != "" {
+		panic("handler panics")
+	}
 	if r.URL.Query().Get("refuse") != "" {
 		http.Error(w, "refused: "+r.URL.Query().Get("refuse"), http.StatusForbidden)
 		return
@@ -336,4 +341,45 @@ func TestClose(t *testing.T) {
 		c.Close()
 		t.Error("dial after Close succeeded")
 	}
+}
+
+// TestUpgradePanics: a panic in the upgrade handler closes that
+// connection, is logged, and the Front serves the next one.
+func TestUpgradePanics(t *testing.T) {
+	logged := &lockedWriter{}
+	_, addr := start(t, front.Config{ErrorLog: slog.New(slog.NewTextHandler(logged, nil))})
+	if c, _, err := (&websocket.Dialer{HandshakeTimeout: wait}).Dial("ws://"+addr+"/ws?panic=1", nil); err == nil {
+		c.Close()
+		t.Fatal("handshake succeeded through a panic")
+	}
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatalf("after a panic: %v", err)
+	}
+	c.Close()
+	deadline := time.Now().Add(wait)
+	for !strings.Contains(logged.String(), "handler panics") && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !strings.Contains(logged.String(), "handler panics") {
+		t.Errorf("log %q, want the panic", logged.String())
+	}
+}
+
+// lockedWriter is a log's buffer, written and read at once.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
