@@ -5,12 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/tickerd/tickerd/internal/front"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 const wait = 5 * time.Second
@@ -346,8 +345,8 @@ func TestClose(t *testing.T) {
 // TestUpgradePanics: a panic in the upgrade handler closes that
 // connection, is logged, and the Front serves the next one.
 func TestUpgradePanics(t *testing.T) {
-	logged := &lockedWriter{}
-	_, addr := start(t, front.Config{ErrorLog: slog.New(slog.NewTextHandler(logged, nil))})
+	var logged testutil.Logs
+	_, addr := start(t, front.Config{ErrorLog: logged.Logger()})
 	if c, _, err := (&websocket.Dialer{HandshakeTimeout: wait}).Dial("ws://"+addr+"/ws?panic=1", nil); err == nil {
 		c.Close()
 		t.Fatal("handshake succeeded through a panic")
@@ -364,22 +363,4 @@ func TestUpgradePanics(t *testing.T) {
 	if !strings.Contains(logged.String(), "handler panics") {
 		t.Errorf("log %q, want the panic", logged.String())
 	}
-}
-
-// lockedWriter is a log's buffer, written and read at once.
-type lockedWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
