@@ -15,9 +15,11 @@ type waiter interface {
 	Evicted() uint64 // closed because too many waited
 }
 
-// waitingConns caps the HTTP connections that hold server memory while
-// the client sends nothing useful: new ones whose first request's header
-// has not arrived, and keep-alive ones idle between requests. net/http
+// waitingConns caps, where net/http holds every connection from accept
+// (TLS, or a listener the front does not take), the HTTP connections that
+// hold server memory while the client sends nothing useful: new ones
+// whose first request's header has not arrived, and keep-alive ones idle
+// between requests. net/http
 // gives each a goroutine and its read and write buffers (about 20 KiB
 // here, measured by `go run ./bench -scenario hostile -attacks
 // idle-http,slow-headers`) until ReadHeaderTimeout or IdleTimeout. Past
