@@ -49,3 +49,8 @@ for a in 50ms 100ms; do
 done
 run hostile-5k-new -scenario hostile -attacks idle-http,slow-headers,partial-frame,idle-wss -attack-conns 5000 -spawn -server-bin $NEW -server-args "-http-max-waiting 10000" $PIN
 run hostile-stalled-2k-new -scenario hostile -attacks stalled-readers,stalled-wss -attack-conns 2000 -spawn -server-bin $NEW $PIN
+# Issue 18: two more interleaved pairs of listing changes under load, after CI had run.
+for i in 3 4; do
+  run universe-base-$i -scenario universe -spawn -server-bin $BASE $PIN
+  run universe-new-$i -scenario universe -spawn -server-bin $NEW $PIN
+done
