@@ -63,7 +63,8 @@ type Config struct {
 	// it the one that has waited longest is closed. Default 1,024.
 	MaxWaiting int
 	// ErrorLog, if set, is told of a panic in Upgrade (the request's
-	// connection is closed, as net/http does).
+	// connection is closed, as net/http does) and of the epoll wait's
+	// failure.
 	ErrorLog *slog.Logger
 	// OnAcceptError is told of every accept error but the listener's
 	// closing (EMFILE when out of file descriptors); accepting goes on
@@ -126,7 +127,12 @@ func New(ln net.Listener, cfg Config) (*Front, error) {
 	}
 	f := &Front{cfg: cfg, ln: tl, stop: make(chan struct{})}
 	var err error
-	f.ep, err = netpoll.EpollCreate(&netpoll.EpollConfig{OnWaitError: func(error) {}})
+	f.ep, err = netpoll.EpollCreate(&netpoll.EpollConfig{OnWaitError: func(err error) {
+		// The wait has stopped: headers go unread and time out.
+		if cfg.ErrorLog != nil {
+			cfg.ErrorLog.Error("front: epoll wait failed; request headers are no longer read", "err", err)
+		}
+	}})
 	if err != nil {
 		return nil, err
 	}
