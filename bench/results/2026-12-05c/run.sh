@@ -14,8 +14,11 @@ PIN="-server-cpus 0 -server-gomaxprocs 1 -cpus 1"
 run() { name=$1; shift; echo "=== $(date +%T) $name: $*"; timeout 900 $B "$@" -out $M/$name.json > $M/$name.txt 2>&1; echo "rc=$?" >> $M/$name.txt; }
 # Issue 13: HTTP connections before the upgrade, 5,000 attackers (the garbage of a collection
 # cycle is a smaller share of each), with the waiting cap above them.
+# DRAFT: the front before its first read right after accept (a build never committed; the
+# memory it holds is the same).
 for i in 1 2; do
   run hostile-http-5k-base-$i -scenario hostile -attacks idle-http,slow-headers -attack-conns 5000 -spawn -server-bin $BASE -server-args "-http-max-waiting 10000" $PIN
+  run hostile-http-5k-draft-$i -scenario hostile -attacks idle-http,slow-headers -attack-conns 5000 -spawn -server-bin ${DRAFT:-$NEW} -server-args "-http-max-waiting 10000" $PIN
 done
 # Issue 15: the resume storm alone (no quotes run), interleaved.
 for i in 1 2 3; do
