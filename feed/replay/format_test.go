@@ -177,6 +177,8 @@ func TestBoundedDecimals(t *testing.T) {
 		"book price":      `{"type":"book","symbol":"A","seq":1,"snapshot":true,"bids":[["` + huge + `","1"]],"asks":[],"ts":1}`,
 		"book size":       `{"type":"book","symbol":"A","seq":1,"snapshot":true,"bids":[["1","` + long + `"]],"asks":[],"ts":1}`,
 		"book seq":        `{"type":"book","symbol":"A","seq":1e100000000,"snapshot":true,"bids":[],"asks":[],"ts":1}`,
+		"book int64":      `{"type":"book","symbol":"A","seq":1,"snapshot":true,"bids":[["100000000000000000000","1"]],"asks":[],"ts":1}`,
+		"book at prec":    `{"type":"book","symbol":"A","seq":1,"snapshot":true,"bids":[["0.0000000001","1"]],"asks":[["1000000000","1"]],"ts":1}`,
 		"listed prec exp": `{"type":"listed","symbol":"A","price_prec":1e100000000,"volume_prec":0}`,
 		"listed tick":     `{"type":"listed","symbol":"A","price_prec":2,"volume_prec":0,"tick_size":"` + huge + `"}`,
 		"listed prec":     `{"type":"listed","symbol":"A","price_prec":100000000,"volume_prec":0}`,

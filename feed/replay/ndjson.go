@@ -149,10 +149,11 @@ func (l *jsonLine) book() (bookLine, error) {
 		return bookLine{}, errors.New(`book: no "ts"`)
 	}
 	b := bookLine{Symbol: *l.Symbol, Seq: *l.Seq, TS: *l.TS, Snapshot: l.Snapshot, Bids: l.Bids, Asks: l.Asks}
-	for _, side := range []struct {
+	sides := [...]struct {
 		name string
 		lv   [][]string
-	}{{"bids", l.Bids}, {"asks", l.Asks}} {
+	}{{"bids", l.Bids}, {"asks", l.Asks}}
+	for _, side := range sides {
 		for i, lvl := range side.lv {
 			if len(lvl) != 2 {
 				return b, fmt.Errorf("book: %s level %d has %d strings, want [price, size]", side.name, i, len(lvl))
@@ -172,6 +173,19 @@ func (l *jsonLine) book() (bookLine, error) {
 				return b, fmt.Errorf("book: %s level %d size: %w", side.name, i, err)
 			}
 			b.pricePrec, b.sizePrec = max(b.pricePrec, decimals(p)), max(b.sizePrec, decimals(sz))
+		}
+	}
+	// Every level must fit fixed point (an int64) at the line's own
+	// precisions, which play converts to: "1e20" parses as a decimal but
+	// does not.
+	for _, side := range sides {
+		for i, lvl := range side.lv {
+			if _, err := protocol.ParseFixed(lvl[0], b.pricePrec); err != nil {
+				return b, fmt.Errorf("book: %s level %d price: %w", side.name, i, err)
+			}
+			if _, err := protocol.ParseFixed(lvl[1], b.sizePrec); err != nil {
+				return b, fmt.Errorf("book: %s level %d size: %w", side.name, i, err)
+			}
 		}
 	}
 	return b, nil
