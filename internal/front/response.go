@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -64,19 +63,12 @@ func (w *response) finish(timeout time.Duration) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	var b bytes.Buffer
-	b.WriteString("HTTP/1.1 ")
-	b.WriteString(strconv.Itoa(w.status))
-	b.WriteByte(' ')
-	b.WriteString(http.StatusText(w.status))
-	b.WriteString("\r\n")
 	w.header.Del("Content-Length")
 	w.header.Del("Connection")
-	_ = w.header.Write(&b)
-	b.WriteString("Content-Length: ")
-	b.WriteString(strconv.Itoa(len(w.body)))
-	b.WriteString("\r\nConnection: close\r\n\r\n")
-	b.Write(w.body)
+	resp := http.Response{StatusCode: w.status, ProtoMajor: 1, ProtoMinor: 1, Header: w.header,
+		Body: io.NopCloser(bytes.NewReader(w.body)), ContentLength: int64(len(w.body)), Close: true}
+	var b bytes.Buffer
+	_ = resp.Write(&b) // net/http's own serialisation: status line, headers, Content-Length, Connection: close
 	sendAndClose(w.nc, b.Bytes(), timeout)
 }
 
