@@ -198,3 +198,52 @@ func churn(t *testing.T, srv *testServer, n int, names []string, seed uint64) ([
 	wg.Wait()
 	return chs, errs
 }
+
+// TestCloseUnderTraffic: Close while clients upgrade and send frames
+// returns with every socket the hub took closed and its goroutines gone,
+// including connections queued for a reader and ones upgraded while the
+// hub was closing.
+func TestCloseUnderTraffic(t *testing.T) { forTransports(t, testCloseUnderTraffic) }
+
+func testCloseUnderTraffic(t *testing.T, tr transport) {
+	srv := startHubOn(t, tr, hub.Config{MessageRate: -1}, nil)
+	base := testutil.TakeBaseline()
+	ping := testutil.AppendFrame(nil, testutil.Frame{Fin: true, Op: testutil.OpPing, Payload: []byte("p")})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ { // bounded; Close ends it sooner
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				rc, err := srv.rawConn("/ws?symbols=AAPL", ping)
+				if err != nil {
+					continue // refused: the hub is closing
+				}
+				for range 20 {
+					if _, err := rc.Write(ping); err != nil {
+						break
+					}
+				}
+				_ = rc.Close()
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := srv.h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // upgrades that were in flight end
+	close(stop)
+	wg.Wait()
+	// The hub's epoll fds are gone too, so the count must come back to
+	// the baseline with no slack for sockets.
+	if err := base.Check(wait, 0); err != nil {
+		t.Error(err)
+	}
+}

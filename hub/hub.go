@@ -171,8 +171,10 @@ func (h *Hub) Close() error {
 	h.stopOnce.Do(func() {
 		close(h.done)
 		h.wg.Wait() // shards close their connections
-		h.readers.close()
+		// The poller first: its Close waits for the epoll goroutine, so
+		// no callback can queue a connection after the readers stop.
 		_ = h.poll.close()
+		h.readers.close()
 	})
 	return nil
 }

@@ -93,20 +93,24 @@ func (r *readers) push(c *conn) {
 	r.cond.Signal()
 }
 
-// close stops the readers. The shards have finished every connection by
-// then; the fds of those still queued are released here.
+// close stops the readers. The shards have finished every connection and
+// the poller has stopped by then; the fds of those still queued are
+// released here.
 func (r *readers) close() {
 	r.mu.Lock()
 	r.stop = true
 	r.mu.Unlock()
 	r.cond.Broadcast()
 	r.wg.Wait()
-	for _, c := range r.q {
+	r.mu.Lock()
+	q := r.q
+	r.q = nil
+	r.mu.Unlock()
+	for _, c := range q {
 		if c.rstate.Load()&rDead != 0 {
 			c.release()
 		}
 	}
-	r.q = nil
 }
 
 func (r *readers) loop(rd *reader) {

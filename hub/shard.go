@@ -21,6 +21,7 @@ type shard struct {
 	notified []*fanout  // streams with a new update since the last pass (notify)
 	writable []*conn    // connections whose socket has room again (poller)
 	wake     chan struct{}
+	stopped  bool // guarded by mu: run has returned; post releases new connections itself
 
 	stats shardStats
 	n     counts // owned by run: added to stats after each pass
@@ -57,9 +58,32 @@ func (s *shard) post(c *conn, m command) {
 		c.cmds.Add(1)
 	}
 	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		if _, ok := m.(*openCmd); ok {
+			s.h.dropNew(c)
+		}
+		return
+	}
 	s.cmds = append(s.cmds, envelope{c, m})
 	s.mu.Unlock()
 	s.signal()
+}
+
+// stop marks the shard stopped and releases the connections whose open
+// command it never applied: upgraded while the hub was closing. Only run
+// calls it, on its way out.
+func (s *shard) stop() {
+	s.mu.Lock()
+	s.stopped = true
+	cmds := s.cmds
+	s.cmds = nil
+	s.mu.Unlock()
+	for _, e := range cmds {
+		if _, ok := e.cmd.(*openCmd); ok {
+			s.h.dropNew(e.c)
+		}
+	}
 }
 
 // notify tells the shard that f's stream has a new update. It never
@@ -124,6 +148,7 @@ func (s *shard) run(done <-chan struct{}) {
 				drainC = nil
 			}
 		case <-done:
+			s.stop()
 			s.closeAll()
 			return
 		}

@@ -193,6 +193,19 @@ func (h *Hub) attach(c *conn, early []byte, open openCmd) {
 	c.shard.post(c, &open)
 }
 
+// dropNew closes a connection that was upgraded but never reached a
+// shard, because the hub was closing: no goroutine of the hub knows it.
+func (h *Hub) dropNew(c *conn) {
+	c.state = stateClosed
+	c.rstate.Or(rDead)
+	c.release()
+	if h.cfg.MaxConnsPerIP > 0 {
+		h.perIP.put(c.ipKey)
+	}
+	h.conns.Add(-1)
+	h.z.closed(c)
+}
+
 // splitSymbols splits a ?symbols= list. The count (duplicates counted,
 // as in a subscribe request) and each name's length are checked in one
 // pass over q before any work per name, so a list over the limits costs
