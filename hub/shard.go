@@ -2,6 +2,7 @@ package hub
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,9 +18,10 @@ type shard struct {
 	mu sync.Mutex // guards the inbox
 	// The inbox, guarded by mu. Commands are applied in order; the other
 	// two lists are sets (a stream or a connection is in them once).
-	cmds     []envelope // commands from readers, HTTP, TLS writers, Drain, Delist
-	notified []*fanout  // streams with a new update since the last pass (notify)
-	writable []*conn    // connections whose socket has room again (poller)
+	cmds     []envelope  // commands from readers, HTTP, TLS writers, Drain, Delist
+	notified []*fanout   // streams with a new update since the last pass (notify)
+	writable []*conn     // connections whose socket has room again (poller)
+	noted    atomic.Bool // notified is not empty: flush looks at it between writes
 	wake     chan struct{}
 	stopped  bool // guarded by mu: run has returned; post releases new connections itself
 
@@ -96,6 +98,7 @@ func (s *shard) notify(f *fanout) {
 	}
 	s.mu.Lock()
 	s.notified = append(s.notified, f)
+	s.noted.Store(true)
 	s.mu.Unlock()
 	s.signal()
 }
@@ -182,6 +185,7 @@ func (s *shard) applyInbox() bool {
 	s.mu.Lock()
 	cmds, notified, writable := s.cmds, s.notified, s.writable
 	s.cmds, s.notified, s.writable = s.cmdBuf[:0], s.notBuf[:0], s.wrBuf[:0]
+	s.noted.Store(false)
 	s.mu.Unlock()
 	empty := len(cmds) == 0 && len(notified) == 0 && len(writable) == 0
 	for i := range cmds {
@@ -196,6 +200,29 @@ func (s *shard) applyInbox() bool {
 		writable[i] = nil
 		s.writable1(c)
 	}
+	s.pendAll(notified)
+	s.cmdBuf, s.notBuf, s.wrBuf = cmds[:0], notified[:0], writable[:0]
+	return !empty
+}
+
+// takeNotified applies the notified streams alone, in the middle of a
+// flush: a connection not written yet in this pass then sends their
+// updates in it, instead of one pass later (at 10,000 connections a pass
+// can take tens of milliseconds). One written already is on the next
+// dirty list.
+func (s *shard) takeNotified() {
+	s.mu.Lock()
+	notified := s.notified
+	s.notified = s.notBuf[:0]
+	s.noted.Store(false)
+	s.mu.Unlock()
+	s.pendAll(notified)
+	s.notBuf = notified[:0]
+}
+
+// pendAll puts the subscribers of the notified streams on their
+// connections' pending lists, and clears notified.
+func (s *shard) pendAll(notified []*fanout) {
 	for i, f := range notified {
 		notified[i] = nil
 		fs := &f.shards[s.id]
@@ -204,8 +231,6 @@ func (s *shard) applyInbox() bool {
 			s.pend(s.all[r.ci], r.idx)
 		}
 	}
-	s.cmdBuf, s.notBuf, s.wrBuf = cmds[:0], notified[:0], writable[:0]
-	return !empty
 }
 
 // pend puts c.subs[i] on c's pending list, once, and c on the shard's
@@ -227,8 +252,11 @@ func (s *shard) markDirty(c *conn) {
 }
 
 // flush writes every dirty connection once. A connection marked dirty
-// while it runs (one with more of a trades batch to send) is on the next
-// dirty list.
+// while it runs (one with more of a trades batch to send, or one written
+// already when a stream it watches was notified) is on the next dirty
+// list. Every notedEvery writes it takes the streams notified meanwhile
+// (takeNotified), so an update waits for the write of its connection in
+// this pass, not for the whole pass and the next.
 func (s *shard) flush() {
 	dirty := s.dirty
 	s.dirty = s.dirtyBuf[:0]
@@ -238,9 +266,17 @@ func (s *shard) flush() {
 		if c.state != stateClosed && !c.blocked.Load() {
 			s.write(c) // a blocked one is written when EPOLLOUT comes (backlog.go)
 		}
+		if i%notedEvery == notedEvery-1 && s.noted.Load() {
+			s.takeNotified()
+		}
 	}
 	s.dirtyBuf = dirty[:0]
 }
+
+// notedEvery is how many connections flush writes between looks at the
+// notified streams: a look costs an atomic load, a write about a
+// microsecond.
+const notedEvery = 32
 
 // reply queues a reply the shard makes itself (limits, subscribed, errors
 // of a subscribe), charged against c's reply budget.

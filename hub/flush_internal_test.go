@@ -1,0 +1,53 @@
+package hub
+
+import (
+	"bytes"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tickerd/tickerd/protocol"
+)
+
+// TestFlushTakesNotified: an update notified while a flush writes goes
+// out in that flush to the connections it has not written yet, and on the
+// next pass to those it has. Before, every connection waited for the next
+// pass, so at 10,000 connections a tick could wait a whole pass longer.
+func TestFlushTakesNotified(t *testing.T) {
+	h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 2))
+	s := h.shards[0]
+	const n = 2 * notedEvery
+	peers := make([]int, n)
+	for i := range n {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
+		peers[i] = fds[1]
+		c := &conn{fd: int32(fds[0]), idx: int32(i), shard: s}
+		s.all = append(s.all, c)
+		s.subscribe(c, nil, h.resolve([]string{"S0", "S1"}), 0, nil)
+		c.ctrl = nil
+	}
+	h.Publish(&protocol.Tick{Symbol: "S0", Seq: 1, TS: 1})
+	s.applyInbox() // every connection is dirty with S0
+	h.Publish(&protocol.Tick{Symbol: "S1", Seq: 1, TS: 1})
+	s.flush() // S1 is taken after the first notedEvery writes
+
+	buf := make([]byte, 4096)
+	for i, c := range s.all {
+		got, _ := unix.Read(peers[i], buf)
+		hasS1 := bytes.Contains(buf[:max(got, 0)], []byte(`"S1"`))
+		if i < notedEvery {
+			if hasS1 || !c.dirty {
+				t.Errorf("conn %d, written before S1 was notified: S1 sent %v, dirty %v; want S1 left for the next pass", i, hasS1, c.dirty)
+			}
+		} else if !hasS1 || c.dirty || len(c.pending) != 0 {
+			t.Errorf("conn %d, written after S1 was notified: S1 sent %v, dirty %v, pending %d; want S1 in this flush", i, hasS1, c.dirty, len(c.pending))
+		}
+	}
+	if len(s.dirty) != notedEvery {
+		t.Errorf("%d connections on the next dirty list, want %d", len(s.dirty), notedEvery)
+	}
+}
