@@ -14,7 +14,7 @@ import (
 //
 // States of a plain connection:
 //
-//	writable  ── short write ──▶  blocked (c.blocked, since c.blockedAt)
+//	writable  ── short write ──▶  blocked (c.blocked, since connExt.blockedAt)
 //	    ▲                            │  EPOLLOUT: poller → wakeWritable → writable1 → write
 //	    └──── everything written ────┘  (or: BacklogTimeout → 1008 "slow consumer")
 //
@@ -125,7 +125,9 @@ func (s *shard) written(c *conn, n int, failed bool) {
 		c.recountOwn()
 	}
 	c.blocked.Store(false)
-	c.blockedAt = 0
+	if c.x != nil {
+		c.x.blockedAt = 0
+	}
 	if c.state == stateClosed {
 		return
 	}
@@ -154,14 +156,14 @@ func (s *shard) written(c *conn, n int, failed bool) {
 // false if the socket failed: c is finished then.
 func (s *shard) send(c *conn, bufs [][]byte, skip int) (n int, ok bool) {
 	total := size(bufs) - skip
-	n, calls, err := s.w.sendmsg(c.fd, bufs, skip)
+	n, calls, err := s.w.sendmsg(int(c.fd), bufs, skip)
 	if err == nil && n < total && !c.blocked.Load() {
 		// Mark blocked before trying once more: an EPOLLOUT that comes
 		// after this store is seen by the poller, and one that came
 		// before it is made up for by the retry.
 		c.blocked.Store(true)
 		var m, k int
-		m, k, err = s.w.sendmsg(c.fd, bufs, skip+n)
+		m, k, err = s.w.sendmsg(int(c.fd), bufs, skip+n)
 		n += m
 		calls += k
 	}
@@ -229,10 +231,10 @@ func (s *shard) giveBack(c *conn, from []origin) {
 			e.pos &^= subSnap // the reset goes again, with its snapshot
 		}
 		if o.rated {
-			c.rl.rates[o.sub].due = o.prevDue
+			c.x.rl.rates[o.sub].due = o.prevDue
 		}
 		if o.ext {
-			c.ext[o.sub] = subExt{seq: o.pseq, epoch: o.pepoch, until: o.puntil, fresh: o.pfresh}
+			c.x.ext[o.sub] = subExt{seq: o.pseq, epoch: o.pepoch, until: o.puntil, fresh: o.pfresh}
 		}
 		if e.pos&subPending == 0 {
 			e.pos |= subPending
@@ -244,10 +246,10 @@ func (s *shard) giveBack(c *conn, from []origin) {
 // stalled notes that c's socket is full: c is blocked until EPOLLOUT, and
 // the backlog timeout counts from the first time.
 func (s *shard) stalled(c *conn) {
-	if c.blockedAt != 0 {
+	if c.blockedSince() != 0 {
 		return
 	}
-	c.blockedAt = time.Now().UnixNano()
+	c.more().blockedAt = time.Now().UnixNano()
 	if !c.inBlocked {
 		c.inBlocked = true
 		s.blocked = append(s.blocked, c)
@@ -259,9 +261,11 @@ func (s *shard) stalled(c *conn) {
 // client reads the close frame followed by EOF.
 func (s *shard) drained(c *conn) {
 	c.blocked.Store(false)
-	c.blockedAt = 0
+	if c.x != nil {
+		c.x.blockedAt = 0
+	}
 	if c.state == stateClosing && c.closeW && len(c.ctrl) == 0 {
-		_ = unix.Shutdown(c.fd, unix.SHUT_WR)
+		_ = unix.Shutdown(int(c.fd), unix.SHUT_WR)
 		c.closeW = false
 	}
 }
@@ -281,10 +285,10 @@ func (s *shard) checkBacklogs(ns int64) {
 	kept := s.blocked[:0]
 	for _, c := range s.blocked {
 		switch {
-		case c.state == stateClosed || c.blockedAt == 0:
+		case c.state == stateClosed || c.blockedSince() == 0:
 			c.inBlocked = false
 			continue
-		case c.state == stateOpen && ns-c.blockedAt > int64(s.h.cfg.BacklogTimeout):
+		case c.state == stateOpen && ns-c.x.blockedAt > int64(s.h.cfg.BacklogTimeout):
 			s.startClose(c, wsframe.StatusPolicyViolation, "slow consumer", reasonSlow)
 		}
 		kept = append(kept, c)

@@ -28,7 +28,7 @@ func TestBlockedAtFrameEnd(t *testing.T) {
 	}
 	h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 2))
 	s := h.shards[0]
-	c := &conn{fd: fds[0], idx: 0, shard: s}
+	c := &conn{fd: int32(fds[0]), idx: 0, shard: s}
 	s.all = append(s.all, c)
 	h.Publish(&protocol.Tick{Symbol: "S0", Seq: 1, TS: 1})
 	h.Publish(&protocol.Tick{Symbol: "S1", Seq: 1, TS: 1})

@@ -163,7 +163,7 @@ func (h *Hub) bookSnapshot(c *conn, st *stream) (frame []byte, seq uint64, ok bo
 // every update it is owed, the first of them accepted after oldest (Unix
 // ns), and each applies in turn; else a snapshot at the current version.
 func (s *shard) appendBook(c *conn, i uint32, u *update, o origin, oldest int64, bufs [][]byte, from []origin) ([][]byte, []origin) {
-	e, x := &c.subs[i], &c.ext[i]
+	e, x := &c.subs[i], &c.x.ext[i]
 	o.ext, o.pseq = true, x.seq
 	if e.pos&subSnap == 0 && !o.rated && u.ver-e.sent <= ringSize {
 		f := e.st.fan.Load()

@@ -40,7 +40,7 @@ func (s *shard) startClose(c *conn, code wsframe.StatusCode, reason string, why 
 	s.unlinkAll(c)
 	c.push(closeFrame(code, reason))
 	c.closeW = true
-	c.closeBy = time.Now().Add(s.h.cfg.CloseTimeout).UnixNano()
+	c.more().closeBy = time.Now().Add(s.h.cfg.CloseTimeout).UnixNano()
 	c.why = why
 	s.closing = append(s.closing, c)
 	s.write(c)
@@ -63,7 +63,7 @@ func (s *shard) peerClose(c *conn, code wsframe.StatusCode, hangup bool) {
 				// The echo is with the TLS writer: finish when it is out
 				// (written), or at the close deadline.
 				c.why, c.finAfterWrite = reasonPeer, true
-				c.closeBy = time.Now().Add(s.h.cfg.CloseTimeout).UnixNano()
+				c.more().closeBy = time.Now().Add(s.h.cfg.CloseTimeout).UnixNano()
 				s.closing = append(s.closing, c)
 				return
 			}
@@ -138,7 +138,7 @@ func (s *shard) housekeep(now time.Time) {
 		switch {
 		case c.state == stateClosed:
 			continue
-		case ns > c.closeBy:
+		case ns > c.x.closeBy:
 			// No answer to the close frame: counted under the reason it
 			// was closed for (a slow consumer never answers).
 			s.finish(c, c.why)

@@ -16,13 +16,14 @@ type conn struct {
 	// Static after construction. The fd is the hub's own (see
 	// ServeHTTP): no net.Conn, netFD or runtime poll descriptor stays
 	// behind it, and only release closes it.
-	fd    int
+	// The fields are ordered so that conn packs into 208 bytes (a
+	// malloc size class): an idle connection's cost is mostly this struct
+	// and its subscriptions.
 	shard *shard
 	auth  *connAuth // nil unless Config.Authenticate is set
 	tls   *tlsConn  // nil unless the client came over TLS (see tlsConn)
+	fd    int32     // a socket fd fits: RLIMIT_NOFILE is far below 2^31
 	ipKey uint32    // hash of the source address, for MaxConnsPerIP
-	// deflate: the client negotiated permessage-deflate (deflate.go).
-	deflate bool
 
 	// Shared between the poller callback, readers and the shard.
 	rstate  atomic.Int32 // reads queued or running, plus rDead; see readers
@@ -34,7 +35,14 @@ type conn struct {
 	// client that its socket has not taken yet: charged by whoever makes
 	// one (reader or shard), given back by the shard as they are written.
 	replyBytes atomic.Int32
-	strikes    int32 // reader-owned (below); here, it packs the struct
+	// strikes, gotClose and stopped are reader-owned (below); here, they
+	// pack the struct. strikes: messages refused in a row by lim.
+	// gotClose: the client's close frame came, ignore the rest. stopped:
+	// the reader has asked the shard to close the connection (or told it
+	// the client did): it takes no more requests.
+	strikes  uint16
+	gotClose bool
+	stopped  bool
 	// ownBytes is the part of replyBytes that is frames the server sends
 	// of its own accord (push: pings, close, "delisted" notices), which
 	// no reply budget refuses and which do not make a reply over budget.
@@ -42,19 +50,19 @@ type conn struct {
 	ownBytes atomic.Int32
 	lastIn   atomic.Int64 // Unix seconds of the last read from the client
 
-	// Owned by the reader that holds rstate; also strikes and gotClose.
+	// Owned by the reader that holds rstate; also strikes, gotClose and
+	// stopped.
 	part *partial      // nil unless a frame or a fragmented message is incomplete
 	lim  *rate.Limiter // made at the first message
 
 	// Owned by the shard goroutine.
-	subs      []sub       // subscriptions, unordered
-	pending   []uint32    // indexes in subs with something to send (subPending); may hold stale entries
-	rl        *rateLimits // nil until a subscription has a max_rate (or Config.MaxRate is set)
-	ext       []subExt    // parallel to subs; nil until a subscription of another channel than quotes
-	ctrl      [][]byte    // replies and control frames to write before data
-	out       [][]byte    // unwritten rest of a write the socket did not take
-	outReply  int32       // bytes of replies at the front of out (or of the TLS batch in flight)
-	idx       int32       // position in shard.all
+	subs      []sub    // subscriptions, unordered
+	pending   []uint32 // indexes in subs with something to send (subPending); may hold stale entries
+	x         *connExt // nil until the connection needs one of its fields
+	ctrl      [][]byte // replies and control frames to write before data
+	out       [][]byte // unwritten rest of a write the socket did not take
+	outReply  int32    // bytes of replies at the front of out (or of the TLS batch in flight)
+	idx       int32    // position in shard.all
 	state     connState
 	dirty     bool        // in shard.dirty
 	inBlocked bool        // in shard.blocked
@@ -62,14 +70,52 @@ type conn struct {
 	why       closeReason // why it is closing
 	// finAfterWrite: finish once the TLS writer has sent the close echo.
 	finAfterWrite bool
-	// gotClose and stopped are reader-owned (here, they pack the
-	// struct). gotClose: the client's close frame came, ignore the rest.
-	// stopped: the reader has asked the shard to close the connection
-	// (or told it the client did): it takes no more requests.
-	gotClose  bool
-	stopped   bool
-	blockedAt int64 // Unix ns when out last became non-empty; 0: not blocked
-	closeBy   int64 // Unix ns: deadline for the client's close frame
+	// deflate: the client negotiated permessage-deflate (deflate.go).
+	// Static after construction; here, it packs the struct.
+	deflate bool
+}
+
+// connExt is the part of a connection's shard-owned state that most
+// connections never need: an idle quote subscriber holds none of it.
+type connExt struct {
+	rl        *rateLimits // nil until a subscription has a max_rate (or Config.MaxRate is set)
+	ext       []subExt    // parallel to subs; nil until a subscription of another channel than quotes
+	closeBy   int64       // Unix ns: deadline for the client's close frame
+	blockedAt int64       // Unix ns when the socket last became full; 0: not blocked
+}
+
+// blockedSince returns when c's socket became full (Unix ns), 0 if it
+// is not. Shard only.
+func (c *conn) blockedSince() int64 {
+	if c.x == nil {
+		return 0
+	}
+	return c.x.blockedAt
+}
+
+// more returns c.x, made if it is nil. Shard only.
+func (c *conn) more() *connExt {
+	if c.x == nil {
+		c.x = new(connExt)
+	}
+	return c.x
+}
+
+// rates returns c's rate limits, nil if it has none. Shard only.
+func (c *conn) rates() *rateLimits {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.rl
+}
+
+// exts returns c's per-subscription state of the channels other than
+// quotes, parallel to c.subs; nil if it has none. Shard only.
+func (c *conn) exts() []subExt {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.ext
 }
 
 type connState uint8
@@ -168,7 +214,7 @@ func (c *conn) release() {
 		_ = c.tls.tcp.Close()
 		return
 	}
-	_ = unix.Close(c.fd)
+	_ = unix.Close(int(c.fd))
 }
 
 // abort makes the coming close reset the connection (SO_LINGER 0), which
@@ -180,7 +226,7 @@ func (c *conn) abort() {
 		}
 		return
 	}
-	_ = unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	_ = unix.SetsockoptLinger(int(c.fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 }
 
 // sub is one subscription of a connection: to a stream, the index of the

@@ -61,7 +61,7 @@ func benchConns(tb testing.TB, cfg Config, ps protocol.Stream, nsym, n int, sub 
 			names = append(names, syms[k].Name)
 		}
 		want += int64(len(names))
-		h.attach(&conn{fd: fd, idx: -1, deflate: compressing(i)}, nil, openCmd{set: h.resolveStream(names, ps)})
+		h.attach(&conn{fd: int32(fd), idx: -1, deflate: compressing(i)}, nil, openCmd{set: h.resolveStream(names, ps)})
 		clients = append(clients, cc)
 	}
 	// One blocking reader per client: parked in the runtime poller until

@@ -29,13 +29,13 @@ func newPoller(h *Hub) (*poller, error) {
 }
 
 func (p *poller) add(c *conn) error {
-	return p.ep.Add(c.fd, connEvents, func(ev netpoll.EpollEvent) { p.event(c, uint32(ev)) })
+	return p.ep.Add(int(c.fd), connEvents, func(ev netpoll.EpollEvent) { p.event(c, uint32(ev)) })
 }
 
 // del removes c before its fd is closed. A callback already running for c
 // may still arrive afterwards; conn state makes it harmless.
 func (p *poller) del(c *conn) {
-	_ = p.ep.Del(c.fd)
+	_ = p.ep.Del(int(c.fd))
 }
 
 func (p *poller) close() error { return p.ep.Close() }

@@ -100,7 +100,7 @@ func newTimers() timers {
 
 // schedule makes c wake at Unix time at, unless it wakes earlier already.
 func (ts *timers) schedule(c *conn, at int64) {
-	rl := c.rl
+	rl := c.x.rl
 	if rl.timer != 0 {
 		if at >= rl.wakeAt {
 			return
@@ -117,15 +117,16 @@ func (ts *timers) schedule(c *conn, at int64) {
 
 // remove takes c out of the heap, if it is in it.
 func (ts *timers) remove(c *conn) {
-	if c.rl == nil || c.rl.timer == 0 {
+	rl := c.rates()
+	if rl == nil || rl.timer == 0 {
 		return
 	}
-	i := int(c.rl.timer - 1)
+	i := int(rl.timer - 1)
 	last := len(ts.heap) - 1
 	ts.swap(i, last)
 	ts.heap[last] = nil
 	ts.heap = ts.heap[:last]
-	c.rl.timer = 0
+	rl.timer = 0
 	if i < last {
 		ts.down(i)
 		ts.up(i)
@@ -135,7 +136,7 @@ func (ts *timers) remove(c *conn) {
 // due calls wake for every connection whose time has come by now, taking
 // it out of the heap.
 func (ts *timers) due(now int64, wake func(*conn)) {
-	for len(ts.heap) > 0 && ts.heap[0].rl.wakeAt <= now {
+	for len(ts.heap) > 0 && ts.heap[0].x.rl.wakeAt <= now {
 		c := ts.heap[0]
 		ts.remove(c)
 		wake(c)
@@ -151,18 +152,18 @@ func (ts *timers) arm() {
 		}
 		return
 	}
-	if at := ts.heap[0].rl.wakeAt; at != ts.armed {
+	if at := ts.heap[0].x.rl.wakeAt; at != ts.armed {
 		ts.timer.Reset(time.Duration(at - time.Now().UnixNano()))
 		ts.armed = at
 	}
 }
 
-func (ts *timers) less(i, j int) bool { return ts.heap[i].rl.wakeAt < ts.heap[j].rl.wakeAt }
+func (ts *timers) less(i, j int) bool { return ts.heap[i].x.rl.wakeAt < ts.heap[j].x.rl.wakeAt }
 
 func (ts *timers) swap(i, j int) {
 	ts.heap[i], ts.heap[j] = ts.heap[j], ts.heap[i]
-	ts.heap[i].rl.timer = int32(i + 1)
-	ts.heap[j].rl.timer = int32(j + 1)
+	ts.heap[i].x.rl.timer = int32(i + 1)
+	ts.heap[j].x.rl.timer = int32(j + 1)
 }
 
 func (ts *timers) up(i int) {

@@ -309,15 +309,15 @@ func (rd *reader) serve(c *conn) bool {
 			if room := p.room(); room != nil {
 				// Straight into the partial frame's buffer: each byte is
 				// copied once.
-				n, err = readFD(c.fd, room)
+				n, err = readFD(int(c.fd), room)
 				data = p.rbuf[:len(p.rbuf)+max(n, 0)]
 			} else {
 				off := copy(rd.buf, p.rbuf)
-				n, err = readFD(c.fd, rd.buf[off:off+readChunk])
+				n, err = readFD(int(c.fd), rd.buf[off:off+readChunk])
 				data = rd.buf[:off+max(n, 0)]
 			}
 		} else {
-			n, err = readFD(c.fd, rd.buf[:readChunk])
+			n, err = readFD(int(c.fd), rd.buf[:readChunk])
 			data = rd.buf[:max(n, 0)]
 		}
 		if err == nil && n == 0 {

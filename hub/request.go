@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"math"
 	"time"
 
 	"github.com/tickerd/tickerd/internal/wsframe"
@@ -139,8 +140,10 @@ func (rd *reader) allow(c *conn) bool {
 		c.strikes = 0
 		return true
 	}
-	c.strikes++
-	if int(c.strikes) > rd.h.cfg.MessageBurst {
+	if c.strikes < math.MaxUint16 {
+		c.strikes++
+	}
+	if int(c.strikes) > min(rd.h.cfg.MessageBurst, math.MaxUint16-1) {
 		rd.protocolClose(c, &closeErr{wsframe.StatusPolicyViolation, "message rate exceeded", reasonProtocol})
 		return false
 	}

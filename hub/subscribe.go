@@ -37,8 +37,8 @@ func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64, since
 	if set.ps.Channel == protocol.ChannelTrades {
 		period = 0
 	}
-	if period != 0 && c.rl == nil {
-		c.rl = &rateLimits{rates: make([]subRate, len(c.subs), cap(c.subs))}
+	if period != 0 && c.rates() == nil {
+		c.more().rl = &rateLimits{rates: make([]subRate, len(c.subs), cap(c.subs))}
 	}
 	clk := clockAt(time.Now().UnixNano())
 	s.markSubs(c) // so the request is checked in O(its length)
@@ -50,11 +50,11 @@ func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64, since
 	if need := min(len(c.subs)+len(set.streams), limit); cap(c.subs) < need {
 		// Grow once, to the size asked for: no slack per connection.
 		c.subs = append(make([]sub, 0, need), c.subs...)
-		if c.rl != nil {
-			c.rl.rates = append(make([]subRate, 0, need), c.rl.rates...)
+		if rl := c.rates(); rl != nil {
+			rl.rates = append(make([]subRate, 0, need), rl.rates...)
 		}
-		if c.ext != nil {
-			c.ext = append(make([]subExt, 0, need), c.ext...)
+		if c.exts() != nil {
+			c.x.ext = append(make([]subExt, 0, need), c.x.ext...)
 		}
 	}
 	for k, st := range set.streams {
@@ -65,8 +65,8 @@ func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64, since
 		switch i := s.markOf(st); {
 		case i != 0:
 			names = append(names, set.names[k]) // already subscribed
-			if c.rl != nil {
-				c.rl.rates[i-1].setPeriod(period, clk)
+			if rl := c.rates(); rl != nil {
+				rl.rates[i-1].setPeriod(period, clk)
 				s.markDirty(c) // a pending subscription may be due sooner
 			}
 			switch {
@@ -83,11 +83,11 @@ func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64, since
 		case len(c.subs) >= limit:
 			over = append(over, set.names[k])
 		default:
-			if period != 0 && c.rl == nil { // ended with the last subscription (a book of another depth)
-				c.rl = &rateLimits{rates: make([]subRate, len(c.subs), cap(c.subs))}
+			if period != 0 && c.rates() == nil { // ended with the last subscription (a book of another depth)
+				c.more().rl = &rateLimits{rates: make([]subRate, len(c.subs), cap(c.subs))}
 			}
-			if c.rl != nil {
-				c.rl.rates = append(c.rl.rates, subRate{period: period, due: clk})
+			if rl := c.rates(); rl != nil {
+				rl.rates = append(rl.rates, subRate{period: period, due: clk})
 			}
 			s.link(c, st)
 			st.fan.Load().shards[s.id].mark = int32(len(c.subs))
@@ -280,13 +280,13 @@ func (c *conn) delisted(frame []byte) bool {
 func (s *shard) link(c *conn, st *stream) {
 	fs := s.fanShard(st)
 	idx := uint32(len(c.subs))
-	if c.ext == nil && st.kind != kindQuote {
-		c.ext = make([]subExt, len(c.subs), cap(c.subs))
+	if c.exts() == nil && st.kind != kindQuote {
+		c.more().ext = make([]subExt, len(c.subs), cap(c.subs))
 	}
 	c.subs = append(c.subs, sub{st: st, pos: uint32(len(fs.subs)) | subSnap})
 	fs.subs = append(fs.subs, subRef{ci: uint32(c.idx), idx: idx})
-	if c.ext != nil {
-		c.ext = append(c.ext, subExt{})
+	if c.exts() != nil {
+		c.x.ext = append(c.x.ext, subExt{})
 	}
 	if len(fs.subs) == 1 {
 		// Stored before latest (or a tape's last) is loaded: a publisher
@@ -335,13 +335,13 @@ func (s *shard) unlink(c *conn, i int) {
 	}
 
 	lastSub := len(c.subs) - 1
-	if rl := c.rl; rl != nil {
+	if rl := c.rates(); rl != nil {
 		rl.rates[i] = rl.rates[lastSub]
 		rl.rates = rl.rates[:lastSub]
 	}
-	if c.ext != nil {
-		c.ext[i] = c.ext[lastSub]
-		c.ext = c.ext[:lastSub]
+	if ext := c.exts(); ext != nil {
+		ext[i] = ext[lastSub]
+		c.x.ext = ext[:lastSub]
 	}
 	if i != lastSub {
 		moved := c.subs[lastSub]
@@ -354,10 +354,12 @@ func (s *shard) unlink(c *conn, i int) {
 	c.subs[lastSub] = sub{}
 	c.subs = c.subs[:lastSub]
 	if len(c.subs) == 0 {
-		c.subs, c.pending, c.ext = nil, nil, nil
-		if c.rl != nil {
-			s.timers.remove(c)
-			c.rl = nil
+		c.subs, c.pending = nil, nil
+		if c.x != nil {
+			if c.x.rl != nil {
+				s.timers.remove(c)
+			}
+			c.x.rl, c.x.ext = nil, nil
 		}
 	} else if len(c.pending) > 2*len(c.subs)+8 {
 		c.compactPending()

@@ -31,7 +31,7 @@ const (
 // knew) gets a reset message and then live trades: startTrades returns
 // that message, for the caller to queue after its reply.
 func (s *shard) startTrades(c *conn, i uint32, since uint64, resume bool) (reset []byte) {
-	e, x := &c.subs[i], &c.ext[i]
+	e, x := &c.subs[i], &c.x.ext[i]
 	sym := e.st.sym
 	tp := &sym.chans.Load().tape
 	last := tp.last.Load()
@@ -82,7 +82,7 @@ func (s *shard) startTrades(c *conn, i uint32, since uint64, resume bool) (reset
 // with the gap and reset messages it needs. It reports whether more
 // remain after the batch.
 func (s *shard) collectTrades(c *conn, i uint32, bufs [][]byte, from []origin) ([][]byte, []origin, bool) {
-	e, x := &c.subs[i], &c.ext[i]
+	e, x := &c.subs[i], &c.x.ext[i]
 	sym := e.st.sym
 	tp := &sym.chans.Load().tape
 	last := tp.last.Load()

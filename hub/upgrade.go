@@ -172,7 +172,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("cannot take the connection's fd", "err", err)
 		return
 	}
-	c.fd = fd
+	c.fd = int32(fd)
 	if h.cfg.SendBuffer > 0 {
 		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, h.cfg.SendBuffer)
 	}

@@ -147,7 +147,7 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	if c.state != stateOpen {
 		return bufs, nreplies
 	}
-	rl := c.rl
+	rl := c.rates()
 	var clk uint32
 	if rl != nil {
 		clk = clockAt(now)
@@ -258,12 +258,12 @@ func (s *shard) appendFirst(c *conn, i uint32, bufs [][]byte, from []origin, now
 		if !ok {
 			return bufs, from // a snapshot once the book is valid
 		}
-		o.ext, o.pseq = true, c.ext[i].seq
-		frame, c.ext[i].seq = f, seq
+		o.ext, o.pseq = true, c.x.ext[i].seq
+		frame, c.x.ext[i].seq = f, seq
 		s.h.stats.bookSnapshots.Add(1)
 	}
 	e.pos &^= subSnap
-	if rl := c.rl; rl != nil && rl.rates[i].period != 0 {
+	if rl := c.rates(); rl != nil && rl.rates[i].period != 0 {
 		o.rated, o.prevDue = true, rl.rates[i].due
 		rl.rates[i].wrote(clockAt(now))
 	}
