@@ -222,13 +222,15 @@ func (s *shard) settle(c *conn, bufs [][]byte, nreplies, n int) {
 func (s *shard) giveBack(c *conn, from []origin) {
 	for i := len(from) - 1; i >= 0; i-- {
 		o := &from[i]
-		e := &c.subs[o.sub]
+		es := &c.subs[o.sub]
+		fs := &s.fans[es.slot].shards[s.id]
+		e := &fs.subs[es.pos]
 		e.sent = o.prev
 		switch {
 		case o.snap:
-			e.pos |= subSnap // sent again, after the reset if that is given back too
+			e.bits |= subSnap // sent again, after the reset if that is given back too
 		case o.reset:
-			e.pos &^= subSnap // the reset goes again, with its snapshot
+			e.bits &^= subSnap // the reset goes again, with its snapshot
 		}
 		if o.rated {
 			c.x.rl.rates[o.sub].due = o.prevDue
@@ -236,9 +238,9 @@ func (s *shard) giveBack(c *conn, from []origin) {
 		if o.ext {
 			c.x.ext[o.sub] = subExt{seq: o.pseq, epoch: o.pepoch, until: o.puntil, fresh: o.pfresh}
 		}
-		if e.pos&subPending == 0 {
-			e.pos |= subPending
-			c.pending = append(c.pending, o.sub)
+		if e.bits&subPending == 0 {
+			e.bits |= subPending
+			c.pending = append(c.pending, pendRef{es.slot, es.pos})
 		}
 	}
 }

@@ -158,15 +158,15 @@ func (h *Hub) bookSnapshot(c *conn, st *stream) (frame []byte, seq uint64, ok bo
 	return bs.snaps[st.param].get(h, c, msg), seq, true
 }
 
-// appendBook appends what c.subs[i], a book subscription, is owed up to
-// u: the deltas after the view seq its client is at, if the ring holds
+// appendBook appends what e, c's subscription to st, a book stream, is
+// owed up to u: the deltas after the view seq its client is at, if the ring holds
 // every update it is owed, the first of them accepted after oldest (Unix
 // ns), and each applies in turn; else a snapshot at the current version.
-func (s *shard) appendBook(c *conn, i uint32, u *update, o origin, oldest int64, bufs [][]byte, from []origin) ([][]byte, []origin) {
-	e, x := &c.subs[i], &c.x.ext[i]
+func (s *shard) appendBook(c *conn, e *subRef, st *stream, u *update, o origin, oldest int64, bufs [][]byte, from []origin) ([][]byte, []origin) {
+	x := &c.x.ext[e.index()]
 	o.ext, o.pseq = true, x.seq
-	if e.pos&subSnap == 0 && !o.rated && u.ver-e.sent <= ringSize {
-		f := e.st.fan.Load()
+	if e.bits&subSnap == 0 && !o.rated && u.ver-e.sent <= ringSize {
+		f := st.fan.Load()
 		var got [ringSize]*update
 		n := 0
 		ok := true
@@ -203,13 +203,13 @@ func (s *shard) appendBook(c *conn, i uint32, u *update, o origin, oldest int64,
 			return bufs, from
 		}
 	}
-	frame, seq, ok := s.h.bookSnapshot(c, e.st)
+	frame, seq, ok := s.h.bookSnapshot(c, st)
 	e.sent = u.ver
 	if !ok {
-		e.pos |= subSnap // the book is not valid: a snapshot once it is
+		e.bits |= subSnap // the book is not valid: a snapshot once it is
 		return bufs, from
 	}
-	e.pos &^= subSnap
+	e.bits &^= subSnap
 	o.snap = true
 	x.seq = seq
 	s.h.stats.bookSnapshots.Add(1)

@@ -123,13 +123,13 @@ func (h *Hub) candleHistory(c *conn, st *stream) []byte {
 	return st.sym.chans.Load().candleH[iv].get(h, c, msg)
 }
 
-// appendCandles appends what c.subs[i], a candles subscription, is owed
-// up to u: the history message if it needs a snapshot; else each closed
+// appendCandles appends what e, c's subscription to st, a candles stream,
+// is owed up to u: the history message if it needs a snapshot; else each closed
 // candle after the last one it was sent that the ring still holds, then
 // u; or, past the ring, the history message again.
-func (s *shard) appendCandles(c *conn, e *sub, u *update, o origin, bufs [][]byte, from []origin) ([][]byte, []origin) {
-	if e.pos&subSnap == 0 && u.ver-e.sent > 1 {
-		f := e.st.fan.Load()
+func (s *shard) appendCandles(c *conn, e *subRef, st *stream, u *update, o origin, bufs [][]byte, from []origin) ([][]byte, []origin) {
+	if e.bits&subSnap == 0 && u.ver-e.sent > 1 {
+		f := st.fan.Load()
 		var got [ringSize]*update
 		n := 0
 		ok := u.ver-e.sent <= ringSize
@@ -151,12 +151,12 @@ func (s *shard) appendCandles(c *conn, e *sub, u *update, o origin, bufs [][]byt
 			e.sent = u.ver
 			return append(bufs, s.h.zframe(c, &u.ztick, u.tick)), append(from, o)
 		}
-		e.pos |= subSnap // behind the ring: the history has every closed candle
+		e.bits |= subSnap // behind the ring: the history has every closed candle
 	}
-	if e.pos&subSnap != 0 {
-		e.pos &^= subSnap
+	if e.bits&subSnap != 0 {
+		e.bits &^= subSnap
 		o.snap = true
-		bufs = append(bufs, s.h.candleHistory(c, e.st))
+		bufs = append(bufs, s.h.candleHistory(c, st))
 	} else {
 		bufs = append(bufs, s.h.zframe(c, &u.ztick, u.tick))
 	}

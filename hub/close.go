@@ -108,8 +108,8 @@ func (s *shard) finish(c *conn, why closeReason) {
 			m := s.all[last]
 			s.all[i] = m
 			m.idx = int32(i)
-			for _, e := range m.subs {
-				e.st.fan.Load().shards[s.id].subs[e.index()].ci = uint32(i)
+			for k := range m.subs {
+				s.ref(&m.subs[k]).ci = uint32(i)
 			}
 		}
 		s.all[last] = nil

@@ -56,13 +56,13 @@ type conn struct {
 	lim  *rate.Limiter // made at the first message
 
 	// Owned by the shard goroutine.
-	subs      []sub    // subscriptions, unordered
-	pending   []uint32 // indexes in subs with something to send (subPending); may hold stale entries
-	x         *connExt // nil until the connection needs one of its fields
-	ctrl      [][]byte // replies and control frames to write before data
-	out       [][]byte // unwritten rest of a write the socket did not take
-	outReply  int32    // bytes of replies at the front of out (or of the TLS batch in flight)
-	idx       int32    // position in shard.all
+	subs      []sub     // subscriptions, unordered
+	pending   []pendRef // subscriptions with something to send (subPending); may hold stale entries
+	x         *connExt  // nil until the connection needs one of its fields
+	ctrl      [][]byte  // replies and control frames to write before data
+	out       [][]byte  // unwritten rest of a write the socket did not take
+	outReply  int32     // bytes of replies at the front of out (or of the TLS batch in flight)
+	idx       int32     // position in shard.all
 	state     connState
 	dirty     bool        // in shard.dirty
 	inBlocked bool        // in shard.blocked
@@ -229,13 +229,14 @@ func (c *conn) abort() {
 	_ = unix.SetsockoptLinger(int(c.fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 }
 
-// sub is one subscription of a connection: to a stream, the index of the
-// connection's entry in the stream's list for the shard (so both sides
-// unlink in O(1)), flags, and what was last sent.
+// sub is one subscription of a connection: to a stream (named by its
+// fanout's slot in the shard), and the index of the subscription's entry
+// in the stream's list for the shard (so both sides unlink in O(1)).
+// Eight bytes. What the write path needs of a subscription is
+// in that entry (subRef), next to the other subscribers of the stream.
 type sub struct {
-	st   *stream
-	pos  uint32 // low 29 bits: index in st's fan-out list of the shard; the rest: flags
-	sent uint32 // ver of the last update written; 0: none yet
+	slot uint32 // the stream's fanout: shard.fans[slot]
+	pos  uint32 // index in the fanout's list of the shard
 }
 
 // subExt is what a trades or book subscription keeps besides its sub:
@@ -250,22 +251,64 @@ type subExt struct {
 	fresh bool   // trades: no position yet (the tape was empty): take what comes
 }
 
-// Flags in sub.pos.
+// Flags in subRef.bits.
 const (
 	subSnap    = 1 << 31 // the next write for this subscription is a snapshot
 	subPending = 1 << 30 // on the connection's pending list
-	subSeen    = 1 << 29 // scratch of compactPending
+	subSeen    = 1 << 29 // scratch of collect and compactPending
 	subIndex   = subSeen - 1
 )
 
-func (e *sub) index() uint32 { return e.pos & subIndex }
-
-func (e *sub) setIndex(i uint32) { e.pos = e.pos&^subIndex | i }
-
 // subRef is an entry of a stream's subscriber list in a shard: the
-// connection's index in shard.all and the subscription's index in its
-// subs. Eight bytes per subscription instead of a pointer and an index.
+// connection's index in shard.all, the subscription's index in its subs,
+// its flags and what it was last sent. Twelve bytes per subscription,
+// and stream-major: a pass walks a stream's list in order when it marks
+// the subscribers pending, and the writes that follow find each entry
+// where that walk left it, instead of in an array of each connection's
+// own (which, at a thousand subscriptions a connection, is a cache and
+// TLB miss per message).
 type subRef struct {
-	ci  uint32 // index in shard.all
-	idx uint32 // index in shard.all[ci].subs
+	ci   uint32 // index in shard.all
+	bits uint32 // low 29 bits: index in shard.all[ci].subs; the rest: flags
+	sent uint32 // ver of the last update written; 0: none yet
+}
+
+func (r *subRef) index() uint32 { return r.bits & subIndex }
+
+func (r *subRef) setIndex(i uint32) { r.bits = r.bits&^subIndex | i }
+
+// pendRef is an entry of a connection's pending list: a subscription's
+// entry in a stream's list (shard.fans[slot].shards[shard].subs[pos]).
+// Entries go stale when a subscription ends or its entry moves (unlink),
+// or the slot goes to another stream: collect and compactPending skip an
+// entry whose slot is empty, out of range, of another connection, or not
+// pending. Whatever passes is a pending subscription of the connection's,
+// and each one has an entry that points at it.
+type pendRef struct {
+	slot uint32
+	pos  uint32
+}
+
+// ref returns the stream-list entry of c's subscription e. Shard only.
+func (s *shard) ref(e *sub) *subRef { return &s.fans[e.slot].shards[s.id].subs[e.pos] }
+
+// stream returns the stream of c's subscription e. Shard only.
+func (s *shard) stream(e *sub) *stream { return s.fans[e.slot].st }
+
+// at returns the entry p points at if it is still c's and pending (and not
+// seen already in the walk at hand), else nil.
+func (s *shard) at(c *conn, p pendRef) *subRef {
+	f := s.fans[p.slot]
+	if f == nil {
+		return nil
+	}
+	fs := &f.shards[s.id]
+	if int(p.pos) >= len(fs.subs) {
+		return nil
+	}
+	r := &fs.subs[p.pos]
+	if r.ci != uint32(c.idx) || r.bits&(subPending|subSeen) != subPending {
+		return nil
+	}
+	return r
 }

@@ -40,6 +40,11 @@ type shard struct {
 	notBuf   []*fanout
 	wrBuf    []*conn
 	timers   timers // connections waiting for a rate-limited subscription (rate.go)
+	// fans holds the fanouts the shard has subscribers of, each at its
+	// fanShard.slot, so a pending entry names one in 4 bytes; free
+	// holds the slots not in use (nil in fans).
+	fans     []*fanout
+	free     []uint32
 	lastPing time.Time
 	drain    *drainPlan // non-nil while draining
 }
@@ -227,8 +232,14 @@ func (s *shard) pendAll(notified []*fanout) {
 		notified[i] = nil
 		fs := &f.shards[s.id]
 		fs.queued.Store(false)
-		for _, r := range fs.subs {
-			s.pend(s.all[r.ci], r.idx)
+		for j := range fs.subs {
+			r := &fs.subs[j]
+			c := s.all[r.ci]
+			if r.bits&subPending == 0 {
+				r.bits |= subPending
+				c.pending = append(c.pending, pendRef{fs.slot, uint32(j)})
+			}
+			s.markDirty(c)
 		}
 	}
 }
@@ -237,11 +248,33 @@ func (s *shard) pendAll(notified []*fanout) {
 // dirty list: its stream has something c has not been sent.
 func (s *shard) pend(c *conn, i uint32) {
 	e := &c.subs[i]
-	if e.pos&subPending == 0 {
-		e.pos |= subPending
-		c.pending = append(c.pending, i)
+	r := s.ref(e)
+	if r.bits&subPending == 0 {
+		r.bits |= subPending
+		c.pending = append(c.pending, pendRef{e.slot, e.pos})
 	}
 	s.markDirty(c)
+}
+
+// takeSlot gives f a slot in s.fans. The shard joined f: its list for f
+// was empty.
+func (s *shard) takeSlot(f *fanout) {
+	fs := &f.shards[s.id]
+	if n := len(s.free); n > 0 {
+		fs.slot = s.free[n-1]
+		s.free = s.free[:n-1]
+		s.fans[fs.slot] = f
+		return
+	}
+	fs.slot = uint32(len(s.fans))
+	s.fans = append(s.fans, f)
+}
+
+// dropSlot gives f's slot back: the shard's list for f is empty.
+func (s *shard) dropSlot(f *fanout) {
+	slot := f.shards[s.id].slot
+	s.fans[slot] = nil
+	s.free = append(s.free, slot)
 }
 
 func (s *shard) markDirty(c *conn) {

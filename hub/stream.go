@@ -196,6 +196,7 @@ type fanShard struct {
 	active atomic.Bool // len(subs) > 0: publishers notify the shard
 	queued atomic.Bool // in the shard's notified list
 	mark   int32       // shard scratch: index+1 in the connection at hand's subs
+	slot   uint32      // the fanout's index in the shard's fans, while subs is not empty
 }
 
 // join returns st's fanout with shard s counted among its watchers, making

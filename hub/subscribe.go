@@ -71,7 +71,7 @@ func (s *shard) subscribe(c *conn, id []byte, set symbolSet, rate float64, since
 			}
 			switch {
 			case st.kind == kindBook:
-				c.subs[i-1].pos |= subSnap // the same depth again: a fresh snapshot
+				s.ref(&c.subs[i-1]).bits |= subSnap // the same depth again: a fresh snapshot
 				s.pend(c, uint32(i-1))
 			case st.kind == kindTrades && resume:
 				if r := s.startTrades(c, uint32(i-1), seq, true); r != nil {
@@ -143,7 +143,7 @@ func (s *shard) unlinkMarked(c *conn, st *stream) {
 	st.fan.Load().shards[s.id].mark = 0
 	s.unlink(c, int(i-1))
 	if int(i-1) < len(c.subs) { // another moved into its place
-		c.subs[i-1].st.fan.Load().shards[s.id].mark = i
+		s.fans[c.subs[i-1].slot].shards[s.id].mark = i
 	}
 }
 
@@ -163,7 +163,7 @@ func (s *shard) dropOtherDepth(c *conn, st *stream) {
 // index+1, in the shard's own entry of its fanout.
 func (s *shard) markSubs(c *conn) {
 	for i := range c.subs {
-		c.subs[i].st.fan.Load().shards[s.id].mark = int32(i) + 1
+		s.fans[c.subs[i].slot].shards[s.id].mark = int32(i) + 1
 	}
 }
 
@@ -178,7 +178,7 @@ func (s *shard) markOf(st *stream) int32 {
 
 func (s *shard) clearMarks(c *conn) {
 	for i := range c.subs {
-		c.subs[i].st.fan.Load().shards[s.id].mark = 0
+		s.fans[c.subs[i].slot].shards[s.id].mark = 0
 	}
 }
 
@@ -199,7 +199,7 @@ func (s *shard) reauth(c *conn, m *reauthCmd) {
 	s.queue(c, m.frame, nil)
 	var ended []string
 	for i := len(c.subs) - 1; i >= 0; i-- { // unlink moves a checked entry into i
-		if name := c.subs[i].st.sym.name; !m.ident.Allows(name) {
+		if name := s.stream(&c.subs[i]).sym.name; !m.ident.Allows(name) {
 			ended = append(ended, name)
 			s.unlink(c, i)
 		}
@@ -261,7 +261,7 @@ func (m *delistCmd) apply(s *shard, _ *conn) {
 					c.push(notice)
 				}
 				s.markDirty(c)
-				s.unlink(c, int(r.idx))
+				s.unlink(c, int(r.index()))
 				ended++
 			}
 		}
@@ -283,8 +283,8 @@ func (s *shard) link(c *conn, st *stream) {
 	if c.exts() == nil && st.kind != kindQuote {
 		c.more().ext = make([]subExt, len(c.subs), cap(c.subs))
 	}
-	c.subs = append(c.subs, sub{st: st, pos: uint32(len(fs.subs)) | subSnap})
-	fs.subs = append(fs.subs, subRef{ci: uint32(c.idx), idx: idx})
+	c.subs = append(c.subs, sub{slot: fs.slot, pos: uint32(len(fs.subs))})
+	fs.subs = append(fs.subs, subRef{ci: uint32(c.idx), bits: idx | subSnap})
 	if c.exts() != nil {
 		c.x.ext = append(c.x.ext, subExt{})
 	}
@@ -308,29 +308,39 @@ func (s *shard) fanShard(st *stream) *fanShard {
 	if f := st.fan.Load(); f != nil && len(f.shards[s.id].subs) > 0 {
 		return &f.shards[s.id] // the shard is a watcher: f is alive
 	}
-	return &st.join(s, s.h.cfg.OnWatch).shards[s.id]
+	f := st.join(s, s.h.cfg.OnWatch)
+	s.takeSlot(f)
+	return &f.shards[s.id]
 }
 
 // unlink removes c.subs[i], swapping the last entries into the holes on
-// both sides, and keeps c's pending list right: a subscription that moves
-// into i while pending gets an entry for i (the entry for its old index
-// is left to be skipped).
+// both sides, and keeps the pending lists right: the connection whose
+// stream-list entry moves into c's while pending gets a pending entry for
+// its new place (the one for its old place is left to be skipped).
 func (s *shard) unlink(c *conn, i int) {
 	e := c.subs[i]
-	f := e.st.fan.Load() // alive: c is one of its subscribers
+	f := s.fans[e.slot] // alive: c is one of its subscribers
 	fs := &f.shards[s.id]
-	pos := e.index()
+	pos := e.pos
 	last := len(fs.subs) - 1
 	if int(pos) != last {
 		moved := fs.subs[last]
 		fs.subs[pos] = moved
-		s.all[moved.ci].subs[moved.idx].setIndex(pos)
+		m := s.all[moved.ci]
+		m.subs[moved.index()].pos = pos
+		if moved.bits&subPending != 0 {
+			m.pending = append(m.pending, pendRef{fs.slot, pos})
+			if len(m.pending) > 2*len(m.subs)+8 {
+				s.compactPending(m)
+			}
+		}
 	}
 	fs.subs[last] = subRef{}
 	fs.subs = fs.subs[:last]
 	if last == 0 {
 		fs.subs = nil
 		fs.active.Store(false)
+		s.dropSlot(f)
 		f.leave(s.h.cfg.OnWatch)
 	}
 
@@ -346,10 +356,7 @@ func (s *shard) unlink(c *conn, i int) {
 	if i != lastSub {
 		moved := c.subs[lastSub]
 		c.subs[i] = moved
-		moved.st.fan.Load().shards[s.id].subs[moved.index()].idx = uint32(i)
-		if moved.pos&subPending != 0 && e.pos&subPending == 0 {
-			c.pending = append(c.pending, uint32(i))
-		}
+		s.ref(&moved).setIndex(uint32(i))
 	}
 	c.subs[lastSub] = sub{}
 	c.subs = c.subs[:lastSub]
@@ -362,7 +369,7 @@ func (s *shard) unlink(c *conn, i int) {
 			c.x.rl, c.x.ext = nil, nil
 		}
 	} else if len(c.pending) > 2*len(c.subs)+8 {
-		c.compactPending()
+		s.compactPending(c)
 	}
 	s.stats.subs.Add(-1)
 }
@@ -378,16 +385,16 @@ func (s *shard) unlinkAll(c *conn) {
 // such entries behind; collect skips them, but a connection that does not
 // collect (its socket is full) while it unsubscribes must not grow the
 // list without bound.
-func (c *conn) compactPending() {
+func (s *shard) compactPending(c *conn) {
 	kept := c.pending[:0]
-	for _, i := range c.pending {
-		if int(i) < len(c.subs) && c.subs[i].pos&(subPending|subSeen) == subPending {
-			c.subs[i].pos |= subSeen
-			kept = append(kept, i)
+	for _, p := range c.pending {
+		if r := s.at(c, p); r != nil {
+			r.bits |= subSeen
+			kept = append(kept, p)
 		}
 	}
-	for _, i := range kept {
-		c.subs[i].pos &^= subSeen
+	for _, p := range kept {
+		s.fans[p.slot].shards[s.id].subs[p.pos].bits &^= subSeen
 	}
 	clear(c.pending[len(kept):])
 	c.pending = kept

@@ -31,8 +31,8 @@ const (
 // knew) gets a reset message and then live trades: startTrades returns
 // that message, for the caller to queue after its reply.
 func (s *shard) startTrades(c *conn, i uint32, since uint64, resume bool) (reset []byte) {
-	e, x := &c.subs[i], &c.x.ext[i]
-	sym := e.st.sym
+	e, x := s.ref(&c.subs[i]), &c.x.ext[i]
+	sym := s.stream(&c.subs[i]).sym
 	tp := &sym.chans.Load().tape
 	last := tp.last.Load()
 	lp := tp.entry(last)
@@ -77,13 +77,14 @@ func (s *shard) startTrades(c *conn, i uint32, since uint64, resume bool) (reset
 	return nil
 }
 
-// collectTrades appends to bufs (and from) what c.subs[i], a trades
-// subscription, is owed: a batch of its tape's entries after its cursor,
+// collectTrades appends to bufs (and from) what e, c's subscription to
+// st, a trades stream, is owed: a batch of its tape's entries after its cursor,
 // with the gap and reset messages it needs. It reports whether more
 // remain after the batch.
-func (s *shard) collectTrades(c *conn, i uint32, bufs [][]byte, from []origin) ([][]byte, []origin, bool) {
-	e, x := &c.subs[i], &c.x.ext[i]
-	sym := e.st.sym
+func (s *shard) collectTrades(c *conn, e *subRef, st *stream, bufs [][]byte, from []origin) ([][]byte, []origin, bool) {
+	i := e.index()
+	x := &c.x.ext[i]
+	sym := st.sym
 	tp := &sym.chans.Load().tape
 	last := tp.last.Load()
 	if e.sent == last {

@@ -115,7 +115,7 @@ func TestSubscriptionMemory(t *testing.T) {
 	s.dirty = nil
 	after := heapAlloc()
 	per := float64(after-before) / (nconn * nsym)
-	t.Logf("%d subscriptions: %.1f bytes each (sub %d B, subRef %d B, pending entry 4 B)",
+	t.Logf("%d subscriptions: %.1f bytes each (sub %d B, subRef %d B, pending entry 8 B)",
 		nconn*nsym, per, sizeofSub, sizeofSubRef)
 	if per > maxSubBytes {
 		t.Errorf("a subscription costs %.1f bytes, want at most %d", per, maxSubBytes)
@@ -143,7 +143,7 @@ func TestCollectFollowsChanges(t *testing.T) {
 	}
 	h.Publish(&protocol.Tick{Symbol: "S500", Seq: 1, TS: time.Now().UnixNano()})
 	s.applyInbox()
-	if len(c.pending) != 1 || c.subs[c.pending[0]].st.sym.name != "S500" {
+	if len(c.pending) != 1 || s.fans[c.pending[0].slot].st.sym.name != "S500" {
 		t.Fatalf("pending = %v, want S500's subscription alone", c.pending)
 	}
 	bufs, _ := s.collect(c)
@@ -178,13 +178,14 @@ func TestPendingAcrossUnlink(t *testing.T) {
 			want := map[string]bool{}
 			for i := range nsym {
 				if pendMask&(1<<i) != 0 {
-					c.subs[i].sent = 0 // owed its snapshot again
-					c.subs[i].pos |= subSnap
+					r := s.ref(&c.subs[i])
+					r.sent = 0 // owed its snapshot again
+					r.bits |= subSnap
 					s.pend(c, uint32(i))
-					want[c.subs[i].st.sym.name] = true
+					want[s.stream(&c.subs[i]).sym.name] = true
 				}
 			}
-			dropped := c.subs[drop].st.sym.name
+			dropped := s.stream(&c.subs[drop]).sym.name
 			delete(want, dropped)
 			s.unlink(c, drop)
 			got := map[string]int{}
@@ -235,7 +236,7 @@ func TestDelistedSymbolCollected(t *testing.T) {
 		t.Errorf("Subscriptions = %d after the delisting, want 4", got)
 	}
 	for i, c := range conns {
-		if len(c.subs) != 1 || c.subs[0].st.sym.name != "S4" {
+		if len(c.subs) != 1 || conns[i].shard.stream(&c.subs[0]).sym.name != "S4" {
 			t.Errorf("connection %d still has %d subscriptions", i, len(c.subs))
 		}
 		if len(c.ctrl) != 1 || !strings.Contains(string(c.ctrl[0]), `"type":"delisted","symbol":"S3"`) {

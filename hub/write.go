@@ -154,40 +154,39 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	}
 	kept := c.pending[:0]
 	var wake int64 // the earliest due time among the kept, Unix ns
-	for _, i := range c.pending {
-		if int(i) >= len(c.subs) {
-			continue // stale: see unlink
-		}
-		e := &c.subs[i]
-		if e.pos&(subPending|subSeen) != subPending {
+	for _, p := range c.pending {
+		e := s.at(c, p)
+		if e == nil {
 			continue // stale, or a second entry
 		}
-		if e.st.kind == kindTrades {
+		f := s.fans[p.slot]
+		st, i := f.st, e.index()
+		if st.kind == kindTrades {
 			var more bool
-			bufs, from, more = s.collectTrades(c, i, bufs, from)
+			bufs, from, more = s.collectTrades(c, e, st, bufs, from)
 			if more {
-				e.pos |= subSeen
-				kept = append(kept, i)
+				e.bits |= subSeen
+				kept = append(kept, p)
 				s.w.more = true
 			} else {
-				e.pos &^= subPending
+				e.bits &^= subPending
 			}
 			continue
 		}
-		u := e.st.latest.Load()
-		if u == nil || u.ver == e.sent && e.pos&subSnap == 0 {
-			if u == nil && e.pos&subSnap != 0 && e.st.kind != kindQuote {
-				bufs, from = s.appendFirst(c, i, bufs, from, now)
+		u := st.latest.Load()
+		if u == nil || u.ver == e.sent && e.bits&subSnap == 0 {
+			if u == nil && e.bits&subSnap != 0 && st.kind != kindQuote {
+				bufs, from = s.appendFirst(c, e, st, bufs, from, now)
 			}
-			e.pos &^= subPending
+			e.bits &^= subPending
 			continue
 		}
 		o := origin{sub: i, prev: e.sent, ts: u.ts}
 		if rl != nil && rl.rates[i].period != 0 {
 			r := &rl.rates[i]
 			if w := r.wait(clk); w > 0 {
-				e.pos |= subSeen
-				kept = append(kept, i)
+				e.bits |= subSeen
+				kept = append(kept, p)
 				if at := now + int64(w)*int64(clockUnit); wake == 0 || at < wake {
 					wake = at
 				}
@@ -196,31 +195,31 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 			o.rated, o.prevDue = true, r.due
 			r.wrote(clk)
 		}
-		e.pos &^= subPending
-		if e.pos&subSnap == 0 && u.owesReset(e.sent) {
+		e.bits &^= subPending
+		if e.bits&subSnap == 0 && u.owesReset(e.sent) {
 			// The seq space restarted since the last write: a reset,
 			// then a snapshot.
 			r := o
 			r.reset = true
 			bufs = append(bufs, u.epoch.reset)
 			from = append(from, r)
-			e.pos |= subSnap
+			e.bits |= subSnap
 		}
-		switch e.st.kind {
+		switch st.kind {
 		case kindCandles:
-			bufs, from = s.appendCandles(c, e, u, o, bufs, from)
+			bufs, from = s.appendCandles(c, e, st, u, o, bufs, from)
 			continue
 		case kindBook:
-			bufs, from = s.appendBook(c, i, u, o, now-int64(s.h.cfg.MaxReplayAge), bufs, from)
+			bufs, from = s.appendBook(c, e, st, u, o, now-int64(s.h.cfg.MaxReplayAge), bufs, from)
 			continue
 		}
-		if e.pos&subSnap != 0 {
+		if e.bits&subSnap != 0 {
 			bufs = append(bufs, s.h.zframe(c, &u.zsnap, u.snap))
-			e.pos &^= subSnap
+			e.bits &^= subSnap
 			o.snap = true
 		} else if d := u.ver - e.sent; d == 1 {
 			bufs = append(bufs, s.h.zframe(c, &u.ztick, u.tick))
-		} else if !o.rated && d <= ringSize && e.st.fan.Load().appendRecent(s.h, c, &bufs, &from, o, u, now-int64(s.h.cfg.MaxReplayAge)) {
+		} else if !o.rated && d <= ringSize && f.appendRecent(s.h, c, &bufs, &from, o, u, now-int64(s.h.cfg.MaxReplayAge)) {
 			e.sent = u.ver
 			continue
 		} else {
@@ -232,8 +231,8 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 		from = append(from, o)
 		e.sent = u.ver
 	}
-	for _, i := range kept {
-		c.subs[i].pos &^= subSeen
+	for _, p := range kept {
+		s.fans[p.slot].shards[s.id].subs[p.pos].bits &^= subSeen
 	}
 	c.pending = kept
 	if wake != 0 {
@@ -243,18 +242,18 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	return bufs, nreplies
 }
 
-// appendFirst appends the first message of c.subs[i], a candles or book
-// subscription whose stream has had no update yet: the (empty) candle
+// appendFirst appends the first message of e, c's subscription to st, a
+// candles or book stream that has had no update yet: the (empty) candle
 // history, or the book's snapshot if the book is valid (its depth was not
 // watched before). It counts as a message of a rate-limited subscription.
-func (s *shard) appendFirst(c *conn, i uint32, bufs [][]byte, from []origin, now int64) ([][]byte, []origin) {
-	e := &c.subs[i]
+func (s *shard) appendFirst(c *conn, e *subRef, st *stream, bufs [][]byte, from []origin, now int64) ([][]byte, []origin) {
+	i := e.index()
 	o := origin{sub: i, snap: true, ts: now}
 	var frame []byte
-	if e.st.kind == kindCandles {
-		frame = s.h.candleHistory(c, e.st)
+	if st.kind == kindCandles {
+		frame = s.h.candleHistory(c, st)
 	} else {
-		f, seq, ok := s.h.bookSnapshot(c, e.st)
+		f, seq, ok := s.h.bookSnapshot(c, st)
 		if !ok {
 			return bufs, from // a snapshot once the book is valid
 		}
@@ -262,7 +261,7 @@ func (s *shard) appendFirst(c *conn, i uint32, bufs [][]byte, from []origin, now
 		frame, c.x.ext[i].seq = f, seq
 		s.h.stats.bookSnapshots.Add(1)
 	}
-	e.pos &^= subSnap
+	e.bits &^= subSnap
 	if rl := c.rates(); rl != nil && rl.rates[i].period != 0 {
 		o.rated, o.prevDue = true, rl.rates[i].due
 		rl.rates[i].wrote(clockAt(now))
