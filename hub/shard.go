@@ -21,7 +21,7 @@ type shard struct {
 	cmds     []envelope  // commands from readers, HTTP, TLS writers, Drain, Delist
 	notified []*fanout   // streams with a new update since the last pass (notify)
 	writable []*conn     // connections whose socket has room again (poller)
-	noted    atomic.Bool // notified is not empty: flush looks at it between writes
+	full     atomic.Bool // the inbox is not empty: flush looks at it between writes
 	wake     chan struct{}
 	stopped  bool // guarded by mu: run has returned; post releases new connections itself
 
@@ -73,6 +73,7 @@ func (s *shard) post(c *conn, m command) {
 		return
 	}
 	s.cmds = append(s.cmds, envelope{c, m})
+	s.full.Store(true)
 	s.mu.Unlock()
 	s.signal()
 }
@@ -103,7 +104,7 @@ func (s *shard) notify(f *fanout) {
 	}
 	s.mu.Lock()
 	s.notified = append(s.notified, f)
-	s.noted.Store(true)
+	s.full.Store(true)
 	s.mu.Unlock()
 	s.signal()
 }
@@ -113,6 +114,7 @@ func (s *shard) notify(f *fanout) {
 func (s *shard) wakeWritable(c *conn) {
 	s.mu.Lock()
 	s.writable = append(s.writable, c)
+	s.full.Store(true)
 	s.mu.Unlock()
 	s.signal()
 }
@@ -190,7 +192,7 @@ func (s *shard) applyInbox() bool {
 	s.mu.Lock()
 	cmds, notified, writable := s.cmds, s.notified, s.writable
 	s.cmds, s.notified, s.writable = s.cmdBuf[:0], s.notBuf[:0], s.wrBuf[:0]
-	s.noted.Store(false)
+	s.full.Store(false)
 	s.mu.Unlock()
 	empty := len(cmds) == 0 && len(notified) == 0 && len(writable) == 0
 	for i := range cmds {
@@ -208,21 +210,6 @@ func (s *shard) applyInbox() bool {
 	s.pendAll(notified)
 	s.cmdBuf, s.notBuf, s.wrBuf = cmds[:0], notified[:0], writable[:0]
 	return !empty
-}
-
-// takeNotified applies the notified streams alone, in the middle of a
-// flush: a connection not written yet in this pass then sends their
-// updates in it, instead of one pass later (at 10,000 connections a pass
-// can take tens of milliseconds). One written already is on the next
-// dirty list.
-func (s *shard) takeNotified() {
-	s.mu.Lock()
-	notified := s.notified
-	s.notified = s.notBuf[:0]
-	s.noted.Store(false)
-	s.mu.Unlock()
-	s.pendAll(notified)
-	s.notBuf = notified[:0]
 }
 
 // pendAll puts the subscribers of the notified streams on their
@@ -287,9 +274,11 @@ func (s *shard) markDirty(c *conn) {
 // flush writes every dirty connection once. A connection marked dirty
 // while it runs (one with more of a trades batch to send, or one written
 // already when a stream it watches was notified) is on the next dirty
-// list. Every notedEvery writes it takes the streams notified meanwhile
-// (takeNotified), so an update waits for the write of its connection in
-// this pass, not for the whole pass and the next.
+// list. Every inboxEvery writes it applies what came to the inbox
+// meanwhile (applyInbox): a connection not written yet in this pass then
+// sends the updates of streams notified since, and the replies and
+// replays of requests made since, in this pass, instead of one pass later
+// (at 10,000 connections a pass can take tens of milliseconds).
 func (s *shard) flush() {
 	dirty := s.dirty
 	s.dirty = s.dirtyBuf[:0]
@@ -299,17 +288,16 @@ func (s *shard) flush() {
 		if c.state != stateClosed && !c.blocked.Load() {
 			s.write(c) // a blocked one is written when EPOLLOUT comes (backlog.go)
 		}
-		if i%notedEvery == notedEvery-1 && s.noted.Load() {
-			s.takeNotified()
+		if i%inboxEvery == inboxEvery-1 && s.full.Load() {
+			s.applyInbox()
 		}
 	}
 	s.dirtyBuf = dirty[:0]
 }
 
-// notedEvery is how many connections flush writes between looks at the
-// notified streams: a look costs an atomic load, a write about a
-// microsecond.
-const notedEvery = 32
+// inboxEvery is how many connections flush writes between looks at the
+// inbox: a look costs an atomic load, a write about a microsecond.
+const inboxEvery = 32
 
 // reply queues a reply the shard makes itself (limits, subscribed, errors
 // of a subscribe), charged against c's reply budget.
