@@ -51,3 +51,21 @@ if [ $part = all ] || [ $part = more ]; then
     done
   done
 fi
+# NEW2: NEW with the pass applying its whole inbox (requests too) every 32 connections it writes.
+if [ $part = all ] || [ $part = new2 ]; then
+  NEW2=${NEW2:?NEW with the whole inbox taken mid-pass}
+  # Issue 15: the resume storm alone (no quotes run), interleaved.
+  for i in 1 2 3; do
+    run storm-base-$i -scenario trades -compare-quotes=false -spawn -server-bin $BASE $PIN
+    run storm-new2-$i -scenario trades -compare-quotes=false -spawn -server-bin $NEW2 $PIN
+  done
+  # Issue 14: the market and fan-out again with NEW2, interleaved with OLD.
+  for i in 4 5; do
+    run market-old-$i -scenario market -spawn -server-bin $OLD $PIN
+    run market-new2-$i -scenario market -feed-quotes-only -spawn -server-bin $NEW2 $PIN
+  done
+  for i in 5 6; do
+    run fan-out-old-$i -scenario fan-out -spawn -server-bin $OLD $PIN
+    run fan-out-new2-$i -scenario fan-out -spawn -server-bin $NEW2 $PIN
+  done
+fi
