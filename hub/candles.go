@@ -93,7 +93,7 @@ func (h *Hub) PublishCandle(c *protocol.Candle) {
 func (st *stream) accept(u *update) *fanout {
 	st.ver++
 	if st.ver == 0 {
-		st.ver = 1 // 0 means "nothing sent" in sub.sent
+		st.ver = 1 // 0 means "nothing sent" in subRef.sent
 	}
 	u.ver = st.ver
 	if m := st.mark; m != nil {

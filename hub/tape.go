@@ -11,7 +11,7 @@ import (
 // This file is the trade channel's history: a symbol's tape. The feed
 // goroutine appends to it (PublishTrade, under the trades stream's
 // mutex); shards read it without a lock. A subscription's cursor is the
-// ver of the last entry written to it (sub.sent) with what that entry
+// ver of the last entry written to it (subRef.sent) with what that entry
 // covered (subExt): the tape is the queue, held once per symbol, so a
 // slow client costs its cursor and nothing more.
 //
