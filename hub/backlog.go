@@ -238,10 +238,7 @@ func (s *shard) giveBack(c *conn, from []origin) {
 		if o.ext {
 			c.x.ext[o.sub] = subExt{seq: o.pseq, epoch: o.pepoch, until: o.puntil, fresh: o.pfresh}
 		}
-		if e.bits&subPending == 0 {
-			e.bits |= subPending
-			c.pending = append(c.pending, pendRef{es.slot, es.pos})
-		}
+		c.onPending(e, pendRef{es.slot, es.pos})
 	}
 }
 

@@ -295,20 +295,21 @@ func (s *shard) ref(e *sub) *subRef { return &s.fans[e.slot].shards[s.id].subs[e
 // stream returns the stream of c's subscription e. Shard only.
 func (s *shard) stream(e *sub) *stream { return s.fans[e.slot].st }
 
-// at returns the entry p points at if it is still c's and pending (and not
-// seen already in the walk at hand), else nil.
-func (s *shard) at(c *conn, p pendRef) *subRef {
+// at returns the entry p points at, and its stream's fanout, if the entry
+// is still c's and pending (and not seen already in the walk at hand);
+// else a nil entry.
+func (s *shard) at(c *conn, p pendRef) (*subRef, *fanout) {
 	f := s.fans[p.slot]
 	if f == nil {
-		return nil
+		return nil, nil
 	}
 	fs := &f.shards[s.id]
 	if int(p.pos) >= len(fs.subs) {
-		return nil
+		return nil, nil
 	}
 	r := &fs.subs[p.pos]
 	if r.ci != uint32(c.idx) || r.bits&(subPending|subSeen) != subPending {
-		return nil
+		return nil, nil
 	}
-	return r
+	return r, f
 }

@@ -222,10 +222,7 @@ func (s *shard) pendAll(notified []*fanout) {
 		for j := range fs.subs {
 			r := &fs.subs[j]
 			c := s.all[r.ci]
-			if r.bits&subPending == 0 {
-				r.bits |= subPending
-				c.pending = append(c.pending, pendRef{fs.slot, uint32(j)})
-			}
+			c.onPending(r, pendRef{fs.slot, uint32(j)})
 			s.markDirty(c)
 		}
 	}
@@ -235,12 +232,17 @@ func (s *shard) pendAll(notified []*fanout) {
 // dirty list: its stream has something c has not been sent.
 func (s *shard) pend(c *conn, i uint32) {
 	e := &c.subs[i]
-	r := s.ref(e)
+	c.onPending(s.ref(e), pendRef{e.slot, e.pos})
+	s.markDirty(c)
+}
+
+// onPending puts r, c's subscription's entry at p, on c's pending list
+// unless it is there already (subPending). Shard only.
+func (c *conn) onPending(r *subRef, p pendRef) {
 	if r.bits&subPending == 0 {
 		r.bits |= subPending
-		c.pending = append(c.pending, pendRef{e.slot, e.pos})
+		c.pending = append(c.pending, p)
 	}
-	s.markDirty(c)
 }
 
 // takeSlot gives f a slot in s.fans. The shard joined f: its list for f

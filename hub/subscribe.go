@@ -388,7 +388,7 @@ func (s *shard) unlinkAll(c *conn) {
 func (s *shard) compactPending(c *conn) {
 	kept := c.pending[:0]
 	for _, p := range c.pending {
-		if r := s.at(c, p); r != nil {
+		if r, _ := s.at(c, p); r != nil {
 			r.bits |= subSeen
 			kept = append(kept, p)
 		}

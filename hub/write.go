@@ -155,11 +155,10 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	kept := c.pending[:0]
 	var wake int64 // the earliest due time among the kept, Unix ns
 	for _, p := range c.pending {
-		e := s.at(c, p)
+		e, f := s.at(c, p)
 		if e == nil {
 			continue // stale, or a second entry
 		}
-		f := s.fans[p.slot]
 		st, i := f.st, e.index()
 		if st.kind == kindTrades {
 			var more bool
