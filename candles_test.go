@@ -49,8 +49,11 @@ func TestCandlesSingleNode(t *testing.T) {
 	r := apptest.Start(t, tickerd.Config{Feed: traded(), ReadyMaxFeedAge: -1, DrainWindow: -1})
 	waitMetric(t, r.Server, "tickerd_candle_symbols", func(v float64) bool { return v == 1 }, "1")
 	// No trade comes after the three: only the clock (Run) closes the 1s
-	// candle, half a second after its end.
-	waitMetric(t, r.Server, "tickerd_candles_open", func(v float64) bool { return v == 3 }, "3 (1m, 5m and 1h)")
+	// candle, half a second after its end, leaving 1m, 5m and 1h open. A
+	// run that crosses a minute (or five, or an hour) closes those too, so
+	// fewer than three may stay open; four means the clock closed nothing.
+	waitMetric(t, r.Server, "tickerd_candles_open", func(v float64) bool { return v <= 3 },
+		"at most 3 (the 1s candle closed by the clock)")
 	// The hub takes the three trades into its tape, and the candles:
 	// four opened and the 1s one closed.
 	waitMetric(t, r.Server, "tickerd_trades_total", func(v float64) bool { return v == 3 }, "3")
