@@ -259,7 +259,9 @@ func (s *shard) stalled(c *conn) {
 // A closing connection whose close frame is out is half-closed, so the
 // client reads the close frame followed by EOF.
 func (s *shard) drained(c *conn) {
-	c.blocked.Store(false)
+	if c.blocked.Load() {
+		c.blocked.Store(false) // a store is a locked instruction: not on every write
+	}
 	if c.x != nil {
 		c.x.blockedAt = 0
 	}

@@ -35,9 +35,9 @@ func TestBlockedAtFrameEnd(t *testing.T) {
 	s.subscribe(c, nil, h.resolve([]string{"S0", "S1"}), 0, nil)
 	c.ctrl = nil
 	s.write(c)
-	if !c.blocked.Load() || len(c.out) != 0 || len(c.pending) != 2 {
+	if !c.blocked.Load() || len(c.out) != 0 || pendingSubs(s, c) != 2 {
 		t.Fatalf("after a write the socket took none of: blocked %v, out %d, pending %d; want blocked, nothing in out, both pending",
-			c.blocked.Load(), len(c.out), len(c.pending))
+			c.blocked.Load(), len(c.out), pendingSubs(s, c))
 	}
 	s.flush() // a blocked connection is not written: nothing happens
 	// The client reads; EPOLLOUT comes.
@@ -47,8 +47,8 @@ func TestBlockedAtFrameEnd(t *testing.T) {
 		}
 	}
 	s.writable1(c)
-	if c.blocked.Load() || len(c.pending) != 0 {
-		t.Errorf("after EPOLLOUT: blocked %v, pending %d; want the snapshots written", c.blocked.Load(), len(c.pending))
+	if c.blocked.Load() || pendingSubs(s, c) != 0 {
+		t.Errorf("after EPOLLOUT: blocked %v, pending %d; want the snapshots written", c.blocked.Load(), pendingSubs(s, c))
 	}
 	n, _ := unix.Read(fds[1], junk)
 	if n == 0 || s.n.msgs != 2 {

@@ -14,9 +14,12 @@ import (
 // unsubscribes (unlink swaps the last entry into the hole) and whose
 // slots are reused when a stream loses its last subscriber: after every
 // step, a collect must send each owed subscription exactly once and
-// nothing else, and no pending list may outgrow its bound.
+// nothing else, and no pending list may outgrow its bound. With 40
+// symbols a connection's subscriptions go above walkSubs and back, so
+// collect runs both with a pending list and with a walk of the
+// subscriptions, and switches between them with subscriptions pending.
 func TestPendingModel(t *testing.T) {
-	const nsym, nconn, steps = 8, 4, 20000
+	const nsym, nconn, steps = 2*walkSubs + 8, 4, 40000
 	h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", nsym))
 	for _, name := range h.Symbols() {
 		h.Publish(&protocol.Tick{Symbol: name, Seq: 1, TS: 1})
@@ -37,6 +40,7 @@ func TestPendingModel(t *testing.T) {
 		}
 		return -1
 	}
+	collects := map[bool]int{} // by c.listed()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for step := range steps {
 		k := rng.IntN(nconn)
@@ -57,6 +61,7 @@ func TestPendingModel(t *testing.T) {
 			s.pend(c, uint32(i))
 			owed[k][name] = true
 		default: // collect
+			collects[c.listed()]++
 			bufs, _ := s.collect(c)
 			got := map[string]int{}
 			for _, b := range bufs {
@@ -77,10 +82,28 @@ func TestPendingModel(t *testing.T) {
 			clear(owed[k])
 		}
 		for j, c := range conns {
+			if !c.listed() && c.pending != nil {
+				t.Fatalf("step %d, connection %d: a pending list (%d entries) with %d subscriptions", step, j, len(c.pending), len(c.subs))
+			}
 			if len(c.pending) > 2*len(c.subs)+8+1 {
 				t.Fatalf("step %d, connection %d: %d pending entries for %d subscriptions", step, j, len(c.pending), len(c.subs))
 			}
 		}
 	}
+	if collects[true] < steps/20 || collects[false] < steps/20 {
+		t.Fatalf("collects with a pending list %d, with a walk %d: want both at least %d", collects[true], collects[false], steps/20)
+	}
 	s.dirty = nil
+}
+
+// pendingSubs returns how many of c's subscriptions are marked pending,
+// whether c keeps a pending list or not.
+func pendingSubs(s *shard, c *conn) int {
+	n := 0
+	for i := range c.subs {
+		if s.ref(&c.subs[i]).bits&subPending != 0 {
+			n++
+		}
+	}
+	return n
 }

@@ -236,12 +236,48 @@ func (s *shard) pend(c *conn, i uint32) {
 	s.markDirty(c)
 }
 
-// onPending puts r, c's subscription's entry at p, on c's pending list
-// unless it is there already (subPending). Shard only.
+// onPending marks r, c's subscription's entry at p, pending, and puts it
+// on c's pending list if c keeps one (c.listed) and it is not there
+// already. Shard only.
 func (c *conn) onPending(r *subRef, p pendRef) {
 	if r.bits&subPending == 0 {
 		r.bits |= subPending
-		c.pending = append(c.pending, p)
+		if c.listed() {
+			c.pending = append(c.pending, p)
+		}
+	}
+}
+
+// walkSubs is how many subscriptions a connection may have and keep no
+// pending list: collect walks all of them for the ones marked pending. A
+// walk of a few is as cheap as a list (a market client's ten cost one
+// lookup each, and an update owed to most of them anyway) and saves the
+// list: its append per update, and up to 128 B a connection. Past it, the
+// list keeps a write's cost to what changed.
+const walkSubs = 16
+
+// listed reports whether c keeps a pending list: every subscription of c
+// marked pending then has an entry in c.pending. Otherwise c.pending is
+// nil and collect walks c.subs. Shard only.
+func (c *conn) listed() bool { return len(c.subs) > walkSubs }
+
+// relist makes c.pending right after c.subs grew or shrank past
+// walkSubs: the entries of the pending subscriptions once c keeps a list,
+// none once it does not. Shard only.
+func (s *shard) relist(c *conn) {
+	if !c.listed() {
+		c.pending = nil // the marks stay: the walk finds them
+		return
+	}
+	if c.pending != nil {
+		return
+	}
+	c.pending = make([]pendRef, 0, len(c.subs))
+	for i := range c.subs {
+		e := &c.subs[i]
+		if s.ref(e).bits&subPending != 0 {
+			c.pending = append(c.pending, pendRef{e.slot, e.pos})
+		}
 	}
 }
 
@@ -313,11 +349,11 @@ func (s *shard) reply(c *conn, frame []byte) {
 }
 
 // queue appends a charged reply to c.ctrl, within MaxPendingReplies: a
-// frame, and the rest of it in tail if it comes in two pieces (see
-// replyCmd).
-func (s *shard) queue(c *conn, frame, tail []byte) {
+// frame, and the rest of it in tail if it comes in pieces (see
+// replyCmd; a piece counts as a reply here).
+func (s *shard) queue(c *conn, frame []byte, tail [][]byte) {
 	if len(c.ctrl) >= s.h.cfg.MaxPendingReplies && c.repliesQueued() >= s.h.cfg.MaxPendingReplies {
-		c.replyBytes.Add(-int32(len(frame) + len(tail)))
+		c.replyBytes.Add(-int32(len(frame) + size(tail)))
 		s.closeUnread(c)
 		return
 	}
@@ -325,9 +361,7 @@ func (s *shard) queue(c *conn, frame, tail []byte) {
 		return
 	}
 	c.ctrl = append(c.ctrl, frame)
-	if tail != nil {
-		c.ctrl = append(c.ctrl, tail)
-	}
+	c.ctrl = append(c.ctrl, tail...)
 	s.markDirty(c)
 }
 

@@ -16,7 +16,8 @@ import (
 // fan-out list for this shard (fanShard.subs, a subRef per subscriber).
 // Each side holds the other's index, so both unlink in O(1). A
 // subscription whose stream has something the connection was not sent is
-// on the connection's pending list as well (subPending), which is what
+// marked pending (subPending) and, on a connection with more than
+// walkSubs subscriptions, on its pending list as well, which is what
 // collect walks: the cost of a write follows what changed, not how many
 // subscriptions the connection holds.
 
@@ -285,6 +286,9 @@ func (s *shard) link(c *conn, st *stream) {
 	}
 	c.subs = append(c.subs, sub{slot: fs.slot, pos: uint32(len(fs.subs))})
 	fs.subs = append(fs.subs, subRef{ci: uint32(c.idx), bits: idx | subSnap})
+	if len(c.subs) == walkSubs+1 {
+		s.relist(c)
+	}
 	if c.exts() != nil {
 		c.x.ext = append(c.x.ext, subExt{})
 	}
@@ -328,7 +332,7 @@ func (s *shard) unlink(c *conn, i int) {
 		fs.subs[pos] = moved
 		m := s.all[moved.ci]
 		m.subs[moved.index()].pos = pos
-		if moved.bits&subPending != 0 {
+		if moved.bits&subPending != 0 && m.listed() {
 			m.pending = append(m.pending, pendRef{fs.slot, pos})
 			if len(m.pending) > 2*len(m.subs)+8 {
 				s.compactPending(m)
@@ -368,6 +372,8 @@ func (s *shard) unlink(c *conn, i int) {
 			}
 			c.x.rl, c.x.ext = nil, nil
 		}
+	} else if len(c.subs) == walkSubs {
+		s.relist(c)
 	} else if len(c.pending) > 2*len(c.subs)+8 {
 		s.compactPending(c)
 	}

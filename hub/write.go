@@ -127,7 +127,8 @@ func (w *writer) sendmsg(fd int, bufs [][]byte, skip int) (n int, calls int, err
 }
 
 // collect gathers what c has to send: its replies, then, for each
-// subscription on its pending list, what it has not been sent yet. It
+// subscription marked pending (on its pending list, or found by a walk of
+// its few subscriptions: see walkSubs), what it has not been sent yet. It
 // returns s.w.bufs holding them and how many of them (at the front) are
 // replies; s.w.from says where each data frame came from (see settle). Its
 // cost follows what changed for c, not how many subscriptions c has.
@@ -152,93 +153,129 @@ func (s *shard) collect(c *conn) (bufs [][]byte, nreplies int) {
 	if rl != nil {
 		clk = clockAt(now)
 	}
-	kept := c.pending[:0]
 	var wake int64 // the earliest due time among the kept, Unix ns
-	for _, p := range c.pending {
-		e, f := s.at(c, p)
-		if e == nil {
-			continue // stale, or a second entry
-		}
-		st, i := f.st, e.index()
-		if st.kind == kindTrades {
-			var more bool
-			bufs, from, more = s.collectTrades(c, e, st, bufs, from)
-			if more {
-				e.bits |= subSeen
-				kept = append(kept, p)
-				s.w.more = true
-			} else {
-				e.bits &^= subPending
-			}
-			continue
-		}
-		u := st.latest.Load()
-		if u == nil || u.ver == e.sent && e.bits&subSnap == 0 {
-			if u == nil && e.bits&subSnap != 0 && st.kind != kindQuote {
-				bufs, from = s.appendFirst(c, e, st, bufs, from, now)
-			}
-			e.bits &^= subPending
-			continue
-		}
-		o := origin{sub: i, prev: e.sent, ts: u.ts}
-		if rl != nil && rl.rates[i].period != 0 {
-			r := &rl.rates[i]
-			if w := r.wait(clk); w > 0 {
-				e.bits |= subSeen
-				kept = append(kept, p)
-				if at := now + int64(w)*int64(clockUnit); wake == 0 || at < wake {
-					wake = at
-				}
+	if !c.listed() {
+		// A few subscriptions: walk them all (see walkSubs). One kept
+		// stays marked pending.
+		for i := range c.subs {
+			es := &c.subs[i]
+			f := s.fans[es.slot]
+			e := &f.shards[s.id].subs[es.pos]
+			if e.bits&subPending == 0 {
 				continue
 			}
-			o.rated, o.prevDue = true, r.due
-			r.wrote(clk)
+			var kept bool
+			var due int64
+			bufs, from, kept, due = s.collectSub(c, e, f, rl, clk, now, bufs, from)
+			if kept {
+				wake = earliest(wake, due)
+			}
 		}
-		e.bits &^= subPending
-		if e.bits&subSnap == 0 && u.owesReset(e.sent) {
-			// The seq space restarted since the last write: a reset,
-			// then a snapshot.
-			r := o
-			r.reset = true
-			bufs = append(bufs, u.epoch.reset)
-			from = append(from, r)
-			e.bits |= subSnap
+	} else {
+		kept := c.pending[:0]
+		for _, p := range c.pending {
+			e, f := s.at(c, p)
+			if e == nil {
+				continue // stale, or a second entry
+			}
+			var k bool
+			var due int64
+			bufs, from, k, due = s.collectSub(c, e, f, rl, clk, now, bufs, from)
+			if k {
+				e.bits |= subSeen
+				kept = append(kept, p)
+				wake = earliest(wake, due)
+			}
 		}
-		switch st.kind {
-		case kindCandles:
-			bufs, from = s.appendCandles(c, e, st, u, o, bufs, from)
-			continue
-		case kindBook:
-			bufs, from = s.appendBook(c, e, st, u, o, now-int64(s.h.cfg.MaxReplayAge), bufs, from)
-			continue
+		for _, p := range kept {
+			s.fans[p.slot].shards[s.id].subs[p.pos].bits &^= subSeen
 		}
-		if e.bits&subSnap != 0 {
-			bufs = append(bufs, s.h.zframe(c, &u.zsnap, u.snap))
-			e.bits &^= subSnap
-			o.snap = true
-		} else if d := u.ver - e.sent; d == 1 {
-			bufs = append(bufs, s.h.zframe(c, &u.ztick, u.tick))
-		} else if !o.rated && d <= ringSize && f.appendRecent(s.h, c, &bufs, &from, o, u, now-int64(s.h.cfg.MaxReplayAge)) {
-			e.sent = u.ver
-			continue
-		} else {
-			// Behind, or rate-limited: the latest value wins and the
-			// client sees the seq jump.
-			bufs = append(bufs, s.h.zframe(c, &u.ztick, u.tick))
-			o.skipped = d - 1
-		}
-		from = append(from, o)
-		e.sent = u.ver
+		c.pending = kept
 	}
-	for _, p := range kept {
-		s.fans[p.slot].shards[s.id].subs[p.pos].bits &^= subSeen
-	}
-	c.pending = kept
 	if wake != 0 {
 		s.timers.schedule(c, wake)
 	}
 	s.w.from = from
 	return bufs, nreplies
+}
+
+// collectSub appends to bufs (and from) what e, c's pending subscription
+// to f's stream, is owed, and clears its pending mark; or reports kept: it
+// stays pending, with more of a trades batch to send, or rate-limited and
+// not due until due (Unix ns). rl and clk are c's rate limits and the
+// rate clock at now (collect).
+func (s *shard) collectSub(c *conn, e *subRef, f *fanout, rl *rateLimits, clk uint32, now int64, bufs [][]byte, from []origin) (_ [][]byte, _ []origin, kept bool, due int64) {
+	st, i := f.st, e.index()
+	if st.kind == kindTrades {
+		var more bool
+		bufs, from, more = s.collectTrades(c, e, st, bufs, from)
+		if more {
+			s.w.more = true
+			return bufs, from, true, 0
+		}
+		e.bits &^= subPending
+		return bufs, from, false, 0
+	}
+	u := st.latest.Load()
+	if u == nil || u.ver == e.sent && e.bits&subSnap == 0 {
+		if u == nil && e.bits&subSnap != 0 && st.kind != kindQuote {
+			bufs, from = s.appendFirst(c, e, st, bufs, from, now)
+		}
+		e.bits &^= subPending
+		return bufs, from, false, 0
+	}
+	o := origin{sub: i, prev: e.sent, ts: u.ts}
+	if rl != nil && rl.rates[i].period != 0 {
+		r := &rl.rates[i]
+		if w := r.wait(clk); w > 0 {
+			return bufs, from, true, now + int64(w)*int64(clockUnit)
+		}
+		o.rated, o.prevDue = true, r.due
+		r.wrote(clk)
+	}
+	e.bits &^= subPending
+	if e.bits&subSnap == 0 && u.owesReset(e.sent) {
+		// The seq space restarted since the last write: a reset,
+		// then a snapshot.
+		r := o
+		r.reset = true
+		bufs = append(bufs, u.epoch.reset)
+		from = append(from, r)
+		e.bits |= subSnap
+	}
+	switch st.kind {
+	case kindCandles:
+		bufs, from = s.appendCandles(c, e, st, u, o, bufs, from)
+		return bufs, from, false, 0
+	case kindBook:
+		bufs, from = s.appendBook(c, e, st, u, o, now-int64(s.h.cfg.MaxReplayAge), bufs, from)
+		return bufs, from, false, 0
+	}
+	if e.bits&subSnap != 0 {
+		bufs = append(bufs, s.h.zframe(c, &u.zsnap, u.snap))
+		e.bits &^= subSnap
+		o.snap = true
+	} else if d := u.ver - e.sent; d == 1 {
+		bufs = append(bufs, s.h.zframe(c, &u.ztick, u.tick))
+	} else if !o.rated && d <= ringSize && f.appendRecent(s.h, c, &bufs, &from, o, u, now-int64(s.h.cfg.MaxReplayAge)) {
+		e.sent = u.ver
+		return bufs, from, false, 0
+	} else {
+		// Behind, or rate-limited: the latest value wins and the
+		// client sees the seq jump.
+		bufs = append(bufs, s.h.zframe(c, &u.ztick, u.tick))
+		o.skipped = d - 1
+	}
+	e.sent = u.ver
+	return bufs, append(from, o), false, 0
+}
+
+// earliest returns the earlier of two due times (Unix ns; 0: none).
+func earliest(a, b int64) int64 {
+	if a == 0 || b != 0 && b < a {
+		return b
+	}
+	return a
 }
 
 // appendFirst appends the first message of e, c's subscription to st, a
