@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -363,4 +364,116 @@ func TestUpgradePanics(t *testing.T) {
 	if !strings.Contains(logged.String(), "handler panics") {
 		t.Errorf("log %q, want the panic", logged.String())
 	}
+}
+
+// TestMaxHandshakes: at most MaxHandshakes handshakes are served at once,
+// at most MaxWaiting complete ones wait for them (the rest wait in the
+// kernel's listen queue), every one is served once there is room, and
+// Close closes those still waiting.
+func TestMaxHandshakes(t *testing.T) {
+	const workers, ready, clients = 2, 2, 7
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var mu sync.Mutex
+	running, most, served := 0, 0, 0
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		running--
+		served++
+		mu.Unlock()
+		_, _ = io.WriteString(w, "done")
+	})
+	f, err := front.New(ln, front.Config{Upgrade: handler, IsUpgrade: front.UpgradePath("/ws"),
+		MaxHandshakes: workers, MaxWaiting: ready})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fronted := make(chan error, 1)
+	go func() { fronted <- f.Serve() }()
+	const req = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+	var ncs []net.Conn
+	for range clients {
+		ncs = append(ncs, dial(t, ln.Addr().String(), req))
+	}
+	state := func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return running, served
+	}
+	if !testutil.Eventually(wait, func() bool { r, _ := state(); return r == workers }) {
+		r, _ := state()
+		t.Fatalf("%d handshakes running, want %d", r, workers)
+	}
+	time.Sleep(50 * time.Millisecond) // room for a wrong third one to start
+	if r, _ := state(); r != workers {
+		t.Fatalf("%d handshakes running, want %d", r, workers)
+	}
+	close(release)
+	for i, nc := range ncs {
+		_ = nc.SetReadDeadline(time.Now().Add(wait))
+		resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+		if err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("client %d: status %d", i, resp.StatusCode)
+		}
+	}
+	if _, s := state(); s != clients || most != workers {
+		t.Errorf("served %d, at most %d at once; want %d and %d", s, most, clients, workers)
+	}
+
+	// Close with one handshake running and one waiting: the waiting one
+	// is closed unserved, the running one finishes.
+	release = make(chan struct{})
+	g, err := front.New(mustListen(t), front.Config{Upgrade: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		_, _ = io.WriteString(w, "done")
+	}), IsUpgrade: front.UpgradePath("/ws"), MaxHandshakes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve() }()
+	addr := g.Addr().String()
+	first := dial(t, addr, req)
+	time.Sleep(20 * time.Millisecond)
+	second := dial(t, addr, req)
+	if !testutil.Eventually(wait, func() bool { return g.Queued() == 1 }) {
+		t.Fatalf("%d handshakes queued, want 1", g.Queued())
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- g.Close() }()
+	if !closedWithin(second, wait) {
+		t.Error("the waiting handshake was not closed")
+	}
+	close(release)
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	_ = first.SetReadDeadline(time.Now().Add(wait))
+	if resp, err := http.ReadResponse(bufio.NewReader(first), nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("the running handshake: %v, %v; want 200", resp, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-fronted
+}
+
+func mustListen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }
