@@ -48,10 +48,13 @@ type unsubscribeCmd struct {
 }
 
 // replyCmd queues a reply a reader made, already charged to c's budget.
-// A frame made of two pieces (a head made for the request and a tail
-// shared with other connections, as the "list" reply is) has the second
-// in tail; both are queued at once.
-type replyCmd struct{ frame, tail []byte }
+// A frame made of pieces (a head made for the request and a tail shared
+// with other connections, as the "list" reply is) has the rest in tail;
+// all are queued at once.
+type replyCmd struct {
+	frame []byte
+	tail  [][]byte
+}
 
 // reauthCmd applies a fresh token: it queues frame (the "authenticated"
 // reply, charged by the reader) and ends what ident does not allow.

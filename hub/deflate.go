@@ -176,18 +176,18 @@ func (c *conn) rsv() byte {
 	return 0
 }
 
-// listReply returns the "list" reply for request id as two pieces sent
-// back to back as one frame (see listing.listReply); for a compressing
+// listReply returns the "list" reply for request id as pieces sent back
+// to back as one frame (see listing.listReply); for a compressing
 // connection the frame is compressed and its large second piece, the
 // names, compressed once per listing.
-func (h *Hub) listReply(c *conn, id []byte) (head, tail []byte) {
+func (h *Hub) listReply(c *conn, id []byte) (head []byte, tail [][]byte) {
 	l := h.uni.current()
 	if c.deflate {
-		if head, tail, ok := l.zlistReply(id, &h.z); ok {
-			return head, tail
+		if head, ztail, ok := l.zlistReply(id, &h.z); ok {
+			return head, [][]byte{ztail}
 		}
 	}
-	return l.listReply(id)
+	return l.listReply(h.uni, id)
 }
 
 // zlistReply is listReply compressed: the head is a stored DEFLATE block

@@ -62,8 +62,11 @@ func BenchmarkCompressRatio(b *testing.B) {
 	}
 	h.Publish(benchTick("OPT000001", 1))
 	u := h.uni.lookup("OPT000001").quote.latest.Load()
-	head, tail := h.uni.current().listReply([]byte("1"))
-	list := append(append([]byte(nil), head...), tail...)
+	head, tail := h.uni.current().listReply(h.uni, []byte("1"))
+	list := append([]byte(nil), head...)
+	for _, p := range tail {
+		list = append(list, p...)
+	}
 	for _, k := range []struct {
 		name  string
 		frame []byte

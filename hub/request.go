@@ -227,12 +227,12 @@ func cloneBytes(b []byte) []byte {
 // the budget is closed with 1008.
 func (rd *reader) reply(c *conn, frame []byte) { rd.replyPieces(c, frame, nil) }
 
-// replyPieces is reply for a frame in two pieces (see replyCmd).
-func (rd *reader) replyPieces(c *conn, frame, tail []byte) {
+// replyPieces is reply for a frame in pieces (see replyCmd).
+func (rd *reader) replyPieces(c *conn, frame []byte, tail [][]byte) {
 	if tail == nil {
 		frame = rd.h.personal(c, frame)
 	}
-	if !c.charge(len(frame)+len(tail), rd.h.cfg.MaxPendingReplyBytes) {
+	if !c.charge(len(frame)+size(tail), rd.h.cfg.MaxPendingReplyBytes) {
 		rd.protocolClose(c, errUnreadReplies)
 		return
 	}

@@ -43,6 +43,19 @@ type universe struct {
 
 	// Time of each change, by op: the caller's time in List or Delist.
 	changeList, changeDelist durations
+
+	// pageNames holds the "list" reply's encoding of each page of the
+	// listing order the last list reply was made from (listing.pieces),
+	// so that the next listing re-encodes only the pages a change made.
+	pageMu    sync.Mutex
+	pageNames map[pageKey][]byte
+}
+
+// pageKey names a page of a listing's order: a page is immutable, and the
+// map that holds its key holds the page, so its array is not reused.
+type pageKey struct {
+	first *[]*symbol
+	n     int
 }
 
 // nameTable is the name index: open addressing with linear probing,
@@ -82,12 +95,14 @@ type listing struct {
 	order  chunks // in listing order (symbol.num)
 	sorted chunks // by name, for search
 
-	namesOnce sync.Once
-	nameList  []string // Symbols(), made on first use
-	listOnce  sync.Once
-	listTail  []byte // the "list" reply after its id, made on first use
-	zOnce     sync.Once
-	zTail     []byte // listTail compressed (see zlistReply); nil if it does not pay
+	namesOnce  sync.Once
+	nameList   []string // Symbols(), made on first use
+	listOnce   sync.Once
+	listTail   []byte // the "list" reply after its id, made on first use (compressing clients)
+	piecesOnce sync.Once
+	listPieces [][]byte // the "list" reply after its names' opening bracket (see pieces)
+	zOnce      sync.Once
+	zTail      []byte // listTail compressed (see zlistReply); nil if it does not pay
 }
 
 func newUniverse() *universe {
@@ -437,15 +452,66 @@ func (l *listing) names(yield func(string) bool) {
 	}
 }
 
-// listReply returns the "list" reply for request id as two pieces that
-// go out back to back as one frame: a small head made for this request
-// (frame header, type and id) and the rest, made once per listing and
-// shared by every connection that asks.
-func (l *listing) listReply(id []byte) (head, tail []byte) {
-	tail = l.tail()
-	js := appendListHead(nil, id)
-	head = appendTextHeader(make([]byte, 0, 10+len(js)), len(js)+len(tail))
+// listReply returns the "list" reply for request id as pieces that go out
+// back to back as one frame: a small head made for this request (frame
+// header, type, id, up to the names' opening bracket), then the names and
+// the end, made once per listing (pieces) and shared by every connection
+// that asks.
+func (l *listing) listReply(u *universe, id []byte) (head []byte, tail [][]byte) {
+	tail = l.pieces(u)
+	js := append(appendListHead(nil, id), `,"symbols":[`...)
+	head = appendTextHeader(make([]byte, 0, 10+len(js)), len(js)+size(tail))
 	return append(head, js...), tail
+}
+
+// pieces returns the "list" reply after `"symbols":[`: the names of each
+// page of the listing order, comma-separated, then `]}`; made once per
+// listing. A page's names are encoded once for as long as the page is in
+// the listings asked for (u.pageNames): a change of a thousand symbols
+// touches a few of the 40-odd pages of 100,000, so a new listing's reply
+// costs the universe those pages' encoding, not the whole reply's
+// (1.9 MB at 100,000 symbols), and each connection's write of it gathers
+// the shared pieces.
+func (l *listing) pieces(u *universe) [][]byte {
+	l.piecesOnce.Do(func() {
+		u.pageMu.Lock()
+		defer u.pageMu.Unlock()
+		next := make(map[pageKey][]byte, len(l.order.pages))
+		ps := make([][]byte, 0, len(l.order.pages)+1)
+		for _, p := range l.order.pages {
+			k := pageKey{&p[0], len(p)}
+			enc, ok := u.pageNames[k]
+			if !ok {
+				enc = encodePage(p)
+			}
+			next[k] = enc
+			if len(ps) == 0 {
+				enc = enc[1:] // the first page's names need no comma before them
+			}
+			ps = append(ps, enc)
+		}
+		u.pageNames = next
+		l.listPieces = append(ps, []byte("]}"))
+	})
+	return l.listPieces
+}
+
+// encodePage returns the names of a page as the "list" reply has them,
+// each after a comma.
+func encodePage(p [][]*symbol) []byte {
+	names := func(yield func(string) bool) {
+		for _, ch := range p {
+			for _, s := range ch {
+				if !yield(s.name) {
+					return
+				}
+			}
+		}
+	}
+	full := protocol.AppendSymbolsSeq(nil, nil, names)
+	// {"type":"symbols","symbols":[NAMES]}: NAMES, after a comma.
+	inner := full[len(symbolsStart+`,"symbols":[`) : len(full)-len("]}")]
+	return append([]byte{','}, inner...)
 }
 
 // tail returns the "list" reply after its id, made once per listing.

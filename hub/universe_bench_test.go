@@ -47,7 +47,7 @@ func BenchmarkUniverseChange(b *testing.B) {
 				b.StartTimer()
 				switch op {
 				case "reply":
-					h.uni.current().listReply([]byte(`"p"`))
+					h.uni.current().listReply(h.uni, []byte(`"p"`))
 				case "delist":
 					h.Delist(names)
 				default:

@@ -353,3 +353,66 @@ func payload(b []byte) []byte {
 	p, _, _ := wsframeNext(b)
 	return p
 }
+
+// TestListPieces: the "list" reply made of shared page encodings reads
+// as the names of the listing, in order, after every change of a
+// universe of 20,000 symbols that lists and delists; a listing at the end
+// or a delisting of a run re-encodes only the pages it made, and the
+// encodings of pages the listing has no longer are let go.
+func TestListPieces(t *testing.T) {
+	const n = 20_000
+	syms := make([]feed.Symbol, n)
+	for i := range syms {
+		syms[i] = feed.Symbol{Name: fmt.Sprintf("S%05d", i)}
+	}
+	h := stoppedHub(t, Config{}, syms)
+	next := n
+	for round := range 30 {
+		switch round % 3 {
+		case 0: // list 1,000 new names
+			var add []feed.Symbol
+			for range 1000 {
+				add = append(add, feed.Symbol{Name: fmt.Sprintf("S%05d", next)})
+				next++
+			}
+			h.List(add)
+		case 1: // delist 500 names spread over the listing
+			names := h.Symbols()
+			var gone []string
+			for i := round; i < len(names) && len(gone) < 500; i += len(names) / 500 {
+				gone = append(gone, names[i])
+			}
+			h.Delist(gone)
+		case 2: // delist a run of 300 names
+			names := h.Symbols()
+			h.Delist(names[round*100 : round*100+300])
+		}
+		before := len(h.uni.pageNames)
+		old := make(map[*byte]bool, before)
+		for _, enc := range h.uni.pageNames {
+			old[&enc[0]] = true
+		}
+		l := h.uni.current()
+		head, tail := l.listReply(h.uni, []byte("7"))
+		frame := append([]byte(nil), head...)
+		for _, p := range tail {
+			frame = append(frame, p...)
+		}
+		want := protocol.AppendSymbols(nil, []byte("7"), l.symbolNames())
+		if got := payload(frame); string(got) != string(want) {
+			t.Fatalf("round %d: list reply %d bytes, want %d: %.80q…", round, len(got), len(want), got)
+		}
+		reused := 0
+		for _, p := range tail {
+			if len(p) > 0 && old[&p[0]] {
+				reused++
+			}
+		}
+		if len(h.uni.pageNames) != len(l.order.pages) {
+			t.Fatalf("round %d: %d page encodings kept for %d pages", round, len(h.uni.pageNames), len(l.order.pages))
+		}
+		if round > 0 && round%3 != 1 && reused < len(l.order.pages)/2 { // 500 spread names touch every page
+			t.Errorf("round %d: %d of %d pages' encodings reused, want most", round, reused, len(l.order.pages))
+		}
+	}
+}
