@@ -284,10 +284,8 @@ func (s *Server) Run(ctx context.Context) error { return s.run(ctx, nil, nil, ni
 //
 // On a plain TCP listener a connection waits for its header on epoll,
 // holding only the bytes it sent (internal/front): a WebSocket handshake
-// for /ws is then upgraded by one of at most GOMAXPROCS handshake
-// goroutines, in arrival order, so that a reconnect storm's handshakes
-// take turns with the connected clients' requests instead of queueing
-// them behind the whole burst, and any other request is served by net/http, one per
+// for /ws is then upgraded on a goroutine that lives as long as the
+// handshake, and any other request is served by net/http, one per
 // connection (no keep-alive: an idle keep-alive connection would hold a
 // goroutine and its buffers, about 20 KiB, for nothing). Over TLS, or on
 // another kind of listener, net/http serves every connection from accept,

@@ -32,7 +32,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -61,19 +60,8 @@ type Config struct {
 	// longer than this plus 4 KiB gets 431. Default 1 MiB, as net/http.
 	MaxHeaderBytes int
 	// MaxWaiting caps the connections whose header has not arrived; past
-	// it the one that has waited longest is closed. Default 1,024. As
-	// many complete handshakes may wait for Upgrade (see MaxHandshakes);
-	// past that, accepting waits and new clients wait in the kernel's
-	// listen queue.
+	// it the one that has waited longest is closed. Default 1,024.
 	MaxWaiting int
-	// MaxHandshakes caps the handshakes Upgrade serves at once; the
-	// others wait, in arrival order. Each runs to its end without
-	// waiting on the client, so more than a core's worth at once only
-	// queues the connected clients' requests behind a burst of
-	// handshakes (a reconnect storm): at most this many goroutines serve
-	// handshakes, and each lets the others run between two. Default
-	// GOMAXPROCS.
-	MaxHandshakes int
 	// ErrorLog, if set, is told of a panic in Upgrade (the request's
 	// connection is closed, as net/http does) and of the epoll wait's
 	// failure.
@@ -90,9 +78,8 @@ const headerSlack = 4096
 
 // Front owns a listener, the goroutine that accepts on it (Serve), an
 // epoll instance whose goroutine reads the headers, a goroutine that
-// closes connections past ReadHeaderTimeout, and up to MaxHandshakes
-// goroutines that serve the complete WebSocket handshakes, in order,
-// while any wait. Close stops them all.
+// closes connections past ReadHeaderTimeout, and one goroutine per
+// complete WebSocket handshake while Upgrade runs. Close stops them all.
 type Front struct {
 	cfg  Config
 	ln   *net.TCPListener
@@ -105,20 +92,8 @@ type Front struct {
 	scratch [headerSlack]byte // the read buffer
 	closed  bool
 	waiting list.List // of *pending, oldest first
-	// ready holds the complete handshakes no handshake goroutine has
-	// taken yet, oldest first; workers counts those goroutines.
-	ready   []handshake
-	workers int
-	room    *sync.Cond // on mu: ready has room again, or closed
 	wg      sync.WaitGroup
 	stop    chan struct{}
-}
-
-// handshake is a connection whose request header (buf[:end]) is whole.
-type handshake struct {
-	nc  *net.TCPConn
-	buf []byte
-	end int
 }
 
 // pending is a connection whose request header has not all arrived.
@@ -150,11 +125,7 @@ func New(ln net.Listener, cfg Config) (*Front, error) {
 	if cfg.MaxWaiting <= 0 {
 		cfg.MaxWaiting = 1024
 	}
-	if cfg.MaxHandshakes <= 0 {
-		cfg.MaxHandshakes = runtime.GOMAXPROCS(0)
-	}
 	f := &Front{cfg: cfg, ln: tl, stop: make(chan struct{})}
-	f.room = sync.NewCond(&f.mu)
 	var err error
 	f.ep, err = netpoll.EpollCreate(&netpoll.EpollConfig{OnWaitError: func(err error) {
 		// The wait has stopped: headers go unread and time out.
@@ -183,17 +154,6 @@ func (f *Front) Waiting() int {
 	return f.waiting.Len()
 }
 
-// Queued returns how many complete handshakes wait for a handshake
-// goroutine (see Config.MaxHandshakes).
-func (f *Front) Queued() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.ready)
-}
-
-// Addr returns the listener's address.
-func (f *Front) Addr() net.Addr { return f.ln.Addr() }
-
 // Evicted returns how many connections were closed because more than
 // MaxWaiting waited for their header.
 func (f *Front) Evicted() uint64 { return f.evicted.Load() }
@@ -204,9 +164,6 @@ func (f *Front) Serve() error {
 	f.wg.Go(f.expire)
 	var pause time.Duration
 	for {
-		if !f.waitRoom() {
-			return nil
-		}
 		nc, err := f.ln.AcceptTCP()
 		if err != nil {
 			select {
@@ -231,22 +188,7 @@ func (f *Front) Serve() error {
 		}
 		pause = 0
 		f.watch(nc)
-		// Let the connected clients' readers and writes run between two
-		// accepts: a burst of connections is accepted as fast as the
-		// kernel hands them over, and would hold the CPU meanwhile.
-		runtime.Gosched()
 	}
-}
-
-// waitRoom waits until fewer than MaxWaiting complete handshakes wait for
-// a handshake goroutine, and reports false once the Front is closed.
-func (f *Front) waitRoom() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for len(f.ready) >= f.cfg.MaxWaiting && !f.closed {
-		f.room.Wait()
-	}
-	return !f.closed
 }
 
 // watch puts nc on epoll until its header has arrived.
@@ -361,43 +303,11 @@ func headerEnd(b []byte, from int) int {
 	return 0
 }
 
-// handOn takes p off epoll and serves its request: on a new handshake
-// goroutine if fewer than MaxHandshakes run, else after the requests
-// waiting before it. f.mu is held.
+// handOn takes p off epoll and serves its request. f.mu is held.
 func (f *Front) handOn(p *pending, end int) {
-	hs := handshake{nc: p.nc, buf: p.buf, end: end}
+	buf := p.buf
 	f.handOff(p)
-	if f.workers >= f.cfg.MaxHandshakes {
-		f.ready = append(f.ready, hs)
-		return
-	}
-	f.workers++
-	f.wg.Go(func() { f.handshakes(hs) })
-}
-
-// handshakes serves hs, then the handshakes that wait, until none does.
-// It runs on a handshake goroutine of its own, and yields between two
-// handshakes so that a burst of them does not hold back the requests of
-// clients already connected.
-func (f *Front) handshakes(hs handshake) {
-	for {
-		f.serve(hs.nc, hs.buf, hs.end)
-		f.mu.Lock()
-		if len(f.ready) == 0 || f.closed {
-			f.workers--
-			f.mu.Unlock()
-			return
-		}
-		hs = f.ready[0]
-		f.ready[0] = handshake{}
-		f.ready = f.ready[1:]
-		if len(f.ready) == 0 {
-			f.ready = nil // give the backing array back
-		}
-		f.room.Signal()
-		f.mu.Unlock()
-		runtime.Gosched()
-	}
+	f.wg.Go(func() { f.serve(p.nc, buf, end) })
 }
 
 // handOff takes p off epoll and out of the waiting list, for a goroutine
@@ -448,11 +358,6 @@ func (f *Front) Close() error {
 	for e := f.waiting.Front(); e != nil; e = f.waiting.Front() {
 		f.dropLocked(e.Value.(*pending))
 	}
-	for _, hs := range f.ready {
-		_ = hs.nc.Close()
-	}
-	f.ready = nil
-	f.room.Broadcast()
 	f.mu.Unlock()
 	_ = f.ep.Close()
 	_ = f.rest.Close()
