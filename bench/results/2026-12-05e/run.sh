@@ -1,10 +1,11 @@
 #!/bin/bash
 # The runs docs/performance.md quotes from the fifth session of 2026-12-05 (the same Intel Xeon
 # VM), in the order they ran, with nothing else on the machine: each run's summary in NAME.txt
-# and its JSON in NAME.json here. NEW is the tickerd binary measured, BASE the main this set
-# started from, OLD the server before this stage (048aae7); B the load tester
-# (go build -o /tmp/benchbin ./bench).
-#   NEW=/tmp/tickerd-s6new BASE=/tmp/tickerd-s6base OLD=/tmp/tickerd-old bench/results/2026-12-05e/run.sh [part]
+# and its JSON in NAME.json here. NEW is the tickerd binary measured (dd1f116), NEW2 the build
+# with the write's fast paths (fced117), BASE the main this set started from (9eb37d3), OLD the
+# server before this stage (048aae7); B the load tester (go build -o /tmp/benchbin ./bench).
+# Parts in the order they ran: 14, 15, 18, new2, fanq.
+#   NEW=/tmp/tickerd-s6new NEW2=/tmp/tickerd-s6new2 BASE=/tmp/tickerd-s6base OLD=/tmp/tickerd-old bench/results/2026-12-05e/run.sh [part]
 set -u
 M=$(cd "$(dirname "$0")" && pwd)
 cd "$M/../.."
