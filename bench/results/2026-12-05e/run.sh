@@ -68,3 +68,11 @@ if [ $part = all ] || [ $part = fanq ]; then
     run fan-out-new2q-$i -scenario fan-out -feed-quotes-only -spawn -server-bin $NEW2 $PIN
   done
 fi
+# Issue 15, a diagnostic: the storm on NEW2 with each core's busy share sampled every 100 ms
+# (cpusample.sh, storm-diag-cpu.txt: time, cpu0 busy, cpu1 busy).
+if [ $part = all ] || [ $part = diag ]; then
+  NEW2=${NEW2:?NEW with the write fast paths}
+  run storm-diag -scenario trades -compare-quotes=false -spawn -server-bin $NEW2 $PIN &
+  "$M/cpusample.sh" 45 > "$M/storm-diag-cpu.txt"
+  wait
+fi
