@@ -66,16 +66,10 @@ func (s *shard) write(c *conn) {
 			s.w.reuse(bufs)
 			return
 		}
+		s.settle(c, bufs, nreplies, n)
 		// Short at a frame's end, conn.out is empty: c is blocked all the
 		// same, its frames given back.
 		full = n == size(bufs)
-		if full && nreplies == 0 {
-			for i := range s.w.from { // all data, all written: settle's common case
-				s.w.commit(&s.w.from[i], &s.n)
-			}
-		} else {
-			s.settle(c, bufs, nreplies, n)
-		}
 	}
 	s.w.reuse(bufs)
 	if full {

@@ -67,12 +67,6 @@ func (w *writer) sendmsg(fd int, bufs [][]byte, skip int) (n int, calls int, err
 		skip -= len(bufs[0])
 		bufs = bufs[1:]
 	}
-	if len(bufs) == 1 {
-		// One frame, the usual write of a quote subscriber: send,
-		// without the iovec.
-		b := bufs[0][skip:]
-		return w.send1(fd, b)
-	}
 	for len(bufs) > 0 {
 		chunk := bufs
 		if len(chunk) > iovMax {
@@ -130,25 +124,6 @@ func (w *writer) sendmsg(fd int, bufs [][]byte, skip int) (n int, calls int, err
 		}
 	}
 	return n, calls, nil
-}
-
-// send1 is sendmsg for one non-empty buffer.
-func (w *writer) send1(fd int, b []byte) (n int, calls int, err error) {
-	var m uintptr
-	var errno unix.Errno
-	for {
-		m, _, errno = unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), sendFlags, 0, 0)
-		if errno != unix.EINTR {
-			break
-		}
-	}
-	switch errno {
-	case 0:
-		return int(m), 1, nil
-	case unix.EAGAIN:
-		return 0, 1, nil
-	}
-	return 0, 1, errno
 }
 
 // collect gathers what c has to send: its replies, then, for each
