@@ -183,7 +183,7 @@ func (c *conn) rsv() byte {
 func (h *Hub) listReply(c *conn, id []byte) (head []byte, tail [][]byte) {
 	l := h.uni.current()
 	if c.deflate {
-		if head, ztail, ok := l.zlistReply(id, &h.z); ok {
+		if head, ztail, ok := l.zlistReply(h.uni, id, &h.z); ok {
 			return head, [][]byte{ztail}
 		}
 	}
@@ -196,9 +196,9 @@ func (h *Hub) listReply(c *conn, id []byte) (head []byte, tail [][]byte) {
 // byte-aligned stored block with any blocks, and the tail's matches
 // reach no further back than its own start. ok is false when the tail
 // does not compress or the id is too long for one stored block.
-func (l *listing) zlistReply(id []byte, z *compression) (head, tail []byte, ok bool) {
+func (l *listing) zlistReply(u *universe, id []byte, z *compression) (head, tail []byte, ok bool) {
 	l.zOnce.Do(func() {
-		if f, ok := z.compressPayload(wsframe.OpText, l.tail()); ok {
+		if f, ok := z.compressPayload(wsframe.OpText, l.tail(u)); ok {
 			_, hlen, _ := wsframe.ParseHeader(f)
 			l.zTail = f[hlen:]
 		}

@@ -97,12 +97,10 @@ type listing struct {
 
 	namesOnce  sync.Once
 	nameList   []string // Symbols(), made on first use
-	listOnce   sync.Once
-	listTail   []byte // the "list" reply after its id, made on first use (compressing clients)
 	piecesOnce sync.Once
 	listPieces [][]byte // the "list" reply after its names' opening bracket (see pieces)
 	zOnce      sync.Once
-	zTail      []byte // listTail compressed (see zlistReply); nil if it does not pay
+	zTail      []byte // the "list" reply after its id, compressed (see zlistReply); nil if it does not pay
 }
 
 func newUniverse() *universe {
@@ -509,18 +507,18 @@ func encodePage(p [][]*symbol) []byte {
 		}
 	}
 	full := protocol.AppendSymbolsSeq(nil, nil, names)
-	// {"type":"symbols","symbols":[NAMES]}: NAMES, after a comma.
-	inner := full[len(symbolsStart+`,"symbols":[`) : len(full)-len("]}")]
-	return append([]byte{','}, inner...)
+	// {"type":"symbols","symbols":[NAMES]}: the bracket becomes the comma
+	// before NAMES.
+	enc := full[len(symbolsStart+`,"symbols":[`)-1 : len(full)-len("]}")]
+	enc[0] = ','
+	return enc
 }
 
-// tail returns the "list" reply after its id, made once per listing.
-func (l *listing) tail() []byte {
-	l.listOnce.Do(func() {
-		full := protocol.AppendSymbolsSeq(nil, nil, l.names)
-		l.listTail = full[len(symbolsStart):]
-	})
-	return l.listTail
+// tail returns the "list" reply after its id, `,"symbols":[` and the
+// pieces, in one new slice (for compressing it).
+func (l *listing) tail(u *universe) []byte {
+	ps := l.pieces(u)
+	return slices.Concat(append([][]byte{[]byte(`,"symbols":[`)}, ps...)...)
 }
 
 // appendListHead appends the "list" reply for request id up to its names.
