@@ -136,8 +136,11 @@ func (r *report) printChannels(p func(string, ...any)) {
 		l := s.Latency
 		p("storm      %d of %d clients reconnected at once, subscribing with since %d trades back over %s (first to last subscribe); failures %s; %d subscriptions had no trade to resume from",
 			s.Reconnected, s.Clients, r.Settings.StormBack, ms(1000*s.Seconds), counts(s.Failures), s.NoHistory)
-		p("           subscribe to last replayed trade (%d clients resumed): p50 %s p90 %s p99 %s max %s; replays per subscription min %d, %d in all; %d gap notices",
-			s.Resumed, ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), s.MinReplays, s.Replays, s.Gaps)
+		a := s.Arrival
+		p("           subscribe to last replayed trade at the client's socket (kernel receive time; %d of %d clients resumed): p50 %s p90 %s p99 %s max %s",
+			s.Stamped, s.Resumed, ms(a.P50), ms(a.P90), ms(a.P99), ms(a.Max))
+		p("           subscribe to last replayed trade read by the generator: p50 %s p90 %s p99 %s max %s; replays per subscription min %d, %d in all; %d gap notices",
+			ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), s.MinReplays, s.Replays, s.Gaps)
 		p("           errors %d (must be 0): %d wrong first trades, %d holes, %d duplicates, %d out of order, %d replays after a live trade",
 			s.Errors, s.WrongFirst, s.Holes, s.Duplicates, s.OutOfOrder, s.LateReplay)
 	}

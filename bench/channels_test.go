@@ -103,6 +103,11 @@ func TestTradesEndToEnd(t *testing.T) {
 	if s.Errors != 0 || s.MinReplays < 100 || s.Gaps != 0 {
 		t.Errorf("storm %+v: want no error, at least 100 replays per subscription, no gap", s)
 	}
+	// Every resume is also timed to its replay's arrival at the socket,
+	// which comes before the generator reads it.
+	if s.Stamped != s.Resumed || s.Arrival.Count != int64(s.Resumed) || s.Arrival.P99 > s.Latency.P99 || s.Arrival.Max > s.Latency.Max {
+		t.Errorf("storm: %d of %d resumes stamped; arrival %+v, read %+v: want every one, none after its read", s.Stamped, s.Resumed, s.Arrival, s.Latency)
+	}
 }
 
 // TestBookEndToEnd runs the book scenario tiny: depths 10, 50 and 200, a

@@ -151,6 +151,11 @@ func (d *dialer) open(ctx context.Context, gidx int, syms []uint32, keepConn boo
 	}
 	if !d.query && len(syms) > 0 {
 		req := d.request(protocol.OpSubscribe, syms, 1, gidx, since)
+		if since != nil {
+			if err := enableStamps(nc); err != nil {
+				return fail(err)
+			}
+		}
 		dc.subAt = time.Now().UnixNano()
 		if _, err := nc.Write(req); err != nil {
 			if br != nil {

@@ -171,6 +171,12 @@ type StormReport struct {
 	// trade, µs histogram (stats.Encode).
 	Resumed int    `json:"resumed"`
 	Latency string `json:"latency"`
+	// Stamped counts the resumed clients whose last replayed trade came
+	// with the kernel's receive timestamp; Arrival is theirs, from the
+	// subscribe to that timestamp: the replay's delivery without the
+	// generator's own wait to read it.
+	Stamped int    `json:"stamped"`
+	Arrival string `json:"arrival"`
 	// Replays per subscription: the fewest, and in all.
 	MinReplays int   `json:"min_replays"`
 	Replays    int64 `json:"replays"`

@@ -44,12 +44,17 @@ type conn struct {
 // stormConn is what a reader tracks of a connection a resume storm
 // reopened with "since".
 type stormConn struct {
-	subAt                                                 int64    // Unix ns of the subscribe
-	since                                                 []uint64 // per syms[i]; 0: none asked
-	got                                                   []bool   // per syms[i]: a trade or gap came
-	live                                                  []bool   // per syms[i]: a live trade came
-	replays                                               []int    // per syms[i]
-	lastReplay                                            int64    // Unix ns of the last replayed trade
+	subAt      int64    // Unix ns of the subscribe
+	since      []uint64 // per syms[i]; 0: none asked
+	got        []bool   // per syms[i]: a trade or gap came
+	live       []bool   // per syms[i]: a live trade came
+	replays    []int    // per syms[i]
+	lastReplay int64    // Unix ns of the last replayed trade, when read
+	// lastArrival is when the bytes of the last replayed trade reached
+	// the socket: the kernel's receive timestamp (SO_TIMESTAMPNS) of the
+	// read that completed it, which is the newest of the segments that
+	// read took, so never before they arrived. 0: none came stamped.
+	lastArrival                                           int64
 	gaps, wrongFirst, holes, dups, outOfOrder, lateReplay int64
 }
 
@@ -124,6 +129,8 @@ type reader struct {
 	free         []int32
 	buf          []byte
 	wbuf         []byte
+	arrived      int64 // the kernel's receive timestamp of the current read; 0: none
+	stamp        stampedRecv
 	cur          stats.Counters
 	curH         *hdr.Histogram
 	curSec       int
@@ -332,7 +339,14 @@ func (r *reader) read(c *conn) {
 		}
 		copy(r.buf, c.partial)
 		want := len(r.buf) - off
-		n, err := recv(c.fd, r.buf[off:])
+		var n int
+		var err error
+		if c.storm != nil {
+			n, r.arrived, err = r.stamp.recv(c.fd, r.buf[off:])
+		} else {
+			n, err = recv(c.fd, r.buf[off:])
+			r.arrived = 0
+		}
 		now := time.Now().UnixNano()
 		switch {
 		case err == unix.EAGAIN:
@@ -504,7 +518,7 @@ func (r *reader) trade(c *conn, sym []byte, seq uint64, ts int64, replay bool, n
 			st.lateReplay++
 		case replay:
 			st.replays[i]++
-			st.lastReplay = now
+			st.lastReplay, st.lastArrival = now, r.arrived
 		default:
 			st.live[i] = true
 		}

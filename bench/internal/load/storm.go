@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/tickerd/tickerd/bench/internal/stats"
@@ -31,6 +32,16 @@ func (w *worker) storm(ctx context.Context, sp StormPlan) *StormReport {
 		}
 	}
 	rep.Clients = len(old)
+	// The kernel stamps received segments only while some socket asks
+	// for it, and turns that on a moment after the first does: ask on a
+	// socket of the storm's own first, so that the first resumes are
+	// stamped too.
+	if fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err == nil {
+		defer unix.Close(fd)
+		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	type job struct {
 		c     *conn
 		since []uint64
@@ -92,7 +103,7 @@ func (w *worker) storm(ctx context.Context, sp StormPlan) *StormReport {
 // finishStorm adds to rep what the readers saw on the connections the
 // storm reopened; call after the readers have stopped.
 func (w *worker) finishStorm(rep *StormReport) error {
-	h := stats.NewLatency()
+	h, ha := stats.NewLatency(), stats.NewLatency()
 	rep.MinReplays = -1
 	for _, r := range w.readers {
 		for _, c := range r.conns {
@@ -116,6 +127,10 @@ func (w *worker) finishStorm(rep *StormReport) error {
 			if resumed {
 				rep.Resumed++
 				stats.Record(h, (st.lastReplay-st.subAt)/1000)
+				if st.lastArrival > 0 {
+					rep.Stamped++
+					stats.Record(ha, max(st.lastArrival-st.subAt, 0)/1000)
+				}
 			}
 			rep.Gaps += st.gaps
 			rep.WrongFirst += st.wrongFirst
@@ -128,20 +143,24 @@ func (w *worker) finishStorm(rep *StormReport) error {
 	rep.MinReplays = max(rep.MinReplays, 0)
 	rep.Errors = rep.WrongFirst + rep.Holes + rep.Duplicates + rep.OutOfOrder + rep.LateReplay
 	var err error
-	rep.Latency, err = stats.Encode(h)
+	if rep.Latency, err = stats.Encode(h); err != nil {
+		return err
+	}
+	rep.Arrival, err = stats.Encode(ha)
 	return err
 }
 
 // StormSummary is the resume storms of every worker together.
 type StormSummary struct {
 	StormReport
-	Latency stats.Percentiles `json:"latency"` // subscribe to the last replayed trade, of the resumed clients
+	Latency stats.Percentiles `json:"latency"` // subscribe to the last replayed trade read, of the resumed clients
+	Arrival stats.Percentiles `json:"arrival"` // subscribe to its arrival at the socket, of the Stamped ones
 }
 
 // MergeStorm merges the workers' storm reports; nil when there are none.
 func MergeStorm(reports []*StormReport) (*StormSummary, error) {
 	var out *StormSummary
-	h := stats.NewLatency()
+	h, ha := stats.NewLatency(), stats.NewLatency()
 	for _, r := range reports {
 		if r == nil {
 			continue
@@ -158,6 +177,7 @@ func MergeStorm(reports []*StormReport) (*StormSummary, error) {
 		s.NoHistory += r.NoHistory
 		s.Seconds = max(s.Seconds, r.Seconds)
 		s.Resumed += r.Resumed
+		s.Stamped += r.Stamped
 		s.MinReplays = min(s.MinReplays, r.MinReplays)
 		s.Replays += r.Replays
 		s.Gaps += r.Gaps
@@ -167,12 +187,18 @@ func MergeStorm(reports []*StormReport) (*StormSummary, error) {
 		s.OutOfOrder += r.OutOfOrder
 		s.LateReplay += r.LateReplay
 		s.Errors += r.Errors
-		if r.Latency != "" {
-			rh, err := stats.Decode(r.Latency)
+		for _, m := range []struct {
+			to  *hdr.Histogram
+			enc string
+		}{{h, r.Latency}, {ha, r.Arrival}} {
+			if m.enc == "" {
+				continue
+			}
+			rh, err := stats.Decode(m.enc)
 			if err != nil {
 				return nil, err
 			}
-			if err := stats.Merge(h, rh); err != nil {
+			if err := stats.Merge(m.to, rh); err != nil {
 				return nil, err
 			}
 		}
@@ -183,7 +209,7 @@ func MergeStorm(reports []*StormReport) (*StormSummary, error) {
 	if len(out.Failures) == 0 {
 		out.Failures = nil
 	}
-	out.StormReport.Latency = ""
-	out.Latency = stats.Summarize(h)
+	out.StormReport.Latency, out.StormReport.Arrival = "", ""
+	out.Latency, out.Arrival = stats.Summarize(h), stats.Summarize(ha)
 	return out, nil
 }
