@@ -283,3 +283,17 @@ func TestFlagsDoc(t *testing.T) {
 		}
 	})
 }
+
+func TestMinProcs(t *testing.T) {
+	for _, c := range []struct{ cpus, procs, want int }{
+		{1, 1, 2}, // pinned to one CPU: a second P
+		{2, 1, 1}, // a quota of one CPU on two: Go's choice stays
+		{2, 2, 2},
+		{8, 8, 8},
+		{1, 4, 4}, // GOMAXPROCS set higher by the program itself
+	} {
+		if got := minProcs(c.cpus, c.procs); got != c.want {
+			t.Errorf("minProcs(%d, %d) = %d, want %d", c.cpus, c.procs, got, c.want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -62,6 +63,9 @@ func run(args []string) error {
 		// The publish path allocates per update, not per delivered
 		// message, so collections are rare and a lower target is cheap.
 		debug.SetGCPercent(o.gcPercent)
+	}
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		runtime.GOMAXPROCS(minProcs(runtime.NumCPU(), runtime.GOMAXPROCS(0)))
 	}
 	checkFileLimit(log, o.maxConns)
 	if o.pprof != "" {
@@ -124,4 +128,25 @@ func onSignals(auth tickerd.Authenticator, log *slog.Logger) (ctx context.Contex
 		<-exited
 		cancel()
 	}
+}
+
+// minProcs returns the GOMAXPROCS tickerd runs with when the environment
+// does not set one: at least 2 when the process may use only one CPU
+// (cpus, from its affinity mask: taskset, a cpuset, a Kubernetes pod with
+// an exclusive CPU), else procs, Go's choice.
+//
+// With one P, a goroutine that returns from a blocking system call while
+// the P is busy (the epoll goroutines of the hub and of the HTTP front),
+// or that the scheduler preempted after its 10 ms slice (a shard writing
+// to 10,000 sockets), waits on the global run queue, which a busy P reads
+// once every 61 schedules: in a reconnect storm the readers and shards
+// queued behind thousands of handshakes. Two Ps on the one CPU leave the
+// sharing to the kernel's scheduler. A CPU quota (cgroup) that makes Go
+// choose one P on a machine of several CPUs is left alone: two Ps there
+// could run at once and spend the quota twice as fast.
+func minProcs(cpus, procs int) int {
+	if cpus == 1 && procs < 2 {
+		return 2
+	}
+	return procs
 }
