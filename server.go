@@ -328,24 +328,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // ListenAndServe is Serve on a new listener on Config.Addr. If it cannot
 // listen, it shuts the server down and returns why.
-//
-// The listener sets no TCP keep-alive on the connections it accepts (as
-// net.Listen's would, with four setsockopt calls each): the hub pings
-// WebSocket clients (Config.Hub.PingInterval), and every other connection
-// is bound by the HTTP timeouts.
 func (s *Server) ListenAndServe(ctx context.Context) error {
-	ln, err := listen(ctx, s.cfg.Addr)
+	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		_ = s.Shutdown(ctx)
 		return fmt.Errorf("tickerd: %w", err)
 	}
 	return s.Serve(ctx, ln)
-}
-
-// listen listens on addr with no TCP keep-alive on what it accepts.
-func listen(ctx context.Context, addr string) (net.Listener, error) {
-	lc := net.ListenConfig{KeepAlive: -1}
-	return lc.Listen(ctx, "tcp", addr)
 }
 
 // Shutdown drains the server: it ends a running Run or Serve as a done ctx

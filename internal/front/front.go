@@ -1,7 +1,6 @@
 // Package front accepts plain HTTP connections and waits for each one's
 // request header on epoll, holding nothing but the bytes received, before
-// any goroutine or buffer is spent on it. It accepts bare sockets, not
-// net.TCPConns (conn.go): a WebSocket's socket goes to the hub as it is. A WebSocket handshake for the
+// any goroutine or buffer is spent on it. A WebSocket handshake for the
 // upgrade path goes straight to the upgrade handler on a short-lived
 // goroutine; every other request is handed, with the bytes already read,
 // to an http.Server through the Listener, which serves that one request
@@ -33,12 +32,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/mailru/easygo/netpoll"
@@ -84,12 +81,10 @@ const headerSlack = 4096
 // closes connections past ReadHeaderTimeout, and one goroutine per
 // complete WebSocket handshake while Upgrade runs. Close stops them all.
 type Front struct {
-	cfg    Config
-	ln     *net.TCPListener
-	lnFile *os.File        // a duplicate of ln's descriptor, accepted on directly (conn.go)
-	lnRaw  syscall.RawConn // lnFile's: its Read waits on Go's poller (a listener's does not wait)
-	ep     *netpoll.Epoll
-	rest   *listener // hand-off to net/http
+	cfg  Config
+	ln   *net.TCPListener
+	ep   *netpoll.Epoll
+	rest *listener // hand-off to net/http
 
 	evicted atomic.Uint64 // closed for MaxWaiting
 
@@ -103,8 +98,8 @@ type Front struct {
 
 // pending is a connection whose request header has not all arrived.
 type pending struct {
-	fd    int           // the socket, non-blocking
-	sa    unix.Sockaddr // the client's address
+	nc    *net.TCPConn
+	fd    int
 	since time.Time
 	buf   []byte // what the client sent so far
 	elem  *list.Element
@@ -132,13 +127,6 @@ func New(ln net.Listener, cfg Config) (*Front, error) {
 	}
 	f := &Front{cfg: cfg, ln: tl, stop: make(chan struct{})}
 	var err error
-	if f.lnFile, err = tl.File(); err != nil {
-		return nil, err
-	}
-	if f.lnRaw, err = f.lnFile.SyscallConn(); err != nil {
-		_ = f.lnFile.Close()
-		return nil, err
-	}
 	f.ep, err = netpoll.EpollCreate(&netpoll.EpollConfig{OnWaitError: func(err error) {
 		// The wait has stopped: headers go unread and time out.
 		if cfg.ErrorLog != nil {
@@ -146,7 +134,6 @@ func New(ln net.Listener, cfg Config) (*Front, error) {
 		}
 	}})
 	if err != nil {
-		_ = f.lnFile.Close()
 		return nil, err
 	}
 	f.rest = newListener(tl.Addr())
@@ -177,7 +164,7 @@ func (f *Front) Serve() error {
 	f.wg.Go(f.expire)
 	var pause time.Duration
 	for {
-		fd, sa, err := f.accept()
+		nc, err := f.ln.AcceptTCP()
 		if err != nil {
 			select {
 			case <-f.stop:
@@ -200,47 +187,25 @@ func (f *Front) Serve() error {
 			continue
 		}
 		pause = 0
-		f.watch(fd, sa)
+		f.watch(nc)
 	}
 }
 
-// accept takes the next connection off the listener as a bare
-// non-blocking socket, waiting on Go's poller while there is none (see
-// conn.go for why not net.TCPListener.Accept).
-func (f *Front) accept() (int, unix.Sockaddr, error) {
-	fd, sa, aerr := -1, unix.Sockaddr(nil), error(nil)
-	err := f.lnRaw.Read(func(s uintptr) bool {
-		for {
-			fd, sa, aerr = unix.Accept4(int(s), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-			switch aerr {
-			case unix.EINTR, unix.ECONNABORTED: // the client gave up meanwhile
-				continue
-			case unix.EAGAIN:
-				return false
-			}
-			return true
-		}
-	})
-	if err != nil {
-		return -1, nil, err
+// watch puts nc on epoll until its header has arrived.
+func (f *Front) watch(nc *net.TCPConn) {
+	p := &pending{nc: nc, fd: -1, since: time.Now()}
+	if rc, err := nc.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { p.fd = int(fd) })
 	}
-	if aerr != nil {
-		return -1, nil, &net.OpError{Op: "accept", Net: "tcp", Addr: f.ln.Addr(), Err: os.NewSyscallError("accept4", aerr)}
+	if p.fd < 0 {
+		_ = nc.Close()
+		return
 	}
-	// As net/http's connections: no Nagle delay on small writes.
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	return fd, sa, nil
-}
-
-// watch puts the socket fd, from the client at sa, on epoll until its
-// header has arrived.
-func (f *Front) watch(fd int, sa unix.Sockaddr) {
-	p := &pending{fd: fd, sa: sa, since: time.Now()}
 	var evict *pending
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
-		_ = unix.Close(fd)
+		_ = nc.Close()
 		return
 	}
 	p.elem = f.waiting.PushBack(p)
@@ -270,7 +235,7 @@ func (f *Front) dropLocked(p *pending) {
 	p.done = true
 	f.waiting.Remove(p.elem)
 	_ = f.ep.Del(p.fd)
-	_ = unix.Close(p.fd)
+	_ = p.nc.Close()
 	p.buf = nil
 }
 
@@ -301,8 +266,7 @@ func (f *Front) readLocked(p *pending) {
 			}
 			if len(p.buf) > limit {
 				f.handOff(p)
-				c := newConn(p.fd, p.sa)
-				f.wg.Go(func() { sendAndClose(c, tooLarge, f.cfg.WriteTimeout) })
+				f.wg.Go(func() { sendAndClose(p.nc, tooLarge, f.cfg.WriteTimeout) })
 				return
 			}
 			continue
@@ -343,8 +307,7 @@ func headerEnd(b []byte, from int) int {
 func (f *Front) handOn(p *pending, end int) {
 	buf := p.buf
 	f.handOff(p)
-	c := newConn(p.fd, p.sa)
-	f.wg.Go(func() { f.serve(c, buf, end) })
+	f.wg.Go(func() { f.serve(p.nc, buf, end) })
 }
 
 // handOff takes p off epoll and out of the waiting list, for a goroutine
@@ -392,7 +355,6 @@ func (f *Front) Close() error {
 	f.closed = true
 	close(f.stop)
 	err := f.ln.Close()
-	_ = f.lnFile.Close() // ends Serve's wait
 	for e := f.waiting.Front(); e != nil; e = f.waiting.Front() {
 		f.dropLocked(e.Value.(*pending))
 	}
@@ -406,22 +368,20 @@ func (f *Front) Close() error {
 // serve parses the header in buf[:end] and runs Upgrade for a handshake
 // IsUpgrade picks; anything else goes to net/http with every byte read.
 // It runs on a goroutine of its own.
-func (f *Front) serve(c *conn, buf []byte, end int) {
+func (f *Front) serve(nc *net.TCPConn, buf []byte, end int) {
 	if f.cfg.IsUpgrade == nil || f.cfg.Upgrade == nil {
-		f.handToHTTP(c, buf)
+		f.rest.push(nc, buf)
 		return
 	}
 	head := buf[:end]
 	r, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(head), len(head)))
 	if err != nil || !f.cfg.IsUpgrade(r) {
 		// net/http answers a malformed request as it always does.
-		f.handToHTTP(c, buf)
+		f.rest.push(nc, buf)
 		return
 	}
-	if c.remote != nil {
-		r.RemoteAddr = c.remote.String()
-	}
-	w := &response{c: c, early: buf[end:], header: http.Header{}}
+	r.RemoteAddr = nc.RemoteAddr().String()
+	w := &response{nc: nc, early: buf[end:], header: http.Header{}}
 	defer func() {
 		// As net/http: a panic in the handler (a Config.Authenticate,
 		// say) ends this request, not the process.
@@ -430,7 +390,7 @@ func (f *Front) serve(c *conn, buf []byte, end int) {
 				f.cfg.ErrorLog.Error("panic serving a WebSocket handshake", "remote", r.RemoteAddr, "panic", v, "stack", string(debug.Stack()))
 			}
 			if !w.hijacked {
-				_ = c.Close()
+				_ = nc.Close()
 			}
 		}
 	}()
@@ -438,17 +398,6 @@ func (f *Front) serve(c *conn, buf []byte, end int) {
 	if !w.hijacked {
 		w.finish(f.cfg.WriteTimeout)
 	}
-}
-
-// handToHTTP gives c, whose first bytes are buf, to net/http, on Go's
-// poller.
-func (f *Front) handToHTTP(c *conn, buf []byte) {
-	tc, err := c.move()
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	f.rest.push(tc, buf)
 }
 
 // UpgradePath returns an IsUpgrade that picks GET requests for path that

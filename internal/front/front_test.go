@@ -15,10 +15,8 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 	"github.com/gorilla/websocket"
-	"golang.org/x/sys/unix"
 
 	"github.com/tickerd/tickerd/internal/front"
-	"github.com/tickerd/tickerd/internal/rawfd"
 	"github.com/tickerd/tickerd/internal/testutil"
 )
 
@@ -67,10 +65,7 @@ func start(t *testing.T, cfg front.Config) (*front.Front, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Upgrade == nil {
-		cfg.Upgrade = echo
-	}
-	cfg.IsUpgrade = front.UpgradePath("/ws")
+	cfg.Upgrade, cfg.IsUpgrade = echo, front.UpgradePath("/ws")
 	f, err := front.New(ln, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -164,50 +159,6 @@ func TestEarlyBytes(t *testing.T) {
 		if err != nil || string(m) != want {
 			t.Fatalf("got %q, %v; want %q", m, err, want)
 		}
-	}
-}
-
-// TestHandOver: an upgrader takes the socket's descriptor as the hub does
-// (rawfd.Take, which closes the net.Conn it was given) and drives it with
-// plain system calls: the descriptor is the connection's own, open and
-// non-blocking after the net.Conn's Close.
-func TestHandOver(t *testing.T) {
-	taken := make(chan error, 1)
-	_, addr := start(t, front.Config{Upgrade: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		nc, _, _, err := ws.HTTPUpgrader{}.Upgrade(r, w)
-		if err != nil {
-			taken <- err
-			return
-		}
-		fd, err := rawfd.Take(nc)
-		if err != nil {
-			taken <- err
-			return
-		}
-		defer unix.Close(fd)
-		var frame bytes.Buffer
-		_ = wsutil.WriteServerText(&frame, []byte("taken"))
-		if _, err := unix.Write(fd, frame.Bytes()); err != nil {
-			taken <- err
-			return
-		}
-		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-		if err == nil && flags&unix.O_NONBLOCK == 0 {
-			err = errors.New("the descriptor blocks")
-		}
-		taken <- err
-	})})
-	c, _, err := (&websocket.Dialer{HandshakeTimeout: wait}).Dial("ws://"+addr+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := <-taken; err != nil {
-		t.Fatalf("taking the socket: %v", err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(wait))
-	if _, m, err := c.ReadMessage(); err != nil || string(m) != "taken" {
-		t.Fatalf("message %q, %v; want taken", m, err)
 	}
 }
 

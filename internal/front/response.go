@@ -15,7 +15,7 @@ import (
 // that finish sends before it closes the connection. Its methods run on
 // the handshake's goroutine.
 type response struct {
-	c        *conn
+	nc       *net.TCPConn
 	early    []byte // bytes the client sent after its header
 	header   http.Header
 	status   int
@@ -51,11 +51,11 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, http.ErrHijacked
 	}
 	w.hijacked = true
-	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(w.early), w.c), len(w.early))
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(w.early), w.nc), len(w.early))
 	if len(w.early) > 0 {
 		_, _ = br.Peek(len(w.early)) // buffers them without reading the socket
 	}
-	return w.c, bufio.NewReadWriter(br, bufio.NewWriterSize(w.c, 512)), nil
+	return w.nc, bufio.NewReadWriter(br, bufio.NewWriterSize(w.nc, 512)), nil
 }
 
 // finish sends the response Upgrade wrote and closes the connection.
@@ -69,19 +69,14 @@ func (w *response) finish(timeout time.Duration) {
 		Body: io.NopCloser(bytes.NewReader(w.body)), ContentLength: int64(len(w.body)), Close: true}
 	var b bytes.Buffer
 	_ = resp.Write(&b) // net/http's own serialisation: status line, headers, Content-Length, Connection: close
-	sendAndClose(w.c, b.Bytes(), timeout)
+	sendAndClose(w.nc, b.Bytes(), timeout)
 }
 
 // sendAndClose writes b to nc and closes it: the write half first, then,
 // once the client has closed too (or after rstWait), the rest, so that
 // bytes it sent that were not read do not turn the close into a reset
 // that loses the response.
-func sendAndClose(c *conn, b []byte, timeout time.Duration) {
-	nc, err := c.move() // it waits: on Go's poller
-	if err != nil {
-		_ = c.Close()
-		return
-	}
+func sendAndClose(nc *net.TCPConn, b []byte, timeout time.Duration) {
 	defer nc.Close()
 	_ = nc.SetWriteDeadline(time.Now().Add(timeout))
 	if _, err := nc.Write(b); err != nil {

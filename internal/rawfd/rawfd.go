@@ -60,15 +60,6 @@ func TakeInto(nc net.Conn, fd int) error {
 }
 
 // take is Take (into < 0) or TakeInto.
-// Owner is a net.Conn that can hand its socket's descriptor over whole
-// (internal/front's accepted connections): Take and TakeInto then use it
-// without a duplicate. The descriptor is non-blocking and close-on-exec.
-// TakeFD leaves the conn without the descriptor; its Close no longer
-// closes it.
-type Owner interface {
-	TakeFD() (int, error)
-}
-
 func take(nc net.Conn, into int) (fd int, err error) {
 	defer nc.Close()
 	defer func() {
@@ -76,17 +67,6 @@ func take(nc net.Conn, into int) (fd int, err error) {
 			_ = unix.Close(into)
 		}
 	}()
-	if o, ok := nc.(Owner); ok {
-		if fd, err = o.TakeFD(); err != nil || into < 0 {
-			return fd, err
-		}
-		derr := unix.Dup3(fd, into, unix.O_CLOEXEC)
-		_ = unix.Close(fd)
-		if derr != nil {
-			return -1, os.NewSyscallError("dup3", derr)
-		}
-		return into, nil
-	}
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return -1, fmt.Errorf("rawfd: %T has no file descriptor", nc)
