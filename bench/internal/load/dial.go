@@ -69,22 +69,34 @@ type dialed struct {
 // for every client.
 var deflateOffer = wsflate.Parameters{ServerNoContextTakeover: true, ClientNoContextTakeover: true}.Option()
 
-// bindNoPort sets IP_BIND_ADDRESS_NO_PORT (see Dialer).
-func bindNoPort(_, _ string, c syscall.RawConn) error {
-	var serr error
-	if err := c.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-	}); err != nil {
-		return err
+// sockopt is an integer socket option a dialer sets before it connects.
+type sockopt struct{ level, opt, value int }
+
+// bindNoPort defers the source port to connect time (see Dialer).
+var bindNoPort = sockopt{unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1}
+
+// control returns a net.Dialer Control that sets opts on the socket.
+func control(opts ...sockopt) func(network, address string, c syscall.RawConn) error {
+	return func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) {
+			for _, o := range opts {
+				if serr = unix.SetsockoptInt(int(fd), o.level, o.opt, o.value); serr != nil {
+					return
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		return serr
 	}
-	return serr
 }
 
 // Dialer returns a TCP dialer bound to the source address src (nil: the
 // kernel's choice) that leaves the source port to connect time, so ports
 // are unique per (source, destination) pair instead of per source address.
 func Dialer(src net.IP, timeout time.Duration) *net.Dialer {
-	d := &net.Dialer{Timeout: timeout, Control: bindNoPort}
+	d := &net.Dialer{Timeout: timeout, Control: control(bindNoPort)}
 	if src != nil {
 		d.LocalAddr = &net.TCPAddr{IP: src}
 	}
@@ -104,17 +116,15 @@ func (d *dialer) open(ctx context.Context, gidx int, syms []uint32, keepConn boo
 		src = d.srcIPs[gidx%len(d.srcIPs)]
 	}
 	dl := Dialer(src, d.timeout)
+	opts := []sockopt{bindNoPort}
 	if n := d.sub.SlowRcvBuf; n > 0 && !keepConn && d.slow(gidx) {
-		dl.Control = func(network, addr string, c syscall.RawConn) error {
-			if err := bindNoPort(network, addr, c); err != nil {
-				return err
-			}
-			var serr error
-			if err := c.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n) }); err != nil {
-				return err
-			}
-			return serr
-		}
+		opts = append(opts, sockopt{unix.SOL_SOCKET, unix.SO_RCVBUF, n})
+	}
+	if since != nil {
+		opts = append(opts, stamps) // a resume is timed to its replay's arrival (stamp.go)
+	}
+	if len(opts) > 1 {
+		dl.Control = control(opts...)
 	}
 	nc, err := dl.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
@@ -151,11 +161,6 @@ func (d *dialer) open(ctx context.Context, gidx int, syms []uint32, keepConn boo
 	}
 	if !d.query && len(syms) > 0 {
 		req := d.request(protocol.OpSubscribe, syms, 1, gidx, since)
-		if since != nil {
-			if err := enableStamps(nc); err != nil {
-				return fail(err)
-			}
-		}
 		dc.subAt = time.Now().UnixNano()
 		if _, err := nc.Write(req); err != nil {
 			if br != nil {

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"net"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -14,25 +13,21 @@ import (
 // second is the kernel's receive timestamp (SO_TIMESTAMPNS), which on
 // loopback is taken as the server's send delivers the segment.
 
-// enableStamps asks the kernel to timestamp what nc receives. Set before
-// the request whose answer is timed: a segment received before carries no
-// stamp.
-func enableStamps(nc net.Conn) error {
-	tc, ok := nc.(*net.TCPConn)
-	if !ok {
-		return nil
-	}
-	rc, err := tc.SyscallConn()
+// stamps asks the kernel to timestamp what a socket receives; a
+// resume's dialer sets it before connecting.
+var stamps = sockopt{unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1}
+
+// keepStamping makes the kernel stamp received segments from now until
+// stop. It does so only while some socket asks, and turns it on a moment
+// after the first does: a worker whose plan has a storm asks from its
+// start, so that the storm's first resumes are stamped too.
+func keepStamping() (stop func()) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return func() {}
 	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
-	}); err != nil {
-		return err
-	}
-	return serr
+	_ = unix.SetsockoptInt(fd, stamps.level, stamps.opt, stamps.value)
+	return func() { _ = unix.Close(fd) }
 }
 
 // stampedRecv reads with recvmsg and returns the receive timestamp the

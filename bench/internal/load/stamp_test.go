@@ -21,16 +21,15 @@ func TestStampedRecv(t *testing.T) {
 	defer ln.Close()
 	pair := func(stamped bool) (client net.Conn, server net.Conn) {
 		t.Helper()
-		c, err := net.Dial("tcp", ln.Addr().String())
+		var d net.Dialer
+		if stamped {
+			d.Control = control(stamps)
+		}
+		c, err := d.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		if stamped {
-			if err := enableStamps(c); err != nil {
-				t.Fatal(err)
-			}
-		}
 		s, err := ln.Accept()
 		if err != nil {
 			t.Fatal(err)

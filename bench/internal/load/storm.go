@@ -32,16 +32,6 @@ func (w *worker) storm(ctx context.Context, sp StormPlan) *StormReport {
 		}
 	}
 	rep.Clients = len(old)
-	// The kernel stamps received segments only while some socket asks
-	// for it, and turns that on a moment after the first does: ask on a
-	// socket of the storm's own first, so that the first resumes are
-	// stamped too.
-	if fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err == nil {
-		defer unix.Close(fd)
-		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 	type job struct {
 		c     *conn
 		since []uint64

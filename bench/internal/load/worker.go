@@ -236,6 +236,7 @@ func (w *worker) run(ctx context.Context, cmds <-chan Command, emit func(Event) 
 		bg.Go(func() { res.Churn = ch.run(rctx, w.plan.Churn.Rate, cmp.Or(w.plan.Churn.Concurrency, 16)) })
 	}
 	if st := w.plan.Storm; st.At > 0 {
+		defer keepStamping()()
 		bg.Go(func() {
 			if waitFor(rctx, t0, st.At) {
 				res.Storm = w.storm(rctx, st)
