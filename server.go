@@ -401,7 +401,7 @@ func (s *Server) run(parent context.Context, srv *http.Server, ln net.Listener, 
 		serveErr = make(chan error, 2)
 		go func() {
 			if s.cfg.TLS != nil {
-				serveErr <- srv.ServeTLS(ln, "", "")
+				serveErr <- srv.ServeTLS(hub.TLSListener(ln), "", "")
 				return
 			}
 			serveErr <- srv.Serve(ln)

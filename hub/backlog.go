@@ -113,8 +113,10 @@ func (s *shard) writeTLS(c *conn) {
 	s.w.reuse(bufs)
 }
 
-// maxTLSBatch bounds the data frames of one TLS batch.
-const maxTLSBatch = 32 << 10
+// maxTLSBatch bounds the data frames of one TLS batch: one record, which
+// is what a socket from a TLSListener keeps at most of them when it is
+// full.
+const maxTLSBatch = tlsBufSize
 
 // written is the TLS writer's report that a batch is out.
 func (s *shard) written(c *conn, n int, failed bool) {

@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -127,19 +129,31 @@ func (c *child) stop(tb testing.TB) {
 }
 
 // childClients opens HUB_N WebSocket connections to HUB_ADDR (over TLS if
-// HUB_TLS is set), reads each one's limits message, prints "ready" and
-// holds them until its stdin closes.
+// HUB_TLS is set) for HUB_PATH ("/ws" if not set), reads each one's limits
+// message, prints "ready" and holds them, reading nothing more, until its
+// stdin closes. With HUB_RCVBUF their sockets get that receive buffer.
 func childClients() int {
 	addr := os.Getenv("HUB_ADDR")
 	n, _ := strconv.Atoi(os.Getenv("HUB_N"))
 	overTLS := os.Getenv("HUB_TLS") != ""
+	path := cmp.Or(os.Getenv("HUB_PATH"), "/ws")
+	d := net.Dialer{Timeout: wait}
+	if rcvbuf, _ := strconv.Atoi(os.Getenv("HUB_RCVBUF")); rcvbuf > 0 {
+		d.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
+			})
+			return cmp.Or(err, serr)
+		}
+	}
 	conns := make([]net.Conn, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for w := range 8 {
 		wg.Go(func() {
 			for i := w; i < n; i += 8 {
-				nc, err := net.DialTimeout("tcp", addr, wait)
+				nc, err := d.Dial("tcp", addr)
 				if err != nil {
 					errs <- err
 					return
@@ -154,7 +168,7 @@ func childClients() int {
 					}
 					nc = tc
 				}
-				rc, err := testutil.Upgrade(nc, addr, "/ws", nil, wait)
+				rc, err := testutil.Upgrade(nc, addr, path, nil, wait)
 				if err == nil {
 					err = rc.ReadLimits(wait)
 				}

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"net"
 	"sync/atomic"
 
 	"github.com/tickerd/tickerd/internal/wsframe"
@@ -221,7 +220,7 @@ func (c *conn) release() {
 // drops unsent data at once. Called only by the shard, before release.
 func (c *conn) abort() {
 	if c.tls != nil {
-		if tc, ok := c.tls.tcp.(*net.TCPConn); ok {
+		if tc, ok := c.tls.tcp.(interface{ SetLinger(int) error }); ok {
 			_ = tc.SetLinger(0)
 		}
 		return

@@ -642,6 +642,44 @@ func TestTLSIdleGoroutines(t *testing.T) {
 	}
 }
 
+// TestTLSStalledMemory: a wss:// client that stops reading holds its TLS
+// state, its subscriptions and at most one record the socket has not
+// taken, with a flusher goroutine of a small stack: not the batch, the
+// record buffers and the grown stack of a writer waiting on the full
+// socket (52 KiB or more each before TLSListener). The clients run in a
+// child process, so the figures are the server's.
+func TestTLSStalledMemory(t *testing.T) {
+	srv := startHubOn(t, overTLS, hub.Config{MessageRate: -1, BacklogTimeout: time.Minute}, nil)
+	names := make([]string, len(srv.syms))
+	for i, s := range srv.syms {
+		names[i] = s.Name
+	}
+	heap0, stacks0 := liveMem()
+	g0 := runtime.NumGoroutine()
+	const n = 100
+	ch := startChild(t, "clients", "HUB_ADDR="+srv.addr, "HUB_N="+strconv.Itoa(n), "HUB_TLS=1",
+		"HUB_PATH=/ws?symbols="+strings.Join(names, ","), "HUB_RCVBUF=4096")
+	if got := ch.line(t); got != "ready" {
+		t.Fatalf("child said %q", got)
+	}
+	pub := startPublisher(srv.h, names, 0, 100, time.Millisecond)
+	defer pub.halt()
+	// Each stalled connection: its reader and the goroutine that waits
+	// for its socket.
+	if !testutil.Eventually(wait, func() bool { return runtime.NumGoroutine() >= g0+2*n }) {
+		t.Fatalf("%d goroutines more for %d connections, want every one stalled (two each)", runtime.NumGoroutine()-g0, n)
+	}
+	time.Sleep(200 * time.Millisecond)
+	heap, stacks := liveMem()
+	per := float64(heap+stacks-heap0-stacks0) / n
+	t.Logf("a stalled wss connection of %d subscriptions: %.1f KiB (%.1f KiB of stack)", len(names), per/1024, float64(stacks-stacks0)/n/1024)
+	// TLS state ~10 KiB, a reader's stack 2 KiB, the subscriptions
+	// ~3 KiB, a record of 16 KiB and the flusher's stack.
+	if per > 40<<10 {
+		t.Errorf("a stalled wss connection holds %.1f KiB, want at most 40 KiB", per/1024)
+	}
+}
+
 // BenchmarkIdleConnMemory measures what an idle connection costs the
 // server: Go heap and goroutine stacks, and goroutines, per connection.
 // The clients run in a child process, so the figures are the server's.

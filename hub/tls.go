@@ -29,9 +29,10 @@ import (
 // For the most connections per byte, terminate TLS in front of tickerd
 // (docs/ops/nginx.conf) and serve plain WebSocket.
 type tlsConn struct {
-	nc  *tls.Conn
-	tcp net.Conn        // under nc; closing it ends both goroutines
-	raw syscall.RawConn // tcp's, to wait for it to become readable
+	nc   *tls.Conn
+	tcp  net.Conn        // under nc; closing it ends every goroutine of the connection
+	raw  syscall.RawConn // tcp's, to wait for it to become readable
+	sock *sock           // tcp, if it came from a TLSListener; else nil
 }
 
 // newTLSConn wraps the upgraded connection nc, whose socket gets the send
@@ -57,7 +58,12 @@ func newTLSConn(nc *tls.Conn, sndbuf int) (*tlsConn, error) {
 			return nil, os.NewSyscallError("setsockopt", serr)
 		}
 	}
-	return &tlsConn{nc: nc, tcp: tcp, raw: raw}, nil
+	t := &tlsConn{nc: nc, tcp: tcp, raw: raw}
+	if sk, ok := tcp.(*sock); ok {
+		sk.own()
+		t.sock = sk
+	}
+	return t, nil
 }
 
 // tlsBufSize is the size of the buffers TLS readers and writers borrow:
@@ -166,7 +172,12 @@ func (rd *reader) consumeTLS(c *conn, data []byte) bool {
 }
 
 // sendTLS starts a writer goroutine for bufs. It reports false: the
-// connection stays blocked until the writer posts a writtenCmd.
+// connection stays blocked until a writtenCmd comes.
+//
+// Under a socket from a TLSListener the writer does not wait: what the
+// socket does not take stays with the socket (sock.pending), the writer
+// lets the batch go and ends, and a flusher goroutine, holding nothing
+// else, waits for the socket and posts the writtenCmd.
 func (s *shard) sendTLS(c *conn, bufs [][]byte, replies int) bool {
 	b := append(net.Buffers(nil), bufs...)
 	closeSend := false
@@ -177,12 +188,24 @@ func (s *shard) sendTLS(c *conn, bufs [][]byte, replies int) bool {
 	c.outReply = int32(replies)
 	c.blocked.Store(true)
 	s.stalled(c)
-	s.h.wg.Add(1)
+	h := s.h
+	h.wg.Add(1)
 	go func() {
-		defer s.h.wg.Done()
-		n, err := writeTLS(c.tls.nc, b)
+		defer h.wg.Done()
+		t := c.tls
+		n, err := writeTLS(t.nc, b)
+		b = nil
 		if err == nil && closeSend {
-			_ = c.tls.nc.CloseWrite() // close_notify after the close frame
+			_ = t.nc.CloseWrite() // close_notify after the close frame
+		}
+		if err == nil && t.sock != nil && t.sock.hasPending() {
+			h.wg.Add(1)
+			go func() {
+				defer h.wg.Done()
+				err := t.sock.flush()
+				c.shard.post(c, &writtenCmd{n: n, failed: err != nil})
+			}()
+			return
 		}
 		c.shard.post(c, &writtenCmd{n: n, failed: err != nil})
 	}()

@@ -73,7 +73,7 @@ func Start(t testing.TB, h *hub.Hub, cfg Config) *Server {
 	served := make(chan error, 1)
 	if cfg.TLS != nil {
 		s.URL = "wss://" + s.Addr + "/ws"
-		go func() { served <- srv.ServeTLS(ln, "", "") }()
+		go func() { served <- srv.ServeTLS(hub.TLSListener(ln), "", "") }()
 	} else {
 		s.URL = "ws://" + s.Addr + "/ws"
 		go func() { served <- srv.Serve(ln) }()

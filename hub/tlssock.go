@@ -1,0 +1,175 @@
+package hub
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TLSListener wraps ln, a TCP listener, for a server that terminates TLS
+// itself and hands its wss:// connections to a Hub: give it to
+// http.Server.ServeTLS (or tls.NewListener) in place of ln.
+//
+//	srv := &http.Server{Handler: mux, TLSConfig: cfg}
+//	err := srv.ServeTLS(hub.TLSListener(ln), "", "")
+//
+// Under a connection it yields, once the hub owns it, a TLS write never
+// waits for the socket: what the socket cannot take at once (one record
+// at most, see maxTLSBatch) waits in a buffer of its own, and the batch it
+// was made from, crypto/tls's record buffer and the writer goroutine are
+// let go. A stalled wss:// client then costs its TLS state and that one
+// record. A wss:// connection that does not come from a TLSListener is
+// served all the same, its writer goroutine waiting on the full socket
+// with its batch.
+func TLSListener(ln net.Listener) net.Listener { return tlsListener{ln} }
+
+type tlsListener struct{ net.Listener }
+
+func (l tlsListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nc, nil
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return nc, nil
+	}
+	return &sock{TCPConn: tc, raw: raw}, nil
+}
+
+// sock is a TCP connection under crypto/tls whose writes stop waiting for
+// the socket once the hub owns the connection (own). Before that (the
+// handshake, the upgrade response) it is a plain net.TCPConn.
+//
+// Its methods run on the goroutines crypto/tls calls them from: the TLS
+// writer (Write, for a batch and its close_notify), the TLS reader (Write,
+// for an alert or a key update crypto/tls answers while reading), and the
+// flusher (flush). mu orders them: a write goes behind what is pending.
+//
+// Hand-written: no kept library gives a net.Conn whose Write keeps what a
+// non-blocking socket refused instead of waiting.
+type sock struct {
+	*net.TCPConn
+	raw   syscall.RawConn
+	owned atomic.Bool // the hub owns the connection: writes do not wait
+
+	mu      sync.Mutex
+	pending []byte // what the socket has not taken yet, in order
+	err     error  // the first write error: every later write fails with it
+}
+
+// own makes every later Write return at once. Deadlines set from then on
+// apply to reads only: crypto/tls sets a write deadline around its
+// close_notify, which would cut the flush of what is pending short, and
+// the hub bounds a blocked connection itself (BacklogTimeout,
+// CloseTimeout).
+func (s *sock) own() { s.owned.Store(true) }
+
+// Write writes p, or what the socket takes of it and keeps the rest for
+// flush, and reports all of p written unless the socket failed.
+func (s *sock) Write(p []byte) (int, error) {
+	if !s.owned.Load() {
+		return s.TCPConn.Write(p)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return 0, s.err
+	}
+	if len(s.pending) > 0 {
+		s.pending = append(s.pending, p...)
+		return len(p), nil
+	}
+	n := 0
+	err := s.raw.Write(func(fd uintptr) bool {
+		n = s.writeLocked(int(fd), p)
+		return true // never wait
+	})
+	if err == nil {
+		err = s.err
+	}
+	if err != nil {
+		s.err = err
+		return n, err
+	}
+	if n < len(p) {
+		s.pending = append(make([]byte, 0, len(p)-n), p[n:]...)
+	}
+	return len(p), nil
+}
+
+// writeLocked writes p to fd without waiting and returns how much the
+// socket took. A failure other than a full socket is left in s.err.
+func (s *sock) writeLocked(fd int, p []byte) int {
+	n := 0
+	for n < len(p) {
+		m, err := unix.Write(fd, p[n:])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return n
+		case err != nil:
+			s.err = &net.OpError{Op: "write", Net: "tcp", Source: s.LocalAddr(), Addr: s.RemoteAddr(), Err: err}
+			return n
+		}
+		n += m
+	}
+	return n
+}
+
+// hasPending reports whether some of what was written waits for the
+// socket.
+func (s *sock) hasPending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) > 0
+}
+
+// flush waits until the socket has taken everything pending, or fails.
+func (s *sock) flush() error {
+	err := s.raw.Write(func(fd uintptr) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		n := s.writeLocked(int(fd), s.pending)
+		s.pending = s.pending[n:]
+		if len(s.pending) == 0 {
+			s.pending = nil
+			return true
+		}
+		return s.err != nil // a full socket: wait until it is writable
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		err = s.err
+	}
+	if err != nil {
+		s.err, s.pending = err, nil
+	}
+	return err
+}
+
+// SetDeadline sets the read deadline only once the hub owns s (see own).
+func (s *sock) SetDeadline(t time.Time) error {
+	if s.owned.Load() {
+		return s.TCPConn.SetReadDeadline(t)
+	}
+	return s.TCPConn.SetDeadline(t)
+}
+
+// SetWriteDeadline does nothing once the hub owns s (see own).
+func (s *sock) SetWriteDeadline(t time.Time) error {
+	if s.owned.Load() {
+		return nil
+	}
+	return s.TCPConn.SetWriteDeadline(t)
+}
