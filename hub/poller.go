@@ -32,26 +32,6 @@ func (p *poller) add(c *conn) error {
 	return p.ep.Add(int(c.fd), connEvents, func(ev netpoll.EpollEvent) { p.event(c, uint32(ev)) })
 }
 
-// tlsEvents: a TLS connection's writes never wait for epoll (see sock),
-// so only its reads and hangups come here.
-const tlsEvents = netpoll.EPOLLIN | netpoll.EPOLLRDHUP | netpoll.EPOLLET
-
-// addTLS watches c, a TLS connection, whose socket is fd: readable, it
-// wakes c's TLS reader (readTLSSoon).
-func (p *poller) addTLS(c *conn) error {
-	return p.ep.Add(int(c.tls.fd), tlsEvents, func(ev netpoll.EpollEvent) {
-		if uint32(ev)&0x20 != 0 { // the hub is stopping
-			return
-		}
-		p.h.readTLSSoon(c, nil)
-	})
-}
-
-// delTLS removes c, a TLS connection, before its socket is closed.
-func (p *poller) delTLS(c *conn) {
-	_ = p.ep.Del(int(c.tls.fd))
-}
-
 // del removes c before its fd is closed. A callback already running for c
 // may still arrive afterwards; conn state makes it harmless.
 func (p *poller) del(c *conn) {
