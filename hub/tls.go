@@ -17,14 +17,16 @@ import (
 // crypto/tls keeps decrypted bytes and whole records that epoll cannot
 // see, and a TLS write cannot stop halfway, so a TLS connection is not on
 // the epoll path. It has a reader goroutine, and a writer goroutine only
-// while a batch is being written. The reader waits for the socket to
-// become readable without holding a buffer, reads what crypto/tls has
-// (one record may block it, never another connection), and parses it
-// with the same code as the epoll readers. The shard still decides what
-// to send: while a batch is out the connection counts as blocked,
-// updates merge, and the backlog timeout applies as for any connection.
-// Both goroutines end when the shard closes the TCP connection; Hub.Close
-// waits for them.
+// while a batch is being written (over a TLSListener's socket, until
+// crypto/tls has handed the batch's records to the socket; then a flusher
+// waits for the socket to take them, see sendTLS). The reader waits for
+// the socket to become readable without holding a buffer, reads what
+// crypto/tls has (one record may block it, never another connection), and
+// parses it with the same code as the epoll readers. The shard still
+// decides what to send: while a batch is out the connection counts as
+// blocked, updates merge, and the backlog timeout applies as for any
+// connection. Every goroutine of the connection ends when the shard
+// closes the TCP connection; Hub.Close waits for them.
 //
 // For the most connections per byte, terminate TLS in front of tickerd
 // (docs/ops/nginx.conf) and serve plain WebSocket.
