@@ -2,10 +2,8 @@ package tickerd_test
 
 import (
 	"crypto/tls"
-	"net"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,11 +29,7 @@ func TestTLSStalledClientHoldsNoBatch(t *testing.T) {
 	for _, s := range sim.Universe()[:n] {
 		names = append(names, s.Name)
 	}
-	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) {
-			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		})
-	}}
+	d := testutil.SmallRecvBufDialer(4096, 5*time.Second)
 	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

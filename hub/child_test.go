@@ -9,10 +9,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -137,15 +137,9 @@ func childClients() int {
 	n, _ := strconv.Atoi(os.Getenv("HUB_N"))
 	overTLS := os.Getenv("HUB_TLS") != ""
 	path := cmp.Or(os.Getenv("HUB_PATH"), "/ws")
-	d := net.Dialer{Timeout: wait}
+	d := &net.Dialer{Timeout: wait}
 	if rcvbuf, _ := strconv.Atoi(os.Getenv("HUB_RCVBUF")); rcvbuf > 0 {
-		d.Control = func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			err := rc.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
-			})
-			return cmp.Or(err, serr)
-		}
+		d = testutil.SmallRecvBufDialer(rcvbuf, wait)
 	}
 	conns := make([]net.Conn, n)
 	var wg sync.WaitGroup
@@ -192,4 +186,35 @@ func childClients() int {
 		nc.Close()
 	}
 	return 0
+}
+
+// aloneEnv names the test a child test process runs alone.
+const aloneEnv = "HUB_TEST_ALONE"
+
+// alone runs the calling top-level test in a test process of its own,
+// so that what it measures of the process (its live heap) is its own and
+// not what tests that ran before it, in any order -shuffle gives, left
+// behind. In the parent it runs the child, passes on its output and
+// failure, and returns false; in the child it returns true:
+//
+//	if !alone(t) {
+//		return
+//	}
+func alone(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(aloneEnv) == t.Name() {
+		return true
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.count=1", "-test.v", "-test.timeout=5m")
+	cmd.Env = append(os.Environ(), aloneEnv+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	t.Logf("in a process of its own:\n%s", out)
+	if err != nil {
+		t.Errorf("the test failed in its own process: %v", err)
+	}
+	return false
 }

@@ -18,11 +18,14 @@ import (
 //	err := srv.ServeTLS(hub.TLSListener(ln), "", "")
 //
 // Under a connection it yields, once the hub owns it, a TLS write never
-// waits for the socket: what the socket cannot take at once (one record
-// at most, see maxTLSBatch) waits in a buffer of its own, and the batch it
-// was made from, crypto/tls's record buffer and the writer goroutine are
-// let go. A stalled wss:// client then costs its TLS state and that one
-// record. A wss:// connection that does not come from a TLSListener is
+// waits for the socket: what the socket cannot take at once waits in a
+// buffer of its own, and the batch it was made from, crypto/tls's record
+// buffer and the writer goroutine are let go. The buffer's bound is the
+// hub's: it writes one batch at a time (replies within
+// Config.MaxPendingReplyBytes and at most maxTLSBatch of data frames, one
+// record) and the next only once the socket has taken all of it. A
+// stalled wss:// client then costs its TLS state and that one batch's
+// records. A wss:// connection that does not come from a TLSListener is
 // served all the same, its writer goroutine waiting on the full socket
 // with its batch.
 func TLSListener(ln net.Listener) net.Listener { return tlsListener{ln} }
