@@ -24,7 +24,7 @@ import (
 // stopped. What the socket did not take of a write is given back: each
 // data frame collected for it comes from a subscription (writer.from), and
 // a frame not written at all puts its subscription back as it was
-// (unsent, pending). conn.out keeps only the rest of the one frame the
+// (unsent, pending). connExt.out keeps only the rest of the one frame the
 // socket took part of, and replies not written yet; when EPOLLOUT comes it
 // goes first, then whatever the pending list holds then.
 //
@@ -42,9 +42,8 @@ func (s *shard) write(c *conn) {
 	if c.ownBytes.Load() != 0 {
 		defer c.recountOwn()
 	}
-	if len(c.out) > 0 {
-		out := c.out
-		c.out = nil
+	if out := c.rest(); len(out) > 0 {
+		c.x.out = nil
 		n, ok := s.send(c, out, 0)
 		if !ok {
 			return
@@ -53,7 +52,7 @@ func (s *shard) write(c *conn) {
 		c.replyBytes.Add(-int32(took))
 		c.outReply -= int32(took)
 		if n < size(out) {
-			c.out = keep(out, n)
+			c.x.out = keep(out, n)
 			s.stalled(c)
 			return
 		}
@@ -67,7 +66,7 @@ func (s *shard) write(c *conn) {
 			return
 		}
 		s.settle(c, bufs, nreplies, n)
-		// Short at a frame's end, conn.out is empty: c is blocked all the
+		// Short at a frame's end, c.rest() is empty: c is blocked all the
 		// same, its frames given back.
 		full = n == size(bufs)
 	}
@@ -182,8 +181,8 @@ func (s *shard) send(c *conn, bufs [][]byte, skip int) (n int, ok bool) {
 // data frames) of which the socket took n bytes: data frames written, if
 // only in part, are counted; replies written are given back to c's reply
 // budget; the frame the socket took part of and the replies after it stay
-// in c.out; data frames not written at all are given back to their
-// subscriptions (unsent, pending again), so c.out never keeps an update
+// in c.x.out; data frames not written at all are given back to their
+// subscriptions (unsent, pending again), so c.x.out never keeps an update
 // alive that a newer one replaced.
 func (s *shard) settle(c *conn, bufs [][]byte, nreplies, n int) {
 	from := s.w.from
@@ -193,8 +192,9 @@ func (s *shard) settle(c *conn, bufs [][]byte, nreplies, n int) {
 		if k < nreplies {
 			if end > n { // a reply the socket did not take whole
 				replies := bufs[k:nreplies]
-				c.out = keep(replies, n-off)
-				c.outReply = int32(size(c.out))
+				x := c.more()
+				x.out = keep(replies, n-off)
+				c.outReply = int32(size(x.out))
 				c.replyBytes.Add(-int32(n - off))
 				s.giveBack(c, from)
 				return
@@ -208,7 +208,7 @@ func (s *shard) settle(c *conn, bufs [][]byte, nreplies, n int) {
 			}
 			s.w.commit(&from[j], &s.n)
 			if end > n {
-				c.out = keep(bufs[k:k+1], n-off)
+				c.more().out = keep(bufs[k:k+1], n-off)
 				s.giveBack(c, from[j+1:])
 				return
 			}
@@ -310,7 +310,7 @@ func size(bufs [][]byte) int {
 }
 
 // keep returns a new slice of bufs without their first n bytes, for
-// c.out: only after a short write, and small (a frame's rest, replies).
+// c.x.out: only after a short write, and small (a frame's rest, replies).
 func keep(bufs [][]byte, n int) [][]byte {
 	for len(bufs) > 0 && n >= len(bufs[0]) {
 		n -= len(bufs[0])

@@ -8,7 +8,7 @@ import (
 	"github.com/tickerd/tickerd/protocol"
 )
 
-// TestBlockedAtFrameEnd: a write the socket takes none of (so conn.out
+// TestBlockedAtFrameEnd: a write the socket takes none of (so its rest, connExt.out,
 // stays empty: every frame is given back) leaves the connection blocked,
 // waiting for EPOLLOUT; when it comes, the frames go out. A connection
 // left unblocked there would never be written again until its next update.
@@ -35,9 +35,9 @@ func TestBlockedAtFrameEnd(t *testing.T) {
 	s.subscribe(c, nil, h.resolve([]string{"S0", "S1"}), 0, nil)
 	c.ctrl = nil
 	s.write(c)
-	if !c.blocked.Load() || len(c.out) != 0 || pendingSubs(s, c) != 2 {
+	if !c.blocked.Load() || len(c.rest()) != 0 || pendingSubs(s, c) != 2 {
 		t.Fatalf("after a write the socket took none of: blocked %v, out %d, pending %d; want blocked, nothing in out, both pending",
-			c.blocked.Load(), len(c.out), pendingSubs(s, c))
+			c.blocked.Load(), len(c.rest()), pendingSubs(s, c))
 	}
 	s.flush() // a blocked connection is not written: nothing happens
 	// The client reads; EPOLLOUT comes.

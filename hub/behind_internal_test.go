@@ -60,7 +60,7 @@ func TestBehindPerClient(t *testing.T) {
 }
 
 // TestResetShortWrite cuts the write of a reset and its snapshot at every
-// byte: with what conn.out keeps and what a later collect finds, the
+// byte: with what connExt.out keeps and what a later collect finds, the
 // client gets the reset once, then the snapshot of the new epoch.
 func TestResetShortWrite(t *testing.T) {
 	total := -1
@@ -87,10 +87,12 @@ func TestResetShortWrite(t *testing.T) {
 		s.settle(c, bufs, 0, n)
 		s.w.reuse(bufs)
 		wire = wire[:n]
-		for _, b := range c.out {
+		for _, b := range c.rest() {
 			wire = append(wire, b...)
 		}
-		c.out = nil
+		if c.x != nil {
+			c.x.out = nil
+		}
 		bufs, _ = s.collect(c)
 		for _, b := range bufs {
 			wire = append(wire, b...)

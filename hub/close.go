@@ -89,7 +89,7 @@ func (s *shard) finish(c *conn, why closeReason) {
 	c.state = stateClosed
 	c.closing.Store(true)
 	s.unlinkAll(c)
-	if len(c.out) > 0 || c.blocked.Load() {
+	if len(c.rest()) > 0 || c.blocked.Load() {
 		// Data the client never took: a FIN would wait behind it for as
 		// long as the client does not read, and the kernel would keep the
 		// socket and its buffers. Abort with RST instead.
@@ -116,7 +116,10 @@ func (s *shard) finish(c *conn, why closeReason) {
 		s.all = s.all[:last]
 	}
 	c.idx = -1
-	c.ctrl, c.out = nil, nil
+	c.ctrl = nil
+	if c.x != nil {
+		c.x.out = nil
+	}
 	if s.h.cfg.MaxConnsPerIP > 0 {
 		s.h.perIP.put(c.ipKey)
 	}

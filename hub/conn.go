@@ -15,7 +15,7 @@ type conn struct {
 	// Static after construction. The fd is the hub's own (see
 	// ServeHTTP): no net.Conn, netFD or runtime poll descriptor stays
 	// behind it, and only release closes it.
-	// The fields are ordered so that conn packs into 208 bytes (a
+	// The fields are ordered so that conn packs into 192 bytes (a
 	// malloc size class): an idle connection's cost is mostly this struct
 	// and its subscriptions.
 	shard *shard
@@ -59,8 +59,7 @@ type conn struct {
 	pending   []pendRef // subscriptions with something to send (subPending); may hold stale entries
 	x         *connExt  // nil until the connection needs one of its fields
 	ctrl      [][]byte  // replies and control frames to write before data
-	out       [][]byte  // unwritten rest of a write the socket did not take
-	outReply  int32     // bytes of replies at the front of out (or of the TLS batch in flight)
+	outReply  int32     // bytes of replies at the front of x.out (or of the TLS batch in flight)
 	idx       int32     // position in shard.all
 	state     connState
 	dirty     bool        // in shard.dirty
@@ -81,6 +80,7 @@ type connExt struct {
 	ext       []subExt    // parallel to subs; nil until a subscription of another channel than quotes
 	closeBy   int64       // Unix ns: deadline for the client's close frame
 	blockedAt int64       // Unix ns when the socket last became full; 0: not blocked
+	out       [][]byte    // unwritten rest of a write the socket did not take (see rest)
 }
 
 // blockedSince returns when c's socket became full (Unix ns), 0 if it
@@ -90,6 +90,15 @@ func (c *conn) blockedSince() int64 {
 		return 0
 	}
 	return c.x.blockedAt
+}
+
+// rest returns the unwritten rest of c's last write (a frame's rest and
+// replies), nil if the socket took it all. Shard only.
+func (c *conn) rest() [][]byte {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.out
 }
 
 // more returns c.x, made if it is nil. Shard only.
@@ -175,7 +184,7 @@ func (c *conn) push(frame []byte) {
 // one frame's bytes at most. Shard only.
 func (c *conn) recountOwn() {
 	n := 0
-	for _, q := range [2][][]byte{c.ctrl, c.out} {
+	for _, q := range [2][][]byte{c.ctrl, c.rest()} {
 		for _, f := range q {
 			if isOwn(f) {
 				n += len(f)

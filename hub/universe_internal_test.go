@@ -253,9 +253,9 @@ func TestDelistedSymbolCollected(t *testing.T) {
 }
 
 // TestSettleShortWrite cuts a write at every byte: what the socket took,
-// then conn.out, then what a later collect finds must be whole frames, the
+// then the connection's rest (connExt.out), then what a later collect finds must be whole frames, the
 // reply once, and for each symbol rising seqs up to its latest, with no
-// update sent twice; conn.out holds at most the rest of one data frame.
+// update sent twice; that rest holds at most the rest of one data frame.
 func TestSettleShortWrite(t *testing.T) {
 	h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 3))
 	s := h.shards[0]
@@ -296,13 +296,17 @@ func TestSettleShortWrite(t *testing.T) {
 		s.settle(c, bufs, nreplies, n)
 		s.w.reuse(bufs)
 		wire = wire[:n]
-		for _, b := range c.out {
+		out := c.rest()
+		for _, b := range out {
 			wire = append(wire, b...)
 		}
-		if len(c.out) > 0 && c.outReply == 0 && len(c.out) != 1 {
-			t.Fatalf("cut at %d: conn.out holds %d pieces of data, want the rest of one frame", n, len(c.out))
+		if len(out) > 0 && c.outReply == 0 && len(out) != 1 {
+			t.Fatalf("cut at %d: the connection's rest holds %d pieces of data, want the rest of one frame", n, len(out))
 		}
-		c.out, c.outReply = nil, 0
+		if c.x != nil {
+			c.x.out = nil
+		}
+		c.outReply = 0
 		c.replyBytes.Store(0)
 		bufs, _ = s.collect(c) // the socket has room again
 		for _, b := range bufs {
