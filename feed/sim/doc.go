@@ -92,5 +92,6 @@
 // 10, 6.4 KB at depth 200. In
 // universe mode a day boundary frees the books of the symbols that did not
 // update during the day that ended; their next update starts with a fresh
-// snapshot. A Market also holds a 512 KiB cache of decimal values.
+// snapshot. A Market also holds a cache of decimal values: 512 KiB, or
+// 32 KiB with QuotesOnly.
 package sim

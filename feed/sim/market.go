@@ -148,7 +148,10 @@ func New(cfg Config) (*Market, error) {
 	case cfg.DayLength < 0:
 		return nil, fmt.Errorf("sim: day length %v is negative", cfg.DayLength)
 	}
-	m := &Market{cfg: cfg, rate: cfg.Rate, clock: cfg.Clock}
+	m := &Market{cfg: cfg, rate: cfg.Rate, clock: cfg.Clock, cache: newDecCache(cacheBits)}
+	if cfg.QuotesOnly {
+		m.cache = newDecCache(quotesCacheBits)
+	}
 	if m.rate == 0 {
 		m.rate = DefaultRate
 	}

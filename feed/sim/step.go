@@ -396,24 +396,40 @@ func abs(x int64) int64 {
 // cacheBits sizes decCache: 2^14 entries of 32 bytes, 512 KiB. At the
 // default rate about one update in four meets a price or size it does not
 // hold (crypto prices move thousands of ticks); 2^12 entries miss three
-// times as often.
-const cacheBits = 14
+// times as often. quotesCacheBits sizes it for a market that publishes
+// quotes only (Config.QuotesOnly): a quote's prices stay near the touch
+// and its session's open, high and low, so a small cache holds them, and
+// the 512 KiB and the decimals in it would only be live heap the server
+// carries, and the garbage collector's headroom on top.
+const (
+	cacheBits       = 14
+	quotesCacheBits = 10
+)
 
 // decCache caches the decimal.Decimal values of fixed-point numbers, so
 // that publishing a trade or a quote at a price seen recently does not
 // allocate (decimal.New allocates a big.Int and its digits). It is
 // direct-mapped: a miss replaces the entry. Decimals are immutable, so
 // sharing them with sinks that keep them is safe.
-type decCache [1 << cacheBits]struct {
+type decCache struct {
+	shift uint8 // 64 - log2(len(e))
+	e     []decEntry
+}
+
+type decEntry struct {
 	v    int64
 	prec int32
 	ok   bool
 	d    decimal.Decimal
 }
 
+func newDecCache(bits uint8) decCache {
+	return decCache{shift: 64 - bits, e: make([]decEntry, 1<<bits)}
+}
+
 func (c *decCache) get(v int64, prec int32) decimal.Decimal {
-	h := (uint64(v)*0x9e3779b97f4a7c15 ^ uint64(prec)*0xbf58476d1ce4e5b9) >> (64 - cacheBits)
-	e := &c[h]
+	h := (uint64(v)*0x9e3779b97f4a7c15 ^ uint64(prec)*0xbf58476d1ce4e5b9) >> c.shift
+	e := &c.e[h]
 	if !e.ok || e.v != v || e.prec != prec {
 		e.v, e.prec, e.ok, e.d = v, prec, true, decimal.New(v, -prec)
 	}
