@@ -36,7 +36,10 @@ func field(p []byte, name string) (int64, bool) {
 // TestStoppedReaderDoesNotDelayOthers runs the market at 20,000 updates a
 // second on one symbol. One client subscribes and never reads (with a
 // small receive buffer); the others must keep getting fresh ticks with
-// rising seq.
+// rising seq, as many as the market makes: how many that is depends on
+// the machine (about 8,800 in 3 s under the race detector beside other
+// test binaries, 60,000 alone), so they are held to the market's count
+// over the same window, not to a rate.
 func TestStoppedReaderDoesNotDelayOthers(t *testing.T) {
 	r := apptest.Start(t, tickerd.Config{Sim: sim.Config{Seed: 1, Rate: 20000, Symbols: 1, Steady: true}, DrainWindow: -1})
 	stopped, err := testutil.DialWith(testutil.SmallRecvBuf(4096, wait), r.WS+"?symbols=AAPL")
@@ -55,8 +58,12 @@ func TestStoppedReaderDoesNotDelayOthers(t *testing.T) {
 	}
 	results := make([]result, readers)
 	var wg sync.WaitGroup
-	for i := range readers {
-		c := r.Dial(t, "?symbols=AAPL")
+	var conns []*testutil.Client
+	for range readers {
+		conns = append(conns, r.Dial(t, "?symbols=AAPL"))
+	}
+	made := r.Hub().Stats().Published
+	for i, c := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -95,13 +102,14 @@ func TestStoppedReaderDoesNotDelayOthers(t *testing.T) {
 	}
 	wg.Wait()
 	st := r.Hub().Stats()
+	made = st.Published - made
 	for i, res := range results {
 		t.Logf("reader %d: %d messages, seq %d..%d, worst age after warm-up %v", i, res.msgs, res.first, res.last, res.worst)
 		if res.err != nil {
 			t.Errorf("reader %d: %v", i, res.err)
 		}
-		if res.last-res.first < 10_000 {
-			t.Errorf("reader %d: seq advanced by %d in %v, want at least 10,000 (the market made %d)", i, res.last-res.first, runFor, st.Published)
+		if got := uint64(res.last - res.first); made < 1000 || got < made*9/10 {
+			t.Errorf("reader %d: seq advanced by %d in %v, want at least 90%% of the %d updates the market made meanwhile (and those at least 1,000)", i, got, runFor, made)
 		}
 		if res.worst > time.Second {
 			t.Errorf("reader %d: a tick %v old after warm-up, want under 1s", i, res.worst)
