@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
@@ -115,6 +116,14 @@ type HTTPConfig struct {
 	// ReadHeaderTimeout or IdleTimeout. Applies to Serve and
 	// ListenAndServe. Default 1,024.
 	MaxWaiting int
+	// Handshakes is how many WebSocket handshakes run at once on a plain
+	// listener; the others wait in arrival order (at most MaxWaiting of
+	// them: past it a new one gets 503). Few at a time, a reconnect storm
+	// leaves the CPU to the connections already open: their requests and
+	// resumed tapes do not wait behind a thousand handshakes. A handshake
+	// that waits (an Authenticate that asks another service) needs more.
+	// Default: half of GOMAXPROCS, at least 1.
+	Handshakes int
 	// MaxSnapshots is the most snapshots one GET /api/symbols answer
 	// holds (about 250 bytes each). A request whose answer would hold
 	// more gets 400 and is told to ask for part of the list with
@@ -235,6 +244,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.HTTP.MaxWaiting <= 0 {
 		c.HTTP.MaxWaiting = 1024
 	}
+	if c.HTTP.Handshakes <= 0 {
+		c.HTTP.Handshakes = max(1, runtime.GOMAXPROCS(0)/2)
+	}
 	if c.HTTP.MaxHeaderBytes <= 0 {
 		c.HTTP.MaxHeaderBytes = 8 << 10
 	}
@@ -351,7 +363,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("http",
 			"read_header_timeout", c.HTTP.ReadHeaderTimeout, "read_timeout", c.HTTP.ReadTimeout,
 			"write_timeout", c.HTTP.WriteTimeout, "idle_timeout", c.HTTP.IdleTimeout,
-			"max_header_bytes", c.HTTP.MaxHeaderBytes, "max_waiting", c.HTTP.MaxWaiting, "max_snapshots", c.HTTP.MaxSnapshots),
+			"max_header_bytes", c.HTTP.MaxHeaderBytes, "max_waiting", c.HTTP.MaxWaiting, "handshakes", c.HTTP.Handshakes, "max_snapshots", c.HTTP.MaxSnapshots),
 		slog.String("auth", auth),
 		slog.Any("allowed_origins", c.AllowedOrigins),
 		slog.Bool("tls", c.TLS != nil),

@@ -13,6 +13,7 @@ import (
 type waiter interface {
 	Waiting() int    // waiting now
 	Evicted() uint64 // closed because too many waited
+	Busy() uint64    // refused with 503: too many complete requests waited to be served
 }
 
 // waitingConns caps, where net/http holds every connection from accept
@@ -72,6 +73,9 @@ func (w *waitingConns) connState(c net.Conn, st http.ConnState) {
 
 // Evicted returns how many connections were closed for the cap.
 func (w *waitingConns) Evicted() uint64 { return w.evicted.Load() }
+
+// Busy is 0: net/http serves a request as soon as its header has come.
+func (w *waitingConns) Busy() uint64 { return 0 }
 
 // Waiting returns how many connections are waiting.
 func (w *waitingConns) Waiting() int {

@@ -255,7 +255,7 @@ func (s *Server) state() state {
 func (s *Server) stats() metrics.ServerStats {
 	st := metrics.ServerStats{AcceptErrors: s.acceptErrs.Load()}
 	if w := s.waiting.Load(); w != nil {
-		st.HTTPWaiting, st.HTTPWaitingClosed = (*w).Waiting(), (*w).Evicted()
+		st.HTTPWaiting, st.HTTPWaitingClosed, st.HTTPBusy = (*w).Waiting(), (*w).Evicted(), (*w).Busy()
 	}
 	if e := s.eng.Load(); e != nil {
 		st.FeedPanics = e.runner.panics.Load()
@@ -309,6 +309,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			WriteTimeout:      s.cfg.HTTP.WriteTimeout,
 			MaxHeaderBytes:    s.cfg.HTTP.MaxHeaderBytes,
 			MaxWaiting:        s.cfg.HTTP.MaxWaiting,
+			Handshakes:        s.cfg.HTTP.Handshakes,
 			OnAcceptError:     s.acceptError,
 			ErrorLog:          s.log,
 		})

@@ -1,10 +1,17 @@
 // Package front accepts plain HTTP connections and waits for each one's
 // request header on epoll, holding nothing but the bytes received, before
-// any goroutine or buffer is spent on it. A WebSocket handshake for the
-// upgrade path goes straight to the upgrade handler on a short-lived
-// goroutine; every other request is handed, with the bytes already read,
-// to an http.Server through the Listener, which serves that one request
-// and closes the connection.
+// any goroutine or buffer is spent on it. A connection whose header has
+// come waits its turn in arrival order for one of a few handshake
+// goroutines (Config.Handshakes): a WebSocket handshake for the upgrade
+// path goes to the upgrade handler there; every other request is handed,
+// with the bytes already read, to an http.Server through the Listener,
+// which serves that one request and closes the connection.
+//
+// Handshakes are few at a time so that a storm of them (every client of a
+// node reconnecting at once) does not fill the Go scheduler's run queue:
+// with a goroutine per handshake, the goroutines that serve connections
+// already open (their requests, their replays) waited behind a thousand
+// handshakes each time they were descheduled.
 //
 // net/http gives a connection a goroutine and about 20 KiB of buffers
 // from accept until its header arrives (and again while it idles between
@@ -32,6 +39,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -60,8 +68,16 @@ type Config struct {
 	// longer than this plus 4 KiB gets 431. Default 1 MiB, as net/http.
 	MaxHeaderBytes int
 	// MaxWaiting caps the connections whose header has not arrived; past
-	// it the one that has waited longest is closed. Default 1,024.
+	// it the one that has waited longest is closed. Default 1,024. It
+	// also caps, apart, the connections whose header has arrived and
+	// that wait for a handshake goroutine: past it a new one gets 503.
 	MaxWaiting int
+	// Handshakes is how many requests (WebSocket handshakes and
+	// hand-offs to net/http) are served at once, each on a goroutine of
+	// the Front's own; the others wait in arrival order. An Upgrade that
+	// waits (on another service, say) needs more. Default: half of
+	// GOMAXPROCS, at least 1.
+	Handshakes int
 	// ErrorLog, if set, is told of a panic in Upgrade (the request's
 	// connection is closed, as net/http does) and of the epoll wait's
 	// failure.
@@ -78,8 +94,9 @@ const headerSlack = 4096
 
 // Front owns a listener, the goroutine that accepts on it (Serve), an
 // epoll instance whose goroutine reads the headers, a goroutine that
-// closes connections past ReadHeaderTimeout, and one goroutine per
-// complete WebSocket handshake while Upgrade runs. Close stops them all.
+// closes connections past ReadHeaderTimeout, and up to
+// Config.Handshakes goroutines that serve the requests whose header has
+// come (handshake), while there are some. Close stops them all.
 type Front struct {
 	cfg  Config
 	ln   *net.TCPListener
@@ -87,13 +104,24 @@ type Front struct {
 	rest *listener // hand-off to net/http
 
 	evicted atomic.Uint64 // closed for MaxWaiting
+	busy    atomic.Uint64 // refused with 503: MaxWaiting headers waited for a handshake goroutine
 
 	mu      sync.Mutex
 	scratch [headerSlack]byte // the read buffer
 	closed  bool
 	waiting list.List // of *pending, oldest first
+	ready   []request // headers come, oldest first, waiting for a handshake goroutine
+	shaking int       // handshake goroutines running
 	wg      sync.WaitGroup
 	stop    chan struct{}
+}
+
+// request is a connection whose header, buf[:end], has come; buf holds
+// what followed it.
+type request struct {
+	nc  *net.TCPConn
+	buf []byte
+	end int
 }
 
 // pending is a connection whose request header has not all arrived.
@@ -124,6 +152,9 @@ func New(ln net.Listener, cfg Config) (*Front, error) {
 	}
 	if cfg.MaxWaiting <= 0 {
 		cfg.MaxWaiting = 1024
+	}
+	if cfg.Handshakes <= 0 {
+		cfg.Handshakes = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	f := &Front{cfg: cfg, ln: tl, stop: make(chan struct{})}
 	var err error
@@ -157,6 +188,18 @@ func (f *Front) Waiting() int {
 // Evicted returns how many connections were closed because more than
 // MaxWaiting waited for their header.
 func (f *Front) Evicted() uint64 { return f.evicted.Load() }
+
+// Queued returns how many connections whose header has come wait for a
+// handshake goroutine.
+func (f *Front) Queued() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.ready)
+}
+
+// Busy returns how many requests got 503 because MaxWaiting others had
+// come and waited for a handshake goroutine.
+func (f *Front) Busy() uint64 { return f.busy.Load() }
 
 // Serve accepts connections until Close; it returns nil after Close, or
 // the listener's error.
@@ -282,6 +325,8 @@ func (f *Front) readLocked(p *pending) {
 	}
 }
 
+var tooBusy = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\nConnection: close\r\n\r\n503 Service Unavailable: too many handshakes waiting")
+
 var tooLarge = []byte("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large")
 
 // headerEnd returns the length of the request header at the start of b
@@ -303,11 +348,41 @@ func headerEnd(b []byte, from int) int {
 	return 0
 }
 
-// handOn takes p off epoll and serves its request. f.mu is held.
+// handOn takes p off epoll and queues its request for a handshake
+// goroutine, starting one if fewer than Config.Handshakes run; past
+// MaxWaiting queued, the request gets 503. f.mu is held.
 func (f *Front) handOn(p *pending, end int) {
 	buf := p.buf
 	f.handOff(p)
-	f.wg.Go(func() { f.serve(p.nc, buf, end) })
+	if len(f.ready) >= f.cfg.MaxWaiting {
+		f.busy.Add(1)
+		f.wg.Go(func() { sendAndClose(p.nc, tooBusy, f.cfg.WriteTimeout) })
+		return
+	}
+	f.ready = append(f.ready, request{p.nc, buf, end})
+	if f.shaking < f.cfg.Handshakes {
+		f.shaking++
+		f.wg.Go(f.handshake)
+	}
+}
+
+// handshake serves the queued requests, oldest first, until none is left.
+// It runs on a goroutine of its own, one of at most Config.Handshakes.
+func (f *Front) handshake() {
+	for {
+		f.mu.Lock()
+		if len(f.ready) == 0 {
+			f.shaking--
+			f.ready = nil // a storm's queue is not kept
+			f.mu.Unlock()
+			return
+		}
+		r := f.ready[0]
+		f.ready[0] = request{}
+		f.ready = f.ready[1:]
+		f.mu.Unlock()
+		f.serve(r.nc, r.buf, r.end)
+	}
 }
 
 // handOff takes p off epoll and out of the waiting list, for a goroutine
@@ -343,8 +418,9 @@ func (f *Front) expire() {
 }
 
 // Close stops accepting, closes the connections whose header has not
-// arrived and the hand-off listener, and waits for the Front's goroutines
-// (an Upgrade in progress finishes). Connections already handed on are
+// arrived or that wait for a handshake goroutine and the hand-off
+// listener, and waits for the Front's goroutines (an Upgrade in progress
+// finishes). Connections already handed on are
 // their new owners'.
 func (f *Front) Close() error {
 	f.mu.Lock()
@@ -358,6 +434,10 @@ func (f *Front) Close() error {
 	for e := f.waiting.Front(); e != nil; e = f.waiting.Front() {
 		f.dropLocked(e.Value.(*pending))
 	}
+	for _, r := range f.ready {
+		_ = r.nc.Close()
+	}
+	f.ready = nil
 	f.mu.Unlock()
 	_ = f.ep.Close()
 	_ = f.rest.Close()
@@ -396,7 +476,11 @@ func (f *Front) serve(nc *net.TCPConn, buf []byte, end int) {
 	}()
 	f.cfg.Upgrade.ServeHTTP(w, r)
 	if !w.hijacked {
-		w.finish(f.cfg.WriteTimeout)
+		// On a goroutine of its own: finish waits up to rstWait for the
+		// client to close, which the handshake goroutine must not (a
+		// client refused, 403 or 429, would hold every handshake behind
+		// it).
+		f.wg.Go(func() { w.finish(f.cfg.WriteTimeout) })
 	}
 }
 

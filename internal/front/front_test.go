@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,16 +58,19 @@ var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	}()
 })
 
-// start serves a Front on a new listener: handshakes for /ws go to echo,
-// the rest to an http.Server without keep-alive that answers "path
-// body".
+// start serves a Front on a new listener: handshakes for /ws go to echo
+// (or cfg.Upgrade if set), the rest to an http.Server without keep-alive
+// that answers "path body".
 func start(t *testing.T, cfg front.Config) (*front.Front, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Upgrade, cfg.IsUpgrade = echo, front.UpgradePath("/ws")
+	if cfg.Upgrade == nil {
+		cfg.Upgrade = echo
+	}
+	cfg.IsUpgrade = front.UpgradePath("/ws")
 	f, err := front.New(ln, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -362,5 +367,115 @@ func TestUpgradePanics(t *testing.T) {
 	}
 	if !strings.Contains(logged.String(), "handler panics") {
 		t.Errorf("log %q, want the panic", logged.String())
+	}
+}
+
+// TestHandshakeQueue: with Handshakes 1, requests whose header has come
+// are served one at a time, in arrival order, while the others wait in
+// the queue; past MaxWaiting queued, a new request gets 503 at once and
+// is counted (Busy), however many more come.
+func TestHandshakeQueue(t *testing.T) {
+	const limit = 4
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	running, most := 0, 0
+	hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		running++
+		most = max(most, running)
+		order = append(order, r.URL.Query().Get("n"))
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		running--
+		mu.Unlock()
+		http.Error(w, "served", http.StatusForbidden)
+	})
+	f, addr := start(t, front.Config{Handshakes: 1, MaxWaiting: limit, Upgrade: hold})
+	req := func(n int) string {
+		return fmt.Sprintf("GET /ws?n=%d HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", n)
+	}
+	var held []net.Conn
+	for n := range 1 + limit {
+		held = append(held, dial(t, addr, req(n)))
+		// One at a time, so that the order they arrive in is known: the
+		// first is in the handler, the others queue behind it.
+		if !testutil.Eventually(wait, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(order) == 1 && f.Queued() == n
+		}) {
+			t.Fatalf("request %d: %d served, %d queued; want 1 and %d", n, len(order), f.Queued(), n)
+		}
+	}
+	const over = 3
+	for n := range over {
+		nc := dial(t, addr, req(1+limit+n))
+		_ = nc.SetReadDeadline(time.Now().Add(wait))
+		b, _ := io.ReadAll(nc)
+		if !strings.HasPrefix(string(b), "HTTP/1.1 503 ") {
+			t.Fatalf("request past the queue's cap got %q, want 503", b)
+		}
+	}
+	if f.Busy() != over || f.Queued() != limit {
+		t.Errorf("busy %d, queued %d; want %d and %d", f.Busy(), f.Queued(), over, limit)
+	}
+	close(release)
+	for _, nc := range held {
+		_ = nc.SetReadDeadline(time.Now().Add(wait))
+		if b, _ := io.ReadAll(nc); !strings.Contains(string(b), "served") {
+			t.Errorf("a queued request got %q, want its handler's answer", b)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most != 1 || strings.Join(order, ",") != "0,1,2,3,4" {
+		t.Errorf("handlers ran %d at once, in order %v; want 1 at a time, in arrival order 0..4", most, order)
+	}
+}
+
+// TestCloseQueued: Close closes the connections that wait for a handshake
+// goroutine.
+func TestCloseQueued(t *testing.T) {
+	release, running := make(chan struct{}), make(chan struct{}, 2)
+	hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		running <- struct{}{}
+		<-release
+		http.Error(w, "served", http.StatusForbidden)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := front.New(ln, front.Config{Handshakes: 1, Upgrade: hold, IsUpgrade: front.UpgradePath("/ws")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- f.Serve() }()
+	up := "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+	first := dial(t, ln.Addr().String(), up)
+	select {
+	case <-running:
+	case <-time.After(wait):
+		t.Fatal("the first request's handler did not run")
+	}
+	queued := dial(t, ln.Addr().String(), up)
+	if !testutil.Eventually(wait, func() bool { return f.Queued() == 1 }) {
+		t.Fatalf("%d queued, want 1", f.Queued())
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- f.Close() }() // waits for the handler in progress
+	if !closedWithin(queued, wait) {
+		t.Error("Close left a queued connection open")
+	}
+	close(release)
+	if err := <-closed; err != nil && !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Close: %v", err)
+	}
+	<-served
+	if !closedWithin(first, wait) {
+		t.Error("the connection in the handler was not answered and closed")
 	}
 }

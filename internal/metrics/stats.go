@@ -67,6 +67,9 @@ type ServerStats struct {
 	// counts those closed because too many waited.
 	HTTPWaiting       int
 	HTTPWaitingClosed uint64
+	// HTTPBusy counts requests refused with 503 because as many as the
+	// cap had come and waited for a handshake goroutine.
+	HTTPBusy uint64
 }
 
 // NewServerCollector returns the collector of a server's own counters.
@@ -85,6 +88,9 @@ func NewServerCollector(stats func() ServerStats) *StatsCollector[ServerStats] {
 		counter("tickerd_http_waiting_closed_total",
 			"HTTP connections closed because more than the HTTP max-waiting cap waited on their clients (the longest waiting goes).",
 			func(st S) uint64 { return st.HTTPWaitingClosed }),
+		counter("tickerd_http_busy_total",
+			"Requests refused with 503 because as many as the HTTP max-waiting cap had come and waited for a handshake goroutine.",
+			func(st S) uint64 { return st.HTTPBusy }),
 	}}
 }
 
