@@ -139,6 +139,9 @@ func (r *report) printChannels(p func(string, ...any)) {
 		a := s.Arrival
 		p("           subscribe to last replayed trade at the client's socket (kernel receive time; %d of %d clients resumed): p50 %s p90 %s p99 %s max %s",
 			s.Stamped, s.Resumed, ms(a.P50), ms(a.P90), ms(a.P99), ms(a.Max))
+		w := s.Whole
+		p("           reconnect (dial) to last replayed trade at the client's socket, the handshake's wait included: p50 %s p90 %s p99 %s max %s",
+			ms(w.P50), ms(w.P90), ms(w.P99), ms(w.Max))
 		p("           subscribe to last replayed trade read by the generator: p50 %s p90 %s p99 %s max %s; replays per subscription min %d, %d in all; %d gap notices",
 			ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), s.MinReplays, s.Replays, s.Gaps)
 		p("           errors %d (must be 0): %d wrong first trades, %d holes, %d duplicates, %d out of order, %d replays after a live trade",

@@ -108,6 +108,9 @@ func TestTradesEndToEnd(t *testing.T) {
 	if s.Stamped != s.Resumed || s.Arrival.Count != int64(s.Resumed) || s.Arrival.P99 > s.Latency.P99 || s.Arrival.Max > s.Latency.Max {
 		t.Errorf("storm: %d of %d resumes stamped; arrival %+v, read %+v: want every one, none after its read", s.Stamped, s.Resumed, s.Arrival, s.Latency)
 	}
+	if s.Whole.Count != s.Arrival.Count || s.Whole.P50 < s.Arrival.P50 || s.Whole.Max < s.Arrival.Max {
+		t.Errorf("storm: from the dial %+v, from the subscribe %+v: want as many, none shorter", s.Whole, s.Arrival)
+	}
 }
 
 // TestBookEndToEnd runs the book scenario tiny: depths 10, 50 and 200, a

@@ -177,6 +177,10 @@ type StormReport struct {
 	// generator's own wait to read it.
 	Stamped int    `json:"stamped"`
 	Arrival string `json:"arrival"`
+	// Whole is the Stamped clients' wait from the start of the reconnect
+	// (the dial) to that timestamp: the handshake's wait, which Arrival
+	// leaves out, included.
+	Whole string `json:"whole"`
 	// Replays per subscription: the fewest, and in all.
 	MinReplays int   `json:"min_replays"`
 	Replays    int64 `json:"replays"`

@@ -44,6 +44,7 @@ type conn struct {
 // stormConn is what a reader tracks of a connection a resume storm
 // reopened with "since".
 type stormConn struct {
+	dialAt     int64    // Unix ns the reconnect started (the dial)
 	subAt      int64    // Unix ns of the subscribe
 	since      []uint64 // per syms[i]; 0: none asked
 	got        []bool   // per syms[i]: a trade or gap came

@@ -58,6 +58,7 @@ func (w *worker) storm(ctx context.Context, sp StormPlan) *StormReport {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
+			dialAt := time.Now().UnixNano()
 			_, _, dc, err := w.d.open(ctx, j.c.gidx, j.c.syms, false, j.since)
 			mu.Lock()
 			defer mu.Unlock()
@@ -73,7 +74,7 @@ func (w *worker) storm(ctx context.Context, sp StormPlan) *StormReport {
 			c := w.newConn(j.c.gidx, j.c.syms, dc)
 			c.slow, c.phase = j.c.slow, j.c.phase
 			n := len(c.syms)
-			c.storm = &stormConn{subAt: dc.subAt, since: j.since, got: make([]bool, n), live: make([]bool, n), replays: make([]int, n)}
+			c.storm = &stormConn{dialAt: dialAt, subAt: dc.subAt, since: j.since, got: make([]bool, n), live: make([]bool, n), replays: make([]int, n)}
 			for i, s := range j.since {
 				if s > 0 {
 					c.last[i] = s + 1 // the next seq expected (stats.TrackSeq)
@@ -93,7 +94,7 @@ func (w *worker) storm(ctx context.Context, sp StormPlan) *StormReport {
 // finishStorm adds to rep what the readers saw on the connections the
 // storm reopened; call after the readers have stopped.
 func (w *worker) finishStorm(rep *StormReport) error {
-	h, ha := stats.NewLatency(), stats.NewLatency()
+	h, ha, hw := stats.NewLatency(), stats.NewLatency(), stats.NewLatency()
 	rep.MinReplays = -1
 	for _, r := range w.readers {
 		for _, c := range r.conns {
@@ -120,6 +121,7 @@ func (w *worker) finishStorm(rep *StormReport) error {
 				if st.lastArrival > 0 {
 					rep.Stamped++
 					stats.Record(ha, max(st.lastArrival-st.subAt, 0)/1000)
+					stats.Record(hw, max(st.lastArrival-st.dialAt, 0)/1000)
 				}
 			}
 			rep.Gaps += st.gaps
@@ -136,7 +138,10 @@ func (w *worker) finishStorm(rep *StormReport) error {
 	if rep.Latency, err = stats.Encode(h); err != nil {
 		return err
 	}
-	rep.Arrival, err = stats.Encode(ha)
+	if rep.Arrival, err = stats.Encode(ha); err != nil {
+		return err
+	}
+	rep.Whole, err = stats.Encode(hw)
 	return err
 }
 
@@ -145,12 +150,13 @@ type StormSummary struct {
 	StormReport
 	Latency stats.Percentiles `json:"latency"` // subscribe to the last replayed trade read, of the resumed clients
 	Arrival stats.Percentiles `json:"arrival"` // subscribe to its arrival at the socket, of the Stamped ones
+	Whole   stats.Percentiles `json:"whole"`   // dial to that arrival, of the Stamped ones
 }
 
 // MergeStorm merges the workers' storm reports; nil when there are none.
 func MergeStorm(reports []*StormReport) (*StormSummary, error) {
 	var out *StormSummary
-	h, ha := stats.NewLatency(), stats.NewLatency()
+	h, ha, hw := stats.NewLatency(), stats.NewLatency(), stats.NewLatency()
 	for _, r := range reports {
 		if r == nil {
 			continue
@@ -180,7 +186,7 @@ func MergeStorm(reports []*StormReport) (*StormSummary, error) {
 		for _, m := range []struct {
 			to  *hdr.Histogram
 			enc string
-		}{{h, r.Latency}, {ha, r.Arrival}} {
+		}{{h, r.Latency}, {ha, r.Arrival}, {hw, r.Whole}} {
 			if m.enc == "" {
 				continue
 			}
@@ -199,7 +205,7 @@ func MergeStorm(reports []*StormReport) (*StormSummary, error) {
 	if len(out.Failures) == 0 {
 		out.Failures = nil
 	}
-	out.StormReport.Latency, out.StormReport.Arrival = "", ""
-	out.Latency, out.Arrival = stats.Summarize(h), stats.Summarize(ha)
+	out.StormReport.Latency, out.StormReport.Arrival, out.StormReport.Whole = "", "", ""
+	out.Latency, out.Arrival, out.Whole = stats.Summarize(h), stats.Summarize(ha), stats.Summarize(hw)
 	return out, nil
 }
