@@ -366,23 +366,32 @@ func (f *Front) handOn(p *pending, end int) {
 	}
 }
 
-// handshake serves the queued requests, oldest first, until none is left.
-// It runs on a goroutine of its own, one of at most Config.Handshakes.
+// handshake serves the oldest queued request, then hands the rest of the
+// queue on to a new goroutine; it returns when none is left. It runs on
+// a goroutine of its own, one of at most Config.Handshakes.
+//
+// One request per goroutine, not a loop: the new goroutine runs next, as
+// the loop would, but through the scheduler's schedule(), which every 61
+// switches takes work from the global run queue. That is where the hub's
+// epoll goroutine waits for a P after epoll_wait returns, and where a
+// preempted shard waits; a loop passes there only when it is preempted,
+// every 10 ms. Measured in the resume storm (`go run ./bench -scenario
+// trades`, GOMAXPROCS 1): the loop's subscribe-to-replay p99 was twice
+// the relay's.
 func (f *Front) handshake() {
-	for {
-		f.mu.Lock()
-		if len(f.ready) == 0 {
-			f.shaking--
-			f.ready = nil // a storm's queue is not kept
-			f.mu.Unlock()
-			return
-		}
-		r := f.ready[0]
-		f.ready[0] = request{}
-		f.ready = f.ready[1:]
+	f.mu.Lock()
+	if len(f.ready) == 0 {
+		f.shaking--
+		f.ready = nil // a storm's queue is not kept
 		f.mu.Unlock()
-		f.serve(r.nc, r.buf, r.end)
+		return
 	}
+	r := f.ready[0]
+	f.ready[0] = request{}
+	f.ready = f.ready[1:]
+	f.mu.Unlock()
+	f.serve(r.nc, r.buf, r.end)
+	f.wg.Go(f.handshake)
 }
 
 // handOff takes p off epoll and out of the waiting list, for a goroutine
