@@ -43,7 +43,7 @@ if [ $part = fan-out ]; then
     done
   done
 fi
-# Issue 15's resume storm, BASE against NEW, interleaved.
+# Issue 15's resume storm, BASE against NEW, interleaved (tickerd's default there: two Ps on core 0).
 if [ $part = storm ]; then
   for i in ${RUNS:-1 2 3}; do
     for v in base new; do
