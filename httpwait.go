@@ -13,6 +13,7 @@ import (
 type waiter interface {
 	Waiting() int    // waiting now
 	Evicted() uint64 // closed because too many waited
+	Queued() int     // complete requests waiting to be served
 	Busy() uint64    // refused with 503: too many complete requests waited to be served
 }
 
@@ -74,7 +75,10 @@ func (w *waitingConns) connState(c net.Conn, st http.ConnState) {
 // Evicted returns how many connections were closed for the cap.
 func (w *waitingConns) Evicted() uint64 { return w.evicted.Load() }
 
-// Busy is 0: net/http serves a request as soon as its header has come.
+// Queued and Busy are 0: net/http serves a request as soon as its
+// header has come.
+func (w *waitingConns) Queued() int { return 0 }
+
 func (w *waitingConns) Busy() uint64 { return 0 }
 
 // Waiting returns how many connections are waiting.

@@ -35,6 +35,8 @@ func TestMetricsScraped(t *testing.T) {
 		`tickerd_candle_stale_trades_total`,
 		`tickerd_candle_rejected_trades_total`,
 		`tickerd_accept_errors_total`,
+		`tickerd_http_handshakes_queued`,
+		`tickerd_http_busy_total`,
 	} {
 		if _, ok := metricValue(t, r.Server, name); !ok {
 			t.Errorf("/metrics has no %s", name)

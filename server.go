@@ -255,7 +255,8 @@ func (s *Server) state() state {
 func (s *Server) stats() metrics.ServerStats {
 	st := metrics.ServerStats{AcceptErrors: s.acceptErrs.Load()}
 	if w := s.waiting.Load(); w != nil {
-		st.HTTPWaiting, st.HTTPWaitingClosed, st.HTTPBusy = (*w).Waiting(), (*w).Evicted(), (*w).Busy()
+		st.HTTPWaiting, st.HTTPWaitingClosed = (*w).Waiting(), (*w).Evicted()
+		st.HTTPQueued, st.HTTPBusy = (*w).Queued(), (*w).Busy()
 	}
 	if e := s.eng.Load(); e != nil {
 		st.FeedPanics = e.runner.panics.Load()

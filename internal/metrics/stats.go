@@ -67,9 +67,11 @@ type ServerStats struct {
 	// counts those closed because too many waited.
 	HTTPWaiting       int
 	HTTPWaitingClosed uint64
-	// HTTPBusy counts requests refused with 503 because as many as the
-	// cap had come and waited for a handshake goroutine.
-	HTTPBusy uint64
+	// HTTPQueued is how many requests whose header has come wait for a
+	// handshake goroutine; HTTPBusy counts those refused with 503
+	// because as many as the cap waited.
+	HTTPQueued int
+	HTTPBusy   uint64
 }
 
 // NewServerCollector returns the collector of a server's own counters.
@@ -88,6 +90,9 @@ func NewServerCollector(stats func() ServerStats) *StatsCollector[ServerStats] {
 		counter("tickerd_http_waiting_closed_total",
 			"HTTP connections closed because more than the HTTP max-waiting cap waited on their clients (the longest waiting goes).",
 			func(st S) uint64 { return st.HTTPWaitingClosed }),
+		gauge("tickerd_http_handshakes_queued",
+			"Requests whose header has come waiting for a handshake goroutine (plain listener), in arrival order.",
+			func(st S) float64 { return float64(st.HTTPQueued) }),
 		counter("tickerd_http_busy_total",
 			"Requests refused with 503 because as many as the HTTP max-waiting cap had come and waited for a handshake goroutine.",
 			func(st S) uint64 { return st.HTTPBusy }),
