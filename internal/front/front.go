@@ -8,10 +8,10 @@
 // which serves that one request and closes the connection.
 //
 // Handshakes are few at a time so that a storm of them (every client of a
-// node reconnecting at once) does not fill the Go scheduler's run queue:
-// with a goroutine per handshake, the goroutines that serve connections
-// already open (their requests, their replays) waited behind a thousand
-// handshakes each time they were descheduled.
+// node reconnecting at once) does not fill the Go scheduler's run queue,
+// where the goroutines that serve the connections already open (their
+// requests, their replays) would wait behind a thousand handshakes each
+// time they are descheduled.
 //
 // net/http gives a connection a goroutine and about 20 KiB of buffers
 // from accept until its header arrives (and again while it idles between
