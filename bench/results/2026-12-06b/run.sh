@@ -44,6 +44,7 @@ if [ $part = fan-out ]; then
   done
 fi
 # Issue 15's resume storm, BASE against NEW, interleaved (tickerd's default there: two Ps on core 0).
+# storm-new-4..6 are NEW alone, three more runs of the same command after the other parts.
 if [ $part = storm ]; then
   for i in ${RUNS:-1 2 3}; do
     for v in base new; do
