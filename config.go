@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"time"
 
 	"github.com/tickerd/tickerd/feed"
@@ -15,6 +14,7 @@ import (
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/hub"
 	"github.com/tickerd/tickerd/internal/cluster"
+	"github.com/tickerd/tickerd/internal/front"
 )
 
 // Config configures a Server. The zero value serves the simulated market
@@ -245,7 +245,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.HTTP.MaxWaiting = 1024
 	}
 	if c.HTTP.Handshakes <= 0 {
-		c.HTTP.Handshakes = max(1, runtime.GOMAXPROCS(0)/2)
+		c.HTTP.Handshakes = front.DefaultHandshakes()
 	}
 	if c.HTTP.MaxHeaderBytes <= 0 {
 		c.HTTP.MaxHeaderBytes = 8 << 10

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/tickerd/tickerd/feed/coinbase"
 	"github.com/tickerd/tickerd/feed/sim"
 	"github.com/tickerd/tickerd/hub"
+	"github.com/tickerd/tickerd/internal/front"
 )
 
 // TestConfigRejected: New refuses a Config it cannot run, naming the field.
@@ -58,7 +58,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.HTTP != (HTTPConfig{5 * time.Second, 10 * time.Second, 10 * time.Second, 30 * time.Second, 8 << 10, 1024, max(1, runtime.GOMAXPROCS(0)/2), DefaultMaxSnapshots}) ||
+	if c.Addr != ":8080" || c.HTTP != (HTTPConfig{5 * time.Second, 10 * time.Second, 10 * time.Second, 30 * time.Second, 8 << 10, 1024, front.DefaultHandshakes(), DefaultMaxSnapshots}) ||
 		c.DrainWindow != 5*time.Second || c.ReadyMaxFeedAge != DefaultReadyMaxFeedAge || c.Cluster.Role != RoleBoth ||
 		c.Cluster.Wait != 30*time.Second || c.FeedRestart != time.Second || c.FeedRestartMax != time.Minute {
 		t.Errorf("defaults: %+v", c)

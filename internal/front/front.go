@@ -88,6 +88,10 @@ type Config struct {
 	OnAcceptError func(error)
 }
 
+// DefaultHandshakes is Config.Handshakes when it is not set: half of
+// GOMAXPROCS, at least 1.
+func DefaultHandshakes() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
 // headerSlack is what net/http reads past MaxHeaderBytes before it
 // refuses a header (its bufio.Reader's size).
 const headerSlack = 4096
@@ -154,7 +158,7 @@ func New(ln net.Listener, cfg Config) (*Front, error) {
 		cfg.MaxWaiting = 1024
 	}
 	if cfg.Handshakes <= 0 {
-		cfg.Handshakes = max(1, runtime.GOMAXPROCS(0)/2)
+		cfg.Handshakes = DefaultHandshakes()
 	}
 	f := &Front{cfg: cfg, ln: tl, stop: make(chan struct{})}
 	var err error
