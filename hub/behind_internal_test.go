@@ -90,9 +90,7 @@ func TestResetShortWrite(t *testing.T) {
 		for _, b := range c.rest() {
 			wire = append(wire, b...)
 		}
-		if c.x != nil {
-			c.x.out = nil
-		}
+		c.dropRest()
 		bufs, _ = s.collect(c)
 		for _, b := range bufs {
 			wire = append(wire, b...)

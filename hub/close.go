@@ -117,9 +117,7 @@ func (s *shard) finish(c *conn, why closeReason) {
 	}
 	c.idx = -1
 	c.ctrl = nil
-	if c.x != nil {
-		c.x.out = nil
-	}
+	c.dropRest()
 	if s.h.cfg.MaxConnsPerIP > 0 {
 		s.h.perIP.put(c.ipKey)
 	}

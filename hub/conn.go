@@ -101,6 +101,13 @@ func (c *conn) rest() [][]byte {
 	return c.x.out
 }
 
+// dropRest forgets the unwritten rest of c's last write. Shard only.
+func (c *conn) dropRest() {
+	if c.x != nil {
+		c.x.out = nil
+	}
+}
+
 // more returns c.x, made if it is nil. Shard only.
 func (c *conn) more() *connExt {
 	if c.x == nil {

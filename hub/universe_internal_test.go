@@ -303,9 +303,7 @@ func TestSettleShortWrite(t *testing.T) {
 		if len(out) > 0 && c.outReply == 0 && len(out) != 1 {
 			t.Fatalf("cut at %d: the connection's rest holds %d pieces of data, want the rest of one frame", n, len(out))
 		}
-		if c.x != nil {
-			c.x.out = nil
-		}
+		c.dropRest()
 		c.outReply = 0
 		c.replyBytes.Store(0)
 		bufs, _ = s.collect(c) // the socket has room again
