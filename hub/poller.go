@@ -1,36 +1,36 @@
 package hub
 
 import (
-	"github.com/mailru/easygo/netpoll"
+	"golang.org/x/sys/unix"
+
+	"github.com/tickerd/tickerd/internal/epoll"
 )
 
-// poller watches every connection's socket with one epoll instance. Its
-// callbacks run on the epoll goroutine and only hand work on: a readable
-// connection goes to the readers, a writable one to its shard.
-//
-// It uses the raw EpollCreate/Add/Del layer on the connection's own fd:
-// netpoll.Handle would dup the fd (two per connection) and leave it in
-// blocking mode.
+// poller watches every connection's socket with one epoll instance
+// (internal/epoll: its descriptor waits in Go's runtime poller, so no
+// thread blocks in epoll_wait). Its callbacks run on the set's goroutine
+// and only hand work on: a readable connection goes to the readers, a
+// writable one to its shard.
 type poller struct {
 	h  *Hub
-	ep *netpoll.Epoll
+	ep *epoll.Set[conn]
 }
 
-const connEvents = netpoll.EPOLLIN | netpoll.EPOLLOUT | netpoll.EPOLLRDHUP | netpoll.EPOLLET
+const connEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 
 func newPoller(h *Hub) (*poller, error) {
-	ep, err := netpoll.EpollCreate(&netpoll.EpollConfig{OnWaitError: func(err error) {
+	p := &poller{h: h}
+	var err error
+	p.ep, err = epoll.New(p.event, func(err error) {
 		h.log.Error("epoll wait failed", "err", err)
-	}})
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &poller{h: h, ep: ep}, nil
+	return p, nil
 }
 
-func (p *poller) add(c *conn) error {
-	return p.ep.Add(int(c.fd), connEvents, func(ev netpoll.EpollEvent) { p.event(c, uint32(ev)) })
-}
+func (p *poller) add(c *conn) error { return p.ep.Add(int(c.fd), connEvents, c) }
 
 // del removes c before its fd is closed. A callback already running for c
 // may still arrive afterwards; conn state makes it harmless.
@@ -38,17 +38,15 @@ func (p *poller) del(c *conn) {
 	_ = p.ep.Del(int(c.fd))
 }
 
+// close stops the epoll goroutine and waits for it.
 func (p *poller) close() error { return p.ep.Close() }
 
 // event is c's epoll callback; it runs on the epoll goroutine.
 func (p *poller) event(c *conn, ev uint32) {
-	if ev&0x20 != 0 { // netpoll's closed marker: the hub is stopping
-		return
-	}
-	if ev&netpoll.EPOLLOUT != 0 && c.blocked.Load() && c.woken.CompareAndSwap(false, true) {
+	if ev&unix.EPOLLOUT != 0 && c.blocked.Load() && c.woken.CompareAndSwap(false, true) {
 		c.shard.wakeWritable(c)
 	}
-	if ev&(netpoll.EPOLLIN|netpoll.EPOLLRDHUP|netpoll.EPOLLHUP|netpoll.EPOLLERR) != 0 {
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		p.h.readers.schedule(c)
 	}
 }

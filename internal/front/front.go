@@ -46,8 +46,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mailru/easygo/netpoll"
 	"golang.org/x/sys/unix"
+
+	"github.com/tickerd/tickerd/internal/epoll"
 )
 
 // Config is what a Front does with the connections it accepts.
@@ -104,7 +105,7 @@ const headerSlack = 4096
 type Front struct {
 	cfg  Config
 	ln   *net.TCPListener
-	ep   *netpoll.Epoll
+	ep   *epoll.Set[pending]
 	rest *listener // hand-off to net/http
 
 	evicted atomic.Uint64 // closed for MaxWaiting
@@ -162,12 +163,12 @@ func New(ln net.Listener, cfg Config) (*Front, error) {
 	}
 	f := &Front{cfg: cfg, ln: tl, stop: make(chan struct{})}
 	var err error
-	f.ep, err = netpoll.EpollCreate(&netpoll.EpollConfig{OnWaitError: func(err error) {
+	f.ep, err = epoll.New(f.readable, func(err error) {
 		// The wait has stopped: headers go unread and time out.
 		if cfg.ErrorLog != nil {
 			cfg.ErrorLog.Error("front: epoll wait failed; request headers are no longer read", "err", err)
 		}
-	}})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +267,7 @@ func (f *Front) watch(nc *net.TCPConn) {
 	if !p.done {
 		// Level-triggered: an event comes while bytes are unread. The
 		// callback runs on the epoll goroutine.
-		err := f.ep.Add(p.fd, netpoll.EPOLLIN|netpoll.EPOLLRDHUP, func(ev netpoll.EpollEvent) { f.readable(p, ev) })
+		err := f.ep.Add(p.fd, unix.EPOLLIN|unix.EPOLLRDHUP, p)
 		if err != nil {
 			f.dropLocked(p)
 		}
@@ -287,10 +288,10 @@ func (f *Front) dropLocked(p *pending) {
 }
 
 // readable is p's epoll callback; it runs on the epoll goroutine.
-func (f *Front) readable(p *pending, ev netpoll.EpollEvent) {
+func (f *Front) readable(p *pending, _ uint32) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if p.done || ev&netpoll.EpollEvent(0x20) != 0 { // netpoll's closed marker
+	if p.done {
 		return
 	}
 	f.readLocked(p)
