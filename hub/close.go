@@ -97,6 +97,8 @@ func (s *shard) finish(c *conn, why closeReason) {
 	}
 	if c.tls == nil {
 		s.h.poll.del(c)
+	} else {
+		s.h.poll.delTLS(c)
 	}
 	s.timers.remove(c)
 	if c.rstate.Or(rDead) == 0 {

@@ -140,7 +140,15 @@ func (s *shard) open(c *conn, m *openCmd) {
 	// Read before the poller can hand c to a reader, which owns c.part.
 	early := c.part != nil && c.tls == nil
 	if c.tls != nil {
-		s.startTLS(c, m.early)
+		// A reader first, for the bytes behind the upgrade request and
+		// those crypto/tls holds already, which epoll will not signal; it
+		// parses them before any reader an epoll event starts.
+		s.h.readTLSSoon(c, m.early)
+		if err := s.h.poll.addTLS(c); err != nil {
+			s.h.log.Warn("epoll add failed", "err", err)
+			s.finish(c, reasonError)
+			return
+		}
 	} else if err := s.h.poll.add(c); err != nil {
 		s.h.log.Warn("epoll add failed", "err", err)
 		s.finish(c, reasonError)

@@ -49,7 +49,8 @@ type Hub struct {
 	encBuf []byte // guarded by encMu: Publish's scratch for encoding one tick
 
 	done     chan struct{}
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // shards, TLS writers and flushers
+	tlsReads sync.WaitGroup // TLS readers: started by epoll callbacks too, so waited after the poller stops
 	stopOnce sync.Once
 }
 
@@ -174,6 +175,7 @@ func (h *Hub) Close() error {
 		// The poller first: its Close waits for the epoll goroutine, so
 		// no callback can queue a connection after the readers stop.
 		_ = h.poll.close()
+		h.tlsReads.Wait()
 		h.readers.close()
 	})
 	return nil

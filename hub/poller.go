@@ -32,6 +32,19 @@ func newPoller(h *Hub) (*poller, error) {
 
 func (p *poller) add(c *conn) error { return p.ep.Add(int(c.fd), connEvents, c) }
 
+// tlsEvents: a TLS connection's writes never wait for epoll (see sock),
+// so only its reads and hangups come here.
+const tlsEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
+
+// addTLS watches c, a TLS connection, whose socket is c.tls.fd: readable,
+// it wakes c's TLS reader (readTLSSoon).
+func (p *poller) addTLS(c *conn) error { return p.ep.Add(int(c.tls.fd), tlsEvents, c) }
+
+// delTLS removes c, a TLS connection, before its socket is closed.
+func (p *poller) delTLS(c *conn) {
+	_ = p.ep.Del(int(c.tls.fd))
+}
+
 // del removes c before its fd is closed. A callback already running for c
 // may still arrive afterwards; conn state makes it harmless.
 func (p *poller) del(c *conn) {
@@ -43,6 +56,10 @@ func (p *poller) close() error { return p.ep.Close() }
 
 // event is c's epoll callback; it runs on the epoll goroutine.
 func (p *poller) event(c *conn, ev uint32) {
+	if c.tls != nil {
+		p.h.readTLSSoon(c, nil)
+		return
+	}
 	if ev&unix.EPOLLOUT != 0 && c.blocked.Load() && c.woken.CompareAndSwap(false, true) {
 		c.shard.wakeWritable(c)
 	}

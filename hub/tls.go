@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -16,25 +17,32 @@ import (
 //
 // crypto/tls keeps decrypted bytes and whole records that epoll cannot
 // see, and a TLS write cannot stop halfway, so a TLS connection is not on
-// the epoll path. It has a reader goroutine, and a writer goroutine only
-// while a batch is being written (over a TLSListener's socket, until
-// crypto/tls has handed the batch's records to the socket; then a flusher
-// waits for the socket to take them, see sendTLS). The reader waits for
-// the socket to become readable without holding a buffer, reads what
-// crypto/tls has (one record may block it, never another connection), and
-// parses it with the same code as the epoll readers. The shard still
-// decides what to send: while a batch is out the connection counts as
-// blocked, updates merge, and the backlog timeout applies as for any
-// connection. Every goroutine of the connection ends when the shard
-// closes the TCP connection; Hub.Close waits for them.
+// the raw-fd path. Its socket is on the hub's epoll for reads only: when
+// bytes arrive, a TLS reader goroutine starts (readTLSSoon), reads what
+// there is (a record it has part of may hold it, never another
+// connection), parses it with the same code as the epoll readers, and
+// ends when the socket has nothing more; an idle connection has no
+// goroutine. A writer goroutine exists only while a batch is being written
+// (over a TLSListener's socket, until crypto/tls has handed the batch's
+// records to the socket; then a flusher waits for the socket to take
+// them, see sendTLS). The shard still decides what to send: while a batch
+// is out the connection counts as blocked, updates merge, and the backlog
+// timeout applies as for any connection. Every goroutine of the
+// connection ends when the shard closes the TCP connection; Hub.Close
+// waits for them.
 //
 // For the most connections per byte, terminate TLS in front of tickerd
 // (docs/ops/nginx.conf) and serve plain WebSocket.
 type tlsConn struct {
 	nc   *tls.Conn
 	tcp  net.Conn        // under nc; closing it ends every goroutine of the connection
-	raw  syscall.RawConn // tcp's, to wait for it to become readable
+	raw  syscall.RawConn // tcp's
+	fd   int32           // tcp's socket, for epoll; valid until the shard closes tcp
 	sock *sock           // tcp, if it came from a TLSListener; else nil
+
+	// reading is set while a TLS reader runs for the connection (or it
+	// hung up: then no reader starts again).
+	reading atomic.Bool
 }
 
 // newTLSConn wraps the upgraded connection nc, whose socket gets the send
@@ -49,18 +57,19 @@ func newTLSConn(nc *tls.Conn, sndbuf int) (*tlsConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sndbuf > 0 {
-		var serr error
-		if err := raw.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, sndbuf)
-		}); err != nil {
-			return nil, err
-		}
-		if serr != nil {
-			return nil, os.NewSyscallError("setsockopt", serr)
-		}
-	}
 	t := &tlsConn{nc: nc, tcp: tcp, raw: raw}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		t.fd = int32(fd)
+		if sndbuf > 0 {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, sndbuf)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if serr != nil {
+		return nil, os.NewSyscallError("setsockopt", serr)
+	}
 	if sk, ok := tcp.(*sock); ok {
 		sk.own()
 		t.sock = sk
@@ -76,26 +85,35 @@ const tlsBufSize = 16 << 10
 // bytes, so an idle connection holds none.
 var tlsBufs = sync.Pool{New: func() any { b := make([]byte, tlsBufSize); return &b }}
 
-// startTLS starts c's reader goroutine, which parses early (bytes the
-// client sent right behind the upgrade request) first. Hub.Close waits
-// for it.
-func (s *shard) startTLS(c *conn, early []byte) {
-	h := s.h
-	h.wg.Add(1)
+// readTLSSoon starts c's TLS reader unless one runs: first on early
+// (bytes the client sent right behind the upgrade request, which the shard
+// passes when it opens c), then on what crypto/tls holds and the socket
+// has. It runs on the shard (open) and on the epoll goroutine.
+func (h *Hub) readTLSSoon(c *conn, early []byte) {
+	if !c.tls.reading.CompareAndSwap(false, true) {
+		return
+	}
+	h.tlsReads.Add(1)
 	go func() {
-		defer h.wg.Done()
+		defer h.tlsReads.Done()
 		newReader(h, nil).readTLS(c, early)
 	}()
 }
 
-// readTLS is a TLS connection's reader goroutine.
+// readTLS is a TLS reader goroutine: it reads and parses until the socket
+// has nothing more, then ends, unless bytes came while it was ending (their
+// epoll event found it running). It ends for good at EOF or an error.
 func (rd *reader) readTLS(c *conn, early []byte) {
 	t := c.tls
-	rd.consumeTLS(c, early)
+	ok := rd.consumeTLS(c, early)
+	if err := rd.drainTLS(c, ok); err != nil {
+		rd.hangup(c)
+		return
+	}
 	for {
-		if err := t.waitReadable(); err != nil {
-			rd.hangup(c)
-			return
+		t.reading.Store(false)
+		if !t.readable() || !t.reading.CompareAndSwap(false, true) {
+			return // the next bytes' epoll event starts a reader
 		}
 		// The first read waits for a whole record, so it takes a small
 		// buffer: a client that sends part of a record and stops must not
@@ -107,20 +125,23 @@ func (rd *reader) readTLS(c *conn, early []byte) {
 			err = rd.drainTLS(c, ok)
 		}
 		if err != nil {
-			rd.hangup(c)
+			rd.hangup(c) // t.reading stays set: no reader starts again
 			return
 		}
 	}
 }
 
-// waitReadable blocks until the socket has bytes, EOF or an error, and
-// takes none of them.
-func (t *tlsConn) waitReadable() error {
-	return t.raw.Read(func(fd uintptr) bool {
+// readable reports whether the socket has bytes, EOF or an error, without
+// taking any or waiting.
+func (t *tlsConn) readable() bool {
+	var err error
+	if cerr := t.raw.Control(func(fd uintptr) {
 		var b [1]byte
-		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		return err != unix.EAGAIN // anything else: let Read see it
-	})
+		_, _, err = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	}); cerr != nil {
+		return true // closed: let Read say so
+	}
+	return err != unix.EAGAIN
 }
 
 // longAgo is a read deadline in the past: a read then takes only what
