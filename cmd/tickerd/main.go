@@ -135,13 +135,13 @@ func onSignals(auth tickerd.Authenticator, log *slog.Logger) (ctx context.Contex
 // (cpus, from its affinity mask: taskset, a cpuset, a Kubernetes pod with
 // an exclusive CPU), else procs, Go's choice.
 //
-// With one P, a goroutine that returns from a blocking system call while
-// the P is busy (the epoll goroutines of the hub and of the HTTP front),
-// or that the scheduler preempted after its 10 ms slice (a shard writing
-// to 10,000 sockets), waits on the global run queue, which a busy P reads
-// once every 61 schedules: in a reconnect storm the readers and shards
-// queued behind thousands of handshakes. Two Ps on the one CPU leave the
-// sharing to the kernel's scheduler. A CPU quota (cgroup) that makes Go
+// With one P, a goroutine that the scheduler preempted after its 10 ms
+// slice (a shard writing to 10,000 sockets), or that returns from a
+// blocking system call while the P is busy, waits on the global run
+// queue, which a busy P reads once every 61 schedules, and the core idles
+// while the P's thread sits in a blocking call until the runtime hands
+// the P off. Two Ps on the one CPU leave the sharing to the kernel's
+// scheduler. A CPU quota (cgroup) that makes Go
 // choose one P on a machine of several CPUs is left alone: two Ps there
 // could run at once and spend the quota twice as fast.
 func minProcs(cpus, procs int) int {

@@ -377,10 +377,10 @@ func (f *Front) handOn(p *pending, end int) {
 //
 // One request per goroutine, not a loop: the new goroutine runs next, as
 // the loop would, but through the scheduler's schedule(), which every 61
-// switches takes work from the global run queue. That is where the hub's
-// epoll goroutine waits for a P after epoll_wait returns, and where a
-// preempted shard waits; a loop passes there only when it is preempted,
-// every 10 ms. Measured in the resume storm (`go run ./bench -scenario
+// switches takes work from the global run queue. That is where a
+// preempted shard waits, and a goroutine the runtime's poller readied
+// while every P was busy (sysmon's poll); a loop passes there only when
+// it is preempted, every 10 ms. Measured in the resume storm (`go run ./bench -scenario
 // trades -compare-quotes=false -spawn -server-cpus 0 -cpus 1`, two Ps on
 // one core), in one session: subscribe-to-replay p99 270-509 ms in nine
 // runs with a loop, 153-366 ms in six with the relay.
