@@ -10,7 +10,9 @@
 # new), wss, market, idle (RUNS="1 2"), fan-out (RUNS="1 2"), storm (RUNS="4 5 6 7" VS="base
 # tls"; an edit of this script while it ran made bash rerun the loop: base-4 and tls-4 of that
 # round were overwritten and the rerun stopped), bare, storm (RUNS="4 8 9 10" VS="base tls"),
-# fan-out3 (RUNS="3 4 5").
+# fan-out3 (RUNS="3 4 5"), fan-out6 (RUNS="6 7 8 9 10"), stalled (RUNS="1 2"), hostile (RUNS=1).
+# Then perf-fanout.sh old /tmp/tickerd-old and new /tmp/tickerd-tls -feed-quotes-only (a fan-out
+# run each with perf recording the server for 10 s; perf-fan-out-*.txt, the runs' JSON not kept).
 #   OLD=/tmp/tickerd-old BASE=/tmp/tickerd-base NEW=/tmp/tickerd-new TLS=/tmp/tickerd-tls bench/results/2026-12-06c/run.sh PART
 set -u
 M=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +47,14 @@ if [ $part = fan-out3 ]; then
     done
   done
 fi
+# fan-out-6..10: OLD and NEW interleaved, five more pairs.
+if [ $part = fan-out6 ]; then
+  for i in ${RUNS:-6 7 8 9 10}; do
+    for v in old new; do
+      run i14-fan-out-$v-$i -scenario fan-out $(qo $v) -spawn -server-bin $(bin $v) $PIN
+    done
+  done
+fi
 if [ $part = fan-out ]; then
   for i in ${RUNS:-1 2}; do
     for v in old new; do
@@ -57,6 +67,25 @@ if [ $part = wss ]; then
   for i in ${RUNS:-1 2 3}; do
     for v in base tls; do
       run hostile-wss-$v-$i -scenario hostile -attacks idle-wss,stalled-wss -attack-conns 2000 -server-args "-http-max-waiting 10000" -spawn -server-bin $(bin $v) $PIN
+    done
+  done
+fi
+# Issue 13's stalled readers (100 subscriptions each, never reading), 2,000 attackers, BASE against
+# NEW; and what a client with the same 100 subscriptions costs when it is not stalled: 2,000 idle
+# clients of 100 symbols each (no updates).
+if [ $part = stalled ]; then
+  for i in ${RUNS:-1 2}; do
+    for v in base new; do
+      run hostile-stalled-$v-$i -scenario hostile -attacks stalled-readers -attack-conns 2000 -server-args "-http-max-waiting 10000" -spawn -server-bin $(bin $v) $PIN
+      run idle-k100-$v-$i -scenario idle-memory -conns 2000 -k 100 -feed-symbols 100 -spawn -server-bin $(bin $v) $PIN
+    done
+  done
+fi
+# Issue 13's full hostile run (every class at its own size beside 500 readers), BASE and NEW.
+if [ $part = hostile ]; then
+  for i in ${RUNS:-1}; do
+    for v in base new; do
+      run hostile-all-$v-$i -scenario hostile -spawn -server-bin $(bin $v) $PIN
     done
   done
 fi
