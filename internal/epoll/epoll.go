@@ -76,15 +76,24 @@ func New[T any](handle func(v *T, events uint32), onErr func(error)) (*Set[T], e
 }
 
 // Add watches fd for events (unix.EPOLLIN, unix.EPOLLOUT, unix.EPOLLET,
-// ...) and hands v to the callback with each.
+// ...) and hands v to the callback with each. The table grows to fd+1
+// entries only once the kernel has taken fd, so it is bounded by the
+// process's descriptor limit (8 bytes each).
 func (s *Set[T]) Add(fd int, events uint32, v *T) error {
 	if fd < 0 || v == nil {
 		return errors.New("epoll: Add needs a descriptor and a value")
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
 		return os.ErrClosed
+	}
+	// Under the lock: Close cannot close s.fd (whose number a new
+	// descriptor could take) meanwhile, and the goroutine cannot look up
+	// an event of fd before v is in the table.
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
+	if err := unix.EpollCtl(s.fd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
 	}
 	if fd >= len(s.byFD) {
 		grown := make([]*T, max(fd+1, 2*len(s.byFD), 64))
@@ -92,17 +101,6 @@ func (s *Set[T]) Add(fd int, events uint32, v *T) error {
 		s.byFD = grown
 	}
 	s.byFD[fd] = v
-	// Under the lock, so that Close cannot close s.fd (whose number a new
-	// descriptor could take) meanwhile.
-	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
-	err := unix.EpollCtl(s.fd, unix.EPOLL_CTL_ADD, fd, &ev)
-	if err != nil && s.byFD[fd] == v {
-		s.byFD[fd] = nil
-	}
-	s.mu.Unlock()
-	if err != nil {
-		return os.NewSyscallError("epoll_ctl", err)
-	}
 	return nil
 }
 

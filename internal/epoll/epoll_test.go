@@ -202,3 +202,20 @@ func TestClose(t *testing.T) {
 		t.Fatal("Add after Close succeeded")
 	}
 }
+
+// TestTableBound: Add of a number no descriptor has fails before the
+// table grows to it: the table is bounded by the descriptors the kernel
+// took, not by what a caller passes.
+func TestTableBound(t *testing.T) {
+	set := newSet(t)
+	s := pair(t, 1)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := set.Add(1<<28, unix.EPOLLIN, s); err == nil {
+		t.Fatal("Add of fd 1<<28 succeeded")
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Fatalf("a failed Add allocated %d bytes", grew)
+	}
+}
