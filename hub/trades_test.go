@@ -413,3 +413,27 @@ func TestTradeReplaysNotInLatency(t *testing.T) {
 		t.Errorf("Messages %d, LatencySum %v: want the 10 replays counted, not timed", st.Messages, st.LatencySum)
 	}
 }
+
+// BenchmarkTradeHistoryMemory measures what a symbol's trade history
+// costs the server with the defaults (10,000 trades, 5 minutes, 4 MiB):
+// Go heap after a collection, once a symbol has a full history, per
+// symbol and per trade.
+//
+//	go test ./hub -run '^$' -bench TradeHistoryMemory -benchtime 1x
+func BenchmarkTradeHistoryMemory(b *testing.B) {
+	syms := []string{"AAPL", "MSFT", "NVDA", "AMZN"}
+	const trades = 10_000
+	srv := startHub(b, hub.Config{}, nil)
+	heap0, _ := liveMem()
+	for _, sym := range syms {
+		for seq := uint64(1); seq <= trades+100; seq++ { // past the count: the history is full
+			pubTrade(srv.h, sym, 0, seq)
+		}
+	}
+	heap, _ := liveMem()
+	for b.Loop() {
+	}
+	per := float64(heap-heap0) / float64(len(syms))
+	b.ReportMetric(per/(1<<20), "MiB/symbol")
+	b.ReportMetric(per/trades, "B/trade")
+}
