@@ -11,59 +11,56 @@ import (
 // conn is one WebSocket client. It holds no goroutine and, while idle, no
 // buffer: its partial-frame and outgoing state exist only while data is
 // pending.
-//
-// Its 192 bytes (a malloc size class, so an object starts on a 64-byte
-// cache line) are ordered by line: the first holds what a shard's write
-// of the connection never reads, the second and third what it does (the
-// dirty and blocked marks, the state, the subscriptions and pending list,
-// the replies, the socket). In a fan-out to 10,000 connections each
-// write then misses two lines, not three. Each field says which goroutine
-// owns it: static fields are set before the connection is shared.
 type conn struct {
-	// Line 0: not read by a write.
-	shard  *shard        // static
-	auth   *connAuth     // static; nil unless Config.Authenticate is set
-	part   *partial      // reader: nil unless a frame or a fragmented message is incomplete
-	lim    *rate.Limiter // reader: made at the first message
-	lastIn atomic.Int64  // Unix seconds of the last read from the client
-	ipKey  uint32        // static: hash of the source address, for MaxConnsPerIP
+	// Static after construction. The fd is the hub's own (see
+	// ServeHTTP): no net.Conn, netFD or runtime poll descriptor stays
+	// behind it, and only release closes it.
+	// The fields are ordered so that conn packs into 192 bytes (a
+	// malloc size class): an idle connection's cost is mostly this struct
+	// and its subscriptions.
+	shard *shard
+	auth  *connAuth // nil unless Config.Authenticate is set
+	tls   *tlsConn  // nil unless the client came over TLS (see tlsConn)
+	fd    int32     // a socket fd fits: RLIMIT_NOFILE is far below 2^31
+	ipKey uint32    // hash of the source address, for MaxConnsPerIP
+
 	// Shared between the poller callback, readers and the shard.
 	rstate  atomic.Int32 // reads queued or running, plus rDead; see readers
 	closing atomic.Bool  // set by the shard once it closes the connection: readers stop taking requests
+	blocked atomic.Bool  // socket buffer full: shard waits for EPOLLOUT
 	woken   atomic.Bool  // a writable command is queued for the shard
 	cmds    atomic.Int32 // commands from readers not yet applied by the shard
 	// replyBytes counts the replies and control frames made for the
 	// client that its socket has not taken yet: charged by whoever makes
 	// one (reader or shard), given back by the shard as they are written.
 	replyBytes atomic.Int32
-
-	// Lines 1 and 2: what a write reads.
-	tls  *tlsConn // static: nil unless the client came over TLS (see tlsConn)
-	x    *connExt // shard: nil until the connection needs one of its fields
-	subs []sub    // shard: subscriptions, unordered
-	ctrl [][]byte // shard: replies and control frames to write before data
-
-	pending []pendRef // shard: subscriptions with something to send (subPending); may hold stale entries
-	// fd is the hub's own (see ServeHTTP): no net.Conn, netFD or runtime
-	// poll descriptor stays behind it, and only release closes it. Static;
-	// a socket fd fits: RLIMIT_NOFILE is far below 2^31.
-	fd      int32
-	blocked atomic.Bool // socket buffer full: shard waits for EPOLLOUT; read by the poller
-	// ownBytes is the part of replyBytes that is frames the server sends
-	// of its own accord (push: pings, close, "delisted" notices), which
-	// no reply budget refuses and which do not make a reply over budget.
-	// Written by the shard, read by whoever charges a reply.
-	ownBytes atomic.Int32
-	outReply int32 // shard: bytes of replies at the front of x.out (or of the TLS batch in flight)
-	idx      int32 // shard: position in shard.all
-	// strikes, gotClose and stopped are the reader's: messages refused
-	// in a row by lim; the client's close frame came, ignore the rest;
+	// strikes, gotClose and stopped are reader-owned (below); here, they
+	// pack the struct. strikes: messages refused in a row by lim.
+	// gotClose: the client's close frame came, ignore the rest. stopped:
 	// the reader has asked the shard to close the connection (or told it
 	// the client did): it takes no more requests.
 	strikes  uint16
 	gotClose bool
 	stopped  bool
-	// Shard-owned.
+	// ownBytes is the part of replyBytes that is frames the server sends
+	// of its own accord (push: pings, close, "delisted" notices), which
+	// no reply budget refuses and which do not make a reply over budget.
+	// Written by the shard, read by whoever charges a reply.
+	ownBytes atomic.Int32
+	lastIn   atomic.Int64 // Unix seconds of the last read from the client
+
+	// Owned by the reader that holds rstate; also strikes, gotClose and
+	// stopped.
+	part *partial      // nil unless a frame or a fragmented message is incomplete
+	lim  *rate.Limiter // made at the first message
+
+	// Owned by the shard goroutine.
+	subs      []sub     // subscriptions, unordered
+	pending   []pendRef // subscriptions with something to send (subPending); may hold stale entries
+	x         *connExt  // nil until the connection needs one of its fields
+	ctrl      [][]byte  // replies and control frames to write before data
+	outReply  int32     // bytes of replies at the front of x.out (or of the TLS batch in flight)
+	idx       int32     // position in shard.all
 	state     connState
 	dirty     bool        // in shard.dirty
 	inBlocked bool        // in shard.blocked
@@ -72,7 +69,7 @@ type conn struct {
 	// finAfterWrite: finish once the TLS writer has sent the close echo.
 	finAfterWrite bool
 	// deflate: the client negotiated permessage-deflate (deflate.go).
-	// Static after construction.
+	// Static after construction; here, it packs the struct.
 	deflate bool
 }
 
