@@ -12,14 +12,16 @@
 # round were overwritten and the rerun stopped), bare, storm (RUNS="4 8 9 10" VS="base tls"),
 # fan-out3 (RUNS="3 4 5"), fan-out6 (RUNS="6 7 8 9 10"), stalled (RUNS="1 2"), hostile (RUNS=1).
 # Then perf-fanout.sh old /tmp/tickerd-old and new /tmp/tickerd-tls -feed-quotes-only (a fan-out
-# run each with perf recording the server for 10 s; perf-fan-out-*.txt, the runs' JSON not kept).
+# run each with perf recording the server for 10 s; perf-fan-out-*.txt, the runs' JSON not kept),
+# then layout (RUNS="1 2 3 4 5 6"; LAYOUT the tickerd of b8c2399, conn's fields ordered by cache
+# line, reverted in c83c9e4).
 #   OLD=/tmp/tickerd-old BASE=/tmp/tickerd-base NEW=/tmp/tickerd-new TLS=/tmp/tickerd-tls bench/results/2026-12-06c/run.sh PART
 set -u
 M=$(cd "$(dirname "$0")" && pwd)
 cd "$M/../.."
 B=${B:-/tmp/benchbin}
 run() { name=$1; shift; echo "=== $(date +%T) $name: $*"; timeout 900 $B "$@" -out $M/$name.json > $M/$name.txt 2>&1; echo "rc=$?" >> $M/$name.txt; }
-bin() { case $1 in base) echo ${BASE:?tickerd of 3729e79};; new) echo ${NEW:?tickerd of the part\'s commit};; old) echo ${OLD:?tickerd of 048aae7};; tls) echo ${TLS:?tickerd of 9c31549};; esac; }
+bin() { case $1 in base) echo ${BASE:?tickerd of 3729e79};; new) echo ${NEW:?tickerd of the part\'s commit};; old) echo ${OLD:?tickerd of 048aae7};; tls) echo ${TLS:?tickerd of 9c31549};; layout) echo ${LAYOUT:?tickerd with conn laid out by cache line};; esac; }
 part=${1:?part}
 PIN="-server-cpus 0 -server-gomaxprocs 1 -cpus 1"
 qo() { [ $1 = old ] || echo -feed-quotes-only; }
@@ -52,6 +54,14 @@ if [ $part = fan-out6 ]; then
   for i in ${RUNS:-6 7 8 9 10}; do
     for v in old new; do
       run i14-fan-out-$v-$i -scenario fan-out $(qo $v) -spawn -server-bin $(bin $v) $PIN
+    done
+  done
+fi
+# The connection laid out by cache line (LAYOUT) against OLD and TLS, interleaved.
+if [ $part = layout ]; then
+  for i in ${RUNS:-1 2 3 4 5 6}; do
+    for v in old tls layout; do
+      run layout-fan-out-$v-$i -scenario fan-out $(qo $v) -spawn -server-bin $(bin $v) $PIN
     done
   done
 fi
