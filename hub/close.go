@@ -95,11 +95,7 @@ func (s *shard) finish(c *conn, why closeReason) {
 		// socket and its buffers. Abort with RST instead.
 		c.abort()
 	}
-	if c.tls == nil {
-		s.h.poll.del(c)
-	} else {
-		s.h.poll.delTLS(c)
-	}
+	s.h.poll.del(c)
 	s.timers.remove(c)
 	if c.rstate.Or(rDead) == 0 {
 		c.release() // no reader holds it; otherwise the reader releases

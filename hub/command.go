@@ -144,12 +144,8 @@ func (s *shard) open(c *conn, m *openCmd) {
 		// those crypto/tls holds already, which epoll will not signal; it
 		// parses them before any reader an epoll event starts.
 		s.h.readTLSSoon(c, m.early)
-		if err := s.h.poll.addTLS(c); err != nil {
-			s.h.log.Warn("epoll add failed", "err", err)
-			s.finish(c, reasonError)
-			return
-		}
-	} else if err := s.h.poll.add(c); err != nil {
+	}
+	if err := s.h.poll.add(c); err != nil {
 		s.h.log.Warn("epoll add failed", "err", err)
 		s.finish(c, reasonError)
 		return

@@ -30,25 +30,28 @@ func newPoller(h *Hub) (*poller, error) {
 	return p, nil
 }
 
-func (p *poller) add(c *conn) error { return p.ep.Add(int(c.fd), connEvents, c) }
-
 // tlsEvents: a TLS connection's writes never wait for epoll (see sock),
 // so only its reads and hangups come here.
 const tlsEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
 
-// addTLS watches c, a TLS connection, whose socket is c.tls.fd: readable,
-// it wakes c's TLS reader (readTLSSoon).
-func (p *poller) addTLS(c *conn) error { return p.ep.Add(int(c.tls.fd), tlsEvents, c) }
-
-// delTLS removes c, a TLS connection, before its socket is closed.
-func (p *poller) delTLS(c *conn) {
-	_ = p.ep.Del(int(c.tls.fd))
+// add watches c's socket: a plain connection's for reads and writes, a
+// TLS connection's for reads only (readable, it wakes c's TLS reader:
+// readTLSSoon).
+func (p *poller) add(c *conn) error {
+	if c.tls != nil {
+		return p.ep.Add(int(c.tls.fd), tlsEvents, c)
+	}
+	return p.ep.Add(int(c.fd), connEvents, c)
 }
 
-// del removes c before its fd is closed. A callback already running for c
-// may still arrive afterwards; conn state makes it harmless.
+// del removes c before its socket is closed. A callback already running
+// for c may still arrive afterwards; conn state makes it harmless.
 func (p *poller) del(c *conn) {
-	_ = p.ep.Del(int(c.fd))
+	fd := c.fd
+	if c.tls != nil {
+		fd = c.tls.fd
+	}
+	_ = p.ep.Del(int(fd))
 }
 
 // close stops the epoll goroutine and waits for it.
