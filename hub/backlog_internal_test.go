@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -13,22 +14,17 @@ import (
 // waiting for EPOLLOUT; when it comes, the frames go out. A connection
 // left unblocked there would never be written again until its next update.
 func TestBlockedAtFrameEnd(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fds[0])
-	defer unix.Close(fds[1])
+	fd, peer := testutil.SocketPair(t)
 	// Fill the socket until it takes nothing more.
 	junk := make([]byte, 4096)
 	for {
-		if _, err := unix.Write(fds[0], junk); err != nil {
+		if _, err := unix.Write(fd, junk); err != nil {
 			break
 		}
 	}
 	h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 2))
 	s := h.shards[0]
-	c := &conn{fd: int32(fds[0]), idx: 0, shard: s}
+	c := &conn{fd: int32(fd), idx: 0, shard: s}
 	s.all = append(s.all, c)
 	h.Publish(&protocol.Tick{Symbol: "S0", Seq: 1, TS: 1})
 	h.Publish(&protocol.Tick{Symbol: "S1", Seq: 1, TS: 1})
@@ -42,7 +38,7 @@ func TestBlockedAtFrameEnd(t *testing.T) {
 	s.flush() // a blocked connection is not written: nothing happens
 	// The client reads; EPOLLOUT comes.
 	for {
-		if _, err := unix.Read(fds[1], junk); err != nil {
+		if _, err := unix.Read(peer, junk); err != nil {
 			break
 		}
 	}
@@ -50,7 +46,7 @@ func TestBlockedAtFrameEnd(t *testing.T) {
 	if c.blocked.Load() || pendingSubs(s, c) != 0 {
 		t.Errorf("after EPOLLOUT: blocked %v, pending %d; want the snapshots written", c.blocked.Load(), pendingSubs(s, c))
 	}
-	n, _ := unix.Read(fds[1], junk)
+	n, _ := unix.Read(peer, junk)
 	if n == 0 || s.n.msgs != 2 {
 		t.Errorf("the client got %d bytes, %d messages counted; want the two snapshots", n, s.n.msgs)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
 
@@ -19,13 +20,9 @@ func TestFlushTakesNotified(t *testing.T) {
 	const n = 2 * inboxEvery
 	peers := make([]int, n)
 	for i := range n {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
-		peers[i] = fds[1]
-		c := &conn{fd: int32(fds[0]), idx: int32(i), shard: s}
+		fd, peer := testutil.SocketPair(t)
+		peers[i] = peer
+		c := &conn{fd: int32(fd), idx: int32(i), shard: s}
 		s.all = append(s.all, c)
 		s.subscribe(c, nil, h.resolve([]string{"S0", "S1"}), 0, nil)
 		c.ctrl = nil
@@ -61,13 +58,9 @@ func TestFlushTakesCommands(t *testing.T) {
 	const n = 2 * inboxEvery
 	var last int // the peer of the last connection
 	for i := range n {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
-		last = fds[1]
-		c := &conn{fd: int32(fds[0]), idx: int32(i), shard: s}
+		fd, peer := testutil.SocketPair(t)
+		last = peer
+		c := &conn{fd: int32(fd), idx: int32(i), shard: s}
 		s.all = append(s.all, c)
 		s.subscribe(c, nil, h.resolve([]string{"S0"}), 0, nil)
 		c.ctrl = nil

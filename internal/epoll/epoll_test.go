@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tickerd/tickerd/internal/epoll"
+	"github.com/tickerd/tickerd/internal/testutil"
 )
 
 type sock struct {
@@ -20,12 +21,8 @@ type sock struct {
 // pair makes a non-blocking socket pair whose ends the test closes.
 func pair(t *testing.T, id int) *sock {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
-	return &sock{id: id, fd: fds[0], peer: fds[1], events: make(chan uint32, 16)}
+	fd, peer := testutil.SocketPair(t)
+	return &sock{id: id, fd: fd, peer: peer, events: make(chan uint32, 16)}
 }
 
 func newSet(t *testing.T) *epoll.Set[sock] {
