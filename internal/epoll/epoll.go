@@ -158,18 +158,15 @@ func (s *Set[T]) run() {
 				}
 			}
 		})
-		if err != nil {
+		if err == nil && werr != nil {
+			err = os.NewSyscallError("epoll_wait", werr)
+		}
+		if err != nil { // reported once, unless Close caused it
 			s.mu.RLock()
 			closing := s.closed
 			s.mu.RUnlock()
 			if !closing && s.onErr != nil {
 				s.onErr(err)
-			}
-			return
-		}
-		if werr != nil {
-			if s.onErr != nil {
-				s.onErr(os.NewSyscallError("epoll_wait", werr))
 			}
 			return
 		}
