@@ -20,88 +20,50 @@ set -u
 M=$(cd "$(dirname "$0")" && pwd)
 cd "$M/../.."
 B=${B:-/tmp/benchbin}
-run() { name=$1; shift; echo "=== $(date +%T) $name: $*"; timeout 900 $B "$@" -out $M/$name.json > $M/$name.txt 2>&1; echo "rc=$?" >> $M/$name.txt; }
+run() { local name=$1; shift; echo "=== $(date +%T) $name: $*"; timeout 900 $B "$@" -out $M/$name.json > $M/$name.txt 2>&1; echo "rc=$?" >> $M/$name.txt; }
 bin() { case $1 in base) echo ${BASE:?tickerd of 3729e79};; new) echo ${NEW:?tickerd of the part\'s commit};; old) echo ${OLD:?tickerd of 048aae7};; tls) echo ${TLS:?tickerd of 9c31549};; layout) echo ${LAYOUT:?tickerd with conn laid out by cache line};; esac; }
 part=${1:?part}
 PIN="-server-cpus 0 -server-gomaxprocs 1 -cpus 1"
 qo() { [ $1 = old ] || echo -feed-quotes-only; }
-# Issue 14's scenarios: OLD, BASE and NEW interleaved (fan-out: OLD and NEW), pinned as every
-# earlier set, the new servers with -feed-quotes-only where the feed publishes.
-if [ $part = market ]; then
-  for i in ${RUNS:-1 2 3}; do
-    for v in old base new; do
-      run i14-market-$v-$i -scenario market $(qo $v) -spawn -server-bin $(bin $v) $PIN
+# rounds NAME "ROUNDS" "VERSIONS" ARGS...: the versions in turn, round after round, each run
+# named NAME-VERSION-ROUND; with QO=1 every version but old gets -feed-quotes-only (as the old
+# feed, it publishes quotes only).
+rounds() {
+  local name=$1 rs=$2 vs=$3 i v; shift 3
+  for i in $rs; do
+    for v in $vs; do
+      run $name-$v-$i "$@" $([ "${QO:-0}" = 1 ] && qo $v) -spawn -server-bin $(bin $v)
     done
   done
-fi
-if [ $part = idle ]; then
-  for i in ${RUNS:-1 2}; do
-    for v in old base new; do
-      run i14-idle-memory-$v-$i -scenario idle-memory -spawn -server-bin $(bin $v) $PIN
-    done
-  done
-fi
-# fan-out-3..5: OLD, BASE and NEW interleaved, three more rounds.
-if [ $part = fan-out3 ]; then
-  for i in ${RUNS:-3 4 5}; do
-    for v in old base new; do
-      run i14-fan-out-$v-$i -scenario fan-out $(qo $v) -spawn -server-bin $(bin $v) $PIN
-    done
-  done
-fi
-# fan-out-6..10: OLD and NEW interleaved, five more pairs.
-if [ $part = fan-out6 ]; then
-  for i in ${RUNS:-6 7 8 9 10}; do
-    for v in old new; do
-      run i14-fan-out-$v-$i -scenario fan-out $(qo $v) -spawn -server-bin $(bin $v) $PIN
-    done
-  done
-fi
-# The connection laid out by cache line (LAYOUT) against OLD and TLS, interleaved.
-if [ $part = layout ]; then
-  for i in ${RUNS:-1 2 3 4 5 6}; do
-    for v in old tls layout; do
-      run layout-fan-out-$v-$i -scenario fan-out $(qo $v) -spawn -server-bin $(bin $v) $PIN
-    done
-  done
-fi
-if [ $part = fan-out ]; then
-  for i in ${RUNS:-1 2}; do
-    for v in old new; do
-      run i14-fan-out-$v-$i -scenario fan-out $(qo $v) -spawn -server-bin $(bin $v) $PIN
-    done
-  done
-fi
-# Issue 13's wss classes, 2,000 attackers each, BASE against TLS, interleaved.
-if [ $part = wss ]; then
-  for i in ${RUNS:-1 2 3}; do
-    for v in base tls; do
-      run hostile-wss-$v-$i -scenario hostile -attacks idle-wss,stalled-wss -attack-conns 2000 -server-args "-http-max-waiting 10000" -spawn -server-bin $(bin $v) $PIN
-    done
-  done
-fi
-# Issue 13's stalled readers (100 subscriptions each, never reading), 2,000 attackers, BASE against
-# NEW; and what a client with the same 100 subscriptions costs when it is not stalled: 2,000 idle
-# clients of 100 symbols each (no updates).
-if [ $part = stalled ]; then
+}
+HOSTILE="-scenario hostile -server-args -http-max-waiting=10000 -attack-conns 2000"
+case $part in
+# Issue 14's scenarios, pinned as every earlier set: OLD, BASE and NEW (fan-out: OLD and NEW;
+# fan-out3: all three; layout: OLD, TLS and LAYOUT).
+market) QO=1 rounds i14-market "${RUNS:-1 2 3}" "old base new" -scenario market $PIN ;;
+idle) rounds i14-idle-memory "${RUNS:-1 2}" "old base new" -scenario idle-memory $PIN ;;
+fan-out) QO=1 rounds i14-fan-out "${RUNS:-1 2}" "old new" -scenario fan-out $PIN ;;
+fan-out3) QO=1 rounds i14-fan-out "${RUNS:-3 4 5}" "old base new" -scenario fan-out $PIN ;;
+fan-out6) QO=1 rounds i14-fan-out "${RUNS:-6 7 8 9 10}" "old new" -scenario fan-out $PIN ;;
+layout) QO=1 rounds layout-fan-out "${RUNS:-1 2 3 4 5 6}" "old tls layout" -scenario fan-out $PIN ;;
+# Issue 13: the wss classes, BASE against TLS; stalled readers (100 subscriptions each, never
+# reading), BASE against NEW, each beside what 2,000 idle clients of the same 100 symbols cost
+# (no updates); the full hostile run, every class at its own size.
+wss) rounds hostile-wss "${RUNS:-1 2 3}" "base tls" $HOSTILE -attacks idle-wss,stalled-wss $PIN ;;
+stalled)
   for i in ${RUNS:-1 2}; do
     for v in base new; do
-      run hostile-stalled-$v-$i -scenario hostile -attacks stalled-readers -attack-conns 2000 -server-args "-http-max-waiting 10000" -spawn -server-bin $(bin $v) $PIN
-      run idle-k100-$v-$i -scenario idle-memory -conns 2000 -k 100 -feed-symbols 100 -spawn -server-bin $(bin $v) $PIN
+      rounds hostile-stalled "$i" "$v" $HOSTILE -attacks stalled-readers $PIN
+      rounds idle-k100 "$i" "$v" -scenario idle-memory -conns 2000 -k 100 -feed-symbols 100 $PIN
     done
-  done
-fi
-# Issue 13's full hostile run (every class at its own size beside 500 readers), BASE and NEW.
-if [ $part = hostile ]; then
-  for i in ${RUNS:-1}; do
-    for v in base new; do
-      run hostile-all-$v-$i -scenario hostile -spawn -server-bin $(bin $v) $PIN
-    done
-  done
-fi
+  done ;;
+hostile) rounds hostile-all "${RUNS:-1}" "base new" -scenario hostile $PIN ;;
+# Issue 15's resume storm, BASE against NEW (or VS), interleaved (tickerd's default there: two Ps
+# on core 0).
+storm) rounds storm "${RUNS:-1 2 3}" "${VS:-base new}" -scenario trades -compare-quotes=false -server-cpus 0 -cpus 1 ;;
 # The resume storm's floor: the bare server (go build -o /tmp/bare ./bench/results/2026-12-06/bare)
 # serving 10,000 reconnects at once on core 0 (two Ps), its client on core 1, with the live tape.
-if [ $part = bare ]; then
+bare)
   BARE=${BARE:-/tmp/bare}
   for i in ${RUNS:-1}; do
     port=$((9900 + i))
@@ -111,13 +73,5 @@ if [ $part = bare ]; then
     echo "rc=$?" >> $M/bare-storm-tape10-$i.txt
     kill $sp; wait $sp 2>/dev/null
   done
-fi
-# Issue 15's resume storm, BASE against NEW (or VS), interleaved (tickerd's default there: two Ps
-# on core 0).
-if [ $part = storm ]; then
-  for i in ${RUNS:-1 2 3}; do
-    for v in ${VS:-base new}; do
-      run storm-$v-$i -scenario trades -compare-quotes=false -spawn -server-bin $(bin $v) -server-cpus 0 -cpus 1
-    done
-  done
-fi
+  ;;
+esac
