@@ -675,7 +675,7 @@ func TestTLSStalledMemory(t *testing.T) {
 	per := float64(heap+stacks-heap0-stacks0) / n
 	t.Logf("a stalled wss connection of %d subscriptions: %.1f KiB (%.1f KiB of stack)", len(names), per/1024, float64(stacks-stacks0)/n/1024)
 	// TLS state ~8 KiB, the subscriptions ~3 KiB, a record of 16 KiB
-	// and the flusher's stack: 23-30 KiB here, up to 41 KiB under the
+	// and the flusher's stack: 22-30 KiB here, up to 41 KiB under the
 	// race detector; 63-68 KiB with the writer waiting on the socket.
 	if per > 48<<10 {
 		t.Errorf("a stalled wss connection holds %.1f KiB, want at most 48 KiB", per/1024)
