@@ -34,25 +34,39 @@ import (
 
 // write sends what c has to send: first the rest of an earlier short
 // write, then everything collect finds. It never waits for the socket.
+//
+// Replies leave c's reply budget as they are handed to the socket, and
+// what it does not take of them is charged again after the call (see
+// unsent): a client that has read a reply may ask again before this
+// goroutine is back from the system call that wrote it, and its request
+// must not find that reply still counted.
 func (s *shard) write(c *conn) {
 	if c.tls != nil {
-		s.writeTLS(c) // its batch's pushed frames are recounted once written
+		s.writeTLS(c)
 		return
 	}
+	s.writePlain(c)
 	if c.ownBytes.Load() != 0 {
-		defer c.recountOwn()
+		c.recountOwn()
 	}
+	if c.outReply > 0 {
+		s.unsent(c)
+	}
+}
+
+// writePlain is write for a plain connection.
+func (s *shard) writePlain(c *conn) {
 	if out := c.rest(); len(out) > 0 {
 		c.x.out = nil
+		c.replyBytes.Add(-c.outReply)
 		n, ok := s.send(c, out, 0)
 		if !ok {
 			return
 		}
-		took := min(n, int(c.outReply))
-		c.replyBytes.Add(-int32(took))
-		c.outReply -= int32(took)
+		c.outReply -= int32(min(n, int(c.outReply)))
 		if n < size(out) {
 			c.x.out = keep(out, n)
+			c.replyBytes.Add(c.outReply)
 			s.stalled(c)
 			return
 		}
@@ -60,6 +74,7 @@ func (s *shard) write(c *conn) {
 	bufs, nreplies := s.collect(c)
 	full := true
 	if len(bufs) > 0 {
+		c.replyBytes.Add(-int32(size(bufs[:nreplies])))
 		n, ok := s.send(c, bufs, 0)
 		if !ok {
 			s.w.reuse(bufs)
@@ -120,11 +135,6 @@ const maxTLSBatch = tlsBufSize
 // written is the TLS writer's report that a batch is out.
 func (s *shard) written(c *conn, n int, failed bool) {
 	s.n.bytes += uint64(n)
-	c.replyBytes.Add(-c.outReply)
-	c.outReply = 0
-	if c.ownBytes.Load() != 0 {
-		c.recountOwn()
-	}
 	c.blocked.Store(false)
 	if c.x != nil {
 		c.x.blockedAt = 0
@@ -179,9 +189,9 @@ func (s *shard) send(c *conn, bufs [][]byte, skip int) (n int, ok bool) {
 
 // settle accounts for a write of collect's bufs (nreplies replies, then
 // data frames) of which the socket took n bytes: data frames written, if
-// only in part, are counted; replies written are given back to c's reply
-// budget; the frame the socket took part of and the replies after it stay
-// in c.x.out; data frames not written at all are given back to their
+// only in part, are counted; replies not written are charged to c's reply
+// budget again (write gave them all back before the call); the frame the
+// socket took part of and the replies after it stay in c.x.out; data frames not written at all are given back to their
 // subscriptions (unsent, pending again), so c.x.out never keeps an update
 // alive that a newer one replaced.
 func (s *shard) settle(c *conn, bufs [][]byte, nreplies, n int) {
@@ -195,11 +205,10 @@ func (s *shard) settle(c *conn, bufs [][]byte, nreplies, n int) {
 				x := c.more()
 				x.out = keep(replies, n-off)
 				c.outReply = int32(size(x.out))
-				c.replyBytes.Add(-int32(n - off))
+				c.replyBytes.Add(c.outReply) // charged again: see write
 				s.giveBack(c, from)
 				return
 			}
-			c.replyBytes.Add(-int32(len(b)))
 		} else {
 			j := k - nreplies
 			if off >= n {
@@ -270,6 +279,19 @@ func (s *shard) drained(c *conn) {
 	if c.state == stateClosing && c.closeW && len(c.ctrl) == 0 {
 		_ = unix.Shutdown(int(c.fd), unix.SHUT_WR)
 		c.closeW = false
+	}
+}
+
+// unsent checks c's reply budget once the rest of a write, c.outReply
+// bytes of replies the socket did not take, is charged again: replies
+// asked for while the write was in the system call were let in against a
+// budget without them. A client over it now has not read what it asked
+// for, and is closed with 1008 as charge would have. The rest alone may
+// be over the budget: one reply larger than it always goes out.
+func (s *shard) unsent(c *conn) {
+	r := int(c.replyBytes.Load() - c.ownBytes.Load())
+	if r > s.h.cfg.MaxPendingReplyBytes && r > int(c.outReply) {
+		s.closeUnread(c)
 	}
 }
 

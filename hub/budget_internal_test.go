@@ -3,6 +3,9 @@ package hub
 import (
 	"testing"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/internal/wsframe"
 )
 
@@ -44,5 +47,75 @@ func TestOwnFramesOutsideBudget(t *testing.T) {
 		if isOwn(f) {
 			t.Errorf("isOwn(%q) = true", f)
 		}
+	}
+}
+
+// TestShortWriteRechargesReplies: a write gives its replies back to the
+// reply budget as it hands them to the socket (a client that read a reply
+// may ask again before the shard is back from the call), and charges
+// again what the socket did not take. A client over its budget then is
+// closed with 1008, as charge would have closed it; a rest over the
+// budget alone (one large reply) is not.
+func TestShortWriteRechargesReplies(t *testing.T) {
+	const budget = 64 << 10
+	fd, peer := testutil.SocketPair(t)
+	h := stoppedHub(t, Config{Shards: 1, MaxPendingReplyBytes: budget}, symbolsNamed("S%d", 1))
+	s := h.shards[0]
+	c := &conn{fd: int32(fd), idx: 0, shard: s}
+	s.all = append(s.all, c)
+	junk := make([]byte, 4096)
+	fill := func() { // until the socket takes nothing more
+		for {
+			if _, err := unix.Write(fd, junk); err != nil {
+				return
+			}
+		}
+	}
+	drain := func() {
+		for {
+			if _, err := unix.Read(peer, junk); err != nil {
+				return
+			}
+		}
+	}
+
+	// One reply larger than the budget, not taken: charged again, and the
+	// client stays.
+	fill()
+	big := textFrame(make([]byte, 2*budget))
+	s.reply(c, big)
+	s.write(c)
+	if got := int(c.replyBytes.Load()); got != len(big) || int(c.outReply) != len(big) || size(c.rest()) != len(big) {
+		t.Errorf("after a write the socket took none of: replyBytes %d, outReply %d, rest %d; want %d each", got, c.outReply, size(c.rest()), len(big))
+	}
+	if c.state != stateOpen {
+		t.Fatalf("closed for the rest of one reply larger than the budget")
+	}
+	drain()
+	for size(c.rest()) > 0 {
+		c.blocked.Store(false)
+		s.write(c)
+		drain()
+	}
+	if got := c.replyBytes.Load(); got != 0 || c.outReply != 0 {
+		t.Fatalf("once written: replyBytes %d, outReply %d; want 0", got, c.outReply)
+	}
+
+	// A reply under the budget not taken, and one more let in while the
+	// next write was in its system call (charged against a budget without
+	// the first): once the first is charged again the client is over, and
+	// is closed.
+	fill()
+	s.reply(c, textFrame(make([]byte, budget-500)))
+	s.write(c)
+	if c.state != stateOpen {
+		t.Fatalf("closed with one reply under the budget pending")
+	}
+	more := textFrame(make([]byte, 1000))
+	c.replyBytes.Add(int32(len(more)))
+	c.ctrl = append(c.ctrl, more)
+	s.write(c)
+	if c.state != stateClosing || c.why != reasonReplies {
+		t.Errorf("state %v (why %v) with more than the budget of replies unread, want closing for unread replies", c.state, c.why)
 	}
 }

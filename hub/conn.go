@@ -32,7 +32,9 @@ type conn struct {
 	cmds    atomic.Int32 // commands from readers not yet applied by the shard
 	// replyBytes counts the replies and control frames made for the
 	// client that its socket has not taken yet: charged by whoever makes
-	// one (reader or shard), given back by the shard as they are written.
+	// one (reader or shard), given back by the shard as it hands them to
+	// the socket, and charged again for what the socket did not take
+	// (shard.write).
 	replyBytes atomic.Int32
 	// strikes, gotClose and stopped are reader-owned (below); here, they
 	// pack the struct. strikes: messages refused in a row by lim.
@@ -59,7 +61,7 @@ type conn struct {
 	pending   []pendRef // subscriptions with something to send (subPending); may hold stale entries
 	x         *connExt  // nil until the connection needs one of its fields
 	ctrl      [][]byte  // replies and control frames to write before data
-	outReply  int32     // bytes of replies at the front of x.out (or of the TLS batch in flight)
+	outReply  int32     // bytes of replies at the front of x.out
 	idx       int32     // position in shard.all
 	state     connState
 	dirty     bool        // in shard.dirty

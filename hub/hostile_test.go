@@ -856,3 +856,31 @@ func testPacedPings(t *testing.T, tr transport) {
 		t.Errorf("%d paced pings got %d pongs, want 1 to %d", n, pongs, allowed)
 	}
 }
+
+// TestRequestReplyAtBudget asks for a list whose reply is just under
+// MaxPendingReplyBytes, reads it whole, and asks again, many times: a
+// client that reads every reply before its next request is never over
+// its reply budget, however soon after the last byte it asks.
+func TestRequestReplyAtBudget(t *testing.T) { forTransports(t, testRequestReplyAtBudget) }
+
+func testRequestReplyAtBudget(t *testing.T, tr transport) {
+	srv := startHubWith(t, tr, hub.Config{MessageRate: -1}, manySymbols(3300), nil)
+	c := srv.dial(t, "")
+	first, err := c.Request(`{"op":"list","id":0}`, "0", wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(first.Raw); n < 60_000 || n > 64<<10 {
+		t.Fatalf("list reply %d bytes, want just under the 64 KiB budget", n)
+	}
+	for i := 1; i <= 500; i++ {
+		id := fmt.Sprint(i)
+		m, err := c.Request(`{"op":"list","id":`+id+`}`, id, wait)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if m.Type != "symbols" {
+			t.Fatalf("request %d: reply %.200s, want symbols", i, m.Raw)
+		}
+	}
+}

@@ -208,7 +208,14 @@ func (s *shard) sendTLS(c *conn, bufs [][]byte, replies int) bool {
 		closeSend = true
 		c.closeW = false
 	}
-	c.outReply = int32(replies)
+	// The batch's replies leave c's reply budget as they are handed to
+	// the writer (see shard.write): the client may have read them and ask
+	// again before written comes. A batch is written whole or the
+	// connection fails, so none are charged again.
+	c.replyBytes.Add(-int32(replies))
+	if c.ownBytes.Load() != 0 {
+		c.recountOwn()
+	}
 	c.blocked.Store(true)
 	s.stalled(c)
 	h := s.h
