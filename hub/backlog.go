@@ -30,7 +30,9 @@ import (
 //
 // A wss:// connection is blocked while its TLS writer goroutine has a
 // batch (writeTLS and written here; the writer goroutine is tls.go's
-// sendTLS); a TLS batch is written whole.
+// sendTLS) and, under a TLSListener's socket, until the socket has taken
+// the records the writer left with it (flushTLS, on EPOLLOUT); a TLS batch
+// is written whole.
 
 // write sends what c has to send: first the rest of an earlier short
 // write, then everything collect finds. It never waits for the socket.
@@ -101,7 +103,12 @@ func (s *shard) writePlain(c *conn) {
 // A batch holds c's replies and at most maxTLSBatch bytes of data frames:
 // the rest is given back to its subscriptions and goes in a later batch
 // with whatever is latest then, so a writer stuck on a full socket keeps
-// little alive.
+// little alive. Under a TLSListener's socket, a batch of more than
+// tlsRoomFrom bytes of data also holds no more than the socket has room
+// for (tlsConn.room), so that the records a stalled client's socket did
+// not take (sock.pending, held until it reads) are a frame's, not a
+// batch's. The first data frame always goes: a batch the socket takes
+// none of waits for EPOLLOUT.
 func (s *shard) writeTLS(c *conn) {
 	if c.blocked.Load() {
 		return
@@ -109,10 +116,14 @@ func (s *shard) writeTLS(c *conn) {
 	bufs, nreplies := s.collect(c)
 	if len(bufs) > 0 {
 		from := s.w.from
+		limit := maxTLSBatch
+		if c.tls.sock != nil && size(bufs[nreplies:]) > tlsRoomFrom {
+			limit = min(limit, c.tls.room()/2)
+		}
 		data := 0
 		for j := range from {
 			k := nreplies + j
-			if data += len(bufs[k]); data > maxTLSBatch && j > 0 {
+			if data += len(bufs[k]); data > limit && j > 0 {
 				s.giveBack(c, from[j:])
 				clear(bufs[k:])
 				bufs, from = bufs[:k], from[:j] // written() has the rest collected
@@ -127,14 +138,43 @@ func (s *shard) writeTLS(c *conn) {
 	s.w.reuse(bufs)
 }
 
-// maxTLSBatch bounds the data frames of one TLS batch: one record, which
-// is what a socket from a TLSListener keeps at most of them when it is
-// full.
+// maxTLSBatch bounds the data frames of one TLS batch: one record.
 const maxTLSBatch = tlsBufSize
 
-// written is the TLS writer's report that a batch is out.
-func (s *shard) written(c *conn, n int, failed bool) {
+// tlsRoomFrom is the size of a batch's data frames from which writeTLS
+// asks the socket how much room it has (two system calls): a smaller
+// batch goes whole, and is the most a stalled client's socket keeps.
+const tlsRoomFrom = 1 << 10
+
+// written is the TLS writer's report that a batch is with the socket;
+// pending: some of its records wait for the socket to take them.
+func (s *shard) written(c *conn, n int, failed, pending bool) {
 	s.n.bytes += uint64(n)
+	if pending && !failed {
+		// Set before the first try: an EPOLLOUT from now on wakes the
+		// shard (poller), and one that came before is made up for by
+		// the try.
+		c.tls.waitOut.Store(true)
+		s.flushTLS(c)
+		return
+	}
+	s.batchOut(c, failed)
+}
+
+// flushTLS writes what c's TLS socket holds of a batch, without waiting:
+// the batch is out when the socket has taken all of it; until then c
+// stays blocked and EPOLLOUT brings it back here (writable1).
+func (s *shard) flushTLS(c *conn) {
+	more, err := c.tls.sock.flushNow()
+	if more && err == nil {
+		return
+	}
+	c.tls.waitOut.Store(false)
+	s.batchOut(c, err != nil)
+}
+
+// batchOut ends c's TLS batch: the socket has taken all of it, or failed.
+func (s *shard) batchOut(c *conn, failed bool) {
 	c.blocked.Store(false)
 	if c.x != nil {
 		c.x.blockedAt = 0
@@ -299,7 +339,13 @@ func (s *shard) unsent(c *conn) {
 // backlog and what is pending.
 func (s *shard) writable1(c *conn) {
 	c.woken.Store(false)
-	if c.state != stateClosed {
+	switch {
+	case c.state == stateClosed:
+	case c.tls != nil:
+		if c.tls.waitOut.Load() {
+			s.flushTLS(c)
+		}
+	default:
 		s.write(c)
 	}
 }

@@ -78,11 +78,13 @@ type peerCloseCmd struct {
 	hangup bool // EOF or a read error, no close frame
 }
 
-// writtenCmd is a TLS writer's report that its batch is out: n bytes,
-// failed if the write failed.
+// writtenCmd is a TLS writer's report that its batch is with the socket:
+// n bytes, failed if the write failed, pending if some of its records
+// wait for the socket to take them (sock.pending).
 type writtenCmd struct {
-	n      int
-	failed bool
+	n       int
+	failed  bool
+	pending bool
 }
 
 // shutdownCmd closes every connection of the shard with 1001, spread over
@@ -119,7 +121,7 @@ func (m *closeCmd) apply(s *shard, c *conn) { s.startClose(c, m.code, m.reason, 
 
 func (m *peerCloseCmd) apply(s *shard, c *conn) { s.peerClose(c, m.code, m.hangup) }
 
-func (m *writtenCmd) apply(s *shard, c *conn) { s.written(c, m.n, m.failed) }
+func (m *writtenCmd) apply(s *shard, c *conn) { s.written(c, m.n, m.failed, m.pending) }
 
 func (m *shutdownCmd) apply(s *shard, _ *conn) {
 	if s.drain != nil {

@@ -39,3 +39,24 @@ func memAfterGC() runtime.MemStats {
 // DelistChunk is the subscriptions one delisting command ends before the
 // shard writes its connections.
 const DelistChunk = delistChunk
+
+// TLSPending returns how many of h's wss connections have records their
+// socket did not take, and the bytes of them. The shards must be idle:
+// it reads their connections from the test's goroutine.
+func TLSPending(h *Hub) (conns, bytes int) {
+	for _, s := range h.shards {
+		for _, c := range s.all {
+			if c == nil || c.tls == nil || c.tls.sock == nil {
+				continue
+			}
+			sk := c.tls.sock
+			sk.mu.Lock()
+			if len(sk.pending) > 0 {
+				conns++
+				bytes += len(sk.pending)
+			}
+			sk.mu.Unlock()
+		}
+	}
+	return conns, bytes
+}

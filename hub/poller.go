@@ -30,13 +30,12 @@ func newPoller(h *Hub) (*poller, error) {
 	return p, nil
 }
 
-// tlsEvents: a TLS connection's writes never wait for epoll (see sock),
-// so only its reads and hangups come here.
-const tlsEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
+// tlsEvents: a TLS connection's reads and hangups, and EPOLLOUT for the
+// records its socket did not take (tlsConn.waitOut).
+const tlsEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 
-// add watches c's socket: a plain connection's for reads and writes, a
-// TLS connection's for reads only (readable, it wakes c's TLS reader:
-// readTLSSoon).
+// add watches c's socket for reads and writes; a TLS connection's
+// readable socket wakes its TLS reader (readTLSSoon).
 func (p *poller) add(c *conn) error {
 	if c.tls != nil {
 		return p.ep.Add(int(c.tls.fd), tlsEvents, c)
@@ -59,14 +58,18 @@ func (p *poller) close() error { return p.ep.Close() }
 
 // event is c's epoll callback; it runs on the epoll goroutine.
 func (p *poller) event(c *conn, ev uint32) {
+	waiting := c.blocked.Load()
 	if c.tls != nil {
-		p.h.readTLSSoon(c, nil)
-		return
+		waiting = c.tls.waitOut.Load() // not while its writer has the batch
 	}
-	if ev&unix.EPOLLOUT != 0 && c.blocked.Load() && c.woken.CompareAndSwap(false, true) {
+	if ev&unix.EPOLLOUT != 0 && waiting && c.woken.CompareAndSwap(false, true) {
 		c.shard.wakeWritable(c)
 	}
 	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		p.h.readers.schedule(c)
+		if c.tls != nil {
+			p.h.readTLSSoon(c, nil)
+		} else {
+			p.h.readers.schedule(c)
+		}
 	}
 }

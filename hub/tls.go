@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,8 +25,8 @@ import (
 // ends when the socket has nothing more; an idle connection has no
 // goroutine. A writer goroutine exists only while a batch is being written
 // (over a TLSListener's socket, until crypto/tls has handed the batch's
-// records to the socket; then a flusher waits for the socket to take
-// them, see sendTLS). The shard still decides what to send: while a batch
+// records to the socket; the shard writes what the socket did not take
+// when epoll says it can, see sendTLS). The shard still decides what to send: while a batch
 // is out the connection counts as blocked, updates merge, and the backlog
 // timeout applies as for any connection. Every goroutine of the
 // connection ends when the shard closes the TCP connection; Hub.Close
@@ -43,6 +44,9 @@ type tlsConn struct {
 	// reading is set while a TLS reader runs for the connection (or it
 	// hung up: then no reader starts again).
 	reading atomic.Bool
+	// waitOut is set by the shard while records of a batch wait in sock
+	// for the socket: the poller's EPOLLOUT then wakes the shard.
+	waitOut atomic.Bool
 }
 
 // newTLSConn wraps the upgraded connection nc, whose socket gets the send
@@ -75,6 +79,25 @@ func newTLSConn(nc *tls.Conn, sndbuf int) (*tlsConn, error) {
 		t.sock = sk
 	}
 	return t, nil
+}
+
+// room returns how many bytes c's socket takes now without refusing any:
+// its send buffer less what its queue holds, as the kernel counts them
+// (SO_MEMINFO: SK_MEMINFO_SNDBUF and SK_MEMINFO_WMEM_QUEUED, where a byte
+// queued costs more than a byte when the client's window is small); 0 if
+// the kernel does not say. Any goroutine.
+func (t *tlsConn) room() int {
+	var mem [unix.SK_MEMINFO_VARS]uint32
+	var errno syscall.Errno
+	_ = t.raw.Control(func(fd uintptr) {
+		size := uint32(unsafe.Sizeof(mem))
+		_, _, errno = unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+			uintptr(unsafe.Pointer(&mem[0])), uintptr(unsafe.Pointer(&size)), 0)
+	})
+	if errno != 0 {
+		return 0
+	}
+	return max(0, int(mem[unix.SK_MEMINFO_SNDBUF])-int(mem[unix.SK_MEMINFO_WMEM_QUEUED]))
 }
 
 // tlsBufSize is the size of the buffers TLS readers and writers borrow:
@@ -199,8 +222,9 @@ func (rd *reader) consumeTLS(c *conn, data []byte) bool {
 //
 // Under a socket from a TLSListener the writer does not wait: what the
 // socket does not take stays with the socket (sock.pending), the writer
-// lets the batch go and ends, and a flusher goroutine, holding nothing
-// else, waits for the socket and posts the writtenCmd.
+// lets the batch go and ends, and the shard writes the rest when the
+// hub's epoll says the socket is writable (written, writable1): a
+// stalled connection has no goroutine.
 func (s *shard) sendTLS(c *conn, bufs [][]byte, replies int) bool {
 	b := append(net.Buffers(nil), bufs...)
 	closeSend := false
@@ -228,16 +252,8 @@ func (s *shard) sendTLS(c *conn, bufs [][]byte, replies int) bool {
 		if err == nil && closeSend {
 			_ = t.nc.CloseWrite() // close_notify after the close frame
 		}
-		if err == nil && t.sock != nil && t.sock.hasPending() {
-			h.wg.Add(1)
-			go func() {
-				defer h.wg.Done()
-				err := t.sock.flush()
-				c.shard.post(c, &writtenCmd{n: n, failed: err != nil})
-			}()
-			return
-		}
-		c.shard.post(c, &writtenCmd{n: n, failed: err != nil})
+		pending := err == nil && t.sock != nil && t.sock.hasPending()
+		c.shard.post(c, &writtenCmd{n: n, failed: err != nil, pending: pending})
 	}()
 	s.n.writes++
 	return false

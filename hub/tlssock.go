@@ -20,12 +20,13 @@ import (
 // Under a connection it yields, once the hub owns it, a TLS write never
 // waits for the socket: what the socket cannot take at once waits in a
 // buffer of its own, and the batch it was made from, crypto/tls's record
-// buffer and the writer goroutine are let go. The buffer's bound is the
-// hub's: it writes one batch at a time (replies within
+// buffer and the writer goroutine are let go; the hub's shard writes the
+// rest when its epoll says the socket can take more. The buffer's bound
+// is the hub's: it writes one batch at a time (replies within
 // Config.MaxPendingReplyBytes and at most maxTLSBatch of data frames, one
 // record) and the next only once the socket has taken all of it. A
 // stalled wss:// client then costs its TLS state and that one batch's
-// records. A wss:// connection that does not come from a TLSListener is
+// records, and no goroutine. A wss:// connection that does not come from a TLSListener is
 // served all the same, its writer goroutine waiting on the full socket
 // with its batch.
 func TLSListener(ln net.Listener) net.Listener { return tlsListener{ln} }
@@ -55,7 +56,9 @@ func (l tlsListener) Accept() (net.Conn, error) {
 // Its methods run on the goroutines crypto/tls calls them from: the TLS
 // writer (Write, for a batch and its close_notify), the TLS reader (Write,
 // for an alert or a key update crypto/tls answers while reading), and the
-// flusher (flush). mu orders them: a write goes behind what is pending.
+// shard (flushNow). mu orders them: a write goes behind what is pending.
+// None of them waits, so none takes the descriptor's write lock
+// (RawConn.Control, not Write).
 //
 // Hand-written: no kept library gives a net.Conn whose Write keeps what a
 // non-blocking socket refused instead of waiting.
@@ -92,10 +95,7 @@ func (s *sock) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	n := 0
-	err := s.raw.Write(func(fd uintptr) bool {
-		n = s.writeLocked(int(fd), p)
-		return true // never wait
-	})
+	err := s.raw.Control(func(fd uintptr) { n = s.writeLocked(int(fd), p) })
 	if err == nil {
 		err = s.err
 	}
@@ -137,28 +137,27 @@ func (s *sock) hasPending() bool {
 	return len(s.pending) > 0
 }
 
-// flush waits until the socket has taken everything pending, or fails.
-func (s *sock) flush() error {
-	err := s.raw.Write(func(fd uintptr) bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		n := s.writeLocked(int(fd), s.pending)
-		s.pending = s.pending[n:]
-		if len(s.pending) == 0 {
-			s.pending = nil
-			return true
-		}
-		return s.err != nil // a full socket: wait until it is writable
-	})
+// flushNow writes what is pending, as much as the socket takes without
+// waiting, and reports whether some is still pending; a failure drops it.
+func (s *sock) flushNow() (more bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err == nil {
-		err = s.err
+	if s.err == nil && len(s.pending) > 0 {
+		n := 0
+		if err := s.raw.Control(func(fd uintptr) { n = s.writeLocked(int(fd), s.pending) }); err != nil {
+			s.err = err
+		}
+		s.pending = s.pending[n:]
 	}
-	if err != nil {
-		s.err, s.pending = err, nil
+	if s.err != nil {
+		s.pending = nil
+		return false, s.err
 	}
-	return err
+	if len(s.pending) == 0 {
+		s.pending = nil
+		return false, nil
+	}
+	return true, nil
 }
 
 // SetDeadline sets the read deadline only once the hub owns s (see own).

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"testing"
@@ -10,7 +11,9 @@ import (
 
 // TestSockKeepsWhatTheSocketRefuses: once owned, a sock's Write returns at
 // once however full the socket is, keeps what the socket did not take
-// behind anything written later, and flush delivers all of it in order.
+// behind anything written later, and flushNow, called until it has
+// nothing more (the shard calls it on EPOLLOUT), delivers all of it in
+// order.
 // Before own it waits, as a net.TCPConn does.
 func TestSockKeepsWhatTheSocketRefuses(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -61,7 +64,7 @@ func TestSockKeepsWhatTheSocketRefuses(t *testing.T) {
 		b, _ := io.ReadAll(io.LimitReader(client, int64(want.Len())))
 		got <- b
 	}()
-	if err := sk.flush(); err != nil {
+	if err := flushAll(sk); err != nil {
 		t.Fatalf("flush: %v", err)
 	}
 	if sk.hasPending() {
@@ -87,7 +90,17 @@ func TestSockKeepsWhatTheSocketRefuses(t *testing.T) {
 	if _, err := sk.Write([]byte("x")); err == nil {
 		t.Error("a write after a failed one succeeded")
 	}
-	if err := sk.flush(); err == nil {
-		t.Error("flush after a failed write succeeded")
+	if more, err := sk.flushNow(); err == nil || more {
+		t.Errorf("flushNow after a failed write = %v, %v; want an error and nothing more", more, err)
 	}
+}
+
+// flushAll calls flushNow until nothing is pending, for at most a minute.
+func flushAll(sk *sock) error {
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if more, err := sk.flushNow(); err != nil || !more {
+			return err
+		}
+	}
+	return errors.New("still pending after a minute")
 }
