@@ -76,7 +76,9 @@ func (s *shard) writePlain(c *conn) {
 	bufs, nreplies := s.collect(c)
 	full := true
 	if len(bufs) > 0 {
-		c.replyBytes.Add(-int32(size(bufs[:nreplies])))
+		if nreplies > 0 { // an atomic add is a locked instruction: not on every write
+			c.replyBytes.Add(-int32(size(bufs[:nreplies])))
+		}
 		n, ok := s.send(c, bufs, 0)
 		if !ok {
 			s.w.reuse(bufs)
