@@ -2,7 +2,7 @@
 # The runs docs/performance.md quotes from the third session of 2026-12-06 (an AMD EPYC VM, 2
 # cores, faster than the second session's; compare only within this set), in the order they ran,
 # with nothing else on the machine: each run's summary in NAME.txt and its JSON in NAME.json;
-# summary.py prints the figures of the runs a glob names. B is the load tester (go build -o
+# ../summary.py prints the figures of the runs a glob names. B is the load tester (go build -o
 # /tmp/benchbin ./bench); OLD the tickerd of 048aae7 (the server before this stage, for issue 14),
 # BASE of 3729e79 (the main this set started from), NEW of 3618a66 (the hub's and the front's
 # epoll sets on Go's poller) for storm runs 1-3 and of 9c31549 (besides, an idle wss connection
@@ -20,22 +20,10 @@ set -u
 M=$(cd "$(dirname "$0")" && pwd)
 cd "$M/../.."
 B=${B:-/tmp/benchbin}
-run() { local name=$1; shift; echo "=== $(date +%T) $name: $*"; timeout 900 $B "$@" -out $M/$name.json > $M/$name.txt 2>&1; echo "rc=$?" >> $M/$name.txt; }
+. "$M/../rounds.sh" # run, qo, rounds
 bin() { case $1 in base) echo ${BASE:?tickerd of 3729e79};; new) echo ${NEW:?tickerd of the part\'s commit};; old) echo ${OLD:?tickerd of 048aae7};; tls) echo ${TLS:?tickerd of 9c31549};; layout) echo ${LAYOUT:?tickerd with conn laid out by cache line};; esac; }
 part=${1:?part}
 PIN="-server-cpus 0 -server-gomaxprocs 1 -cpus 1"
-qo() { [ $1 = old ] || echo -feed-quotes-only; }
-# rounds NAME "ROUNDS" "VERSIONS" ARGS...: the versions in turn, round after round, each run
-# named NAME-VERSION-ROUND; with QO=1 every version but old gets -feed-quotes-only (as the old
-# feed, it publishes quotes only).
-rounds() {
-  local name=$1 rs=$2 vs=$3 i v; shift 3
-  for i in $rs; do
-    for v in $vs; do
-      run $name-$v-$i "$@" $([ "${QO:-0}" = 1 ] && qo $v) -spawn -server-bin $(bin $v)
-    done
-  done
-}
 HOSTILE="-scenario hostile -server-args -http-max-waiting=10000 -attack-conns 2000"
 case $part in
 # Issue 14's scenarios, pinned as every earlier set: OLD, BASE and NEW (fan-out: OLD and NEW;

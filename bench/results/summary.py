@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Prints one line per run of this set from its JSON: the figures docs/performance.md quotes.
+# Prints one line per run of a set from its JSON (the runs a glob names, from the set's directory: python3 ../summary.py 'storm-*.json'): the figures docs/performance.md quotes.
 import json, glob, sys
 for f in sorted(glob.glob(sys.argv[1] if len(sys.argv) > 1 else '*.json')):
     d = json.load(open(f))
