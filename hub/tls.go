@@ -26,9 +26,9 @@ import (
 // goroutine. A writer goroutine exists only while a batch is being written
 // (over a TLSListener's socket, until crypto/tls has handed the batch's
 // records to the socket; the shard writes what the socket did not take
-// when epoll says it can, see sendTLS). The shard still decides what to send: while a batch
-// is out the connection counts as blocked, updates merge, and the backlog
-// timeout applies as for any connection. Every goroutine of the
+// when epoll says it can, see sendTLS). The shard still decides what to
+// send: while a batch is out the connection counts as blocked, updates
+// merge, and the backlog timeout applies as for any connection. Every goroutine of the
 // connection ends when the shard closes the TCP connection; Hub.Close
 // waits for them.
 //
@@ -81,7 +81,7 @@ func newTLSConn(nc *tls.Conn, sndbuf int) (*tlsConn, error) {
 	return t, nil
 }
 
-// room returns how many bytes c's socket takes now without refusing any:
+// room returns how many bytes t's socket takes now without refusing any:
 // its send buffer less what its queue holds, as the kernel counts them
 // (SO_MEMINFO: SK_MEMINFO_SNDBUF and SK_MEMINFO_WMEM_QUEUED, where a byte
 // queued costs more than a byte when the client's window is small); 0 if

@@ -24,11 +24,11 @@ import (
 // rest when its epoll says the socket can take more. The buffer's bound
 // is the hub's: it writes one batch at a time (replies within
 // Config.MaxPendingReplyBytes and at most maxTLSBatch of data frames, one
-// record) and the next only once the socket has taken all of it. A
-// stalled wss:// client then costs its TLS state and that one batch's
-// records, and no goroutine. A wss:// connection that does not come from a TLSListener is
-// served all the same, its writer goroutine waiting on the full socket
-// with its batch.
+// record, and no more than the socket has room for) and the next only
+// once the socket has taken all of it. A stalled wss:// client then costs
+// its TLS state and about a frame's records, and no goroutine. A wss://
+// connection that does not come from a TLSListener is served all the
+// same, its writer goroutine waiting on the full socket with its batch.
 func TLSListener(ln net.Listener) net.Listener { return tlsListener{ln} }
 
 type tlsListener struct{ net.Listener }
