@@ -41,22 +41,34 @@ func memAfterGC() runtime.MemStats {
 const DelistChunk = delistChunk
 
 // TLSPending returns how many of h's wss connections have records their
-// socket did not take, and the bytes of them. The shards must be idle:
-// it reads their connections from the test's goroutine.
+// socket did not take, and the bytes of them, counted on each shard's
+// goroutine (which owns its connections).
 func TLSPending(h *Hub) (conns, bytes int) {
 	for _, s := range h.shards {
-		for _, c := range s.all {
-			if c == nil || c.tls == nil || c.tls.sock == nil {
-				continue
+		m := &onShard{done: make(chan struct{}), f: func(s *shard) {
+			for _, c := range s.all {
+				if c.tls == nil || c.tls.sock == nil {
+					continue
+				}
+				sk := c.tls.sock
+				sk.mu.Lock()
+				if len(sk.pending) > 0 {
+					conns++
+					bytes += len(sk.pending)
+				}
+				sk.mu.Unlock()
 			}
-			sk := c.tls.sock
-			sk.mu.Lock()
-			if len(sk.pending) > 0 {
-				conns++
-				bytes += len(sk.pending)
-			}
-			sk.mu.Unlock()
-		}
+		}}
+		s.post(nil, m)
+		<-m.done // the hub is open: its shards run
 	}
 	return conns, bytes
 }
+
+// onShard is a command that runs f on the shard's goroutine, for tests.
+type onShard struct {
+	f    func(*shard)
+	done chan struct{}
+}
+
+func (m *onShard) apply(s *shard, _ *conn) { m.f(s); close(m.done) }
