@@ -233,9 +233,10 @@ func (s *shard) send(c *conn, bufs [][]byte, skip int) (n int, ok bool) {
 // data frames) of which the socket took n bytes: data frames written, if
 // only in part, are counted; replies not written are charged to c's reply
 // budget again (write gave them all back before the call); the frame the
-// socket took part of and the replies after it stay in c.x.out; data frames not written at all are given back to their
-// subscriptions (unsent, pending again), so c.x.out never keeps an update
-// alive that a newer one replaced.
+// socket took part of and the replies after it stay in c.x.out; data
+// frames not written at all are given back to their subscriptions
+// (unsent, pending again), so c.x.out never keeps an update alive that a
+// newer one replaced.
 func (s *shard) settle(c *conn, bufs [][]byte, nreplies, n int) {
 	from := s.w.from
 	off := 0
@@ -332,7 +333,7 @@ func (s *shard) drained(c *conn) {
 // be over the budget: one reply larger than it always goes out.
 func (s *shard) unsent(c *conn) {
 	r := int(c.replyBytes.Load() - c.ownBytes.Load())
-	if r > s.h.cfg.MaxPendingReplyBytes && r > int(c.outReply) {
+	if !withinBudget(r, int(c.outReply), s.h.cfg.MaxPendingReplyBytes) {
 		s.closeUnread(c)
 	}
 }

@@ -166,12 +166,18 @@ type partial struct {
 // the shard call it (replyBytes is atomic).
 func (c *conn) charge(n, budget int) bool {
 	v := c.replyBytes.Add(int32(n))
-	if r := int(v - c.ownBytes.Load()); r <= budget || r == n {
+	if withinBudget(int(v-c.ownBytes.Load()), n, budget) {
 		return true
 	}
 	c.replyBytes.Add(-int32(n))
 	return false
 }
+
+// withinBudget is the reply budget's rule, for charge and shard.unsent:
+// r bytes of replies pending, n of them the newest (a reply, or the rest
+// of a short write), fit budget if they are within it or nothing but
+// those n is pending.
+func withinBudget(r, n, budget int) bool { return r <= budget || r <= n }
 
 // push appends a frame the server sends of its own accord to c.ctrl: a
 // ping, a close frame, a "delisted" notice. It is counted in replyBytes
