@@ -53,16 +53,22 @@ func (p *poller) del(c *conn) {
 	_ = p.ep.Del(int(fd))
 }
 
+// waitsForOut reports whether c's shard waits for its socket to take more:
+// a plain connection is blocked; a TLS one has records in its socket's
+// pending buffer (not while its writer has the batch). Any goroutine.
+func (c *conn) waitsForOut() bool {
+	if c.tls != nil {
+		return c.tls.waitOut.Load()
+	}
+	return c.blocked.Load()
+}
+
 // close stops the epoll goroutine and waits for it.
 func (p *poller) close() error { return p.ep.Close() }
 
 // event is c's epoll callback; it runs on the epoll goroutine.
 func (p *poller) event(c *conn, ev uint32) {
-	waiting := c.blocked.Load()
-	if c.tls != nil {
-		waiting = c.tls.waitOut.Load() // not while its writer has the batch
-	}
-	if ev&unix.EPOLLOUT != 0 && waiting && c.woken.CompareAndSwap(false, true) {
+	if ev&unix.EPOLLOUT != 0 && c.waitsForOut() && c.woken.CompareAndSwap(false, true) {
 		c.shard.wakeWritable(c)
 	}
 	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {

@@ -28,9 +28,9 @@ import (
 // records to the socket; the shard writes what the socket did not take
 // when epoll says it can, see sendTLS). The shard still decides what to
 // send: while a batch is out the connection counts as blocked, updates
-// merge, and the backlog timeout applies as for any connection. Every goroutine of the
-// connection ends when the shard closes the TCP connection; Hub.Close
-// waits for them.
+// merge, and the backlog timeout applies as for any connection. Every
+// goroutine of the connection ends when the shard closes the TCP
+// connection; Hub.Close waits for them.
 //
 // For the most connections per byte, terminate TLS in front of tickerd
 // (docs/ops/nginx.conf) and serve plain WebSocket.
@@ -236,7 +236,9 @@ func (s *shard) sendTLS(c *conn, bufs [][]byte, replies int) bool {
 	// the writer (see shard.write): the client may have read them and ask
 	// again before written comes. A batch is written whole or the
 	// connection fails, so none are charged again.
-	c.replyBytes.Add(-int32(replies))
+	if replies > 0 { // an atomic add is a locked instruction: not on every batch
+		c.replyBytes.Add(-int32(replies))
+	}
 	if c.ownBytes.Load() != 0 {
 		c.recountOwn()
 	}

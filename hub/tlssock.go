@@ -80,7 +80,7 @@ type sock struct {
 func (s *sock) own() { s.owned.Store(true) }
 
 // Write writes p, or what the socket takes of it and keeps the rest for
-// flush, and reports all of p written unless the socket failed.
+// flushNow, and reports all of p written unless the socket failed.
 func (s *sock) Write(p []byte) (int, error) {
 	if !s.owned.Load() {
 		return s.TCPConn.Write(p)
@@ -94,14 +94,9 @@ func (s *sock) Write(p []byte) (int, error) {
 		s.pending = append(s.pending, p...)
 		return len(p), nil
 	}
-	n := 0
-	err := s.raw.Control(func(fd uintptr) { n = s.writeLocked(int(fd), p) })
-	if err == nil {
-		err = s.err
-	}
-	if err != nil {
-		s.err = err
-		return n, err
+	n := s.writeLocked(p)
+	if s.err != nil {
+		return n, s.err
 	}
 	if n < len(p) {
 		s.pending = append(make([]byte, 0, len(p)-n), p[n:]...)
@@ -109,22 +104,29 @@ func (s *sock) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// writeLocked writes p to fd without waiting and returns how much the
-// socket took. A failure other than a full socket is left in s.err.
-func (s *sock) writeLocked(fd int, p []byte) int {
+// writeLocked writes p to the socket without waiting (RawConn.Control:
+// the descriptor's write lock is not taken, mu orders the writers) and
+// returns how much the socket took. A failure other than a full socket,
+// or a closed descriptor, is left in s.err.
+func (s *sock) writeLocked(p []byte) int {
 	n := 0
-	for n < len(p) {
-		m, err := unix.Write(fd, p[n:])
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
-			return n
-		case err != nil:
-			s.err = &net.OpError{Op: "write", Net: "tcp", Source: s.LocalAddr(), Addr: s.RemoteAddr(), Err: err}
-			return n
+	cerr := s.raw.Control(func(fd uintptr) {
+		for n < len(p) {
+			m, err := unix.Write(int(fd), p[n:])
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.EAGAIN:
+				return
+			case err != nil:
+				s.err = &net.OpError{Op: "write", Net: "tcp", Source: s.LocalAddr(), Addr: s.RemoteAddr(), Err: err}
+				return
+			}
+			n += m
 		}
-		n += m
+	})
+	if cerr != nil && s.err == nil {
+		s.err = cerr
 	}
 	return n
 }
@@ -143,11 +145,7 @@ func (s *sock) flushNow() (more bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err == nil && len(s.pending) > 0 {
-		n := 0
-		if err := s.raw.Control(func(fd uintptr) { n = s.writeLocked(int(fd), s.pending) }); err != nil {
-			s.err = err
-		}
-		s.pending = s.pending[n:]
+		s.pending = s.pending[s.writeLocked(s.pending):]
 	}
 	if s.err != nil {
 		s.pending = nil

@@ -380,9 +380,9 @@ func (f *Front) handOn(p *pending, end int) {
 // switches takes work from the global run queue. That is where a
 // preempted shard waits, and a goroutine the runtime's poller readied
 // while every P was busy (sysmon's poll); a loop passes there only when
-// it is preempted, every 10 ms. Measured in the resume storm (`go run ./bench -scenario
-// trades -compare-quotes=false -spawn -server-cpus 0 -cpus 1`, two Ps on
-// one core), in one session: subscribe-to-replay p99 270-509 ms in nine
+// it is preempted, every 10 ms. Measured in the resume storm (`go run
+// ./bench -scenario trades -compare-quotes=false -spawn -server-cpus 0
+// -cpus 1`, two Ps on one core), in one session: subscribe-to-replay p99 270-509 ms in nine
 // runs with a loop, 153-366 ms in six with the relay.
 func (f *Front) handshake() {
 	f.mu.Lock()
