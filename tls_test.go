@@ -47,19 +47,15 @@ func TestTLSStalledClientHoldsNoBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inq := func() (n int) {
-		_ = raw.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	inq := func() (n int64) {
+		_ = raw.Control(func(fd uintptr) {
+			q, _ := unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+			n = int64(q)
+		})
 		return n
 	}
-	last := -1
-	if !testutil.Eventually(10*time.Second, func() bool {
-		time.Sleep(300 * time.Millisecond)
-		q := inq()
-		full := q > 0 && q == last
-		last = q
-		return full
-	}) {
-		t.Fatalf("the client's receive queue never stopped growing (%d bytes)", last)
+	if q, ok := testutil.Settles(10*time.Second, 300*time.Millisecond, inq); !ok {
+		t.Fatalf("the client's receive queue never stopped growing (%d bytes)", q)
 	}
 	buf := make([]byte, 4<<20)
 	stacks := string(buf[:runtime.Stack(buf, true)])

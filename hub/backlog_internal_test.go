@@ -3,8 +3,6 @@ package hub
 import (
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/protocol"
 )
@@ -15,13 +13,7 @@ import (
 // left unblocked there would never be written again until its next update.
 func TestBlockedAtFrameEnd(t *testing.T) {
 	fd, peer := testutil.SocketPair(t)
-	// Fill the socket until it takes nothing more.
-	junk := make([]byte, 4096)
-	for {
-		if _, err := unix.Write(fd, junk); err != nil {
-			break
-		}
-	}
+	testutil.FillSocket(fd)
 	h := stoppedHub(t, Config{Shards: 1}, symbolsNamed("S%d", 2))
 	s := h.shards[0]
 	c := &conn{fd: int32(fd), idx: 0, shard: s}
@@ -35,18 +27,13 @@ func TestBlockedAtFrameEnd(t *testing.T) {
 		t.Fatalf("after a write the socket took none of: blocked %v, out %d, pending %d; want blocked, nothing in out, both pending",
 			c.blocked.Load(), len(c.rest()), pendingSubs(s, c))
 	}
-	s.flush() // a blocked connection is not written: nothing happens
-	// The client reads; EPOLLOUT comes.
-	for {
-		if _, err := unix.Read(peer, junk); err != nil {
-			break
-		}
-	}
+	s.flush()                  // a blocked connection is not written: nothing happens
+	testutil.DrainSocket(peer) // the client reads; EPOLLOUT comes
 	s.writable1(c)
 	if c.blocked.Load() || pendingSubs(s, c) != 0 {
 		t.Errorf("after EPOLLOUT: blocked %v, pending %d; want the snapshots written", c.blocked.Load(), pendingSubs(s, c))
 	}
-	n, _ := unix.Read(peer, junk)
+	n := testutil.DrainSocket(peer)
 	if n == 0 || s.n.msgs != 2 {
 		t.Errorf("the client got %d bytes, %d messages counted; want the two snapshots", n, s.n.msgs)
 	}

@@ -3,8 +3,6 @@ package hub
 import (
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/tickerd/tickerd/internal/testutil"
 	"github.com/tickerd/tickerd/internal/wsframe"
 )
@@ -63,25 +61,10 @@ func TestShortWriteRechargesReplies(t *testing.T) {
 	s := h.shards[0]
 	c := &conn{fd: int32(fd), idx: 0, shard: s}
 	s.all = append(s.all, c)
-	junk := make([]byte, 4096)
-	fill := func() { // until the socket takes nothing more
-		for {
-			if _, err := unix.Write(fd, junk); err != nil {
-				return
-			}
-		}
-	}
-	drain := func() {
-		for {
-			if _, err := unix.Read(peer, junk); err != nil {
-				return
-			}
-		}
-	}
 
 	// One reply larger than the budget, not taken: charged again, and the
 	// client stays.
-	fill()
+	testutil.FillSocket(fd)
 	big := textFrame(make([]byte, 2*budget))
 	s.reply(c, big)
 	s.write(c)
@@ -91,11 +74,11 @@ func TestShortWriteRechargesReplies(t *testing.T) {
 	if c.state != stateOpen {
 		t.Fatalf("closed for the rest of one reply larger than the budget")
 	}
-	drain()
+	testutil.DrainSocket(peer)
 	for size(c.rest()) > 0 {
 		c.blocked.Store(false)
 		s.write(c)
-		drain()
+		testutil.DrainSocket(peer)
 	}
 	if got := c.replyBytes.Load(); got != 0 || c.outReply != 0 {
 		t.Fatalf("once written: replyBytes %d, outReply %d; want 0", got, c.outReply)
@@ -105,7 +88,7 @@ func TestShortWriteRechargesReplies(t *testing.T) {
 	// next write was in its system call (charged against a budget without
 	// the first): once the first is charged again the client is over, and
 	// is closed.
-	fill()
+	testutil.FillSocket(fd)
 	s.reply(c, textFrame(make([]byte, budget-500)))
 	s.write(c)
 	if c.state != stateOpen {

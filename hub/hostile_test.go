@@ -666,15 +666,7 @@ func TestTLSStalledMemory(t *testing.T) {
 	pub := startPublisher(srv.h, names, 0, 100, time.Millisecond)
 	defer pub.halt()
 	// Every connection stalled: the server writes no more bytes.
-	last := srv.h.Stats().Bytes
-	stalled := testutil.Eventually(wait, func() bool {
-		time.Sleep(300 * time.Millisecond)
-		b := srv.h.Stats().Bytes
-		same := b == last
-		last = b
-		return same
-	})
-	if !stalled {
+	if _, ok := testutil.Settles(wait, 300*time.Millisecond, func() int64 { return int64(srv.h.Stats().Bytes) }); !ok {
 		t.Fatalf("the server kept writing to %d clients that read nothing", n)
 	}
 	pub.halt() // nothing in flight: what is left is what the connections hold

@@ -103,6 +103,23 @@ func Eventually(timeout time.Duration, cond func() bool) bool {
 	}
 }
 
+// Settles polls f every interval until two reads in a row give the same
+// value above zero, or timeout passes; it returns the last value read and
+// whether it settled (a queue that stopped growing, a counter that
+// stopped moving).
+func Settles(timeout, every time.Duration, f func() int64) (int64, bool) {
+	last := f()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
+		time.Sleep(every)
+		v := f()
+		if v > 0 && v == last {
+			return v, true
+		}
+		last = v
+	}
+	return last, false
+}
+
 // WaitFor is Eventually that fails the test, naming what it waited for,
 // when cond is still false after timeout. With TICKERD_TEST_DUMP set it
 // writes every goroutine's stack to stderr first.

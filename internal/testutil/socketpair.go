@@ -21,3 +21,28 @@ func SocketPair(t testing.TB) (fd, peer int) {
 	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
 	return fds[0], fds[1]
 }
+
+// FillSocket writes to the non-blocking socket fd until it takes nothing
+// more: its send buffer and its peer's receive buffer are full.
+func FillSocket(fd int) {
+	junk := make([]byte, 4096)
+	for {
+		if _, err := unix.Write(fd, junk); err != nil {
+			return
+		}
+	}
+}
+
+// DrainSocket reads the non-blocking socket fd until it has nothing more
+// to give, and returns how many bytes it read.
+func DrainSocket(fd int) int {
+	buf := make([]byte, 64<<10)
+	total := 0
+	for {
+		n, err := unix.Read(fd, buf)
+		if err != nil || n == 0 {
+			return total
+		}
+		total += n
+	}
+}
